@@ -167,6 +167,10 @@ fill_guest_ram(KvGuest *g, const KvQemuInfo *qi, GPtrArray *maps)
 				g_ptr_array_add(g->warnings,
 						g_strdup_printf("%s: guest RAM not mergeable (VmFlags lacks mg)%s%s", label,
 								why ? ": " : "", why ? why : ""));
+			if (n->mergeable && n->merge_configured == KV_TRISTATE_OFF)
+				g_ptr_array_add(g->warnings,
+						g_strdup_printf("%s: merge=off configured but the mapping is mergeable "
+								"(this QEMU ignores merge=off while mem-merge is on)", label));
 			if (!n->dontfork)
 				g_ptr_array_add(g->warnings,
 						g_strdup_printf("%s: guest RAM not DONTFORK (VmFlags lacks dc)", label));
@@ -178,6 +182,47 @@ fill_guest_ram(KvGuest *g, const KvQemuInfo *qi, GPtrArray *maps)
 	}
 	g->ram_bytes = qi->ram_bytes ? qi->ram_bytes : sum;
 	g->merging_disabled = located > 0 && mergeable == 0;
+}
+
+/* A non-QEMU process reported like a guest: each MADV_MERGEABLE mapping is
+ * one "node" of its RAM. */
+static void
+fill_process_ram(KvGuest *g, const KvProc *p, GPtrArray *maps)
+{
+	g->name = g_strdup(p->stat.comm);
+	g->source = g_strdup("process");
+	for (guint i = 0; maps && i < maps->len; i++) {
+		const KvMapping *m = maps->pdata[i];
+		KvGuestNode *n;
+
+		if (!kv_mapping_has_flag(m, "mg"))
+			continue;
+		n = g_new0(KvGuestNode, 1);
+		n->backend_id = g_strdup_printf("%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", m->start, m->end);
+		n->guest_node = -1;
+		n->size_bytes = m->end - m->start;
+		n->found = TRUE;
+		n->start = m->start;
+		n->end = m->end;
+		n->rss_bytes = m->rss_kib * 1024;
+		n->swap_bytes = m->swap_kib * 1024;
+		n->ksm_bytes = m->ksm_kib * 1024;
+		n->have_ksm = m->have_ksm;
+		n->mergeable = TRUE;
+		n->dontfork = kv_mapping_has_flag(m, "dc");
+		n->merge_configured = KV_TRISTATE_ON;
+		g->ram_bytes += n->size_bytes;
+		g_ptr_array_add(g->nodes, n);
+	}
+}
+
+static gboolean
+pid_requested(const KvReportOptions *opts, int pid)
+{
+	for (guint i = 0; opts->pids && i < opts->pids->len; i++)
+		if (g_array_index(opts->pids, int, i) == pid)
+			return TRUE;
+	return FALSE;
 }
 
 static void
@@ -329,13 +374,15 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		g_autoptr(KvQemuInfo) qi = NULL;
 		g_autoptr(GPtrArray) maps = NULL;
 		KvGuest *g;
+		gboolean is_qemu;
 
 		if (!p) {
 			/* Gone mid-scan, or not ours to read: skip it. */
 			g_clear_error(&local);
 			continue;
 		}
-		if (!kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv)) {
+		is_qemu = kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv);
+		if (!is_qemu && !pid_requested(opts, pid)) {
 			if (p->ksm.merging_pages || p->ksm.zero_pages) {
 				r->other.processes++;
 				r->other.merging_pages += p->ksm.merging_pages;
@@ -353,7 +400,6 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 			g_ptr_array_add(r->notes, g_strdup(local->message));
 			g_clear_error(&local);
 		}
-		qi = kv_qemu_parse_argv((const char *const *)p->argv);
 		g = g_new0(KvGuest, 1);
 		g->pid = pid;
 		g->nodes = g_ptr_array_new_with_free_func((GDestroyNotify)guest_node_free);
@@ -361,8 +407,13 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		g->ksm = p->ksm;
 		g->rss_bytes = p->status.vm_rss_kib * 1024;
 		g->swap_bytes = p->status.vm_swap_kib * 1024;
-		name_guest(g, p, qi, domains, opts);
-		fill_guest_ram(g, qi, maps);
+		if (is_qemu) {
+			qi = kv_qemu_parse_argv((const char *const *)p->argv);
+			name_guest(g, p, qi, domains, opts);
+			fill_guest_ram(g, qi, maps);
+		} else {
+			fill_process_ram(g, p, maps);
+		}
 		g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages, shared,
 						      sharing, ctx->page_size);
 		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;

@@ -37,7 +37,8 @@ typedef struct {
 	int pid;
 	char *name;
 	char *uuid;
-	char *source;                 /* "libvirt", "cmdline", "registry", "pid" */
+	char *source;                 /* "libvirt", "cmdline", "registry", "pid",
+	                                 "process" (a non-QEMU process given by --pid) */
 	guint64 ram_bytes, rss_bytes, swap_bytes;
 	KvKsmStat ksm;
 	guint64 saved_bytes;
@@ -75,6 +76,9 @@ typedef struct {
 	guint64 interval_ms;          /* ksmd CPU sampling; 0: do not sample */
 	gboolean census;
 	KvHv *hv;                     /* may be NULL */
+	GArray *pids;                 /* int: also report these non-QEMU processes
+	                                 as guests (their MADV_MERGEABLE mappings
+	                                 are their "RAM"); may be NULL */
 	/* Called with (pid, uuid) when neither libvirt nor the command line
 	 * names a guest; returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);

@@ -47,6 +47,8 @@ cmd_report(int argc, char **argv)
 	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL;
 	gint watch_s = 0, interval_ms = 1000;
+	g_auto(GStrv) pid_args = NULL;
+	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
 	g_autoptr(GOptionContext) oc = NULL;
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
@@ -63,6 +65,8 @@ cmd_report(int argc, char **argv)
 		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
 		  "Read /proc, /sys and /run below DIR (default $KSMVIRT_ROOT or /)", "DIR" },
 		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
+		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
+		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
 		{ NULL }
 	};
@@ -90,6 +94,15 @@ cmd_report(int argc, char **argv)
 		g_printerr("ksmvirt report: --watch and --interval take a number >= 0\n");
 		return EXIT_USAGE;
 	}
+	for (guint i = 0; pid_args && pid_args[i]; i++) {
+		guint64 v;
+
+		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
+			g_printerr("ksmvirt report: --pid %s: not a process id\n", pid_args[i]);
+			return EXIT_USAGE;
+		}
+		g_array_append_val(pids, (int){ (int)v });
+	}
 	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
 		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
 	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
@@ -107,7 +120,8 @@ cmd_report(int argc, char **argv)
 	}
 
 	for (;;) {
-		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .hv = hv };
+		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .hv = hv,
+					   .pids = pids };
 		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 		g_autofree char *out = NULL;
 
