@@ -153,12 +153,13 @@ kv_ksm_read(const KvCtx *ctx, GError **error)
 guint64
 kv_ksm_saved_bytes(const KvKsm *ksm, gsize page_size)
 {
-	guint64 pages = 0;
+	guint64 sharing = kv_ksm_has(ksm, KV_KSM_PAGES_SHARING) ? ksm->value[KV_KSM_PAGES_SHARING] : 0;
+	guint64 zero = kv_ksm_has(ksm, KV_KSM_ZERO_PAGES) ? ksm->value[KV_KSM_ZERO_PAGES] : 0;
+	guint64 pages = sharing + zero;
 
-	if (kv_ksm_has(ksm, KV_KSM_PAGES_SHARING))
-		pages += ksm->value[KV_KSM_PAGES_SHARING];
-	if (kv_ksm_has(ksm, KV_KSM_ZERO_PAGES))
-		pages += ksm->value[KV_KSM_ZERO_PAGES];
+	/* Saturate: a broken or hostile counter must not wrap to a small number. */
+	if (pages < sharing || (page_size && pages > G_MAXUINT64 / page_size))
+		return G_MAXUINT64;
 	return pages * page_size;
 }
 

@@ -164,7 +164,7 @@ kv_numa_read(const KvCtx *ctx, GError **error)
 		}
 	}
 	if (t->nodes->len == 0) {
-		g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED,
+		g_set_error(error, KV_ERROR, KV_ERROR_FAILED,
 			    "no NUMA nodes or memory zones found under %s/sys/devices/system/node or %s/proc/zoneinfo",
 			    ctx->root, ctx->root);
 		return NULL;

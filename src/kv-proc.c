@@ -49,8 +49,8 @@ kv_proc_stat_parse(const char *buf, KvProcStat *st, GError **error)
 		ppid = v[1];
 		st->state = f[1][0];
 		st->ppid = (int)ppid;
-		st->utime_ticks = v[12];
-		st->stime_ticks = v[13];
+		st->utime_ticks = v[11];
+		st->stime_ticks = v[12];
 		st->rss_pages = v[21];
 	}
 	st->pid = (int)pid;
@@ -221,8 +221,12 @@ kv_smaps_parse(const char *buf, GError **error)
 		gsize len = nl ? (gsize)(nl - line) : strlen(line);
 
 		lineno++;
-		if (len > 0 && g_ascii_isxdigit(line[0]) && memchr(line, '-', len) &&
-		    !memchr(line, ':', MIN(len, (gsize)17)) ) {
+		gsize hex = 0;
+
+		while (hex < len && g_ascii_isxdigit(line[hex]))
+			hex++;
+		/* A mapping header starts "start-end "; field lines "Key:". */
+		if (hex > 0 && hex < len && line[hex] == '-') {
 			cur = parse_smaps_header(line, len);
 			if (!cur) {
 				g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
