@@ -31,6 +31,12 @@ typedef struct {
 	KvTristate merge_configured;  /* merge= on the backend (or mem-merge) */
 	char *unmergeable_reason;     /* shared/hugetlb: KSM cannot merge */
 	KvCensus *census;             /* --census */
+	/* From QEMU's query-memdev (a QEMU with the ksm-per-node series,
+	 * reached over -qmp unix:PATH); have_qmp is FALSE otherwise. */
+	gboolean have_qmp;
+	gboolean qmp_have_mergeable, qmp_mergeable;
+	gboolean qmp_have_merged, qmp_have_swapped;
+	guint64 qmp_merged_bytes, qmp_swapped_bytes;
 } KvGuestNode;
 
 typedef struct {
@@ -75,6 +81,7 @@ typedef struct {
 typedef struct {
 	guint64 interval_ms;          /* ksmd CPU sampling; 0: do not sample */
 	gboolean census;
+	gboolean qmp;                 /* ask QEMUs with a -qmp unix: socket */
 	KvHv *hv;                     /* may be NULL */
 	GArray *pids;                 /* int: also report these non-QEMU processes
 	                                 as guests (their MADV_MERGEABLE mappings

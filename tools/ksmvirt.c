@@ -44,7 +44,7 @@ write_file(const char *path, const char *data, GError **error)
 static int
 cmd_report(int argc, char **argv)
 {
-	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE;
+	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL;
 	gint watch_s = 0, interval_ms = 1000;
 	g_auto(GStrv) pid_args = NULL;
@@ -59,6 +59,8 @@ cmd_report(int argc, char **argv)
 		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write a self-contained HTML page to FILE", "FILE" },
 		{ "census", 'c', 0, G_OPTION_ARG_NONE, &census,
 		  "Walk pagemap and kpageflags: guest pages per host NUMA node (root)", NULL },
+		{ "qmp", 0, 0, G_OPTION_ARG_NONE, &qmp,
+		  "Ask QEMUs started with -qmp unix:PATH for per-backend KSM figures (query-memdev)", NULL },
 		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted", "SECONDS" },
 		{ "interval", 'i', 0, G_OPTION_ARG_INT, &interval_ms,
 		  "Sample ksmd CPU over MS milliseconds (0: don't; default 1000)", "MS" },
@@ -120,7 +122,7 @@ cmd_report(int argc, char **argv)
 	}
 
 	for (;;) {
-		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .hv = hv,
+		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
 					   .pids = pids };
 		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 		g_autofree char *out = NULL;
