@@ -113,7 +113,12 @@ def host_full():
         write(root, "/sys/devices/system/node/node%d/meminfo" % node,
               "Node %d MemTotal:       262144 kB\nNode %d MemFree:        131072 kB\n" % (node, node))
         for b in blocks:
-            os.makedirs(os.path.join(root, "sys/devices/system/node/node%d/memory%d" % (node, b)), exist_ok=True)
+            # As in sysfs: node*/memoryN links to memory/memoryN (and git
+            # keeps links and files, not empty directories).
+            write(root, "/sys/devices/system/memory/memory%d/online" % b, "1\n")
+            write(root, "/sys/devices/system/memory/memory%d/phys_index" % b, "%08x\n" % b)
+            os.symlink("../../memory/memory%d" % b,
+                       os.path.join(root, "sys/devices/system/node/node%d/memory%d" % (node, b)))
     # kpageflags: frames 0..0x20000 (512 MiB); KSM frames 1000-1099 (node 0)
     # and 70000-70019 (node 2); zero page at frame 500.
     flags = bytearray(8 * 0x20000)
@@ -212,7 +217,8 @@ def no_ksm():
     write(root, "/proc/vmstat", "nr_free_pages 5000000\n")
     write(root, "/proc/meminfo", MEMINFO)
     Proc(root, 1, "init", ["/sbin/init"]).finish()
-    os.makedirs(os.path.join(root, "sys/kernel/mm"), exist_ok=True)
+    # /sys exists, /sys/kernel/mm/ksm does not.
+    write(root, "/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n")
 
 
 def hostile():
