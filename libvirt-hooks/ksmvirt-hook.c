@@ -13,6 +13,11 @@
  * replays when it starts.  For migrate and restore libvirt takes the hook's
  * output as the new domain XML: the hook copies its input there unchanged.
  *
+ * libvirt waits for the hook before it goes on with the guest, so the hook
+ * parses and passes the XML through, then forks: the parent exits at once
+ * and the child, detached from libvirt's pipes, delivers the event (or
+ * spools it) and logs to STATE_DIR/hook.log.
+ *
  * The hook never talks to libvirt (libvirtd waits for the hook: that would
  * deadlock) and never fails a guest operation: it exits 0 whatever happens
  * to the event, and 2 only on a malformed invocation.
@@ -20,7 +25,10 @@
  * Environment (for tests):
  *   KSMVIRT_SOCKET           daemon socket  [RUNSTATEDIR/ksmvirt/ksmvirtd.sock]
  *   KSMVIRT_STATE_DIR        spool is STATE_DIR/spool [LOCALSTATEDIR/lib/ksmvirt]
- *   KSMVIRT_HOOK_TIMEOUT_MS  budget for the socket exchange [15]
+ *   KSMVIRT_HOOK_TIMEOUT_MS  budget for the socket exchange
+ *                            [2000 in the background, 20 in the foreground]
+ *   KSMVIRT_HOOK_FOREGROUND  when 1, deliver before exiting (no fork) and
+ *                            report on stderr
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +36,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "kv-event.h"
 #include "kv-spool.h"
@@ -45,7 +55,11 @@
 
 #define DEFAULT_SOCKET RUNSTATEDIR "/ksmvirt/ksmvirtd.sock"
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/ksmvirt"
-#define DEFAULT_TIMEOUT_MS 15
+/* Delivery budgets: in the foreground libvirt waits for us, in the
+ * background (the default) only the daemon's own latency matters. */
+#define FOREGROUND_TIMEOUT_MS 20
+#define BACKGROUND_TIMEOUT_MS 2000
+#define HOOK_LOG_MAX_BYTES (1 << 20)
 
 static const char *prog = "ksmvirt-hook";
 
@@ -229,18 +243,86 @@ static gboolean send_event(const char *socket_path, const char *line,
 	return ok;
 }
 
-static gint64 timeout_ms_from_env(void)
+static gint64 timeout_ms_from_env(gint64 fallback_ms)
 {
 	const char *s = g_getenv("KSMVIRT_HOOK_TIMEOUT_MS");
 	guint64 v;
-	if (s != NULL && g_ascii_string_to_unsigned(s, 10, 1, 10000, &v, NULL))
+	if (s != NULL && g_ascii_string_to_unsigned(s, 10, 1, 60000, &v, NULL))
 		return (gint64)v;
-	return DEFAULT_TIMEOUT_MS;
+	return fallback_ms;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = g_getenv(name);
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+/* Send line to the daemon or else spool it; report on stderr.  Returns
+ * TRUE unless the event is lost. */
+static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
+			const char *op_name, gint64 timeout_ms, gboolean stamp)
+{
+	const char *socket_path = env_or("KSMVIRT_SOCKET", DEFAULT_SOCKET);
+	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
+	gint64 t0_us = g_get_monotonic_time();
+	g_autofree gchar *why = NULL;
+	if (send_event(socket_path, line, t0_us + timeout_ms * 1000, &why))
+		return TRUE;
+
+	g_autofree gchar *when = NULL;
+	if (stamp) {
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+		when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ ");
+	}
+	g_autofree gchar *spool_dir = g_build_filename(state_dir, "spool", NULL);
+	g_autofree gchar *path = NULL;
+	g_autoptr(GError) err = NULL;
+	if (kv_spool_write(spool_dir, line, ev->time_us, &path, &err)) {
+		fprintf(stderr, "%s%s: %s %s: ksmvirtd at %s: %s; event spooled as %s (%.1f ms)\n",
+			when ? when : "", prog, object, op_name, socket_path, why, path,
+			(double)(g_get_monotonic_time() - t0_us) / 1000.0);
+		return TRUE;
+	}
+	fprintf(stderr, "%s%s: %s %s: ksmvirtd at %s: %s; event LOST: %s\n",
+		when ? when : "", prog, object, op_name, socket_path, why, err->message);
+	return FALSE;
+}
+
+/*
+ * Leave libvirt's critical path: fork a child that delivers the event while
+ * the parent exits at once.  The child closes the pipes libvirt reads (it
+ * waits for them to close) and logs to STATE_DIR/hook.log instead.
+ * Returns 1 in the parent, 0 in the child, -1 when fork failed.
+ */
+static int detach(void)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid > 0 ? 1 : -1;
+	setsid();
+	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
+	g_autofree gchar *log_path = g_build_filename(state_dir, "hook.log", NULL);
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	g_mkdir_with_parents(state_dir, 0755);
+	int log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	struct stat st;
+	/* Keep the log bounded: start over when it grew too large. */
+	if (log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size > HOOK_LOG_MAX_BYTES &&
+	    ftruncate(log_fd, 0) < 0) {
+		close(log_fd);
+		log_fd = -1;
+	}
+	if (null_fd >= 0) {
+		dup2(null_fd, STDIN_FILENO);
+		dup2(null_fd, STDOUT_FILENO);
+	}
+	dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	gint64 start_us = g_get_monotonic_time();
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
@@ -285,26 +367,19 @@ int main(int argc, char **argv)
 	}
 	g_autofree gchar *line = kv_event_to_json_line(ev);
 
-	const char *socket_path = g_getenv("KSMVIRT_SOCKET");
-	if (socket_path == NULL || *socket_path == '\0')
-		socket_path = DEFAULT_SOCKET;
-	gint64 deadline_us = g_get_monotonic_time() + timeout_ms_from_env() * 1000;
-	g_autofree gchar *why = NULL;
-	if (send_event(socket_path, line, deadline_us, &why))
-		return 0;
-
-	const char *state_dir = g_getenv("KSMVIRT_STATE_DIR");
-	if (state_dir == NULL || *state_dir == '\0')
-		state_dir = DEFAULT_STATE_DIR;
-	g_autofree gchar *spool_dir = g_build_filename(state_dir, "spool", NULL);
-	g_autofree gchar *path = NULL;
-	g_autoptr(GError) err = NULL;
-	if (kv_spool_write(spool_dir, line, ev->time_us, &path, &err))
-		fprintf(stderr, "%s: %s %s: ksmvirtd at %s: %s; event spooled as %s (%.1f ms)\n",
-			prog, object, op_name, socket_path, why, path,
-			(double)(g_get_monotonic_time() - start_us) / 1000.0);
-	else
-		fprintf(stderr, "%s: %s %s: ksmvirtd at %s: %s; event LOST: %s\n",
-			prog, object, op_name, socket_path, why, err->message);
+	const char *fg = g_getenv("KSMVIRT_HOOK_FOREGROUND");
+	if (fg == NULL || *fg == '\0' || strcmp(fg, "0") == 0) {
+		int r = detach();
+		if (r == 1)
+			return 0;
+		if (r == 0) {
+			deliver(ev, line, object, op_name,
+				timeout_ms_from_env(BACKGROUND_TIMEOUT_MS), TRUE);
+			_exit(0);
+		}
+		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n",
+			prog, object, op_name, g_strerror(errno));
+	}
+	deliver(ev, line, object, op_name, timeout_ms_from_env(FOREGROUND_TIMEOUT_MS), FALSE);
 	return 0;
 }

@@ -212,6 +212,15 @@ static gchar *text_of(const xmlNode *n)
 	return s;
 }
 
+/* Text without any stripping: domain names may begin or end with spaces. */
+static gchar *raw_text_of(const xmlNode *n)
+{
+	xmlChar *c = xmlNodeGetContent(n);
+	gchar *s = g_strdup((const char *)c);
+	xmlFree(c);
+	return s;
+}
+
 static gchar *attr(const xmlNode *n, const char *name)
 {
 	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
@@ -377,7 +386,7 @@ gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 	const xmlNode *root = xmlDocGetRootElement(doc);
 	const xmlNode *dom = root ? find_domain(root) : NULL;
 	const xmlNode *name_n = dom ? child(dom, "name") : NULL;
-	g_autofree gchar *name = name_n ? text_of(name_n) : NULL;
+	g_autofree gchar *name = name_n ? raw_text_of(name_n) : NULL;
 	if (dom == NULL) {
 		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_DOMAIN,
 			    "XML root <%s> holds no <domain>",

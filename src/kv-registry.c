@@ -326,6 +326,12 @@ KvRegistry *kv_registry_load(const char *path, GError **error)
 
 gboolean kv_registry_save(const KvRegistry *reg, const char *path, GError **error)
 {
+	g_autofree gchar *text = kv_registry_to_json(reg);
+	return kv_registry_save_json(text, path, error);
+}
+
+gboolean kv_registry_save_json(const char *json, const char *path, GError **error)
+{
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	if (g_mkdir_with_parents(dir, 0755) < 0) {
 		int err = errno;
@@ -333,9 +339,8 @@ gboolean kv_registry_save(const KvRegistry *reg, const char *path, GError **erro
 			    "cannot create %s: %s", dir, g_strerror(err));
 		return FALSE;
 	}
-	g_autofree gchar *text = kv_registry_to_json(reg);
 	g_autoptr(GError) local = NULL;
-	if (!g_file_set_contents_full(path, text, -1,
+	if (!g_file_set_contents_full(path, json, -1,
 				      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
 				      0644, &local)) {
 		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_IO,

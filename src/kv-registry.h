@@ -74,4 +74,8 @@ KvRegistry *kv_registry_load(const char *path, GError **error);
  * creating its directory when missing. */
 gboolean kv_registry_save(const KvRegistry *reg, const char *path, GError **error);
 
+/* Write JSON text (from kv_registry_to_json()) to path the same way:
+ * lets a caller serialize in one thread and write in another. */
+gboolean kv_registry_save_json(const char *json, const char *path, GError **error);
+
 G_END_DECLS
