@@ -4,7 +4,6 @@
 #include "kv-event.h"
 
 #include <errno.h>
-#include <json-glib/json-glib.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdlib.h>
@@ -12,7 +11,6 @@
 #include <unistd.h>
 
 #define KV_POLICY_NS "http://ksmvirt.org/xmlns/policy/1.0"
-#define KV_EVENT_SCHEMA "ksmvirt-event/1"
 
 G_DEFINE_QUARK(kv-event-error-quark, kv_event_error)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
@@ -61,7 +59,7 @@ static void cell_free(gpointer p)
 	g_free(c);
 }
 
-static KvEventCell *cell_new(guint id, guint64 memory_kib, const char *cpus)
+KvEventCell *kv_event_cell_new(guint id, guint64 memory_kib, const char *cpus)
 {
 	KvEventCell *c = g_new0(KvEventCell, 1);
 	c->id = id;
@@ -119,7 +117,7 @@ KvEvent *kv_event_copy(const KvEvent *ev)
 	c->cells = g_ptr_array_new_with_free_func(cell_free);
 	for (guint i = 0; i < ev->cells->len; i++) {
 		const KvEventCell *cell = g_ptr_array_index(ev->cells, i);
-		g_ptr_array_add(c->cells, cell_new(cell->id, cell->memory_kib, cell->cpus));
+		g_ptr_array_add(c->cells, kv_event_cell_new(cell->id, cell->memory_kib, cell->cpus));
 	}
 	return c;
 }
@@ -296,7 +294,7 @@ static void parse_numa(KvEvent *ev, const xmlNode *numa, GPtrArray *cells)
 			kib = 0;
 		if (g_strcmp0(access, "shared") == 0)
 			ev->shared_access = TRUE;
-		g_ptr_array_add(cells, cell_new((guint)id, kib, cpus));
+		g_ptr_array_add(cells, kv_event_cell_new((guint)id, kib, cpus));
 		next_id = (guint)id + 1;
 	}
 }
@@ -467,7 +465,13 @@ gboolean kv_event_merging_disabled(const KvEvent *ev)
 	return ev->nosharepages || ev->merge == KV_POLICY_MERGE_OFF;
 }
 
-/* ---- JSON line -------------------------------------------------------------- */
+/* ---- JSON line ----------------------------------------------------------------
+ *
+ * The encoder is written by hand, not with json-glib: it runs in the hook,
+ * on libvirt's critical path, and loading json-glib's dependencies (GIO,
+ * GObject, ...) costs the hook several milliseconds per start.  The
+ * decoder (kv-event-decode.c) uses json-glib; unit tests round-trip the two.
+ */
 
 static const char *merge_to_string(KvPolicyMerge m)
 {
@@ -478,207 +482,104 @@ static const char *merge_to_string(KvPolicyMerge m)
 	}
 }
 
-static void add_str(JsonBuilder *b, const char *key, const char *v)
+static void json_string(GString *out, const char *s)
 {
-	json_builder_set_member_name(b, key);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
+	if (s == NULL) {
+		g_string_append(out, "null");
+		return;
+	}
+	g_string_append_c(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"': g_string_append(out, "\\\""); break;
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		case '\r': g_string_append(out, "\\r"); break;
+		case '\t': g_string_append(out, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				g_string_append_printf(out, "\\u%04x", *p);
+			else
+				g_string_append_c(out, (char)*p);
+		}
+	}
+	g_string_append_c(out, '"');
 }
 
-static void add_int(JsonBuilder *b, const char *key, gint64 v)
+/* Strings must be valid UTF-8 in JSON: invalid bytes become U+FFFD. */
+static void json_member_str(GString *out, const char *key, const char *v)
 {
-	json_builder_set_member_name(b, key);
-	json_builder_add_int_value(b, v);
+	g_string_append_printf(out, ",\"%s\":", key);
+	if (v != NULL && !g_utf8_validate(v, -1, NULL)) {
+		g_autofree gchar *valid = g_utf8_make_valid(v, -1);
+		json_string(out, valid);
+	} else {
+		json_string(out, v);
+	}
 }
 
-static void add_bool(JsonBuilder *b, const char *key, gboolean v)
+static void json_member_int(GString *out, const char *key, gint64 v)
 {
-	json_builder_set_member_name(b, key);
-	json_builder_add_boolean_value(b, v);
+	g_string_append_printf(out, ",\"%s\":%" G_GINT64_FORMAT, key, v);
+}
+
+static void json_member_bool(GString *out, const char *key, gboolean v)
+{
+	g_string_append_printf(out, ",\"%s\":%s", key, v ? "true" : "false");
 }
 
 gchar *kv_event_to_json_line(const KvEvent *ev)
 {
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	json_builder_begin_object(b);
-	add_str(b, "schema", KV_EVENT_SCHEMA);
-	add_str(b, "id", ev->id);
-	add_str(b, "op", kv_event_op_to_string(ev->op));
-	add_str(b, "subop", ev->subop);
-	add_str(b, "extra", ev->extra);
-	add_int(b, "time_us", ev->time_us);
-	add_bool(b, "has_xml", ev->has_xml);
-	add_str(b, "name", ev->name);
-	add_str(b, "uuid", ev->uuid);
-	add_int(b, "memory_kib", (gint64)ev->memory_kib);
-	add_int(b, "current_memory_kib", (gint64)ev->current_memory_kib);
-	json_builder_set_member_name(b, "numa_cells");
-	json_builder_begin_array(b);
+	GString *o = g_string_new("{\"schema\":\"" KV_EVENT_SCHEMA "\"");
+	json_member_str(o, "id", ev->id);
+	json_member_str(o, "op", kv_event_op_to_string(ev->op));
+	json_member_str(o, "subop", ev->subop);
+	json_member_str(o, "extra", ev->extra);
+	json_member_int(o, "time_us", ev->time_us);
+	json_member_bool(o, "has_xml", ev->has_xml);
+	json_member_str(o, "name", ev->name);
+	json_member_str(o, "uuid", ev->uuid);
+	json_member_int(o, "memory_kib", (gint64)ev->memory_kib);
+	json_member_int(o, "current_memory_kib", (gint64)ev->current_memory_kib);
+	g_string_append(o, ",\"numa_cells\":[");
 	for (guint i = 0; i < ev->cells->len; i++) {
 		const KvEventCell *c = g_ptr_array_index(ev->cells, i);
-		json_builder_begin_object(b);
-		add_int(b, "id", c->id);
-		add_int(b, "memory_kib", (gint64)c->memory_kib);
-		add_str(b, "cpus", c->cpus);
-		json_builder_end_object(b);
+		g_string_append_printf(o, "%s{\"id\":%u", i ? "," : "", c->id);
+		json_member_int(o, "memory_kib", (gint64)c->memory_kib);
+		json_member_str(o, "cpus", c->cpus);
+		g_string_append_c(o, '}');
 	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "memory_backing");
-	json_builder_begin_object(b);
-	add_bool(b, "nosharepages", ev->nosharepages);
-	add_bool(b, "hugepages", ev->hugepages);
-	add_bool(b, "memfd", ev->memfd);
-	add_bool(b, "file", ev->file_backed);
-	add_bool(b, "shared_access", ev->shared_access);
-	json_builder_end_object(b);
-	add_bool(b, "merging_disabled", kv_event_merging_disabled(ev));
-	json_builder_set_member_name(b, "ksm_impossible");
-	json_builder_begin_array(b);
+	g_string_append(o, "],\"memory_backing\":{");
+	g_string_append_printf(o, "\"nosharepages\":%s", ev->nosharepages ? "true" : "false");
+	json_member_bool(o, "hugepages", ev->hugepages);
+	json_member_bool(o, "memfd", ev->memfd);
+	json_member_bool(o, "file", ev->file_backed);
+	json_member_bool(o, "shared_access", ev->shared_access);
+	g_string_append_c(o, '}');
+	json_member_bool(o, "merging_disabled", kv_event_merging_disabled(ev));
+	g_string_append(o, ",\"ksm_impossible\":[");
 	g_auto(GStrv) why = kv_event_ksm_impossible(ev);
-	for (guint i = 0; why[i] != NULL; i++)
-		json_builder_add_string_value(b, why[i]);
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "policy");
+	for (guint i = 0; why[i] != NULL; i++) {
+		if (i)
+			g_string_append_c(o, ',');
+		json_string(o, why[i]);
+	}
+	g_string_append(o, "],\"policy\":");
 	if (ev->has_policy) {
-		json_builder_begin_object(b);
-		add_str(b, "merge", merge_to_string(ev->merge));
+		g_string_append(o, "{\"merge\":");
+		json_string(o, merge_to_string(ev->merge));
 		if (ev->has_priority)
-			add_int(b, "priority", ev->priority);
+			json_member_int(o, "priority", ev->priority);
 		if (ev->has_min_balloon)
-			add_int(b, "min_balloon_mib", (gint64)ev->min_balloon_mib);
+			json_member_int(o, "min_balloon_mib", (gint64)ev->min_balloon_mib);
 		if (ev->group)
-			add_str(b, "group", ev->group);
+			json_member_str(o, "group", ev->group);
 		if (ev->policy_error)
-			add_str(b, "error", ev->policy_error);
-		json_builder_end_object(b);
+			json_member_str(o, "error", ev->policy_error);
+		g_string_append_c(o, '}');
 	} else {
-		json_builder_add_null_value(b);
+		g_string_append(o, "null");
 	}
-	json_builder_end_object(b);
-
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, FALSE);
-	return json_generator_to_data(gen, NULL);
-}
-
-static const char *get_str(JsonObject *o, const char *key)
-{
-	JsonNode *n = json_object_get_member(o, key);
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
-static gboolean get_int(JsonObject *o, const char *key, gint64 *out)
-{
-	JsonNode *n = json_object_get_member(o, key);
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
-		return FALSE;
-	*out = json_node_get_int(n);
-	return TRUE;
-}
-
-static gboolean get_bool(JsonObject *o, const char *key)
-{
-	JsonNode *n = json_object_get_member(o, key);
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
-		return FALSE;
-	return json_node_get_boolean(n);
-}
-
-KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
-{
-	if (len > G_MAXSSIZE) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event line too long");
-		return NULL;
-	}
-	g_autoptr(JsonParser) p = json_parser_new();
-	g_autoptr(GError) local = NULL;
-	if (!json_parser_load_from_data(p, buf, (gssize)len, &local)) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event is not JSON: %s", local->message);
-		return NULL;
-	}
-	JsonNode *root = json_parser_get_root(p);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event is not a JSON object");
-		return NULL;
-	}
-	JsonObject *o = json_node_get_object(root);
-	if (g_strcmp0(get_str(o, "schema"), KV_EVENT_SCHEMA) != 0) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event schema is not %s", KV_EVENT_SCHEMA);
-		return NULL;
-	}
-	KvEventOp op = kv_event_op_from_string(get_str(o, "op"));
-	const char *name = get_str(o, "name");
-	if (op == KV_EVENT_OP_UNKNOWN || name == NULL) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event lacks a known op or a name");
-		return NULL;
-	}
-	g_autoptr(KvEvent) ev = kv_event_new(op, get_str(o, "subop"), get_str(o, "extra"));
-	if (get_str(o, "id")) {
-		g_free(ev->id);
-		ev->id = g_strdup(get_str(o, "id"));
-	}
-	gint64 v;
-	if (get_int(o, "time_us", &v))
-		ev->time_us = v;
-	ev->has_xml = get_bool(o, "has_xml");
-	ev->name = g_strdup(name);
-	ev->uuid = g_strdup(get_str(o, "uuid"));
-	if (get_int(o, "memory_kib", &v) && v >= 0)
-		ev->memory_kib = (guint64)v;
-	if (get_int(o, "current_memory_kib", &v) && v >= 0)
-		ev->current_memory_kib = (guint64)v;
-	JsonNode *cn = json_object_get_member(o, "numa_cells");
-	if (cn && JSON_NODE_HOLDS_ARRAY(cn)) {
-		JsonArray *a = json_node_get_array(cn);
-		for (guint i = 0; i < json_array_get_length(a); i++) {
-			JsonNode *e = json_array_get_element(a, i);
-			if (!JSON_NODE_HOLDS_OBJECT(e))
-				continue;
-			JsonObject *co = json_node_get_object(e);
-			gint64 id = i, kib = 0;
-			get_int(co, "id", &id);
-			get_int(co, "memory_kib", &kib);
-			g_ptr_array_add(ev->cells, cell_new((guint)id, (guint64)MAX(kib, 0),
-							    get_str(co, "cpus")));
-		}
-	}
-	JsonNode *mbn = json_object_get_member(o, "memory_backing");
-	if (mbn && JSON_NODE_HOLDS_OBJECT(mbn)) {
-		JsonObject *mb = json_node_get_object(mbn);
-		ev->nosharepages = get_bool(mb, "nosharepages");
-		ev->hugepages = get_bool(mb, "hugepages");
-		ev->memfd = get_bool(mb, "memfd");
-		ev->file_backed = get_bool(mb, "file");
-		ev->shared_access = get_bool(mb, "shared_access");
-	}
-	JsonNode *pn = json_object_get_member(o, "policy");
-	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
-		JsonObject *po = json_node_get_object(pn);
-		ev->has_policy = TRUE;
-		const char *m = get_str(po, "merge");
-		ev->merge = g_strcmp0(m, "on") == 0 ? KV_POLICY_MERGE_ON :
-			    g_strcmp0(m, "off") == 0 ? KV_POLICY_MERGE_OFF :
-			    KV_POLICY_MERGE_DEFAULT;
-		if (get_int(po, "priority", &v)) {
-			ev->has_priority = TRUE;
-			ev->priority = (gint)CLAMP(v, G_MININT, G_MAXINT);
-		}
-		if (get_int(po, "min_balloon_mib", &v) && v >= 0) {
-			ev->has_min_balloon = TRUE;
-			ev->min_balloon_mib = (guint64)v;
-		}
-		ev->group = g_strdup(get_str(po, "group"));
-		ev->policy_error = g_strdup(get_str(po, "error"));
-	}
-	return g_steal_pointer(&ev);
+	g_string_append_c(o, '}');
+	return g_string_free(o, FALSE);
 }

@@ -59,6 +59,11 @@ typedef struct {
 	gchar *cpus;          /* libvirt cpuset string, e.g. "0-1,4"; may be NULL */
 } KvEventCell;
 
+#define KV_EVENT_SCHEMA "ksmvirt-event/1"
+
+/* A new cell (for ev->cells, which frees it). */
+KvEventCell *kv_event_cell_new(guint id, guint64 memory_kib, const char *cpus);
+
 typedef struct {
 	KvEventOp op;
 	gchar *subop;         /* "begin", "end", "-", ... as libvirt passed it */
@@ -122,7 +127,7 @@ gboolean kv_event_memory_to_kib(const char *value, const char *unit,
 
 /* One line of JSON, without the trailing newline. */
 gchar *kv_event_to_json_line(const KvEvent *ev);
-/* Decode what kv_event_to_json_line() wrote (len bytes; a trailing newline
+/* Decode what kv_event_to_json_line() wrote (kv-event-decode.c) (len bytes; a trailing newline
  * is allowed).  Returns a new event or NULL with error set. */
 KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error);
 

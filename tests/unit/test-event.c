@@ -245,6 +245,24 @@ static void test_json_roundtrip(void)
 	g_assert_cmpstr(again, ==, line);
 }
 
+static void test_json_escapes(void)
+{
+	g_autoptr(KvEvent) ev = kv_event_new(KV_EVENT_OP_RELEASE, "end", "-");
+	ev->name = g_strdup("t\tq\"b\\c\x01d\x7f \xe6\x97\xa5 bad\xc3\x28");
+	g_autofree gchar *line = kv_event_to_json_line(ev);
+	g_assert_null(strchr(line, '\t'));
+	g_assert_true(g_utf8_validate(line, -1, NULL));
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvEvent) back = kv_event_from_json_line(line, strlen(line), &err);
+	g_assert_no_error(err);
+	g_assert_true(g_str_has_prefix(back->name, "t\tq\"b\\c\x01d\x7f \xe6\x97\xa5 bad"));
+	/* The invalid byte became U+FFFD. */
+	g_assert_nonnull(strstr(back->name, "\xef\xbf\xbd"));
+	g_assert_false(back->has_xml);
+	g_assert_false(back->has_policy);
+	g_assert_null(back->uuid);
+}
+
 static void test_json_errors(void)
 {
 	const char *bad[] = {
@@ -286,6 +304,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/event/parse/errors", test_parse_errors);
 	g_test_add_func("/event/parse/big", test_big_xml);
 	g_test_add_func("/event/json/roundtrip", test_json_roundtrip);
+	g_test_add_func("/event/json/escapes", test_json_escapes);
 	g_test_add_func("/event/json/errors", test_json_errors);
 	return g_test_run();
 }
