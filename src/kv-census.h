@@ -1,0 +1,50 @@
+/* kv-census.h: where a process's pages are, page by page.
+ *
+ * Walks /proc/PID/pagemap over address ranges and looks each present
+ * page's frame up in /proc/kpageflags (KPF_KSM, KPF_ZERO_PAGE) and in the
+ * host's NUMA PFN ranges.  Needs CAP_SYS_ADMIN (PFNs read as 0 otherwise).
+ */
+#pragma once
+
+#include <glib.h>
+#include "kv-ctx.h"
+#include "kv-numa.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	guint64 merged;      /* present, KPF_KSM */
+	guint64 zero;        /* present, the shared zero page */
+	guint64 private_;    /* present, neither */
+} KvCensusCount;
+
+typedef struct {
+	guint64 pages;       /* pages walked */
+	guint64 present, swapped;
+	KvCensusCount total;
+	GArray *per_node;    /* KvCensusCount, same order as topo->nodes; last
+	                        entry: frames outside every known range */
+} KvCensus;
+
+KvCensus *kv_census_new(const KvNumaTopo *topo);
+void kv_census_free(KvCensus *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvCensus, kv_census_free)
+
+typedef struct KvCensusScanner KvCensusScanner;
+
+/* kv_census_scanner_new: opens /proc/kpageflags.  TOPO must outlive the
+ * scanner.  Returns NULL with KV_ERROR_ACCESS when not privileged. */
+KvCensusScanner *kv_census_scanner_new(const KvCtx *ctx, const KvNumaTopo *topo, GError **error);
+void kv_census_scanner_free(KvCensusScanner *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvCensusScanner, kv_census_scanner_free)
+
+/* kv_census_scan: adds the pages of [START, END) of process PID to OUT.
+ * Returns FALSE with ERROR (KV_ERROR_NOT_FOUND when the process exited,
+ * KV_ERROR_ACCESS when PFNs are hidden). */
+gboolean kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
+			KvCensus *out, GError **error);
+
+/* kv_census_add: OUT += IN (same topology). */
+void kv_census_add(KvCensus *out, const KvCensus *in);
+
+G_END_DECLS

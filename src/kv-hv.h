@@ -1,0 +1,52 @@
+/* kv-hv.h: the hypervisor behind an interface.  ksmvirt asks it for the
+ * running domains and their QEMU pids; libvirt implements it
+ * (kv-libvirt.c), and tests use libvirt's test:///default driver. */
+#pragma once
+
+#include <glib.h>
+#include "kv-ctx.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	char *name;
+	char *uuid;              /* lower-case canonical form */
+	int id;                  /* libvirt domain id, -1 when inactive */
+	int pid;                 /* QEMU pid, 0 when unknown */
+	guint64 max_mem_kib, cur_mem_kib;
+	gboolean active;
+} KvDomain;
+
+void kv_domain_free(KvDomain *d);
+
+typedef struct KvHv KvHv;
+
+typedef struct {
+	const char *name;
+	/* Returns a GPtrArray of KvDomain (active ones), or NULL with ERROR. */
+	GPtrArray *(*list_domains)(KvHv *hv, GError **error);
+	void (*close)(KvHv *hv);
+} KvHvOps;
+
+struct KvHv {
+	const KvHvOps *ops;
+	const KvCtx *ctx;
+	void *priv;
+};
+
+GPtrArray *kv_hv_list_domains(KvHv *hv, GError **error);
+void kv_hv_close(KvHv *hv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvHv, kv_hv_close)
+
+/* kv_hv_libvirt_open: connects read-only to URI (NULL: qemu:///system,
+ * tried only when its socket exists under the context root, so a host
+ * without libvirtd costs nothing).  The QEMU pid of a domain comes from
+ * libvirt's pid file (RUNSTATEDIR/libvirt/qemu/NAME.pid).  Returns NULL with
+ * ERROR when libvirt is unreachable. */
+KvHv *kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error);
+
+/* kv_uuid_normalize: lower-case, dashed canonical form of a 32-hex-digit
+ * UUID (with or without dashes), or NULL if S is not a UUID. */
+char *kv_uuid_normalize(const char *s);
+
+G_END_DECLS

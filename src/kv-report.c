@@ -1,0 +1,461 @@
+/* kv-report.c: sensing for the report model. */
+#include "kv-report.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static void
+guest_node_free(KvGuestNode *n)
+{
+	if (!n)
+		return;
+	g_free(n->backend_id);
+	g_free(n->unmergeable_reason);
+	kv_census_free(n->census);
+	g_free(n);
+}
+
+static void
+guest_free(KvGuest *g)
+{
+	if (!g)
+		return;
+	g_free(g->name);
+	g_free(g->uuid);
+	g_free(g->source);
+	g_ptr_array_unref(g->nodes);
+	g_ptr_array_unref(g->warnings);
+	kv_census_free(g->census);
+	g_free(g);
+}
+
+void
+kv_report_free(KvReport *r)
+{
+	if (!r)
+		return;
+	kv_ksm_free(r->ksm);
+	if (r->guests)
+		g_ptr_array_unref(r->guests);
+	kv_numa_topo_free(r->topo);
+	kv_census_free(r->census_total);
+	if (r->notes)
+		g_ptr_array_unref(r->notes);
+	g_free(r);
+}
+
+guint64
+kv_guest_saved_bytes(guint64 merging_pages, guint64 zero_pages, guint64 pages_shared,
+		     guint64 pages_sharing, gsize page_size)
+{
+	double frac = 0;
+
+	if (pages_shared + pages_sharing > 0)
+		frac = (double)pages_sharing / (double)(pages_shared + pages_sharing);
+	return (guint64)((double)merging_pages * frac * (double)page_size + 0.5) +
+	       zero_pages * page_size;
+}
+
+static gboolean
+is_ram_candidate(const KvMapping *m, const KvQemuBackend *b)
+{
+	if (m->inode != 0 && !(b->mem_path && m->path && g_str_has_prefix(m->path, b->mem_path)))
+		return FALSE;
+	if (!m->path)
+		return TRUE;
+	return g_str_has_prefix(m->path, "/memfd:") || g_str_has_prefix(m->path, "[anon:") ||
+	       (b->mem_path && g_str_has_prefix(m->path, b->mem_path));
+}
+
+/* Finds the mapping run that holds backend B's memory: first one mapping
+ * of exactly B's size, else a run of adjacent mappings (split VMAs) adding
+ * up to it.  Claimed mappings are marked in USED.  Equal-sized backends
+ * are told apart by allocation order: QEMU allocates them in command-line
+ * order and mmap hands out descending addresses, so MAPS is walked from
+ * the top. */
+static gboolean
+locate_backend(GPtrArray *maps, gboolean *used, const KvQemuBackend *b, KvGuestNode *gn)
+{
+	guint64 want_kib = b->size_bytes / 1024;
+
+	if (want_kib == 0)
+		return FALSE;
+	for (guint pass = 0; pass < 2; pass++) {
+		for (guint k = maps->len; k-- > 0;) {
+			KvMapping *m = maps->pdata[k];
+			guint64 sum = 0;
+			guint last = k;
+
+			if (used[k] || !is_ram_candidate(m, b))
+				continue;
+			if (pass == 0) {
+				if (m->size_kib != want_kib)
+					continue;
+			} else {
+				for (guint j = k; j < maps->len; j++) {
+					KvMapping *mj = maps->pdata[j];
+
+					if (used[j] || !is_ram_candidate(mj, b) ||
+					    (j > k && ((KvMapping *)maps->pdata[j - 1])->end != mj->start))
+						break;
+					sum += mj->size_kib;
+					last = j;
+					if (sum >= want_kib)
+						break;
+				}
+				if (sum != want_kib)
+					continue;
+			}
+			gn->found = TRUE;
+			gn->start = m->start;
+			gn->mergeable = TRUE;
+			gn->dontfork = TRUE;
+			gn->have_ksm = TRUE;
+			for (guint j = k; j <= last; j++) {
+				KvMapping *mj = maps->pdata[j];
+
+				used[j] = TRUE;
+				gn->end = mj->end;
+				gn->rss_bytes += mj->rss_kib * 1024;
+				gn->swap_bytes += mj->swap_kib * 1024;
+				gn->ksm_bytes += mj->ksm_kib * 1024;
+				gn->have_ksm &= mj->have_ksm;
+				gn->mergeable &= kv_mapping_has_flag(mj, "mg");
+				gn->dontfork &= kv_mapping_has_flag(mj, "dc");
+			}
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static char *
+node_label(const KvGuestNode *n)
+{
+	if (n->guest_node >= 0)
+		return g_strdup_printf("node %d (%s)", n->guest_node, n->backend_id);
+	return g_strdup(n->backend_id);
+}
+
+static void
+fill_guest_ram(KvGuest *g, const KvQemuInfo *qi, GPtrArray *maps)
+{
+	g_autoptr(GPtrArray) ram = kv_qemu_guest_ram(qi);
+	g_autofree gboolean *used = g_new0(gboolean, maps ? maps->len + 1 : 1);
+	guint located = 0, mergeable = 0;
+	guint64 sum = 0;
+
+	for (guint i = 0; i < ram->len; i++) {
+		const KvQemuBackend *b = ram->pdata[i];
+		KvGuestNode *n = g_new0(KvGuestNode, 1);
+		g_autofree char *label = NULL;
+		const char *why = kv_qemu_backend_unmergeable_reason(b);
+
+		n->backend_id = g_strdup(b->id ? b->id : "?");
+		n->guest_node = b->guest_node;
+		n->size_bytes = b->size_bytes;
+		n->merge_configured = b->merge != KV_TRISTATE_UNSET ? b->merge : qi->mem_merge;
+		n->unmergeable_reason = g_strdup(why);
+		sum += b->size_bytes;
+		g_ptr_array_add(g->nodes, n);
+		label = node_label(n);
+		if (maps && locate_backend(maps, used, b, n)) {
+			located++;
+			if (n->mergeable)
+				mergeable++;
+			else
+				g_ptr_array_add(g->warnings,
+						g_strdup_printf("%s: guest RAM not mergeable (VmFlags lacks mg)%s%s", label,
+								why ? ": " : "", why ? why : ""));
+			if (n->mergeable && n->merge_configured == KV_TRISTATE_OFF)
+				g_ptr_array_add(g->warnings,
+						g_strdup_printf("%s: merge=off configured but the mapping is mergeable "
+								"(this QEMU ignores merge=off while mem-merge is on)", label));
+			if (!n->dontfork)
+				g_ptr_array_add(g->warnings,
+						g_strdup_printf("%s: guest RAM not DONTFORK (VmFlags lacks dc)", label));
+		} else {
+			g_ptr_array_add(g->warnings,
+					g_strdup_printf("%s: guest RAM mapping of %" G_GUINT64_FORMAT " bytes not found",
+							label, b->size_bytes));
+		}
+	}
+	g->ram_bytes = qi->ram_bytes ? qi->ram_bytes : sum;
+	g->merging_disabled = located > 0 && mergeable == 0;
+}
+
+/* A non-QEMU process reported like a guest: each MADV_MERGEABLE mapping is
+ * one "node" of its RAM. */
+static void
+fill_process_ram(KvGuest *g, const KvProc *p, GPtrArray *maps)
+{
+	g->name = g_strdup(p->stat.comm);
+	g->source = g_strdup("process");
+	for (guint i = 0; maps && i < maps->len; i++) {
+		const KvMapping *m = maps->pdata[i];
+		KvGuestNode *n;
+
+		if (!kv_mapping_has_flag(m, "mg"))
+			continue;
+		n = g_new0(KvGuestNode, 1);
+		n->backend_id = g_strdup_printf("%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", m->start, m->end);
+		n->guest_node = -1;
+		n->size_bytes = m->end - m->start;
+		n->found = TRUE;
+		n->start = m->start;
+		n->end = m->end;
+		n->rss_bytes = m->rss_kib * 1024;
+		n->swap_bytes = m->swap_kib * 1024;
+		n->ksm_bytes = m->ksm_kib * 1024;
+		n->have_ksm = m->have_ksm;
+		n->mergeable = TRUE;
+		n->dontfork = kv_mapping_has_flag(m, "dc");
+		n->merge_configured = KV_TRISTATE_ON;
+		g->ram_bytes += n->size_bytes;
+		g_ptr_array_add(g->nodes, n);
+	}
+}
+
+static gboolean
+pid_requested(const KvReportOptions *opts, int pid)
+{
+	for (guint i = 0; opts->pids && i < opts->pids->len; i++)
+		if (g_array_index(opts->pids, int, i) == pid)
+			return TRUE;
+	return FALSE;
+}
+
+static void
+name_guest(KvGuest *g, const KvProc *p, const KvQemuInfo *qi, GPtrArray *domains,
+	   const KvReportOptions *opts)
+{
+	g_autofree char *uuid = kv_uuid_normalize(qi->uuid);
+
+	for (guint i = 0; domains && i < domains->len; i++) {
+		KvDomain *d = domains->pdata[i];
+
+		if ((d->pid > 0 && d->pid == p->pid) || (uuid && g_strcmp0(d->uuid, uuid) == 0)) {
+			g->name = g_strdup(d->name);
+			g->uuid = g_strdup(d->uuid);
+			g->source = g_strdup("libvirt");
+			return;
+		}
+	}
+	g->uuid = g_steal_pointer(&uuid);
+	if (qi->name) {
+		g->name = g_strdup(qi->name);
+		g->source = g_strdup("cmdline");
+		return;
+	}
+	if (g->uuid && opts->lookup_name) {
+		g->name = opts->lookup_name(g->uuid, opts->lookup_data);
+		if (g->name) {
+			g->source = g_strdup("registry");
+			return;
+		}
+	}
+	g->name = g_strdup_printf("pid %d", p->pid);
+	g->source = g_strdup("pid");
+}
+
+static gint
+cmp_guest(gconstpointer a, gconstpointer b)
+{
+	const KvGuest *x = *(KvGuest *const *)a, *y = *(KvGuest *const *)b;
+	int c = g_utf8_collate(x->name, y->name);
+
+	return c ? c : (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static gboolean
+read_ksmd_ticks(const KvCtx *ctx, int pid, guint64 *ticks)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+	g_autofree char *buf = NULL;
+	KvProcStat st;
+
+	if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL) || !kv_proc_stat_parse(buf, &st, NULL))
+		return FALSE;
+	*ticks = st.utime_ticks + st.stime_ticks;
+	kv_proc_stat_clear(&st);
+	return TRUE;
+}
+
+static int
+find_ksmd(const KvCtx *ctx, GArray *pids)
+{
+	for (guint i = 0; i < pids->len; i++) {
+		int pid = g_array_index(pids, int, i);
+		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+		g_autofree char *buf = NULL;
+		KvProcStat st;
+		gboolean is_ksmd;
+
+		if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL) || !kv_proc_stat_parse(buf, &st, NULL))
+			continue;
+		/* A kernel thread: child of kthreadd (pid 2). */
+		is_ksmd = g_strcmp0(st.comm, "ksmd") == 0 && st.ppid == 2;
+		kv_proc_stat_clear(&st);
+		if (is_ksmd)
+			return pid;
+	}
+	return 0;
+}
+
+KvReport *
+kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
+{
+	g_autoptr(KvReport) r = g_new0(KvReport, 1);
+	g_autoptr(GArray) pids = NULL;
+	g_autoptr(GPtrArray) domains = NULL;
+	g_autoptr(KvCensusScanner) scanner = NULL;
+	g_autoptr(GError) local = NULL;
+	guint64 shared, sharing;
+
+	r->page_size = ctx->page_size;
+	r->interval_ms = opts->interval_ms;
+	r->ksmd_cpu_percent = -1;
+	r->guests = g_ptr_array_new_with_free_func((GDestroyNotify)guest_free);
+	r->notes = g_ptr_array_new_with_free_func(g_free);
+	r->ksm = kv_ksm_read(ctx, error);
+	if (!r->ksm)
+		return NULL;
+	if (!kv_vmstat_read(ctx, &r->vmstat, &local)) {
+		g_ptr_array_add(r->notes, g_strdup(local->message));
+		g_clear_error(&local);
+	}
+	if (!kv_meminfo_read(ctx, &r->meminfo, &local)) {
+		g_ptr_array_add(r->notes, g_strdup(local->message));
+		g_clear_error(&local);
+	}
+	pids = kv_proc_list_pids(ctx, error);
+	if (!pids)
+		return NULL;
+
+	r->ksmd_pid = find_ksmd(ctx, pids);
+	if (r->ksmd_pid && opts->interval_ms > 0) {
+		guint64 t0, t1;
+		gint64 m0, m1;
+
+		if (read_ksmd_ticks(ctx, r->ksmd_pid, &t0)) {
+			m0 = g_get_monotonic_time();
+			g_usleep(opts->interval_ms * 1000);
+			m1 = g_get_monotonic_time();
+			if (read_ksmd_ticks(ctx, r->ksmd_pid, &t1))
+				r->ksmd_cpu_percent = kv_cpu_percent(t0, t1, (guint64)(m1 - m0) / 1000,
+								     sysconf(_SC_CLK_TCK));
+		}
+	}
+
+	if (opts->hv) {
+		domains = kv_hv_list_domains(opts->hv, &local);
+		if (!domains) {
+			g_ptr_array_add(r->notes, g_strdup_printf("libvirt: %s", local->message));
+			g_clear_error(&local);
+		}
+	}
+	if (opts->census) {
+		r->topo = kv_numa_read(ctx, error);
+		if (!r->topo)
+			return NULL;
+		scanner = kv_census_scanner_new(ctx, r->topo, error);
+		if (!scanner) {
+			g_prefix_error(error, "census: ");
+			return NULL;
+		}
+		r->census_total = kv_census_new(r->topo);
+	}
+
+	shared = r->ksm->value[KV_KSM_PAGES_SHARED];
+	sharing = r->ksm->value[KV_KSM_PAGES_SHARING];
+	for (guint i = 0; i < pids->len; i++) {
+		int pid = g_array_index(pids, int, i);
+		g_autoptr(KvProc) p = kv_proc_read(ctx, pid, &local);
+		g_autoptr(KvQemuInfo) qi = NULL;
+		g_autoptr(GPtrArray) maps = NULL;
+		KvGuest *g;
+		gboolean is_qemu;
+
+		if (!p) {
+			/* Gone mid-scan, or not ours to read: skip it. */
+			g_clear_error(&local);
+			continue;
+		}
+		is_qemu = kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv);
+		if (!is_qemu && !pid_requested(opts, pid)) {
+			if (p->ksm.merging_pages || p->ksm.zero_pages) {
+				r->other.processes++;
+				r->other.merging_pages += p->ksm.merging_pages;
+				r->other.zero_pages += p->ksm.zero_pages;
+				r->other.rmap_items += p->ksm.rmap_items;
+			}
+			continue;
+		}
+		maps = kv_proc_read_smaps(ctx, pid, &local);
+		if (!maps) {
+			if (g_error_matches(local, KV_ERROR, KV_ERROR_NOT_FOUND)) {
+				g_clear_error(&local);
+				continue;
+			}
+			g_ptr_array_add(r->notes, g_strdup(local->message));
+			g_clear_error(&local);
+		}
+		g = g_new0(KvGuest, 1);
+		g->pid = pid;
+		g->nodes = g_ptr_array_new_with_free_func((GDestroyNotify)guest_node_free);
+		g->warnings = g_ptr_array_new_with_free_func(g_free);
+		g->ksm = p->ksm;
+		g->rss_bytes = p->status.vm_rss_kib * 1024;
+		g->swap_bytes = p->status.vm_swap_kib * 1024;
+		if (is_qemu) {
+			qi = kv_qemu_parse_argv((const char *const *)p->argv);
+			name_guest(g, p, qi, domains, opts);
+			fill_guest_ram(g, qi, maps);
+		} else {
+			fill_process_ram(g, p, maps);
+		}
+		g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages, shared,
+						      sharing, ctx->page_size);
+		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
+		if (scanner) {
+			g->census = kv_census_new(r->topo);
+			for (guint j = 0; j < g->nodes->len; j++) {
+				KvGuestNode *n = g->nodes->pdata[j];
+
+				if (!n->found)
+					continue;
+				n->census = kv_census_new(r->topo);
+				if (!kv_census_scan(scanner, pid, n->start, n->end, n->census, &local)) {
+					if (g_error_matches(local, KV_ERROR, KV_ERROR_ACCESS)) {
+						g_propagate_error(error, g_steal_pointer(&local));
+						guest_free(g);
+						return NULL;
+					}
+					g_ptr_array_add(g->warnings, g_strdup_printf("census: %s", local->message));
+					g_clear_error(&local);
+				}
+				kv_census_add(g->census, n->census);
+			}
+			kv_census_add(r->census_total, g->census);
+		}
+		g_ptr_array_add(r->guests, g);
+	}
+	g_ptr_array_sort(r->guests, cmp_guest);
+	r->other.saved_bytes = kv_guest_saved_bytes(r->other.merging_pages, r->other.zero_pages, shared,
+						    sharing, ctx->page_size);
+	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
+	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
+	return g_steal_pointer(&r);
+}
+
+char *
+kv_format_bytes(guint64 bytes)
+{
+	if (bytes >= (G_GUINT64_CONSTANT(1) << 30))
+		return g_strdup_printf("%.2f GiB", (double)bytes / (double)(1u << 30));
+	if (bytes >= (1u << 20))
+		return g_strdup_printf("%.1f MiB", (double)bytes / (double)(1u << 20));
+	if (bytes >= 1024)
+		return g_strdup_printf("%" G_GUINT64_FORMAT " KiB", bytes / 1024);
+	return g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes);
+}

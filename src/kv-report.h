@@ -1,0 +1,112 @@
+/* kv-report.h: the one table model behind every report format.
+ *
+ * kv_report_collect() senses (host KSM, every process, guest RAM mappings,
+ * optionally the page census); renderers (kv-render-*.c) only format it.
+ */
+#pragma once
+
+#include <glib.h>
+#include "kv-ctx.h"
+#include "kv-host.h"
+#include "kv-proc.h"
+#include "kv-qemu.h"
+#include "kv-numa.h"
+#include "kv-census.h"
+#include "kv-hv.h"
+
+G_BEGIN_DECLS
+
+#define KV_REPORT_SCHEMA "ksmvirt-report/1"
+
+typedef struct {
+	char *backend_id;
+	int guest_node;               /* -1: not a guest NUMA node */
+	guint64 size_bytes;           /* configured */
+	gboolean found;               /* its mapping was located in smaps */
+	guint64 start, end;           /* address span of the mapping(s) */
+	guint64 rss_bytes, swap_bytes, ksm_bytes;
+	gboolean have_ksm;            /* smaps has "KSM:" */
+	gboolean mergeable;           /* VmFlags mg */
+	gboolean dontfork;            /* VmFlags dc */
+	KvTristate merge_configured;  /* merge= on the backend (or mem-merge) */
+	char *unmergeable_reason;     /* shared/hugetlb: KSM cannot merge */
+	KvCensus *census;             /* --census */
+} KvGuestNode;
+
+typedef struct {
+	int pid;
+	char *name;
+	char *uuid;
+	char *source;                 /* "libvirt", "cmdline", "registry", "pid",
+	                                 "process" (a non-QEMU process given by --pid) */
+	guint64 ram_bytes, rss_bytes, swap_bytes;
+	KvKsmStat ksm;
+	guint64 saved_bytes;
+	double saved_percent;         /* of guest RAM */
+	gboolean merging_disabled;    /* no guest RAM mapping is mergeable */
+	GPtrArray *nodes;             /* KvGuestNode */
+	GPtrArray *warnings;          /* char* */
+	KvCensus *census;             /* sum over nodes, --census */
+} KvGuest;
+
+typedef struct {
+	guint processes;
+	guint64 merging_pages, zero_pages, rmap_items;
+	guint64 saved_bytes;
+} KvOther;
+
+typedef struct {
+	gsize page_size;
+	guint64 interval_ms;
+	KvKsm *ksm;
+	KvVmstat vmstat;
+	KvMeminfo meminfo;
+	int ksmd_pid;
+	double ksmd_cpu_percent;      /* -1: not sampled */
+	guint64 saved_bytes;
+	double sharing_ratio;
+	GPtrArray *guests;            /* KvGuest, sorted by name */
+	KvOther other;
+	KvNumaTopo *topo;             /* with --census */
+	KvCensus *census_total;       /* with --census: all guests */
+	GPtrArray *notes;             /* char*: e.g. "libvirt unreachable: ..." */
+} KvReport;
+
+typedef struct {
+	guint64 interval_ms;          /* ksmd CPU sampling; 0: do not sample */
+	gboolean census;
+	KvHv *hv;                     /* may be NULL */
+	GArray *pids;                 /* int: also report these non-QEMU processes
+	                                 as guests (their MADV_MERGEABLE mappings
+	                                 are their "RAM"); may be NULL */
+	/* Called with (pid, uuid) when neither libvirt nor the command line
+	 * names a guest; returns a new string or NULL.  May be NULL. */
+	char *(*lookup_name)(const char *uuid, gpointer data);
+	gpointer lookup_data;
+} KvReportOptions;
+
+/* kv_report_collect: builds a report.  Processes that exit while being
+ * read are skipped.  Returns NULL with ERROR when KSM is unsupported
+ * (KV_ERROR_UNSUPPORTED) or /proc cannot be read; census failures
+ * (KV_ERROR_ACCESS) also fail the call when OPTS->census is set. */
+KvReport *kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error);
+void kv_report_free(KvReport *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvReport, kv_report_free)
+
+/* kv_guest_saved_bytes: a guest's share of the savings: each merged page
+ * of a stable node with k sharers saves (k-1)/k of a page to each sharer;
+ * with the host-wide SHARED/SHARING counters that is MERGING x
+ * sharing/(shared+sharing), plus every KSM zero page in full.  Pure. */
+guint64 kv_guest_saved_bytes(guint64 merging_pages, guint64 zero_pages, guint64 pages_shared,
+			     guint64 pages_sharing, gsize page_size);
+
+/* Renderers.  Each returns a newly allocated string. */
+char *kv_render_text(const KvReport *r);
+char *kv_render_json(const KvReport *r);
+char *kv_render_prometheus(const KvReport *r);
+char *kv_render_html(const KvReport *r);
+
+/* kv_format_bytes: "512.0 MiB", "1.50 GiB", "12 KiB". */
+char *kv_format_bytes(guint64 bytes);
+
+G_END_DECLS

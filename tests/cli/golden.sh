@@ -1,0 +1,67 @@
+#!/bin/bash
+# Golden-file tests: ksmvirt report over fixture roots in every format.
+#
+# Usage: tests/cli/golden.sh [BUILD-DIR]     (default: build)
+# KSMVIRT_REGENERATE=1 rewrites tests/cli/expected/*.expected instead of
+# comparing.  Exit status: 0 all match, 1 on a difference.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+bin=$top/${1:-build}/ksmvirt
+exp=tests/cli/expected
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0 n=0
+
+# case NAME EXPECTED-EXIT ARGS...   (stdout, then stderr, then the exit code)
+case_() {
+	local name=$1 want_rc=$2
+	shift 2
+	n=$((n + 1))
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	{ cat "$tmp/out"; echo "--- stderr"; cat "$tmp/err"; echo "--- exit $rc"; } >"$tmp/$name"
+	if [ -n "${KSMVIRT_REGENERATE:-}" ]; then
+		cp "$tmp/$name" "$exp/$name.expected"
+		echo "regenerated $name"
+	elif ! diff -u "$exp/$name.expected" "$tmp/$name"; then
+		echo "not ok $n - $name differs from $exp/$name.expected"
+		fail=$((fail + 1))
+		return
+	fi
+	if [ "$rc" != "$want_rc" ]; then
+		echo "not ok $n - $name: exit $rc, want $want_rc"
+		fail=$((fail + 1))
+		return
+	fi
+	echo "ok $n - $name"
+}
+
+R=tests/data/roots
+common=(--interval 0 --no-libvirt)
+case_ host-full.text 0 report --root $R/host-full "${common[@]}"
+case_ host-full.census.text 0 report --root $R/host-full --census "${common[@]}"
+case_ host-full.json 0 report --root $R/host-full --census --json "${common[@]}"
+case_ host-full.prom 0 report --root $R/host-full --census --prometheus "${common[@]}"
+KSMVIRT_ROOT=$R/host-old case_ host-old.env.text 0 report "${common[@]}"
+case_ host-old.json 0 report --root $R/host-old --json "${common[@]}"
+case_ hostile.text 0 report --root $R/hostile "${common[@]}"
+case_ hostile.json 0 report --root $R/hostile --json "${common[@]}"
+case_ hostile.census 1 report --root $R/hostile --census "${common[@]}"
+case_ no-ksm 3 report --root $R/no-ksm "${common[@]}"
+case_ libvirt-test-driver.json 0 report --root $R/host-full --json --interval 0 --connect test:///default
+
+# HTML goes to a file: compare the file.
+n=$((n + 1))
+"$bin" report --root $R/host-full --census --html "$tmp/r.html" "${common[@]}" 2>/dev/null
+if [ -n "${KSMVIRT_REGENERATE:-}" ]; then
+	cp "$tmp/r.html" "$exp/host-full.html.expected"
+elif ! diff -u "$exp/host-full.html.expected" "$tmp/r.html"; then
+	echo "not ok $n - host-full.html differs"
+	fail=$((fail + 1))
+else
+	echo "ok $n - host-full.html"
+fi
+echo "1..$n"
+echo "$((n - fail)) passed, $fail failed"
+[ "$fail" = 0 ]

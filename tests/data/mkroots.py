@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Writes the fixture roots under tests/data/roots/ (run from anywhere).
+
+Each root is a small /proc + /sys + /run tree that `ksmvirt report --root`
+reads.  The trees are committed; this script documents how they were made
+and regenerates them after a change: python3 tests/data/mkroots.py
+"""
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOTS = os.path.join(HERE, "roots")
+PAGE = 4096
+KPF_KSM, KPF_ZERO_PAGE = 1 << 21, 1 << 24
+PM_PRESENT, PM_SWAP = 1 << 63, 1 << 62
+
+
+def write(root, path, data, mode="w"):
+    full = os.path.join(root, path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, mode) as f:
+        f.write(data)
+
+
+def ksm_sysfs(root, values):
+    for k, v in values.items():
+        write(root, "/sys/kernel/mm/ksm/" + k, "%s\n" % v)
+
+
+FULL_KSM = {
+    "run": 1, "pages_to_scan": 1000, "sleep_millisecs": 20,
+    "pages_shared": 100, "pages_sharing": 120, "pages_unshared": 300, "pages_volatile": 7,
+    "pages_skipped": 11, "pages_scanned": 123456, "full_scans": 42, "ksm_zero_pages": 20,
+    "general_profit": 1040000, "stable_node_chains": 0, "stable_node_dups": 0,
+    "stable_node_chains_prune_millisecs": 2000, "max_page_sharing": 256, "merge_across_nodes": 1,
+    "use_zero_pages": 1, "smart_scan": 1, "advisor_mode": "[none] scan-time",
+    "advisor_max_cpu": 70, "advisor_min_pages_to_scan": 500, "advisor_max_pages_to_scan": 30000,
+    "advisor_target_scan_time": 200,
+}
+
+VMSTAT = "nr_free_pages 5000000\npswpin 10\npswpout 20\nksm_swpin_copy 3\ncow_ksm 5\n"
+MEMINFO = ("MemTotal:       24572440 kB\nMemFree:        20000000 kB\nMemAvailable:   21000000 kB\n"
+           "Buffers:           10000 kB\nCached:           500000 kB\nSwapTotal:       1048572 kB\n"
+           "SwapFree:         1048572 kB\n")
+
+
+def stat_line(pid, comm, ppid, utime=100, stime=50, rss=1000):
+    # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    # cmajflt utime stime cutime cstime priority nice threads itreal starttime vsize rss
+    return "%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 %d %d 0 0 20 0 4 0 1000 123456789 %d\n" % (
+        pid, comm, ppid, pid, pid, utime, stime, rss)
+
+
+def smaps_entry(start, end, path="", inode=0, rss_kib=0, swap_kib=0, ksm_kib=None, flags="rd wr mr mw me ac sd"):
+    size_kib = (end - start) // 1024
+    s = "%x-%x rw-p 00000000 %s %d" % (start, end, "00:00" if not inode else "fe:00", inode)
+    s += (" " * 10 + path if path else "") + "\n"
+    s += "Size:           %8d kB\nKernelPageSize:        4 kB\nMMUPageSize:           4 kB\n" % size_kib
+    s += "Rss:            %8d kB\nPss:            %8d kB\n" % (rss_kib, rss_kib)
+    s += "Anonymous:      %8d kB\n" % (rss_kib if not inode else 0)
+    if ksm_kib is not None:
+        s += "KSM:            %8d kB\n" % ksm_kib
+    s += "LazyFree:              0 kB\nAnonHugePages:         0 kB\nSwap:           %8d kB\nSwapPss:        %8d kB\n" % (
+        swap_kib, swap_kib)
+    s += "Locked:                0 kB\nTHPeligible:           0\nVmFlags: %s\n" % flags
+    return s
+
+
+class Proc:
+    def __init__(self, root, pid, comm, argv, ppid=1, ksm_stat=None, rss_kib=20000, swap_kib=0):
+        self.root, self.pid = root, pid
+        write(root, "/proc/%d/stat" % pid, stat_line(pid, comm, ppid))
+        write(root, "/proc/%d/status" % pid,
+              "Name:\t%s\nState:\tS (sleeping)\nVmRSS:\t%8d kB\nVmSwap:\t%8d kB\n" % (
+                  comm.replace("\n", "\\n"), rss_kib, swap_kib))
+        write(root, "/proc/%d/cmdline" % pid, "\0".join(argv) + "\0")
+        if ksm_stat is not None:
+            write(root, "/proc/%d/ksm_stat" % pid, ksm_stat)
+        self.smaps = ""
+        self.pagemap = {}
+
+    def mapping(self, start, pages, entries=None, **kw):
+        """entries: list of (kind, pfn) per page: kind in present/swap/none."""
+        self.smaps += smaps_entry(start, start + pages * PAGE, **kw)
+        for i, e in enumerate(entries or []):
+            self.pagemap[start // PAGE + i] = e
+
+    def finish(self):
+        write(self.root, "/proc/%d/smaps" % self.pid, self.smaps)
+        if self.pagemap:
+            n = max(self.pagemap) + 1
+            buf = bytearray(8 * n)
+            for vpn, (kind, pfn) in self.pagemap.items():
+                v = (PM_PRESENT | pfn) if kind == "present" else PM_SWAP if kind == "swap" else 0
+                struct.pack_into("<Q", buf, 8 * vpn, v)
+            write(self.root, "/proc/%d/pagemap" % self.pid, bytes(buf), "wb")
+
+
+def ksm_stat(rmap, zero, merging, profit, merge_any="no", mergeable="yes"):
+    return ("ksm_rmap_items %d\nksm_zero_pages %d\nksm_merging_pages %d\nksm_process_profit %d\n"
+            "ksm_merge_any: %s\nksm_mergeable: %s\n" % (rmap, zero, merging, profit, merge_any, mergeable))
+
+
+def host_full():
+    root = os.path.join(ROOTS, "host-full")
+    ksm_sysfs(root, FULL_KSM)
+    write(root, "/proc/vmstat", VMSTAT)
+    write(root, "/proc/meminfo", MEMINFO)
+    # Two host nodes with non-contiguous ids 0 and 2; 128 MiB memory blocks.
+    write(root, "/sys/devices/system/memory/block_size_bytes", "8000000\n")
+    for node, blocks in ((0, (0, 1)), (2, (2, 3))):
+        write(root, "/sys/devices/system/node/node%d/meminfo" % node,
+              "Node %d MemTotal:       262144 kB\nNode %d MemFree:        131072 kB\n" % (node, node))
+        for b in blocks:
+            os.makedirs(os.path.join(root, "sys/devices/system/node/node%d/memory%d" % (node, b)), exist_ok=True)
+    # kpageflags: frames 0..0x20000 (512 MiB); KSM frames 1000-1099 (node 0)
+    # and 70000-70019 (node 2); zero page at frame 500.
+    flags = bytearray(8 * 0x20000)
+    for pfn in list(range(1000, 1100)) + list(range(70000, 70020)):
+        struct.pack_into("<Q", flags, 8 * pfn, KPF_KSM)
+    struct.pack_into("<Q", flags, 8 * 500, KPF_ZERO_PAGE)
+    write(root, "/proc/kpageflags", bytes(flags), "wb")
+
+    Proc(root, 1, "init", ["/sbin/init"]).finish()
+    Proc(root, 2, "kthreadd", []).finish()
+    Proc(root, 40, "ksmd", [], ppid=2).finish()
+
+    # web-1: libvirt-style command line (JSON -object, machine memory-backend).
+    web = Proc(root, 1201, "qemu-system-x86", [
+        "/usr/bin/qemu-system-x86_64", "-name", "guest=web-1,debug-threads=on", "-S",
+        "-machine", "pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram",
+        "-accel", "tcg", "-m", "size=256k",
+        "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram","size":262144}',
+        "-uuid", "0A1B2C3D-0000-4000-8000-000000000001"],
+        ksm_stat=ksm_stat(64, 4, 60, 245000), rss_kib=3000)
+    web.mapping(0x400000, 8, path="/usr/bin/qemu-system-x86_64", inode=4242, rss_kib=32)
+    # 64 pages: 60 KSM (frames 1000-1059), 2 zero, 1 private, 1 swapped.
+    web.mapping(0x1000000, 64, rss_kib=252, swap_kib=4, ksm_kib=240, flags="rd wr mr mw me ac sd mg dc dd",
+                entries=[("present", 1000 + i) for i in range(60)] + [("present", 500)] * 2
+                + [("present", 5000), ("swap", 0)])
+    web.mapping(0x1040000, 1, flags="mr mw me ac")   # guard page
+    web.finish()
+
+    # A guest whose name has spaces, quotes and non-ASCII; two NUMA nodes,
+    # m1 merge=off (which stock QEMU leaves mergeable).
+    db = Proc(root, 1302, "qemu-system-x86", [
+        "/usr/bin/qemu-system-x86_64", "-name", 'guest=db "primary",,ü', "-m", "1M",
+        "-object", "memory-backend-ram,id=m0,size=512K,merge=on",
+        "-object", "memory-backend-ram,id=m1,size=512K,merge=off",
+        "-numa", "node,nodeid=0,memdev=m0", "-numa", "node,nodeid=1,memdev=m1",
+        "-uuid", "0a1b2c3d-0000-4000-8000-000000000002"],
+        ksm_stat=ksm_stat(256, 0, 60, 240000), rss_kib=5000)
+    db.mapping(0x2000000, 128, rss_kib=512, ksm_kib=160, flags="rd wr mr mw me ac sd mg dc",
+               entries=[("present", 1040 + i) for i in range(40)] + [("present", 6000 + i) for i in range(88)])
+    db.mapping(0x2080000, 1, flags="mr mw me ac")
+    db.mapping(0x2100000, 128, rss_kib=512, ksm_kib=80, flags="rd wr mr mw me ac sd mg dc",
+               entries=[("present", 70000 + i) for i in range(20)] + [("present", 71000 + i) for i in range(108)])
+    db.finish()
+
+    # win10: <memoryBacking><nosharepages/>: mem-merge=off, no mg.
+    win = Proc(root, 1403, "qemu-system-x86", [
+        "/usr/bin/qemu-system-x86_64", "-name", "guest=win10", "-machine", "pc,mem-merge=off",
+        "-m", "512k", "-uuid", "0a1b2c3d-0000-4000-8000-000000000003"],
+        ksm_stat=ksm_stat(0, 0, 0, 0, mergeable="no"), rss_kib=1000)
+    win.mapping(0x3000000, 128, rss_kib=512, ksm_kib=0, flags="rd wr mr mw me ac sd dc",
+                entries=[("present", 7000 + i) for i in range(128)])
+    win.finish()
+
+    # Carries the UUID of libvirt's test:///default domain "test": with that
+    # driver the report names it "test" (source libvirt), else "lv-probe".
+    lv = Proc(root, 1700, "qemu-system-x86", [
+        "/usr/bin/qemu-system-x86_64", "-name", "guest=lv-probe", "-m", "128k",
+        "-uuid", "6695eb01-f6a4-8304-79aa-97f2502e193f"],
+        ksm_stat=ksm_stat(32, 0, 0, -2048), rss_kib=800)
+    lv.mapping(0x4000000, 32, rss_kib=128, ksm_kib=0, flags="rd wr mr mw me ac sd mg dc")
+    lv.finish()
+
+    # A non-QEMU process with KSM pages: its name has a space, parentheses
+    # and a newline.
+    other = Proc(root, 1500, "ja) (va\nx", ["/usr/bin/java", "-jar", "app.jar"],
+                 ksm_stat=ksm_stat(50, 16, 40, 220000, merge_any="yes"))
+    other.finish()
+    # A process without ksm_stat access is skipped silently.
+    Proc(root, 1600, "bash", ["/bin/bash"]).finish()
+
+
+def host_old():
+    """A 5.15-era kernel: no ksm_zero_pages, general_profit, smart_scan or
+    advisor; no /proc/PID/ksm_stat; no KSM: line in smaps; no memory
+    blocks (PFN ranges from /proc/zoneinfo)."""
+    root = os.path.join(ROOTS, "host-old")
+    ksm_sysfs(root, {k: v for k, v in FULL_KSM.items()
+                     if k not in ("ksm_zero_pages", "general_profit", "smart_scan")
+                     and not k.startswith("advisor_")})
+    write(root, "/proc/vmstat", "nr_free_pages 5000000\npswpin 0\npswpout 0\n")
+    write(root, "/proc/meminfo", MEMINFO)
+    write(root, "/proc/zoneinfo",
+          "Node 0, zone      DMA\n  pages free     3968\n        spanned  4095\n        present  3998\n"
+          "  start_pfn:           1\nNode 0, zone    DMA32\n  pages free     100\n        spanned  1044480\n"
+          "  start_pfn:           4096\n")
+    Proc(root, 1, "init", ["/sbin/init"]).finish()
+    Proc(root, 45, "ksmd", [], ppid=2).finish()
+    g = Proc(root, 2001, "qemu-system-x86", [
+        "/usr/libexec/qemu-kvm", "-name", "legacy", "-m", "256k", "-uuid", "0a1b2c3d000040008000000000000099"])
+    g.mapping(0x5000000, 64, rss_kib=256, flags="rd wr mr mw me ac sd mg dc")
+    g.finish()
+
+
+def no_ksm():
+    root = os.path.join(ROOTS, "no-ksm")
+    write(root, "/proc/vmstat", "nr_free_pages 5000000\n")
+    write(root, "/proc/meminfo", MEMINFO)
+    Proc(root, 1, "init", ["/sbin/init"]).finish()
+    os.makedirs(os.path.join(root, "sys/kernel/mm"), exist_ok=True)
+
+
+def hostile():
+    """Broken and hostile content: 2^64-1, non-numbers, truncated files."""
+    root = os.path.join(ROOTS, "hostile")
+    vals = dict(FULL_KSM)
+    vals["pages_sharing"] = 18446744073709551615
+    vals["pages_shared"] = "abc"
+    vals["full_scans"] = "18446744073709551616"   # 2^64: overflow
+    vals["general_profit"] = -9223372036854775808
+    vals["advisor_mode"] = ""
+    ksm_sysfs(root, vals)
+    write(root, "/sys/kernel/mm/ksm/pages_volatile", "")   # empty (truncated)
+    write(root, "/sys/kernel/mm/ksm/future_knob", "17\n")
+    write(root, "/proc/vmstat", "pswpin\nksm_swpin_copy 18446744073709551615\ncow_ksm -1\n")
+    write(root, "/proc/meminfo", "MemTotal: lots kB\nMemAvailable:")
+    Proc(root, 1, "init", ["/sbin/init"]).finish()
+    # A truncated stat file: skipped.
+    write(root, "/proc/77/stat", "77 (trunc")
+    write(root, "/proc/77/status", "")
+    # A QEMU whose command line and smaps are junk.
+    q = Proc(root, 3001, "qemu-system-x86", [
+        "/usr/bin/qemu-system-x86_64", "-name", "", "-m", "lots", "-object", "{not json",
+        "-object", "memory-backend-ram,id=x,size=-1", "-numa", "node,memdev=nosuch", "-uuid", "zz"],
+        ksm_stat="ksm_rmap_items 18446744073709551615\nksm_zero_pages x\nksm_merging_pages\n"
+                 "ksm_process_profit -9223372036854775808\nksm_merge_any: maybe\n")
+    q.smaps = "1000-2000 rw-p 00000000 00:00 0\nSize: 4 kB\nRss: 99999999999999999999 kB\nVmFlags: mg\n"
+    q.finish()
+
+
+if __name__ == "__main__":
+    shutil.rmtree(ROOTS, ignore_errors=True)
+    host_full()
+    host_old()
+    no_ksm()
+    hostile()

@@ -1,0 +1,209 @@
+/* ksmvirt: report what KSM saves per guest, per guest NUMA node and per
+ * host NUMA node.
+ *
+ * Exit status (see ksmvirt(1)):
+ *   0  success
+ *   1  failure while reading the system (I/O, libvirt required but unreachable)
+ *   2  usage error (bad option, --root is not a directory)
+ *   3  the kernel has no KSM
+ *   4  not privileged enough (the census needs CAP_SYS_ADMIN)
+ */
+#include "kv-report.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_NO_KSM 3
+#define EXIT_PRIV 4
+
+#ifndef KSMVIRT_VERSION
+#define KSMVIRT_VERSION "0.1"
+#endif
+
+static int
+exit_code_for(const GError *e)
+{
+	if (g_error_matches(e, KV_ERROR, KV_ERROR_UNSUPPORTED))
+		return EXIT_NO_KSM;
+	if (g_error_matches(e, KV_ERROR, KV_ERROR_ACCESS))
+		return EXIT_PRIV;
+	return EXIT_FAIL;
+}
+
+static gboolean
+write_file(const char *path, const char *data, GError **error)
+{
+	return g_file_set_contents(path, data, -1, error);
+}
+
+static int
+cmd_report(int argc, char **argv)
+{
+	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE;
+	g_autofree char *html = NULL, *root = NULL, *uri = NULL;
+	gint watch_s = 0, interval_ms = 1000;
+	g_auto(GStrv) pid_args = NULL;
+	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GOptionContext) oc = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvCtx) ctx = NULL;
+	g_autoptr(KvHv) hv = NULL;
+	GOptionEntry entries[] = {
+		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output (schema ksmvirt-report/1)", NULL },
+		{ "prometheus", 'p', 0, G_OPTION_ARG_NONE, &prom, "Prometheus text exposition", NULL },
+		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write a self-contained HTML page to FILE", "FILE" },
+		{ "census", 'c', 0, G_OPTION_ARG_NONE, &census,
+		  "Walk pagemap and kpageflags: guest pages per host NUMA node (root)", NULL },
+		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted", "SECONDS" },
+		{ "interval", 'i', 0, G_OPTION_ARG_INT, &interval_ms,
+		  "Sample ksmd CPU over MS milliseconds (0: don't; default 1000)", "MS" },
+		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
+		  "Read /proc, /sys and /run below DIR (default $KSMVIRT_ROOT or /)", "DIR" },
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
+		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
+		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
+		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
+		{ NULL }
+	};
+
+	oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
+	g_option_context_set_summary(oc, "Reports what kernel samepage merging saves on this host.");
+	g_option_context_set_description(oc,
+		"Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
+		"3 the kernel has no KSM, 4 not privileged enough for --census.\n"
+		"See ksmvirt(1).");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		g_printerr("ksmvirt report: %s\n", err->message);
+		return EXIT_USAGE;
+	}
+	if (argc > 1) {
+		g_printerr("ksmvirt report: unexpected argument '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	if ((json ? 1 : 0) + (prom ? 1 : 0) > 1) {
+		g_printerr("ksmvirt report: --json and --prometheus exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (watch_s < 0 || interval_ms < 0) {
+		g_printerr("ksmvirt report: --watch and --interval take a number >= 0\n");
+		return EXIT_USAGE;
+	}
+	for (guint i = 0; pid_args && pid_args[i]; i++) {
+		guint64 v;
+
+		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
+			g_printerr("ksmvirt report: --pid %s: not a process id\n", pid_args[i]);
+			return EXIT_USAGE;
+		}
+		g_array_append_val(pids, (int){ (int)v });
+	}
+	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
+		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
+	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
+		g_printerr("ksmvirt report: --root %s: not a directory\n", root);
+		return EXIT_USAGE;
+	}
+	ctx = kv_ctx_new(root);
+	if (!no_libvirt && (uri || !root)) {
+		hv = kv_hv_libvirt_open(ctx, uri, &err);
+		if (!hv && uri) {
+			g_printerr("ksmvirt report: cannot connect to libvirt: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		g_clear_error(&err);
+	}
+
+	for (;;) {
+		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .hv = hv,
+					   .pids = pids };
+		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
+		g_autofree char *out = NULL;
+
+		if (!r) {
+			g_printerr("ksmvirt report: %s\n", err->message);
+			return exit_code_for(err);
+		}
+		if (html) {
+			g_autofree char *page = kv_render_html(r);
+
+			if (!write_file(html, page, &err)) {
+				g_printerr("ksmvirt report: %s\n", err->message);
+				return EXIT_FAIL;
+			}
+		}
+		if (json)
+			out = kv_render_json(r);
+		else if (prom)
+			out = kv_render_prometheus(r);
+		else if (!html || watch_s)
+			out = kv_render_text(r);
+		if (watch_s && isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout);
+		if (out)
+			fputs(out, stdout);
+		else if (html)
+			g_printerr("ksmvirt report: wrote %s\n", html);
+		fflush(stdout);
+		if (!watch_s)
+			break;
+		/* The ksmd sample already took interval_ms of the period. */
+		if ((guint64)watch_s * 1000 > (guint64)interval_ms)
+			g_usleep(((guint64)watch_s * 1000 - (guint64)interval_ms) * 1000);
+	}
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("Usage: ksmvirt [COMMAND] [OPTION...]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  report     KSM sharing per guest, guest NUMA node and host NUMA node (default)\n"
+	      "  help       this text; \"ksmvirt COMMAND --help\" for a command's options\n"
+	      "  version    print the version\n"
+	      "\n"
+	      "Exit status: 0 success, 1 failure, 2 usage error, 3 no KSM in this kernel,\n"
+	      "4 not privileged enough.  See ksmvirt(1).\n", f);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "report";
+
+	setlocale(LC_ALL, "");
+	/* Numbers in machine-readable output never use a locale's comma. */
+	setlocale(LC_NUMERIC, "C");
+	if (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[1], "--version")) {
+			printf("ksmvirt %s\n", KSMVIRT_VERSION);
+			return 0;
+		}
+		/* Options without a command belong to "report". */
+		return cmd_report(argc, argv);
+	}
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version")) {
+		printf("ksmvirt %s\n", KSMVIRT_VERSION);
+		return 0;
+	}
+	g_printerr("ksmvirt: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}
