@@ -107,9 +107,16 @@ install: all
 	for m in doc/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for m in doc/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
 
+# libvirtd looks for hooks under its own sysconfdir, /etc on Debian, whatever
+# prefix ksmvirt itself uses: override with LIBVIRT_HOOKS_DIR=...
+LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks/qemu.d
 install-hooks: all
-	install -d $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d
-	install -m 755 $(B)/libvirt-hooks/ksmvirt-hook $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/50-ksmvirt
+	install -d $(DESTDIR)$(LIBVIRT_HOOKS_DIR)
+	install -m 755 $(B)/libvirt-hooks/ksmvirt-hook $(DESTDIR)$(LIBVIRT_HOOKS_DIR)/50-ksmvirt.new
+	mv -f $(DESTDIR)$(LIBVIRT_HOOKS_DIR)/50-ksmvirt.new $(DESTDIR)$(LIBVIRT_HOOKS_DIR)/50-ksmvirt
+	@# libvirtd notices new hooks only at start or on SIGHUP.
+	$(Q)if [ -z "$(DESTDIR)" ] && pid=$$(pgrep -o -x libvirtd); then \
+		echo "  HUP     libvirtd ($$pid) to load the hook"; kill -HUP $$pid; fi
 
 demo: deps config.mk all
 	$(Q)scripts/demo start

@@ -1,0 +1,125 @@
+/*
+ * kv-event-decode: read event lines back (json-glib).  See kv-event.h.
+ */
+#include "kv-event.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static const char *get_str(JsonObject *o, const char *key)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	if (n == NULL || JSON_NODE_HOLDS_NULL(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+static gboolean get_int(JsonObject *o, const char *key, gint64 *out)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+		return FALSE;
+	*out = json_node_get_int(n);
+	return TRUE;
+}
+
+static gboolean get_bool(JsonObject *o, const char *key)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+		return FALSE;
+	return json_node_get_boolean(n);
+}
+
+KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
+{
+	if (len > G_MAXSSIZE) {
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event line too long");
+		return NULL;
+	}
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) local = NULL;
+	if (!json_parser_load_from_data(p, buf, (gssize)len, &local)) {
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
+			    "event is not JSON: %s", local->message);
+		return NULL;
+	}
+	JsonNode *root = json_parser_get_root(p);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
+			    "event is not a JSON object");
+		return NULL;
+	}
+	JsonObject *o = json_node_get_object(root);
+	if (g_strcmp0(get_str(o, "schema"), KV_EVENT_SCHEMA) != 0) {
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
+			    "event schema is not %s", KV_EVENT_SCHEMA);
+		return NULL;
+	}
+	KvEventOp op = kv_event_op_from_string(get_str(o, "op"));
+	const char *name = get_str(o, "name");
+	if (op == KV_EVENT_OP_UNKNOWN || name == NULL) {
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
+			    "event lacks a known op or a name");
+		return NULL;
+	}
+	g_autoptr(KvEvent) ev = kv_event_new(op, get_str(o, "subop"), get_str(o, "extra"));
+	if (get_str(o, "id")) {
+		g_free(ev->id);
+		ev->id = g_strdup(get_str(o, "id"));
+	}
+	gint64 v;
+	if (get_int(o, "time_us", &v))
+		ev->time_us = v;
+	ev->has_xml = get_bool(o, "has_xml");
+	ev->name = g_strdup(name);
+	ev->uuid = g_strdup(get_str(o, "uuid"));
+	if (get_int(o, "memory_kib", &v) && v >= 0)
+		ev->memory_kib = (guint64)v;
+	if (get_int(o, "current_memory_kib", &v) && v >= 0)
+		ev->current_memory_kib = (guint64)v;
+	JsonNode *cn = json_object_get_member(o, "numa_cells");
+	if (cn && JSON_NODE_HOLDS_ARRAY(cn)) {
+		JsonArray *a = json_node_get_array(cn);
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *e = json_array_get_element(a, i);
+			if (!JSON_NODE_HOLDS_OBJECT(e))
+				continue;
+			JsonObject *co = json_node_get_object(e);
+			gint64 id = i, kib = 0;
+			get_int(co, "id", &id);
+			get_int(co, "memory_kib", &kib);
+			g_ptr_array_add(ev->cells, kv_event_cell_new((guint)id, (guint64)MAX(kib, 0),
+								    get_str(co, "cpus")));
+		}
+	}
+	JsonNode *mbn = json_object_get_member(o, "memory_backing");
+	if (mbn && JSON_NODE_HOLDS_OBJECT(mbn)) {
+		JsonObject *mb = json_node_get_object(mbn);
+		ev->nosharepages = get_bool(mb, "nosharepages");
+		ev->hugepages = get_bool(mb, "hugepages");
+		ev->memfd = get_bool(mb, "memfd");
+		ev->file_backed = get_bool(mb, "file");
+		ev->shared_access = get_bool(mb, "shared_access");
+	}
+	JsonNode *pn = json_object_get_member(o, "policy");
+	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
+		JsonObject *po = json_node_get_object(pn);
+		ev->has_policy = TRUE;
+		const char *m = get_str(po, "merge");
+		ev->merge = g_strcmp0(m, "on") == 0 ? KV_POLICY_MERGE_ON :
+			    g_strcmp0(m, "off") == 0 ? KV_POLICY_MERGE_OFF :
+			    KV_POLICY_MERGE_DEFAULT;
+		if (get_int(po, "priority", &v)) {
+			ev->has_priority = TRUE;
+			ev->priority = (gint)CLAMP(v, G_MININT, G_MAXINT);
+		}
+		if (get_int(po, "min_balloon_mib", &v) && v >= 0) {
+			ev->has_min_balloon = TRUE;
+			ev->min_balloon_mib = (guint64)v;
+		}
+		ev->group = g_strdup(get_str(po, "group"));
+		ev->policy_error = g_strdup(get_str(po, "error"));
+	}
+	return g_steal_pointer(&ev);
+}

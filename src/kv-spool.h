@@ -1,0 +1,46 @@
+/*
+ * kv-spool: a directory of events waiting for the daemon.
+ *
+ * The hook writes an event here when the daemon does not take it in time;
+ * the daemon replays the spool in order and then consumes each entry.  An
+ * entry is one file holding one event line.  Entries appear atomically
+ * (written to a hidden temporary file, synced, renamed), so a reader never
+ * sees half an event.  Names sort in the order of writing.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define KV_SPOOL_ERROR (kv_spool_error_quark())
+GQuark kv_spool_error_quark(void);
+
+typedef enum {
+	KV_SPOOL_ERROR_IO,  /* a file operation failed; message names it */
+} KvSpoolError;
+
+/* Suffix of complete entries. */
+#define KV_SPOOL_SUFFIX ".event"
+
+/* Write line (a trailing newline is added) as a new entry of dir, creating
+ * dir (mode 0755) when missing.  time_us orders the entry (pass the
+ * event's time).  On success returns TRUE and, when out_path is not NULL,
+ * the entry's path.  On failure returns FALSE with error set and leaves no
+ * file behind. */
+gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
+			gchar **out_path, GError **error);
+
+/* Paths of dir's complete entries, oldest first.  A missing dir is an empty
+ * spool.  Returns NULL with error set when dir cannot be read. */
+GPtrArray *kv_spool_list(const char *dir, GError **error);
+
+/* Read one entry.  Returns its contents (NUL-terminated) or NULL with error
+ * set. */
+gchar *kv_spool_read(const char *path, gsize *out_len, GError **error);
+
+/* Remove an entry after its event was applied.  An entry already gone is
+ * not an error. */
+gboolean kv_spool_consume(const char *path, GError **error);
+
+G_END_DECLS
