@@ -281,17 +281,18 @@ name_guest(KvGuest *g, const KvProc *p, const KvQemuInfo *qi, GPtrArray *domains
 		}
 	}
 	g->uuid = g_steal_pointer(&uuid);
-	if (qi->name) {
-		g->name = g_strdup(qi->name);
-		g->source = g_strdup("cmdline");
-		return;
-	}
+	/* The hook saw the domain XML: its name beats QEMU's -name. */
 	if (g->uuid && opts->lookup_name) {
 		g->name = opts->lookup_name(g->uuid, opts->lookup_data);
 		if (g->name) {
 			g->source = g_strdup("registry");
 			return;
 		}
+	}
+	if (qi->name) {
+		g->name = g_strdup(qi->name);
+		g->source = g_strdup("cmdline");
+		return;
 	}
 	g->name = g_strdup_printf("pid %d", p->pid);
 	g->source = g_strdup("pid");

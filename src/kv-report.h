@@ -86,8 +86,8 @@ typedef struct {
 	GArray *pids;                 /* int: also report these non-QEMU processes
 	                                 as guests (their MADV_MERGEABLE mappings
 	                                 are their "RAM"); may be NULL */
-	/* Called with (pid, uuid) when neither libvirt nor the command line
-	 * names a guest; returns a new string or NULL.  May be NULL. */
+	/* Called with a guest's UUID when libvirt does not name it (before
+	 * QEMU's -name is used); returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);
 	gpointer lookup_data;
 } KvReportOptions;

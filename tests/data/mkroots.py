@@ -186,6 +186,22 @@ def host_full():
     other = Proc(root, 1500, "ja) (va\nx", ["/usr/bin/java", "-jar", "app.jar"],
                  ksm_stat=ksm_stat(50, 16, 40, 220000, merge_any="yes"))
     other.finish()
+    # The libvirt hook's registry (what ksmvirtd keeps): names web-1 by UUID.
+    write(root, "/var/lib/ksmvirt/registry.json", """{
+  "schema" : "ksmvirt-registry/1",
+  "guests" : [
+    {
+      "uuid" : "0a1b2c3d-0000-4000-8000-000000000001",
+      "name" : "web-1",
+      "state" : "running",
+      "last_op" : "started",
+      "last_subop" : "begin",
+      "last_time_us" : 1795306418293055,
+      "last_event_id" : "fixture-1"
+    }
+  ]
+}
+""")
     # A process without ksm_stat access is skipped silently.
     Proc(root, 1600, "bash", ["/bin/bash"]).finish()
 
