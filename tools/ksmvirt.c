@@ -10,6 +10,7 @@
  */
 #include "kv-report.h"
 #include "kv-registry.h"
+#include "kv-inspect.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -188,6 +189,89 @@ cmd_report(int argc, char **argv)
 	return 0;
 }
 
+/* ksmvirt inspect: the guest OS on DISK... (libguestfs, read-only). */
+static int
+cmd_inspect(int argc, char **argv)
+{
+	gboolean json = FALSE;
+	gint timeout_s = 0;
+	g_autofree char *cache_path = NULL;
+	g_autoptr(GOptionContext) oc = g_option_context_new("DISK... - the operating system on a guest's disks");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvInspectCache) cache = NULL;
+	g_autoptr(KvOsInfo) os = NULL;
+	g_autofree char *key = NULL, *why = NULL;
+	GOptionEntry entries[] = {
+		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
+		{ "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_path,
+		  "Reuse and keep results in FILE, keyed by each disk's path, size and mtime", "FILE" },
+		{ "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+		  "Inspect in a child process killed after SECONDS (0: in this process)", "SECONDS" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+
+	g_option_context_set_description(oc,
+		"Opens the disks read-only with libguestfs and prints the OS type, distribution,\n"
+		"product name, version and architecture, or \"unknown\" with the reason.\n"
+		"Exit status: 0 (also for an unknown OS), 1 failure, 2 usage error.");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		g_printerr("ksmvirt inspect: %s\n", err->message);
+		return EXIT_USAGE;
+	}
+	if (argc < 2 || timeout_s < 0) {
+		g_printerr("ksmvirt inspect: give one or more disk images (and --timeout >= 0)\n");
+		return EXIT_USAGE;
+	}
+	if (cache_path) {
+		cache = kv_inspect_cache_load(cache_path, &err);
+		if (!cache) {
+			g_printerr("ksmvirt inspect: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		key = kv_inspect_cache_key((const char *const *)argv + 1, &why);
+		if (key && kv_inspect_cache_lookup(cache, key))
+			os = kv_os_info_copy(kv_inspect_cache_lookup(cache, key));
+	}
+	if (!os && why) {
+		os = kv_os_info_new_unknown(why);
+	} else if (!os && timeout_s > 0) {
+		g_autoptr(GPtrArray) child = g_ptr_array_new();
+
+		g_ptr_array_add(child, (gpointer)"/proc/self/exe");
+		g_ptr_array_add(child, (gpointer)"inspect");
+		g_ptr_array_add(child, (gpointer)"--json");
+		for (int i = 1; i < argc; i++)
+			g_ptr_array_add(child, argv[i]);
+		g_ptr_array_add(child, NULL);
+		os = kv_inspect_run_child((const char *const *)child->pdata, (guint)timeout_s);
+	} else if (!os) {
+		os = kv_inspect_disks((const char *const *)argv + 1);
+	}
+	/* Only a real answer is cached: a timeout may pass next time. */
+	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !g_str_has_prefix(os->reason ? os->reason : "", "inspection ")) {
+		kv_inspect_cache_store(cache, key, os);
+		if (!kv_inspect_cache_save(cache, cache_path, &err)) {
+			g_printerr("ksmvirt inspect: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+	}
+	if (json) {
+		g_autofree char *s = kv_os_info_to_json(os);
+
+		printf("%s\n", s);
+	} else {
+		g_autofree char *family = kv_os_info_family(os);
+
+		printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\narch:     %s\nfamily:   %s\n",
+		       os->type, os->distro ? os->distro : "-", os->product_name ? os->product_name : "-",
+		       os->major, os->minor, os->arch ? os->arch : "-", family);
+		if (os->reason)
+			printf("reason:   %s\n", os->reason);
+	}
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -195,6 +279,7 @@ usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  report     KSM sharing per guest, guest NUMA node and host NUMA node (default)\n"
+	      "  inspect    the operating system on a guest's disks (libguestfs, read-only)\n"
 	      "  help       this text; \"ksmvirt COMMAND --help\" for a command's options\n"
 	      "  version    print the version\n"
 	      "\n"
@@ -224,6 +309,8 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

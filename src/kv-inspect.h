@@ -1,0 +1,73 @@
+/* kv-inspect.h: what operating system a guest runs, from its disks.
+ *
+ * kv_inspect_disks() opens the disks read-only with libguestfs (never
+ * writes to a running guest's disk) and asks inspect_os.  It launches a
+ * whole appliance (tens of seconds under TCG), so callers run it out of
+ * their main loop: the daemon and "ksmvirt advise" run "ksmvirt inspect"
+ * as a child process, one at a time, killed at a timeout
+ * (kv_inspect_run_child), and keep results in a KvInspectCache keyed by
+ * each disk's path, size and mtime, so a guest is inspected once per
+ * change.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+	char *type;          /* "linux", "windows", ... or "unknown" */
+	char *distro;        /* "debian", "ubuntu", "windows", ... */
+	char *product_name;
+	int major, minor;
+	char *arch;
+	char *reason;        /* why the OS is unknown; NULL when known */
+} KvOsInfo;
+
+KvOsInfo *kv_os_info_new_unknown(const char *reason);
+void kv_os_info_free(KvOsInfo *os);
+KvOsInfo *kv_os_info_copy(const KvOsInfo *os);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvOsInfo, kv_os_info_free)
+
+/* kv_os_info_family: the affinity key "TYPE/DISTRO/MAJOR" ("linux/debian/12",
+ * "windows/windows/10"), or "unknown".  Guests with the same key are
+ * expected to share kernel text and page cache. */
+char *kv_os_info_family(const KvOsInfo *os);
+/* kv_os_info_is_windows: TRUE for Windows (zeroes its free memory). */
+gboolean kv_os_info_is_windows(const KvOsInfo *os);
+
+/* JSON (one object) both ways, for the child protocol and the cache. */
+char *kv_os_info_to_json(const KvOsInfo *os);
+KvOsInfo *kv_os_info_from_json(const char *buf, GError **error);
+
+/* kv_inspect_disks: inspects DISKS (NULL-terminated) in this process with
+ * libguestfs.  Always returns an info; an unknown one carries the reason
+ * (missing disk, no operating system found, encrypted, launch failure). */
+KvOsInfo *kv_inspect_disks(const char *const *disks);
+
+/* The cache: key = every disk's path, size and mtime. */
+typedef struct KvInspectCache KvInspectCache;
+
+KvInspectCache *kv_inspect_cache_new(void);
+void kv_inspect_cache_free(KvInspectCache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvInspectCache, kv_inspect_cache_free)
+
+/* kv_inspect_cache_key: "path\tsize\tmtime\n..." of DISKS, or NULL with
+ * the reason in *WHY when a disk cannot be stat()ed. */
+char *kv_inspect_cache_key(const char *const *disks, char **why);
+/* Borrowed, or NULL on a miss. */
+const KvOsInfo *kv_inspect_cache_lookup(KvInspectCache *c, const char *key);
+void kv_inspect_cache_store(KvInspectCache *c, const char *key, const KvOsInfo *os);
+guint kv_inspect_cache_size(KvInspectCache *c);
+/* Load (a missing file is an empty cache) and save (atomically). */
+KvInspectCache *kv_inspect_cache_load(const char *path, GError **error);
+gboolean kv_inspect_cache_save(KvInspectCache *c, const char *path, GError **error);
+
+/* kv_inspect_run_child: runs ARGV (e.g. {"ksmvirt", "inspect", "--json",
+ * disk..., NULL}) in its own process group and parses its JSON answer;
+ * kills the whole group (appliance included) after TIMEOUT_S.  Blocks the
+ * calling thread only.  Always returns an info (unknown with the reason
+ * on failure or timeout). */
+KvOsInfo *kv_inspect_run_child(const char *const *argv, guint timeout_s);
+
+G_END_DECLS
