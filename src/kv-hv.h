@@ -45,6 +45,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvHv, kv_hv_close)
  * ERROR when libvirt is unreachable. */
 KvHv *kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error);
 
+/* kv_hv_libvirt_set_nodeset: pins domain NAME's memory to host NODESET
+ * ("0", "0-1") with numatune mode strict, live and in its persistent
+ * config, over a read-write connection to URI (NULL: qemu:///system).  On
+ * success returns the nodeset libvirt reports back, else NULL with ERROR. */
+char *kv_hv_libvirt_set_nodeset(const char *uri, const char *name, const char *nodeset, GError **error);
+
 /* kv_uuid_normalize: lower-case, dashed canonical form of a 32-hex-digit
  * UUID (with or without dashes), or NULL if S is not a UUID. */
 char *kv_uuid_normalize(const char *s);

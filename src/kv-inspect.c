@@ -440,3 +440,64 @@ kv_inspect_run_child(const char *const *argv, guint timeout_s)
 	}
 	return os;
 }
+
+GHashTable *
+kv_os_map_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kv_os_info_free);
+}
+
+GHashTable *
+kv_os_map_load(const char *path, GError **error)
+{
+	g_autoptr(GHashTable) map = kv_os_map_new();
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) local = NULL;
+	g_autofree char *buf = NULL;
+	JsonNode *root, *guests;
+	g_autoptr(GList) members = NULL;
+
+	if (!g_file_get_contents(path, &buf, NULL, &local)) {
+		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return g_steal_pointer(&map);
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (!json_parser_load_from_data(p, buf, -1, error))
+		return NULL;
+	root = json_parser_get_root(p);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    !(guests = json_object_get_member(json_node_get_object(root), "guests")) ||
+	    !JSON_NODE_HOLDS_OBJECT(guests)) {
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: not an OS map", path);
+		return NULL;
+	}
+	members = json_object_get_members(json_node_get_object(guests));
+	for (GList *l = members; l; l = l->next) {
+		JsonNode *n = json_object_get_member(json_node_get_object(guests), l->data);
+
+		if (JSON_NODE_HOLDS_OBJECT(n))
+			g_hash_table_replace(map, g_ascii_strdown(l->data, -1), os_info_from_object(json_node_get_object(n)));
+	}
+	return g_steal_pointer(&map);
+}
+
+gboolean
+kv_os_map_save(GHashTable *map, const char *path, GError **error)
+{
+	g_autoptr(GString) out = g_string_new("{\n  \"schema\": \"ksmvirt-os/1\",\n  \"guests\": {");
+	g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(map), (GCompareFunc)strcmp);
+	g_autofree char *dir = g_path_get_dirname(path);
+
+	for (GList *l = keys; l; l = l->next) {
+		g_autofree char *os = kv_os_info_to_json(g_hash_table_lookup(map, l->data));
+
+		g_string_append_printf(out, "%s\n    \"%s\": %s", l == keys ? "" : ",", (char *)l->data, os);
+	}
+	g_string_append(out, "\n  }\n}\n");
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		kv_set_error_errno(error, errno, dir);
+		return FALSE;
+	}
+	return g_file_set_contents(path, out->str, (gssize)out->len, error);
+}

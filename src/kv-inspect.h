@@ -63,6 +63,14 @@ guint kv_inspect_cache_size(KvInspectCache *c);
 KvInspectCache *kv_inspect_cache_load(const char *path, GError **error);
 gboolean kv_inspect_cache_save(KvInspectCache *c, const char *path, GError **error);
 
+/* The OS map: what inspection found per guest UUID, kept in
+ * LOCALSTATEDIR/lib/ksmvirt/os.json (schema "ksmvirt-os/1") for the
+ * report and the placement advice.  Tables are UUID -> KvOsInfo. */
+GHashTable *kv_os_map_new(void);
+/* A missing file is an empty map. */
+GHashTable *kv_os_map_load(const char *path, GError **error);
+gboolean kv_os_map_save(GHashTable *map, const char *path, GError **error);
+
 /* kv_inspect_run_child: runs ARGV (e.g. {"ksmvirt", "inspect", "--json",
  * disk..., NULL}) in its own process group and parses its JSON answer;
  * kills the whole group (appliance included) after TIMEOUT_S.  Blocks the

@@ -163,3 +163,62 @@ kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error)
 	hv->priv = conn;
 	return hv;
 }
+
+char *
+kv_hv_libvirt_set_nodeset(const char *uri, const char *name, const char *nodeset, GError **error)
+{
+	virConnectPtr conn;
+	virDomainPtr dom = NULL;
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, maxparams = 0;
+	char *result = NULL;
+
+	virSetErrorFunc(NULL, silent_error);
+	conn = virConnectOpen(uri ? uri : "qemu:///system");
+	if (!conn) {
+		set_virt_error(error, uri ? uri : "qemu:///system");
+		return NULL;
+	}
+	dom = virDomainLookupByName(conn, name);
+	if (!dom) {
+		set_virt_error(error, name);
+		goto out;
+	}
+	/* Live first (moves the memory now), then the persistent config,
+	 * separately: not every driver takes both flags in one call. */
+	if (virTypedParamsAddString(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_NODESET, nodeset) < 0 ||
+	    virTypedParamsAddInt(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_MODE,
+				 VIR_DOMAIN_NUMATUNE_MEM_STRICT) < 0 ||
+	    virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		set_virt_error(error, "numatune (live)");
+		goto out;
+	}
+	if (virDomainIsPersistent(dom) == 1 &&
+	    virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+		set_virt_error(error, "numatune (persistent config)");
+		goto out;
+	}
+	virTypedParamsFree(params, nparams);
+	params = NULL;
+	nparams = 0;
+	if (virDomainGetNumaParameters(dom, NULL, &nparams, VIR_DOMAIN_AFFECT_LIVE) == 0 && nparams > 0) {
+		const char *got = NULL;
+
+		params = g_new0(virTypedParameter, nparams);
+		if (virDomainGetNumaParameters(dom, params, &nparams, VIR_DOMAIN_AFFECT_LIVE) == 0 &&
+		    virTypedParamsGetString(params, nparams, VIR_DOMAIN_NUMA_NODESET, &got) == 1)
+			result = g_strdup(got);
+		virTypedParamsClear(params, nparams);
+		g_free(params);
+		params = NULL;
+	}
+	if (!result)
+		result = g_strdup(nodeset);
+out:
+	if (params)
+		virTypedParamsFree(params, nparams);
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(conn);
+	return result;
+}

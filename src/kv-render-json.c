@@ -169,7 +169,31 @@ kv_render_json(const KvReport *r)
 		member_u64(b, "swap_bytes", g->swap_bytes);
 		json_builder_set_member_name(b, "ksm_stat");
 		ksm_stat(b, &g->ksm);
+		json_builder_set_member_name(b, "os");
+		if (g->os) {
+			g_autofree char *fam = kv_os_info_family(g->os);
+			const char *strs[][2] = { { "type", g->os->type }, { "distro", g->os->distro },
+						  { "product_name", g->os->product_name }, { "arch", g->os->arch },
+						  { "family", fam }, { "reason", g->os->reason } };
+
+			json_builder_begin_object(b);
+			for (guint si = 0; si < G_N_ELEMENTS(strs); si++) {
+				json_builder_set_member_name(b, strs[si][0]);
+				if (strs[si][1])
+					json_builder_add_string_value(b, strs[si][1]);
+				else
+					json_builder_add_null_value(b);
+			}
+			json_builder_set_member_name(b, "major");
+			json_builder_add_int_value(b, g->os->major);
+			json_builder_set_member_name(b, "minor");
+			json_builder_add_int_value(b, g->os->minor);
+			json_builder_end_object(b);
+		} else {
+			json_builder_add_null_value(b);
+		}
 		member_u64(b, "saved_bytes", g->saved_bytes);
+		member_u64(b, "zero_page_saved_bytes", MIN(g->ksm.zero_pages * r->page_size, g->saved_bytes));
 		json_builder_set_member_name(b, "saved_percent");
 		json_builder_add_double_value(b, g->saved_percent);
 		json_builder_set_member_name(b, "merging_disabled");
@@ -251,6 +275,21 @@ kv_render_json(const KvReport *r)
 	member_u64(b, "ksm_rmap_items", r->other.rmap_items);
 	member_u64(b, "saved_bytes", r->other.saved_bytes);
 	json_builder_end_object(b);
+
+	json_builder_set_member_name(b, "os_families");
+	json_builder_begin_array(b);
+	for (guint i = 0; r->families && i < r->families->len; i++) {
+		const KvOsFamily *f = r->families->pdata[i];
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "family");
+		json_builder_add_string_value(b, f->family);
+		member_u64(b, "guests", f->guests);
+		member_u64(b, "saved_bytes", f->saved_bytes);
+		member_u64(b, "zero_page_saved_bytes", f->zero_page_bytes);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
 
 	if (r->topo) {
 		json_builder_set_member_name(b, "host_nodes");

@@ -137,6 +137,31 @@ kv_render_prometheus(const KvReport *r)
 	}
 
 	if (r->guests->len) {
+		header(out, "ksmvirt_guest_os_info", "gauge", "The guest's operating system (libguestfs inspection); 1.");
+		for (guint i = 0; i < r->guests->len; i++) {
+			const KvGuest *g = r->guests->pdata[i];
+			g_autofree char *fam = kv_os_info_family(g->os);
+			g_autofree char *type = label_escape(g->os ? g->os->type : "unknown");
+			g_autofree char *distro = label_escape(g->os && g->os->distro ? g->os->distro : "");
+			g_autofree char *l = g_strdup_printf("%s,family=\"%s\",type=\"%s\",distro=\"%s\"",
+							     (char *)labels->pdata[i], fam, type, distro);
+
+			value(out, "ksmvirt_guest_os_info", l, 1);
+		}
+		header(out, "ksmvirt_os_family_saved_bytes", "gauge",
+		       "Savings of the guests of one OS family; kind=zero_page is the part merged into the zero page.");
+		for (guint i = 0; r->families && i < r->families->len; i++) {
+			const KvOsFamily *f = r->families->pdata[i];
+			g_autofree char *fam = label_escape(f->family);
+			g_autofree char *l1 = g_strdup_printf("family=\"%s\",kind=\"all\"", fam);
+			g_autofree char *l2 = g_strdup_printf("family=\"%s\",kind=\"zero_page\"", fam);
+
+			value(out, "ksmvirt_os_family_saved_bytes", l1, (double)f->saved_bytes);
+			value(out, "ksmvirt_os_family_saved_bytes", l2, (double)f->zero_page_bytes);
+		}
+	}
+
+	if (r->guests->len) {
 		static const char *node_metrics[][2] = {
 			{ "ksmvirt_guest_node_size_bytes", "Configured size of the guest NUMA node's memory backend." },
 			{ "ksmvirt_guest_node_rss_bytes", "Resident memory of the node's mapping (smaps Rss)." },

@@ -2,6 +2,8 @@
 #include "kv-report.h"
 #include "kv-table.h"
 
+#include <string.h>
+
 static char *
 knob_value(const KvKsm *k, KvKsmKnob knob)
 {
@@ -80,14 +82,14 @@ render_host(const KvReport *r, GString *out)
 static void
 render_guests(const KvReport *r, GString *out)
 {
-	g_autoptr(KvTable) t = kv_table_new(12, "llrrrrrrrrrr");
+	g_autoptr(KvTable) t = kv_table_new(13, "lllrrrrrrrrrr");
 
 	g_string_append_printf(out, "\nGuests (%u)\n", r->guests->len);
 	if (r->guests->len == 0) {
 		g_string_append(out, "  no QEMU processes\n");
 		return;
 	}
-	kv_table_add_rowv(t, "NAME", "UUID", "PID", "RAM", "RSS", "SWAP", "RMAP", "MERGING", "ZERO",
+	kv_table_add_rowv(t, "NAME", "UUID", "OS", "PID", "RAM", "RSS", "SWAP", "RMAP", "MERGING", "ZERO",
 			  "PROFIT", "SAVED", "%RAM");
 	for (guint i = 0; i < r->guests->len; i++) {
 		const KvGuest *g = r->guests->pdata[i];
@@ -112,7 +114,15 @@ render_guests(const KvReport *r, GString *out)
 
 			profit = g_strdup_printf("%s%s", neg ? "-" : "", abs);
 		}
-		kv_table_add_rowv(t, g->name, g->uuid ? g->uuid : "-", pid, ram, rss, swap,
+		g_autofree char *os = g->os && g->os->product_name ? g_strdup(g->os->product_name)
+				      : g->os ? kv_os_info_family(g->os) : g_strdup("-");
+
+		if (g->os && g->os->product_name && g->os->distro && !strstr(g->os->product_name, " ")) {
+			/* "12.7" alone says little: "debian 12.7". */
+			g_free(os);
+			os = g_strdup_printf("%s %s", g->os->distro, g->os->product_name);
+		}
+		kv_table_add_rowv(t, g->name, g->uuid ? g->uuid : "-", os, pid, ram, rss, swap,
 				  rmap ? rmap : "unsupported", merging ? merging : "unsupported",
 				  zero ? zero : "unsupported", profit ? profit : "unsupported", saved, pct);
 	}
@@ -232,6 +242,20 @@ kv_render_text(const KvReport *r)
 		render_census(r, out);
 	for (guint i = 0; i < r->guests->len; i++)
 		guest_saved += ((KvGuest *)r->guests->pdata[i])->saved_bytes;
+	if (r->families && r->families->len && r->guests->len) {
+		g_autoptr(KvTable) ft = kv_table_new(4, "lrrr");
+
+		kv_table_add_rowv(ft, "OS FAMILY", "GUESTS", "SAVED", "OF WHICH ZERO PAGES");
+		for (guint i = 0; i < r->families->len; i++) {
+			const KvOsFamily *f = r->families->pdata[i];
+			g_autofree char *n = g_strdup_printf("%u", f->guests);
+			g_autofree char *sv = bytes(f->saved_bytes), *z = bytes(f->zero_page_bytes);
+
+			kv_table_add_rowv(ft, f->family, n, sv, z);
+		}
+		g_string_append(out, "\nSavings by guest OS family (zero-page merges apart)\n");
+		kv_table_render(ft, 2, out);
+	}
 	gs = bytes(guest_saved);
 	os = bytes(r->other.saved_bytes);
 	hs = bytes(r->saved_bytes);

@@ -27,7 +27,54 @@ guest_free(KvGuest *g)
 	g_ptr_array_unref(g->nodes);
 	g_ptr_array_unref(g->warnings);
 	kv_census_free(g->census);
+	kv_os_info_free(g->os);
 	g_free(g);
+}
+
+static void
+family_free(KvOsFamily *f)
+{
+	if (!f)
+		return;
+	g_free(f->family);
+	g_free(f);
+}
+
+static gint
+cmp_family_saved(gconstpointer a, gconstpointer b)
+{
+	const KvOsFamily *x = *(KvOsFamily *const *)a, *y = *(KvOsFamily *const *)b;
+
+	if (x->saved_bytes != y->saved_bytes)
+		return x->saved_bytes < y->saved_bytes ? 1 : -1;
+	return g_strcmp0(x->family, y->family);
+}
+
+/* Savings grouped by OS family, zero-page merges apart. */
+static GPtrArray *
+group_families(const KvReport *r)
+{
+	GPtrArray *fams = g_ptr_array_new_with_free_func((GDestroyNotify)family_free);
+
+	for (guint i = 0; i < r->guests->len; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+		g_autofree char *key = kv_os_info_family(g->os);
+		KvOsFamily *f = NULL;
+
+		for (guint k = 0; k < fams->len && !f; k++)
+			if (!strcmp(((KvOsFamily *)fams->pdata[k])->family, key))
+				f = fams->pdata[k];
+		if (!f) {
+			f = g_new0(KvOsFamily, 1);
+			f->family = g_steal_pointer(&key);
+			g_ptr_array_add(fams, f);
+		}
+		f->guests++;
+		f->saved_bytes += g->saved_bytes;
+		f->zero_page_bytes += MIN(g->ksm.zero_pages * r->page_size, g->saved_bytes);
+	}
+	g_ptr_array_sort(fams, cmp_family_saved);
+	return fams;
 }
 
 void
@@ -42,6 +89,8 @@ kv_report_free(KvReport *r)
 	kv_census_free(r->census_total);
 	if (r->notes)
 		g_ptr_array_unref(r->notes);
+	if (r->families)
+		g_ptr_array_unref(r->families);
 	g_free(r);
 }
 
@@ -456,6 +505,8 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		} else {
 			fill_process_ram(g, p, maps);
 		}
+		if (opts->os_map && g->uuid && g_hash_table_lookup(opts->os_map, g->uuid))
+			g->os = kv_os_info_copy(g_hash_table_lookup(opts->os_map, g->uuid));
 		g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages, shared,
 						      sharing, ctx->page_size);
 		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
@@ -487,6 +538,7 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 						    sharing, ctx->page_size);
 	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
 	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
+	r->families = group_families(r);
 	return g_steal_pointer(&r);
 }
 

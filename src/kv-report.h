@@ -13,6 +13,7 @@
 #include "kv-numa.h"
 #include "kv-census.h"
 #include "kv-hv.h"
+#include "kv-inspect.h"
 
 G_BEGIN_DECLS
 
@@ -53,7 +54,15 @@ typedef struct {
 	GPtrArray *nodes;             /* KvGuestNode */
 	GPtrArray *warnings;          /* char* */
 	KvCensus *census;             /* sum over nodes, --census */
+	KvOsInfo *os;                 /* from the OS map, NULL when not inspected */
 } KvGuest;
+
+typedef struct {
+	char *family;                 /* kv_os_info_family(), "unknown" */
+	guint guests;
+	guint64 saved_bytes;          /* all savings of its guests */
+	guint64 zero_page_bytes;      /* of which merged into the zero page */
+} KvOsFamily;
 
 typedef struct {
 	guint processes;
@@ -76,6 +85,7 @@ typedef struct {
 	KvNumaTopo *topo;             /* with --census */
 	KvCensus *census_total;       /* with --census: all guests */
 	GPtrArray *notes;             /* char*: e.g. "libvirt unreachable: ..." */
+	GPtrArray *families;          /* KvOsFamily, by saved bytes, largest first */
 } KvReport;
 
 typedef struct {
@@ -90,6 +100,7 @@ typedef struct {
 	 * QEMU's -name is used); returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);
 	gpointer lookup_data;
+	GHashTable *os_map;           /* UUID -> KvOsInfo (kv_os_map_load); may be NULL */
 } KvReportOptions;
 
 /* kv_report_collect: builds a report.  Processes that exit while being

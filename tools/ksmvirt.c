@@ -10,7 +10,11 @@
  */
 #include "kv-report.h"
 #include "kv-registry.h"
+#include "kv-table.h"
 #include "kv-inspect.h"
+#include "kv-advise.h"
+
+#include <json-glib/json-glib.h>
 
 #include <errno.h>
 #include <locale.h>
@@ -47,6 +51,8 @@ write_file(const char *path, const char *data, GError **error)
 #define LOCALSTATEDIR "/var"
 #endif
 #define DEFAULT_REGISTRY LOCALSTATEDIR "/lib/ksmvirt/registry.json"
+#define DEFAULT_OS_MAP LOCALSTATEDIR "/lib/ksmvirt/os.json"
+#define DEFAULT_INSPECT_CACHE LOCALSTATEDIR "/lib/ksmvirt/inspect-cache.json"
 
 static char *
 registry_name(const char *uuid, gpointer data)
@@ -61,8 +67,9 @@ cmd_report(int argc, char **argv)
 {
 	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL;
-	g_autofree char *registry_path = NULL;
+	g_autofree char *registry_path = NULL, *os_map_arg = NULL, *os_map_path = NULL;
 	g_autoptr(KvRegistry) reg = NULL;
+	g_autoptr(GHashTable) os_map = NULL;
 	gint watch_s = 0, interval_ms = 1000;
 	g_auto(GStrv) pid_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
@@ -88,6 +95,9 @@ cmd_report(int argc, char **argv)
 		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
 		{ "registry", 0, 0, G_OPTION_ARG_FILENAME, &registry,
 		  "The libvirt hook's guest registry (default below --root: " DEFAULT_REGISTRY ")", "FILE" },
+		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg,
+		  "Guest OS per UUID, as \"ksmvirt inspect --record\" keeps it (default below --root: "
+		  DEFAULT_OS_MAP ")", "FILE" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
@@ -138,6 +148,12 @@ cmd_report(int argc, char **argv)
 		g_printerr("ksmvirt report: ignoring the guest registry: %s\n", err->message);
 		g_clear_error(&err);
 	}
+	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
+	os_map = kv_os_map_load(os_map_path, &err);
+	if (!os_map) {
+		g_printerr("ksmvirt report: ignoring the OS map: %s\n", err->message);
+		g_clear_error(&err);
+	}
 	if (!no_libvirt && (uri || !root)) {
 		hv = kv_hv_libvirt_open(ctx, uri, &err);
 		if (!hv && uri) {
@@ -151,7 +167,8 @@ cmd_report(int argc, char **argv)
 		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
 					   .pids = pids,
 					   .lookup_name = reg ? registry_name : NULL,
-					   .lookup_data = reg };
+					   .lookup_data = reg,
+					   .os_map = os_map };
 		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 		g_autofree char *out = NULL;
 
@@ -195,7 +212,7 @@ cmd_inspect(int argc, char **argv)
 {
 	gboolean json = FALSE;
 	gint timeout_s = 0;
-	g_autofree char *cache_path = NULL;
+	g_autofree char *cache_path = NULL, *record = NULL, *os_map_path = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("DISK... - the operating system on a guest's disks");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvInspectCache) cache = NULL;
@@ -205,6 +222,9 @@ cmd_inspect(int argc, char **argv)
 		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
 		{ "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_path,
 		  "Reuse and keep results in FILE, keyed by each disk's path, size and mtime", "FILE" },
+		{ "record", 0, 0, G_OPTION_ARG_STRING, &record,
+		  "Keep the result for the guest with this UUID in the OS map that the report and advise read", "UUID" },
+		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_path, "The OS map (default " DEFAULT_OS_MAP ")", "FILE" },
 		{ "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
 		  "Inspect in a child process killed after SECONDS (0: in this process)", "SECONDS" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -256,6 +276,27 @@ cmd_inspect(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
+	if (record) {
+		g_autofree char *uuid = kv_uuid_normalize(record);
+		g_autoptr(GHashTable) map = NULL;
+
+		if (!uuid) {
+			g_printerr("ksmvirt inspect: --record %s: not a UUID\n", record);
+			return EXIT_USAGE;
+		}
+		if (!os_map_path)
+			os_map_path = g_strdup(DEFAULT_OS_MAP);
+		map = kv_os_map_load(os_map_path, &err);
+		if (!map) {
+			g_printerr("ksmvirt inspect: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		g_hash_table_replace(map, g_strdup(uuid), kv_os_info_copy(os));
+		if (!kv_os_map_save(map, os_map_path, &err)) {
+			g_printerr("ksmvirt inspect: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+	}
 	if (json) {
 		g_autofree char *s = kv_os_info_to_json(os);
 
@@ -272,6 +313,237 @@ cmd_inspect(int argc, char **argv)
 	return 0;
 }
 
+/* The host node holding most of a guest's pages (census), or -1. */
+static int
+majority_node(const KvReport *r, const KvGuest *g)
+{
+	guint64 best = 0;
+	int node = -1;
+
+	for (guint i = 0; g->census && i < r->topo->nodes->len; i++) {
+		const KvCensusCount *c = &g_array_index(g->census->per_node, KvCensusCount, i);
+		guint64 pages = c->merged + c->private_ + c->zero;
+
+		if (pages > best) {
+			best = pages;
+			node = g_array_index(r->topo->nodes, KvNumaNode, i).id;
+		}
+	}
+	return node;
+}
+
+/* ksmvirt advise: NUMA placement that maximises expected KSM sharing. */
+static int
+cmd_advise(int argc, char **argv)
+{
+	gboolean json = FALSE, apply = FALSE, no_libvirt = FALSE;
+	double share = 0.25, capacity_ratio = 1.0;
+	g_autofree char *root = NULL, *uri = NULL, *os_map_arg = NULL, *os_map_path = NULL;
+	g_autoptr(GOptionContext) oc = g_option_context_new("- NUMA placement advice for KSM");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvCtx) ctx = NULL;
+	g_autoptr(KvHv) hv = NULL;
+	g_autoptr(GHashTable) os_map = NULL;
+	g_autoptr(KvReport) r = NULL;
+	g_autofree KvAdviseGuest *guests = NULL;
+	g_autofree KvAdviseNode *nodes = NULL;
+	g_autofree int *now = NULL, *plan = NULL;
+	g_autoptr(GPtrArray) families = g_ptr_array_new_with_free_func(g_free);
+	guint64 saved_now, saved_plan;
+	gboolean mans;
+	GOptionEntry entries[] = {
+		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
+		{ "apply", 0, 0, G_OPTION_ARG_NONE, &apply,
+		  "Pin each guest that should move with libvirt's numatune (strict); nothing changes without it", NULL },
+		{ "share", 0, 0, G_OPTION_ARG_DOUBLE, &share,
+		  "Fraction of RAM a guest shares with alike guests when it has no merged pages yet (0.25)", "F" },
+		{ "capacity", 0, 0, G_OPTION_ARG_DOUBLE, &capacity_ratio,
+		  "Guest RAM a node may hold, as a multiple of its memory (1.0)", "R" },
+		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root, "Read /proc, /sys and state below DIR", "DIR" },
+		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg, "The OS map (default " DEFAULT_OS_MAP ")", "FILE" },
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI", "URI" },
+		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Do not ask libvirt", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+
+	g_option_context_set_description(oc,
+		"With merge_across_nodes=0, KSM merges pages only within a host NUMA node: guests of the\n"
+		"same OS family and version (from \"ksmvirt inspect --record\") save the most on one node.\n"
+		"Proposes a node per guest and the expected savings; changes nothing unless --apply.\n"
+		"Exit status: 0 success, 1 failure, 2 usage error, 3 no KSM, 4 --apply failed for a guest.");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err) || argc > 1 || share < 0 || share > 1 ||
+	    capacity_ratio <= 0) {
+		g_printerr("ksmvirt advise: %s\n", err ? err->message : "bad arguments (see --help)");
+		return EXIT_USAGE;
+	}
+	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
+		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
+	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
+		g_printerr("ksmvirt advise: --root %s: not a directory\n", root);
+		return EXIT_USAGE;
+	}
+	ctx = kv_ctx_new(root);
+	if (!no_libvirt && (uri || !root)) {
+		hv = kv_hv_libvirt_open(ctx, uri, &err);
+		if (!hv && uri) {
+			g_printerr("ksmvirt advise: cannot connect to libvirt: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		g_clear_error(&err);
+	}
+	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
+	os_map = kv_os_map_load(os_map_path, &err);
+	if (!os_map) {
+		g_printerr("ksmvirt advise: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	{
+		KvReportOptions opts = { .census = TRUE, .hv = hv, .os_map = os_map };
+
+		r = kv_report_collect(ctx, &opts, &err);
+		if (!r && g_error_matches(err, KV_ERROR, KV_ERROR_ACCESS)) {
+			/* Without the census the current nodes are unknown. */
+			g_clear_error(&err);
+			opts.census = FALSE;
+			r = kv_report_collect(ctx, &opts, &err);
+		}
+	}
+	if (!r) {
+		g_printerr("ksmvirt advise: %s\n", err->message);
+		return exit_code_for(err);
+	}
+	if (!r->topo) {
+		r->topo = kv_numa_read(ctx, &err);
+		if (!r->topo) {
+			g_printerr("ksmvirt advise: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+	}
+	guests = g_new0(KvAdviseGuest, r->guests->len + 1);
+	now = g_new0(int, r->guests->len + 1);
+	plan = g_new0(int, r->guests->len + 1);
+	nodes = g_new0(KvAdviseNode, r->topo->nodes->len + 1);
+	for (guint i = 0; i < r->guests->len; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+		char *fam = kv_os_info_family(g->os);
+
+		g_ptr_array_add(families, fam);
+		guests[i].name = g->name;
+		guests[i].family = fam;
+		guests[i].ram_bytes = g->ram_bytes;
+		/* What a guest already merges is the best estimate of what it shares. */
+		guests[i].share_fraction = g->ram_bytes && g->ksm.merging_pages
+			? MIN(1.0, (double)(g->ksm.merging_pages * r->page_size) / (double)g->ram_bytes)
+			: share;
+		guests[i].current_node = now[i] = majority_node(r, g);
+	}
+	for (guint k = 0; k < r->topo->nodes->len; k++) {
+		const KvNumaNode *n = &g_array_index(r->topo->nodes, KvNumaNode, k);
+		guint64 mem = n->mem_total_kib ? n->mem_total_kib * 1024 : n->pages * r->page_size;
+
+		nodes[k].id = n->id;
+		nodes[k].capacity_bytes = (guint64)((double)mem * capacity_ratio);
+	}
+	saved_now = kv_advise_savings(guests, r->guests->len, now);
+	saved_plan = kv_advise_place(guests, r->guests->len, nodes, r->topo->nodes->len, plan);
+	mans = kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES) && r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] == 1;
+
+	if (json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonGenerator) gen = json_generator_new();
+		g_autoptr(JsonNode) jroot = NULL;
+		g_autofree char *text = NULL;
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "schema");
+		json_builder_add_string_value(b, "ksmvirt-advise/1");
+		json_builder_set_member_name(b, "merge_across_nodes");
+		json_builder_add_int_value(b, kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES)
+						      ? (gint64)r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] : -1);
+		json_builder_set_member_name(b, "expected_saved_bytes_now");
+		json_builder_add_int_value(b, (gint64)saved_now);
+		json_builder_set_member_name(b, "expected_saved_bytes_proposed");
+		json_builder_add_int_value(b, (gint64)saved_plan);
+		json_builder_set_member_name(b, "guests");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < r->guests->len; i++) {
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "name");
+			json_builder_add_string_value(b, guests[i].name);
+			json_builder_set_member_name(b, "family");
+			json_builder_add_string_value(b, guests[i].family);
+			json_builder_set_member_name(b, "node_now");
+			if (now[i] >= 0)
+				json_builder_add_int_value(b, now[i]);
+			else
+				json_builder_add_null_value(b);
+			json_builder_set_member_name(b, "node_proposed");
+			json_builder_add_int_value(b, plan[i]);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		jroot = json_builder_get_root(b);
+		json_generator_set_root(gen, jroot);
+		json_generator_set_pretty(gen, TRUE);
+		text = json_generator_to_data(gen, NULL);
+		printf("%s\n", text);
+	} else {
+		g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
+		g_autofree char *a = kv_format_bytes(saved_now), *b2 = kv_format_bytes(saved_plan);
+		g_autofree char *gain = kv_format_bytes(saved_plan > saved_now ? saved_plan - saved_now : 0);
+
+		kv_table_add_rowv(t, "GUEST", "OS FAMILY", "RAM", "NODE NOW", "PROPOSED");
+		for (guint i = 0; i < r->guests->len; i++) {
+			g_autofree char *ram = kv_format_bytes(guests[i].ram_bytes);
+			g_autofree char *n1 = now[i] >= 0 ? g_strdup_printf("%d", now[i]) : g_strdup("?");
+			g_autofree char *n2 = g_strdup_printf("%d%s", plan[i], plan[i] != now[i] ? " *" : "");
+
+			kv_table_add_rowv(t, guests[i].name, guests[i].family, ram, n1, n2);
+		}
+		{
+			GString *out = g_string_new(NULL);
+
+			kv_table_render(t, 2, out);
+			printf("NUMA placement advice (KSM merges within a node when merge_across_nodes=0)\n%s", out->str);
+			g_string_free(out, TRUE);
+		}
+		printf("Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n", a, b2, gain);
+		if (mans)
+			printf("note: merge_across_nodes is 1: pages merge across nodes now, so placement changes\n"
+			       "      no savings until it is set to 0 (which needs everything unmerged first).\n");
+		if (!apply)
+			printf("Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
+	}
+	if (apply) {
+		int rc = 0;
+
+		for (guint i = 0; i < r->guests->len; i++) {
+			const KvGuest *g = r->guests->pdata[i];
+			g_autofree char *nodeset = g_strdup_printf("%d", plan[i]);
+			g_autofree char *got = NULL;
+
+			if (plan[i] == now[i])
+				continue;
+			if (g_strcmp0(g->source, "libvirt") != 0) {
+				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", g->name);
+				continue;
+			}
+			got = kv_hv_libvirt_set_nodeset(uri, g->name, nodeset, &err);
+			if (!got) {
+				g_printerr("ksmvirt advise: %s: %s\n", g->name, err->message);
+				g_clear_error(&err);
+				rc = EXIT_PRIV;
+				continue;
+			}
+			printf("applied: %s numatune nodeset %s (strict)\n", g->name, got);
+		}
+		return rc;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -280,6 +552,7 @@ usage(FILE *f)
 	      "Commands:\n"
 	      "  report     KSM sharing per guest, guest NUMA node and host NUMA node (default)\n"
 	      "  inspect    the operating system on a guest's disks (libguestfs, read-only)\n"
+	      "  advise     NUMA placement that maximises KSM sharing (merge_across_nodes=0)\n"
 	      "  help       this text; \"ksmvirt COMMAND --help\" for a command's options\n"
 	      "  version    print the version\n"
 	      "\n"
@@ -311,6 +584,8 @@ main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc - 1, argv + 1);
+	if (!strcmp(cmd, "advise"))
+		return cmd_advise(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

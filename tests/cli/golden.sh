@@ -49,6 +49,10 @@ case_ hostile.text 0 report --root $R/hostile "${common[@]}"
 case_ hostile.json 0 report --root $R/hostile --json "${common[@]}"
 case_ hostile.census 1 report --root $R/hostile --census "${common[@]}"
 case_ no-ksm 3 report --root $R/no-ksm "${common[@]}"
+case_ advise-numa-spread.text 0 advise --root $R/numa-spread --no-libvirt
+case_ advise-numa-spread.json 0 advise --root $R/numa-spread --no-libvirt --json
+case_ advise-apply-test-driver 0 advise --root $R/host-full --connect test:///default --apply
+case_ numa-spread.json 0 report --root $R/numa-spread --json --census "${common[@]}"
 case_ libvirt-test-driver.json 0 report --root $R/host-full --json --interval 0 --connect test:///default
 
 # HTML goes to a file: compare the file.

@@ -202,8 +202,53 @@ def host_full():
   ]
 }
 """)
+    # What "ksmvirt inspect --record" keeps: the OS of three guests.
+    write(root, "/var/lib/ksmvirt/os.json", """{
+  "schema": "ksmvirt-os/1",
+  "guests": {
+    "0a1b2c3d-0000-4000-8000-000000000001": {"type":"linux","distro":"debian","product_name":"12.7","arch":"x86_64","reason":null,"major":12,"minor":7},
+    "0a1b2c3d-0000-4000-8000-000000000002": {"type":"linux","distro":"debian","product_name":"12.7","arch":"x86_64","reason":null,"major":12,"minor":7},
+    "0a1b2c3d-0000-4000-8000-000000000003": {"type":"windows","distro":"windows","product_name":"Windows 10 Pro","arch":"x86_64","reason":null,"major":10,"minor":0}
+  }
+}
+""")
     # A process without ksm_stat access is skipped silently.
     Proc(root, 1600, "bash", ["/bin/bash"]).finish()
+
+
+def numa_spread():
+    """Two host nodes (ids 0 and 3), four guests of two OS families, each
+    family split over both nodes: the placement advice pairs them."""
+    root = os.path.join(ROOTS, "numa-spread")
+    ksm_sysfs(root, dict(FULL_KSM, merge_across_nodes=0))
+    write(root, "/proc/vmstat", VMSTAT)
+    write(root, "/proc/meminfo", MEMINFO)
+    write(root, "/sys/devices/system/memory/block_size_bytes", "8000000\n")
+    for node, block in ((0, 0), (3, 1)):
+        write(root, "/sys/devices/system/node/node%d/meminfo" % node,
+              "Node %d MemTotal:       131072 kB\nNode %d MemFree:         65536 kB\n" % (node, node))
+        write(root, "/sys/devices/system/memory/memory%d/online" % block, "1\n")
+        os.symlink("../../memory/memory%d" % block,
+                   os.path.join(root, "sys/devices/system/node/node%d/memory%d" % (node, block)))
+    write(root, "/proc/kpageflags", bytes(8 * 0x10000), "wb")
+    Proc(root, 1, "init", ["/sbin/init"]).finish()
+    osmap = {}
+    guests = (("deb-a", "debian", 0), ("deb-b", "debian", 3), ("win-a", "windows", 0), ("win-b", "windows", 3))
+    for i, (name, osname, node) in enumerate(guests):
+        uuid = "0a1b2c3d-0000-4000-8000-0000000001%02d" % i
+        g = Proc(root, 4000 + i, "qemu-system-x86", [
+            "/usr/bin/qemu-system-x86_64", "-name", "guest=" + name, "-m", "256k", "-uuid", uuid],
+            ksm_stat=ksm_stat(64, 0, 0, 0), rss_kib=1000)
+        base = 32768 * (1 if node == 3 else 0) + 1000 + 100 * i
+        g.mapping(0x1000000, 64, rss_kib=256, ksm_kib=0, flags="rd wr mr mw me ac sd mg dc",
+                  entries=[("present", base + k) for k in range(64)])
+        g.finish()
+        if osname == "debian":
+            osmap[uuid] = '{"type":"linux","distro":"debian","product_name":"12.7","arch":"x86_64","reason":null,"major":12,"minor":7}'
+        else:
+            osmap[uuid] = '{"type":"windows","distro":"windows","product_name":"Windows 10 Pro","arch":"x86_64","reason":null,"major":10,"minor":0}'
+    write(root, "/var/lib/ksmvirt/os.json", '{"schema": "ksmvirt-os/1", "guests": {%s}}\n' % ", ".join(
+        '"%s": %s' % kv for kv in sorted(osmap.items())))
 
 
 def host_old():
@@ -268,6 +313,7 @@ def hostile():
 if __name__ == "__main__":
     shutil.rmtree(ROOTS, ignore_errors=True)
     host_full()
+    numa_spread()
     host_old()
     no_ksm()
     hostile()
