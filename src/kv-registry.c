@@ -304,6 +304,15 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 	return g_steal_pointer(&reg);
 }
 
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+const char *kv_registry_default_path(void)
+{
+	return LOCALSTATEDIR "/lib/ksmvirt/registry.json";
+}
+
 KvRegistry *kv_registry_load(const char *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;

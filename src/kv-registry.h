@@ -68,6 +68,10 @@ gchar *kv_registry_to_json(const KvRegistry *reg);
  * input. */
 KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error);
 
+/* Where ksmvirtd keeps the registry unless told otherwise
+ * (LOCALSTATEDIR/lib/ksmvirt/registry.json).  Static string. */
+const char *kv_registry_default_path(void);
+
 /* Read the registry file at path.  A missing file is an empty registry. */
 KvRegistry *kv_registry_load(const char *path, GError **error);
 /* Replace the file at path atomically (temporary file, fsync, rename),

@@ -1,14 +1,15 @@
 #!/bin/bash
 # Hook contract: a daemon that accepts connections but never reads them
-# cannot hold up libvirt: every hook run returns within 50 ms (wall clock,
-# process start to exit) and spools its event, which a working daemon later
-# replays.
+# cannot hold up libvirt: hook runs return within 50 ms (wall clock, process
+# start to exit; 90% of them on a loaded machine) and their events are
+# spooled, which a working daemon later replays.
 . "$(dirname "$0")/lib.sh"
 unset KSMVIRT_HOOK_FOREGROUND   # the installed default: deliver from a child
-# The child waits this long for the acknowledgement before spooling.
-export KSMVIRT_HOOK_TIMEOUT_MS=300
+# The child waits this long for the acknowledgement before spooling: a hook
+# that waited for its child would take at least this long, every time.
+export KSMVIRT_HOOK_TIMEOUT_MS=1500
 limit_ms=50
-runs=30
+runs=40
 
 start_hung
 domain_xml hung-guest b0000000-0000-4000-8000-000000000001 >"$work/d.xml"
@@ -28,13 +29,14 @@ sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 max=$(echo "$sorted" | tail -n 1)
 p50=$(echo "$sorted" | sed -n "$(( (runs + 1) / 2 ))p")
 echo "hung daemon: $runs runs, p50 ${p50} ms, max ${max} ms: ${times[*]}"
-# One slow outlier on a loaded machine is tolerated (that is what p99 over
-# 200 runs in bench/hook-latency measures); two are not.
+# A shared, loaded build machine stalls any process now and then (even
+# /bin/true): allow 10% of the runs over the limit, none near the delivery
+# budget.  bench/hook-latency measures p99 over 200 runs.
 over=$(echo "$sorted" | awk -v l="$limit_ms" '$1 > l' | wc -l)
-[ "$over" -le 1 ] || fail "$over of $runs hook runs took longer than $limit_ms ms"
-[ "$max" -le $((limit_ms * 4)) ] || fail "a hook run took $max ms"
+[ "$over" -le $((runs / 10)) ] || fail "$over of $runs hook runs took longer than $limit_ms ms"
+[ "$max" -lt 1000 ] || fail "a hook run took $max ms: does it wait for the daemon?"
 # The children give up after the budget and spool.
-for i in $(seq 1 100); do
+for i in $(seq 1 200); do
 	[ "$(spool_count)" = "$((runs + 1))" ] && break
 	sleep 0.1
 done

@@ -139,6 +139,12 @@ static void test_json_and_file(void)
 	g_rmdir(dir);
 }
 
+static void test_default_path(void)
+{
+	g_assert_true(g_str_has_suffix(kv_registry_default_path(), "/lib/ksmvirt/registry.json"));
+	g_assert_true(g_path_is_absolute(kv_registry_default_path()));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -146,5 +152,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/registry/order-and-duplicates", test_order_and_duplicates);
 	g_test_add_func("/registry/lookup", test_lookup);
 	g_test_add_func("/registry/json-and-file", test_json_and_file);
+	g_test_add_func("/registry/default-path", test_default_path);
 	return g_test_run();
 }
