@@ -125,7 +125,7 @@ demo-stop:
 	$(Q)scripts/demo stop
 
 clean:
-	rm -rf build build-san tests/logs
+	rm -rf build build-san build-clang tests/logs
 
 distclean: clean
 	rm -f config.mk ci.log

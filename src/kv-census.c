@@ -12,22 +12,36 @@
 #define KPF_KSM 21
 #define KPF_ZERO_PAGE 24
 
-#define WINDOW_SHIFT 15                   /* 32768 frames a window */
-#define WINDOW_PFNS (1u << WINDOW_SHIFT)
-#define PAGEMAP_BATCH 8192                /* entries read at once */
+#define PAGEMAP_BATCH 65536               /* entries read at once */
+#define RUN_GAP 16                        /* frames read through between needed ones */
+#define RUN_MAX 4096                      /* frames per kpageflags read */
 
-enum { F_KSM = 1, F_ZERO = 2 };
-
+/* Frame flags are looked up only for frames a walk meets: reading all of
+ * /proc/kpageflags costs the kernel ~140 ns a frame, far more than the
+ * walk itself.  Bitmaps over [0, max_pfn): known, KSM, zero page, and
+ * the frames a pagemap batch wants looked up. */
 struct KvCensusScanner {
 	const KvCtx *ctx;
 	const KvNumaTopo *topo;
 	int kpageflags_fd;
-	guint64 n_windows;
-	guint8 **windows;             /* flag byte a frame, loaded lazily */
+	guint64 max_pfn;
+	guint64 *known, *ksm, *zero, *want;
 	guint last_range;             /* locality cache for node lookup */
-	guint64 *batch;
-	guint64 *kpf;
+	guint64 *batch;               /* pagemap entries */
+	guint64 *kpf;                 /* one kpageflags read */
 };
+
+static inline gboolean
+bit_get(const guint64 *map, guint64 i)
+{
+	return (map[i >> 6] >> (i & 63)) & 1;
+}
+
+static inline void
+bit_set(guint64 *map, guint64 i)
+{
+	map[i >> 6] |= G_GUINT64_CONSTANT(1) << (i & 63);
+}
 
 KvCensus *
 kv_census_new(const KvNumaTopo *topo)
@@ -73,6 +87,7 @@ kv_census_scanner_new(const KvCtx *ctx, const KvNumaTopo *topo, GError **error)
 {
 	g_autofree char *path = kv_ctx_path(ctx, "/proc/kpageflags");
 	KvCensusScanner *s;
+	gsize words;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -83,10 +98,14 @@ kv_census_scanner_new(const KvCtx *ctx, const KvNumaTopo *topo, GError **error)
 	s->ctx = ctx;
 	s->topo = topo;
 	s->kpageflags_fd = fd;
-	s->n_windows = (kv_numa_max_pfn(topo) >> WINDOW_SHIFT) + 1;
-	s->windows = g_new0(guint8 *, s->n_windows);
+	s->max_pfn = kv_numa_max_pfn(topo);
+	words = (gsize)(s->max_pfn / 64 + 1);
+	s->known = g_new0(guint64, words);
+	s->ksm = g_new0(guint64, words);
+	s->zero = g_new0(guint64, words);
+	s->want = g_new0(guint64, words);
 	s->batch = g_new(guint64, PAGEMAP_BATCH);
-	s->kpf = g_new(guint64, WINDOW_PFNS);
+	s->kpf = g_new(guint64, RUN_MAX);
 	return s;
 }
 
@@ -95,53 +114,78 @@ kv_census_scanner_free(KvCensusScanner *s)
 {
 	if (!s)
 		return;
-	for (guint64 i = 0; i < s->n_windows; i++)
-		g_free(s->windows[i]);
-	g_free(s->windows);
+	g_free(s->known);
+	g_free(s->ksm);
+	g_free(s->zero);
+	g_free(s->want);
 	g_free(s->batch);
 	g_free(s->kpf);
 	close(s->kpageflags_fd);
 	g_free(s);
 }
 
-/* Loads the flag bytes of the window holding PFN.  Returns NULL when the
- * frame lies beyond every known range (its flags are not looked up). */
-static const guint8 *
-window_for(KvCensusScanner *s, guint64 pfn, GError **error)
+/* Reads kpageflags for frames [FIRST, LAST] and records their flags. */
+static gboolean
+read_run(KvCensusScanner *s, guint64 first, guint64 last, GError **error)
 {
-	guint64 w = pfn >> WINDOW_SHIFT;
-	guint8 *flags;
-	ssize_t n;
-	gsize got = 0;
+	gsize got = 0, want = (gsize)(last - first + 1) * sizeof(guint64);
 
-	if (w >= s->n_windows)
-		return NULL;
-	if (s->windows[w])
-		return s->windows[w];
-	while (got < WINDOW_PFNS * sizeof(guint64)) {
-		n = pread(s->kpageflags_fd, (char *)s->kpf + got,
-			  WINDOW_PFNS * sizeof(guint64) - got,
-			  (off_t)((w << WINDOW_SHIFT) * sizeof(guint64) + got));
-		if (n < 0 && errno == EINTR)
+	while (got < want) {
+		ssize_t r = pread(s->kpageflags_fd, (char *)s->kpf + got, want - got,
+				  (off_t)(first * sizeof(guint64) + got));
+
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (r < 0) {
 			kv_set_error_errno(error, errno, "kpageflags");
-			return NULL;
+			return FALSE;
 		}
-		if (n == 0)
-			break;   /* past max_pfn: the rest reads as no page */
-		got += (gsize)n;
+		if (r == 0)
+			break;
+		got += (gsize)r;
 	}
-	memset((char *)s->kpf + got, 0, WINDOW_PFNS * sizeof(guint64) - got);
-	flags = g_new(guint8, WINDOW_PFNS);
-	for (guint i = 0; i < WINDOW_PFNS; i++) {
-		guint64 f = s->kpf[i];
+	for (guint64 k = 0; k < got / sizeof(guint64); k++) {
+		guint64 pfn = first + k, f = s->kpf[k];
 
-		flags[i] = (guint8)(((f >> KPF_KSM) & 1) ? F_KSM : 0) |
-			   (guint8)(((f >> KPF_ZERO_PAGE) & 1) ? F_ZERO : 0);
+		if ((f >> KPF_KSM) & 1)
+			bit_set(s->ksm, pfn);
+		if ((f >> KPF_ZERO_PAGE) & 1)
+			bit_set(s->zero, pfn);
 	}
-	s->windows[w] = flags;
-	return flags;
+	/* Frames past the end of kpageflags stay "no flags". */
+	for (guint64 pfn = first; pfn <= last; pfn++)
+		bit_set(s->known, pfn);
+	return TRUE;
+}
+
+/* Looks up the frames marked in s->want within [LO, HI], in ascending
+ * order (a bitmap walk, no sort), reading runs that bridge gaps of up to
+ * RUN_GAP frames.  Clears s->want. */
+static gboolean
+lookup_wanted(KvCensusScanner *s, guint64 lo, guint64 hi, GError **error)
+{
+	gboolean have_run = FALSE;
+	guint64 first = 0, last = 0;
+
+	for (guint64 w = lo >> 6; w <= hi >> 6; w++) {
+		guint64 bits = s->want[w];
+
+		s->want[w] = 0;
+		while (bits) {
+			guint64 pfn = (w << 6) + (guint64)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (have_run && pfn - last <= RUN_GAP && pfn - first < RUN_MAX) {
+				last = pfn;
+				continue;
+			}
+			if (have_run && !read_run(s, first, last, error))
+				return FALSE;
+			first = last = pfn;
+			have_run = TRUE;
+		}
+	}
+	return !have_run || read_run(s, first, last, error);
 }
 
 static guint
@@ -185,6 +229,7 @@ kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 		guint64 want = MIN((guint64)PAGEMAP_BATCH, vend - vpn);
 		ssize_t n = pread(fd, s->batch, want * sizeof(guint64), (off_t)(vpn * sizeof(guint64)));
 		guint64 got;
+		guint64 lo = G_MAXUINT64, hi = 0;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -197,12 +242,32 @@ kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 			return FALSE;
 		}
 		got = (guint64)n / sizeof(guint64);
+		/* Pass 1: frames whose flags are not known yet. */
 		for (guint64 i = 0; i < got; i++) {
-			guint64 e = s->batch[i];
-			guint64 pfn;
-			const guint8 *win;
+			guint64 e = s->batch[i], pfn = e & PM_PFN_MASK;
+
+			if ((e & (PM_PRESENT | PM_SWAP)) != PM_PRESENT)
+				continue;
+			if (pfn == 0) {
+				g_set_error(error, KV_ERROR, KV_ERROR_ACCESS,
+					    "%s: page frame numbers are hidden (the census needs CAP_SYS_ADMIN)", path);
+				close(fd);
+				return FALSE;
+			}
+			if (pfn < s->max_pfn && !bit_get(s->known, pfn)) {
+				bit_set(s->want, pfn);
+				lo = MIN(lo, pfn);
+				hi = MAX(hi, pfn);
+			}
+		}
+		if (lo <= hi && !lookup_wanted(s, lo, hi, error)) {
+			close(fd);
+			return FALSE;
+		}
+		/* Pass 2: count. */
+		for (guint64 i = 0; i < got; i++) {
+			guint64 e = s->batch[i], pfn;
 			KvCensusCount *slot;
-			guint8 f;
 
 			out->pages++;
 			if (e & PM_SWAP) {
@@ -213,23 +278,11 @@ kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 				continue;
 			out->present++;
 			pfn = e & PM_PFN_MASK;
-			if (pfn == 0) {
-				g_set_error(error, KV_ERROR, KV_ERROR_ACCESS,
-					    "%s: page frame numbers are hidden (the census needs CAP_SYS_ADMIN)", path);
-				close(fd);
-				return FALSE;
-			}
-			win = window_for(s, pfn, error);
-			if (!win && error && *error) {
-				close(fd);
-				return FALSE;
-			}
-			f = win ? win[pfn & (WINDOW_PFNS - 1)] : 0;
 			slot = &g_array_index(out->per_node, KvCensusCount, node_slot(s, pfn));
-			if (f & F_KSM) {
+			if (pfn < s->max_pfn && bit_get(s->ksm, pfn)) {
 				slot->merged++;
 				out->total.merged++;
-			} else if (f & F_ZERO) {
+			} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
 				slot->zero++;
 				out->total.zero++;
 			} else {

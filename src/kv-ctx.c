@@ -74,29 +74,43 @@ kv_ctx_read(const KvCtx *ctx, const char *path, gsize max_bytes,
 		kv_set_error_errno(error, errno, full);
 		return FALSE;
 	}
-	buf = g_byte_array_sized_new(4096);
+	/* Read straight into the array's storage: /proc files report size 0,
+	 * so grow it as needed. */
+	buf = g_byte_array_sized_new(65536);
 	for (;;) {
-		guint8 chunk[16384];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
+		gsize used = buf->len;
+		ssize_t n;
 
+		if (buf->len + 32768 > max_bytes + 1)
+			g_byte_array_set_size(buf, (guint)(max_bytes + 1));
+		else
+			g_byte_array_set_size(buf, used + 32768);
+		if (buf->len == used) {
+			close(fd);
+			g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
+				    "%s: larger than %" G_GSIZE_FORMAT " bytes", full, max_bytes);
+			return FALSE;
+		}
+		n = read(fd, buf->data + used, buf->len - used);
 		if (n < 0) {
 			int saved = errno;
 
+			g_byte_array_set_size(buf, (guint)used);
 			if (saved == EINTR)
 				continue;
 			close(fd);
 			kv_set_error_errno(error, saved, full);
 			return FALSE;
 		}
+		g_byte_array_set_size(buf, (guint)(used + (gsize)n));
 		if (n == 0)
 			break;
-		if (buf->len + (gsize)n > max_bytes) {
+		if (buf->len > max_bytes) {
 			close(fd);
 			g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
 				    "%s: larger than %" G_GSIZE_FORMAT " bytes", full, max_bytes);
 			return FALSE;
 		}
-		g_byte_array_append(buf, chunk, (guint)n);
 	}
 	close(fd);
 	if (length)

@@ -130,31 +130,20 @@ kv_parse_keyed_lines(const char *buf, const KvField *fields, gsize n_fields,
 
 	while (line && *line) {
 		const char *nl = strchr(line, '\n');
-		gsize len = nl ? (gsize)(nl - line) : strlen(line);
-		gsize klen = 0;
+		gsize klen = strcspn(line, ": \t\n");
 
-		while (klen < len && line[klen] != ':' && line[klen] != ' ' && line[klen] != '\t')
-			klen++;
 		for (gsize i = 0; i < n_fields; i++) {
-			guint64 v;
-			char tmp[64];
-			gsize vlen;
 			const char *val;
+			guint64 v;
 
-			if (strlen(fields[i].name) != klen || strncmp(fields[i].name, line, klen) != 0)
+			if (fields[i].name[0] != line[0] || strncmp(fields[i].name, line, klen) != 0 ||
+			    fields[i].name[klen] != '\0')
 				continue;
 			val = line + klen;
 			if (*val == ':')
 				val++;
-			while (*val == ' ' || *val == '\t')
-				val++;
-			vlen = (gsize)(line + len - val);
-			if (vlen >= sizeof(tmp))
-				break;
-			memcpy(tmp, val, vlen);
-			tmp[vlen] = '\0';
-			/* "123 kB": the number ends at a blank. */
-			if (kv_parse_u64(tmp, &v, NULL)) {
+			/* "123 kB": the number ends at a blank or the newline. */
+			if (kv_parse_u64(val, &v, NULL)) {
 				memcpy((char *)target + fields[i].offset, &v, sizeof(v));
 				*have |= G_GUINT64_CONSTANT(1) << fields[i].flag_bit;
 				found++;

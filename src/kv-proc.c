@@ -152,59 +152,79 @@ kv_mapping_has_flag(const KvMapping *m, const char *flag)
 	return strstr(m->vmflags, pat) != NULL;
 }
 
+/* Parses a hex number at *P, advancing it; FALSE if none. */
+static gboolean
+take_hex(const char **p, const char *end, guint64 *out)
+{
+	guint64 v = 0;
+	const char *s = *p;
+
+	if (s >= end || !g_ascii_isxdigit(*s))
+		return FALSE;
+	for (; s < end; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (v >> 60)
+			return FALSE;
+		v = (v << 4) | d;
+	}
+	*out = v;
+	*p = s;
+	return TRUE;
+}
+
+static gboolean
+take_blank(const char **p, const char *end)
+{
+	const char *s = *p;
+
+	if (s >= end || *s != ' ')
+		return FALSE;
+	while (s < end && *s == ' ')
+		s++;
+	*p = s;
+	return TRUE;
+}
+
 /* "start-end perms offset dev inode [path]" */
 static KvMapping *
 parse_smaps_header(const char *line, gsize len)
 {
-	g_autofree char *copy = g_strndup(line, len);
-	g_autoptr(KvMapping) m = NULL;
-	char *p = copy, *tok;
-	char *save = NULL;
-	int field = 0;
+	const char *p = line, *end = line + len;
+	g_autoptr(KvMapping) m = g_new0(KvMapping, 1);
+	guint64 dev;
 
-	m = g_new0(KvMapping, 1);
-	while (field < 5 && (tok = strtok_r(p, " ", &save))) {
-		p = NULL;
-		switch (field) {
-		case 0: {
-			char *dash = strchr(tok, '-');
-
-			if (!dash)
-				return NULL;
-			*dash = '\0';
-			if (!kv_parse_hex_u64(tok, &m->start) || !kv_parse_hex_u64(dash + 1, &m->end) ||
-			    m->end < m->start)
-				return NULL;
-			break;
-		}
-		case 1:
-			if (strlen(tok) != 4)
-				return NULL;
-			memcpy(m->perms, tok, 5);
-			break;
-		case 2:
-			if (!kv_parse_hex_u64(tok, &m->offset))
-				return NULL;
-			break;
-		case 3:
-			if (!strchr(tok, ':'))
-				return NULL;
-			break;
-		case 4:
-			if (!kv_parse_u64(tok, &m->inode, NULL))
-				return NULL;
-			break;
-		}
-		field++;
-	}
-	if (field < 5)
+	if (!take_hex(&p, end, &m->start) || p >= end || *p++ != '-' || !take_hex(&p, end, &m->end) ||
+	    m->end < m->start || !take_blank(&p, end))
 		return NULL;
-	if (save) {
-		while (*save == ' ')
-			save++;
-		if (*save)
-			m->path = g_strdup(save);
+	if (end - p < 4 || (p + 4 < end && p[4] != ' '))
+		return NULL;
+	memcpy(m->perms, p, 4);
+	p += 4;
+	if (!take_blank(&p, end) || !take_hex(&p, end, &m->offset) || !take_blank(&p, end) ||
+	    !take_hex(&p, end, &dev) || p >= end || *p++ != ':' || !take_hex(&p, end, &dev) ||
+	    !take_blank(&p, end))
+		return NULL;
+	m->inode = 0;
+	if (p >= end || !g_ascii_isdigit(*p))
+		return NULL;
+	for (; p < end && g_ascii_isdigit(*p); p++) {
+		if (m->inode > G_MAXUINT64 / 10 - 1)
+			return NULL;
+		m->inode = m->inode * 10 + (guint64)(*p - '0');
 	}
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end)
+		m->path = g_strndup(p, (gsize)(end - p));
 	return g_steal_pointer(&m);
 }
 
@@ -240,19 +260,27 @@ kv_smaps_parse(const char *buf, GError **error)
 			g_free(cur->vmflags);
 			cur->vmflags = g_strdup_printf(" %s ", g_strstrip(flags));
 		} else if (cur && len > 0) {
-			static const KvField fields[] = {
-				{ "Size", G_STRUCT_OFFSET(KvMapping, size_kib), 0 },
-				{ "Rss", G_STRUCT_OFFSET(KvMapping, rss_kib), 1 },
-				{ "Anonymous", G_STRUCT_OFFSET(KvMapping, anon_kib), 2 },
-				{ "Swap", G_STRUCT_OFFSET(KvMapping, swap_kib), 3 },
-				{ "KSM", G_STRUCT_OFFSET(KvMapping, ksm_kib), 4 },
-			};
-			g_autofree char *one = g_strndup(line, len);
-			guint64 have = 0;
+			guint64 *dst = NULL;
+			const char *colon = memchr(line, ':', len);
+			gsize klen = colon ? (gsize)(colon - line) : 0;
+			guint64 v;
 
-			kv_parse_keyed_lines(one, fields, G_N_ELEMENTS(fields), cur, &have);
-			if (have & (1 << 4))
-				cur->have_ksm = TRUE;
+			/* Only a few keys matter; compare without copying. */
+			if (klen == 4 && !memcmp(line, "Size", 4))
+				dst = &cur->size_kib;
+			else if (klen == 3 && !memcmp(line, "Rss", 3))
+				dst = &cur->rss_kib;
+			else if (klen == 9 && !memcmp(line, "Anonymous", 9))
+				dst = &cur->anon_kib;
+			else if (klen == 4 && !memcmp(line, "Swap", 4))
+				dst = &cur->swap_kib;
+			else if (klen == 3 && !memcmp(line, "KSM", 3))
+				dst = &cur->ksm_kib;
+			if (dst && kv_parse_u64(colon + 1, &v, NULL)) {
+				*dst = v;
+				if (dst == &cur->ksm_kib)
+					cur->have_ksm = TRUE;
+			}
 		}
 		line = nl ? nl + 1 : NULL;
 	}

@@ -68,7 +68,7 @@ cmd_report(int argc, char **argv)
 		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
 		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
-		{ NULL }
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
 	oc = g_option_context_new("- KSM sharing per guest, guest node and host node");

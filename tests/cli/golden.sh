@@ -62,6 +62,16 @@ elif ! diff -u "$exp/host-full.html.expected" "$tmp/r.html"; then
 else
 	echo "ok $n - host-full.html"
 fi
+# --watch repeats the report until interrupted.
+n=$((n + 1))
+timeout 2.5 "$bin" report --root $R/host-full --watch 1 "${common[@]}" >"$tmp/watch" 2>&1
+reports=$(grep -c '^Host KSM' "$tmp/watch")
+if [ "$reports" -ge 2 ]; then
+	echo "ok $n - --watch 1 printed $reports reports in 2.5 s"
+else
+	echo "not ok $n - --watch 1 printed $reports reports in 2.5 s"
+	fail=$((fail + 1))
+fi
 echo "1..$n"
 echo "$((n - fail)) passed, $fail failed"
 [ "$fail" = 0 ]
