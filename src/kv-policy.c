@@ -678,12 +678,16 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 
 		if (g->balloon_actual_kib >= g->balloon_max_kib)
 			continue;
+		/* Only a guest short of memory gets more. */
+		if (g->balloon_unused_kib >= g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100)
+			continue;
 		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
 			continue;
 		target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
 		guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-			     g_strdup_printf("host comfortable (%s): give memory back to priority %d",
-					     cond, g->priority));
+			     g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
+					     " MiB unused; priority %d", cond, g->balloon_unused_kib / MIB_KIB,
+					     g->priority));
 		gs->balloon_changed_tick = st->tick;
 		changed++;
 	}

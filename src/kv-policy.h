@@ -85,6 +85,7 @@ typedef struct {
 	guint n_numa_nodes;
 	GPtrArray *guests;            /* KvGuestSense, sorted by name */
 	GPtrArray *notes;             /* char*: what could not be sensed */
+	gboolean hv_failed;           /* the hypervisor did not answer */
 } KvSnapshot;
 
 KvSnapshot *kv_snapshot_new(void);
