@@ -29,7 +29,7 @@ kv_act_write_file(const KvCtx *ctx, const char *path, const char *text)
 	ssize_t n;
 	int fd, err = 0;
 
-	fd = open(full, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(full, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	do
@@ -128,6 +128,12 @@ kv_act(const KvCtx *ctx, KvHv *hv, KvPlan *plan, gboolean dry_run)
 	for (guint i = 0; i < plan->actions->len; i++) {
 		KvAction *a = g_ptr_array_index(plan->actions, i);
 
+		if (a->result != KV_RESULT_PENDING) {
+			/* Settled before acting (e.g. deferred by the caller). */
+			if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
+				failed++;
+			continue;
+		}
 		switch (a->kind) {
 		case KV_ACTION_KSM_KNOB:
 			act_ksm(ctx, a, dry_run);

@@ -23,7 +23,8 @@ int kv_act_write_file(const KvCtx *ctx, const char *path, const char *text);
 /* kv_act: applies every action of PLAN in order and sets its result.
  * DRY_RUN: nothing is written, every action ends as KV_RESULT_DRY_RUN.
  * HV may be NULL (balloon actions then fail as permanent).  Returns the
- * number of failed actions. */
+ * number of failed actions.  Actions whose result is already set (not
+ * KV_RESULT_PENDING) are left alone. */
 guint kv_act(const KvCtx *ctx, KvHv *hv, KvPlan *plan, gboolean dry_run);
 
 G_END_DECLS

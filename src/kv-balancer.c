@@ -9,8 +9,13 @@
 
 #include "kv-act.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #define STATE_SCHEMA "ksmvirt-balancer-state/1"
 #define HV_RETRY_TICKS 6
+#define RECENT_ACTIONS_MAX 32
 
 struct KvBalancer {
 	const KvCtx *ctx;
@@ -30,6 +35,7 @@ struct KvBalancer {
 	gint64 last_tick_real_us;
 	gboolean last_dry_run;
 	GPtrArray *notes;
+	GQueue recent;                /* char*: "tick N [result] description" */
 };
 
 static void
@@ -291,6 +297,7 @@ kv_balancer_free(KvBalancer *b)
 	if (b->pids)
 		g_array_unref(b->pids);
 	g_ptr_array_unref(b->notes);
+	g_queue_clear_full(&b->recent, g_free);
 	g_free(b->uri);
 	g_free(b->state_dir);
 	g_free(b);
@@ -399,6 +406,51 @@ history_append(KvBalancer *b)
 		note(b, "history %s: %s", path, g_strerror(errno));
 }
 
+static gboolean
+plan_writes_ksm(const KvPlan *p)
+{
+	for (guint i = 0; i < p->actions->len; i++)
+		if (((const KvAction *)g_ptr_array_index(p->actions, i))->kind == KV_ACTION_KSM_KNOB)
+			return TRUE;
+	return FALSE;
+}
+
+/* Takes the KSM lock when this tick writes KSM knobs on the real system.
+ * Returns FALSE when another process holds it. */
+static gboolean
+lock_ksm(KvBalancer *b, int *fd_out)
+{
+	int fd;
+
+	*fd_out = -1;
+	if (!b->cfg.ksm_lock_file[0] || (b->ctx->root && b->ctx->root[0]) || !plan_writes_ksm(b->plan))
+		return TRUE;
+	fd = open(b->cfg.ksm_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return TRUE;   /* no lock directory: nobody to take turns with */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return FALSE;
+	}
+	*fd_out = fd;
+	return TRUE;
+}
+
+static void
+defer_ksm_actions(KvBalancer *b)
+{
+	for (guint i = 0; i < b->plan->actions->len; i++) {
+		KvAction *a = g_ptr_array_index(b->plan->actions, i);
+
+		if (a->kind != KV_ACTION_KSM_KNOB)
+			continue;
+		a->result = KV_RESULT_TRANSIENT;
+		a->errnum = EWOULDBLOCK;
+		a->error = g_strdup_printf("another process holds %s: not written this tick",
+					   b->cfg.ksm_lock_file);
+	}
+}
+
 const KvPlan *
 kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 {
@@ -423,10 +475,28 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 	b->snap = snap;
 	kv_plan_free(b->plan);
 	b->plan = kv_policy_decide(snap, &b->cfg, b->pst);
-	kv_act(b->ctx, b->hv, b->plan, dry);
+	{
+		int lock_fd = -1;
+
+		if (!dry && !lock_ksm(b, &lock_fd))
+			defer_ksm_actions(b);
+		kv_act(b->ctx, b->hv, b->plan, dry);
+		if (lock_fd >= 0)
+			close(lock_fd);
+	}
 	kv_policy_learn(b->plan, &b->cfg, b->pst);
 	b->last_tick_real_us = g_get_real_time();
 	b->last_dry_run = dry;
+	for (guint i = 0; i < b->plan->actions->len; i++) {
+		const KvAction *a = g_ptr_array_index(b->plan->actions, i);
+		g_autofree char *d = kv_action_describe(a);
+
+		g_queue_push_tail(&b->recent, g_strdup_printf("tick %" G_GUINT64_FORMAT " [%s] %s%s%s",
+							      b->pst->tick, kv_action_result_to_string(a->result),
+							      d, a->error ? ": " : "", a->error ? a->error : ""));
+		while (g_queue_get_length(&b->recent) > RECENT_ACTIONS_MAX)
+			g_free(g_queue_pop_head(&b->recent));
+	}
 	history_append(b);
 	save_state(b);
 	return b->plan;
@@ -527,6 +597,11 @@ kv_balancer_status_json(const KvBalancer *b)
 	}
 	json_builder_end_array(jb);
 	add_decisions(jb, b->plan);
+	json_builder_set_member_name(jb, "recent_actions");
+	json_builder_begin_array(jb);
+	for (GList *l = b->recent.head; l; l = l->next)
+		json_builder_add_string_value(jb, l->data);
+	json_builder_end_array(jb);
 	json_builder_set_member_name(jb, "notes");
 	json_builder_begin_array(jb);
 	for (guint i = 0; s && i < s->notes->len; i++)
@@ -656,6 +731,14 @@ kv_status_render_text(const char *json, GError **error)
 	}
 	if (!acts || json_array_get_length(acts) == 0)
 		g_string_append(t, "  (none: every knob already has the wanted value)\n");
+	acts = arr_member(o, "recent_actions");
+	if (acts && json_array_get_length(acts) > 0) {
+		guint n = json_array_get_length(acts), from = n > 10 ? n - 10 : 0;
+
+		g_string_append(t, "\nRecent changes:\n");
+		for (guint i = from; i < n; i++)
+			g_string_append_printf(t, "  %s\n", json_array_get_string_element(acts, i));
+	}
 	notes = arr_member(o, "notes");
 	for (guint i = 0; notes && i < json_array_get_length(notes); i++)
 		g_string_append_printf(t, "note: %s\n", json_array_get_string_element(notes, i));

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK } KeyType;
+typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH } KeyType;
 
 typedef struct {
 	const char *group, *key;
@@ -34,6 +34,7 @@ static const KeyDef keys[] = {
 	K("ksm", "advisor", T_ADVISOR, advisor, 0, 0),
 	K("ksm", "advisor-max-cpu-percent", T_UINT, advisor_max_cpu_pct, 1, 100),
 	K("ksm", "unmerge-reserve-mib", T_U64, unmerge_reserve_mib, 0, 1e9),
+	K("ksm", "lock-file", T_PATH, ksm_lock_file, 0, 0),
 	K("balloon", "manage", T_BOOL, balloon_manage, 0, 1),
 	K("balloon", "step-percent", T_UINT, balloon_step_pct, 1, 100),
 	K("balloon", "guest-free-percent", T_UINT, balloon_guest_free_pct, 0, 100),
@@ -91,6 +92,11 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 			*(KvAdvisorUse *)p = KV_ADVISOR_AUTO;
 		else
 			goto bad;
+		return TRUE;
+	case T_PATH:
+		if ((v[0] != '\0' && v[0] != '/') || strlen(v) >= sizeof(cfg->ksm_lock_file))
+			goto bad;
+		g_strlcpy(p, v, sizeof(cfg->ksm_lock_file));
 		return TRUE;
 	case T_NUMA:
 		if (!strcmp(v, "keep"))
@@ -216,6 +222,9 @@ kv_config_to_string(const KvConfig *cfg)
 					"scan-time" : "auto");
 			break;
 		}
+		case T_PATH:
+			g_string_append(s, p);
+			break;
 		case T_NUMA:
 			if (*(const int *)p < 0)
 				g_string_append(s, "keep");

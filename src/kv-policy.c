@@ -5,6 +5,11 @@
 #include <string.h>
 
 #define MIB_KIB 1024u
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define KV_KSM_LOCK_FILE RUNSTATEDIR "/lock/ksmvirt-ksm.lock"
 #define BUSY_WAIT_TICKS_MIN 1u
 #define KSM_BLOCKED_TICKS 60u
 
@@ -77,6 +82,7 @@ kv_config_defaults(KvConfig *cfg)
 		.swap_busy_ticks = 12,
 		.merge_across_nodes = -1,
 	};
+	g_strlcpy(cfg->ksm_lock_file, KV_KSM_LOCK_FILE, sizeof(cfg->ksm_lock_file));
 }
 
 static void

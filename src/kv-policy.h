@@ -132,6 +132,11 @@ typedef struct {
 	guint swap_busy_ticks;        /* after EBUSY, leave the guest this long */
 
 	int merge_across_nodes;       /* -1: leave as is */
+
+	/* Held (flock, non-blocking) around KSM writes on the real system, so
+	 * the balancer and other tools that change KSM settings take turns;
+	 * "" for none. */
+	char ksm_lock_file[256];
 } KvConfig;
 
 void kv_config_defaults(KvConfig *cfg);
