@@ -176,6 +176,8 @@ save_state(KvBalancer *b)
 	m_bool(jb, "numa_unmerging", b->pst->numa_unmerging);
 	m_int(jb, "numa_restore_run", b->pst->numa_restore_run);
 	m_int(jb, "numa_busy_until_tick", b->pst->numa_busy_until_tick);
+	m_int(jb, "ksm_blocked_until_tick", b->pst->ksm_blocked_until_tick);
+	m_str(jb, "ksm_blocked_error", b->pst->ksm_blocked_error);
 	json_builder_set_member_name(jb, "guests");
 	json_builder_begin_object(jb);
 	g_hash_table_iter_init(&it, b->pst->guests);
@@ -199,6 +201,8 @@ save_state(KvBalancer *b)
 	if (!g_file_set_contents(path, text, -1, &err))
 		note(b, "cannot save the balancer state: %s", err->message);
 }
+
+static const char *str_member(JsonObject *o, const char *name);
 
 static guint64
 obj_u64(JsonObject *o, const char *name)
@@ -242,6 +246,8 @@ load_state(KvBalancer *b)
 	b->pst->numa_unmerging = json_object_get_boolean_member_with_default(o, "numa_unmerging", FALSE);
 	b->pst->numa_restore_run = obj_u64(o, "numa_restore_run");
 	b->pst->numa_busy_until_tick = obj_u64(o, "numa_busy_until_tick");
+	b->pst->ksm_blocked_until_tick = obj_u64(o, "ksm_blocked_until_tick");
+	b->pst->ksm_blocked_error = g_strdup(str_member(o, "ksm_blocked_error"));
 	guests = json_object_has_member(o, "guests") ? json_object_get_object_member(o, "guests") : NULL;
 	if (guests) {
 		g_autoptr(GList) names = json_object_get_members(guests);
@@ -281,6 +287,8 @@ kv_balancer_new(const KvBalancerOptions *opts, const KvConfig *cfg)
 	b->cfg = *cfg;
 	b->pst = kv_policy_state_new();
 	b->notes = g_ptr_array_new_with_free_func(g_free);
+	if (b->state_dir && g_mkdir_with_parents(b->state_dir, 0755) < 0)
+		note(b, "cannot create %s: %s", b->state_dir, g_strerror(errno));
 	load_state(b);
 	return b;
 }
