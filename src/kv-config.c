@@ -16,7 +16,7 @@ typedef struct {
 #define K(g, k, t, f, lo, hi) { g, k, t, offsetof(KvConfig, f), lo, hi }
 
 static const KeyDef keys[] = {
-	K("daemon", "tick-seconds", T_TICK, tick_ms, 1, 3600),
+	K("daemon", "tick-seconds", T_TICK, tick_ms, 0.1, 3600),
 	K("daemon", "dry-run", T_BOOL, dry_run, 0, 1),
 	K("daemon", "history-max-kib", T_UINT, history_max_kib, 16, 1 << 20),
 	K("ksm", "manage", T_BOOL, ksm_manage, 0, 1),
@@ -111,7 +111,7 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 
 		if (end == v || *end || x < d->min || x > d->max)
 			goto bad;
-		if (d->type != T_DOUBLE && x != (double)(guint64)x)
+		if (d->type != T_DOUBLE && d->type != T_TICK && x != (double)(guint64)x)
 			goto bad;
 		if (d->type == T_DOUBLE)
 			*(double *)p = x;
