@@ -173,6 +173,7 @@ save_state(KvBalancer *b)
 	m_int(jb, "low_gain_ticks", b->pst->low_gain_ticks);
 	m_bool(jb, "backed_off", b->pst->backed_off);
 	m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	m_int(jb, "full_scans_since_on", b->pst->full_scans_since_on);
 	m_bool(jb, "numa_unmerging", b->pst->numa_unmerging);
 	m_int(jb, "numa_restore_run", b->pst->numa_restore_run);
 	m_int(jb, "numa_busy_until_tick", b->pst->numa_busy_until_tick);
@@ -243,6 +244,7 @@ load_state(KvBalancer *b)
 	b->pst->low_gain_ticks = (guint)obj_u64(o, "low_gain_ticks");
 	b->pst->backed_off = json_object_get_boolean_member_with_default(o, "backed_off", FALSE);
 	b->pst->gain_pages_per_cpu_s = json_object_get_double_member_with_default(o, "gain_pages_per_cpu_s", -1);
+	b->pst->full_scans_since_on = obj_u64(o, "full_scans_since_on");
 	b->pst->numa_unmerging = json_object_get_boolean_member_with_default(o, "numa_unmerging", FALSE);
 	b->pst->numa_restore_run = obj_u64(o, "numa_restore_run");
 	b->pst->numa_busy_until_tick = obj_u64(o, "numa_busy_until_tick");

@@ -500,11 +500,32 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 		st->low_gain_ticks = 0;
 		st->backed_off = FALSE;
 		st->gain_pages_per_cpu_s = -1;
+		st->full_scans_since_on = 0;
 		if (target != cur)
 			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
 				       "start scanning; the benefit is measured from the next tick");
 		summarize(plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
 			  " until the benefit can be measured", cond, target);
+		return;
+	}
+
+	/* KSM merges nothing in its first pass (it only fills the unstable
+	 * tree): judge the benefit from the second complete pass on.  Until
+	 * then the rate follows the pressure alone. */
+	st->full_scans_since_on += s->full_scans_delta;
+	if (s->have_full_scans && st->full_scans_since_on < 2) {
+		gboolean urgent = c.psi_pressure || c.low_memory;
+
+		target = urgent ? clamp_u64(cur * 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max) :
+			 clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+		st->low_gain_ticks = 0;
+		if (target != cur)
+			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
+				       "first passes, under pressure: scan faster");
+		summarize(plan, "ksm", target > cur ? "raise" : "on",
+			  "%s; %" G_GUINT64_FORMAT " of 2 full scans done: the benefit shows from the "
+			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT, cond, st->full_scans_since_on,
+			  urgent ? ", under pressure the rate rises meanwhile" : "", target);
 		return;
 	}
 

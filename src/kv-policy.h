@@ -79,6 +79,8 @@ typedef struct {
 	guint64 prev_run;             /* KSM run at the previous tick */
 	gint64 merged_delta_pages;    /* change of pages_sharing + ksm_zero_pages */
 	guint64 scanned_delta_pages;
+	gboolean have_full_scans;
+	guint64 full_scans_delta;     /* complete passes of ksmd since the last tick */
 	KvVmstat vmstat;
 	guint64 pswpin_delta, pswpout_delta, ksm_swpin_copy_delta;
 
@@ -148,6 +150,7 @@ typedef struct {
 	guint low_gain_ticks;
 	gboolean backed_off;
 	double gain_pages_per_cpu_s;  /* last measured; < 0: not measured */
+	guint64 full_scans_since_on;  /* KSM merges from its second pass only */
 	gboolean numa_unmerging;      /* run=2 issued for a merge_across_nodes change */
 	guint64 numa_restore_run;
 	guint64 numa_busy_until_tick; /* EBUSY seen: wait */

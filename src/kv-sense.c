@@ -329,13 +329,14 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 
 	/* Deltas against the previous tick. */
 	{
-		guint64 merged = 0, scanned = 0, run = 0;
+		guint64 merged = 0, scanned = 0, run = 0, full = 0;
 		gboolean have_ticks = ksmd_ticks(ctx, ksmd_pid, &ticks);
 
 		if (s->ksm) {
 			merged = s->ksm->value[KV_KSM_PAGES_SHARING] + s->ksm->value[KV_KSM_ZERO_PAGES];
 			scanned = s->ksm->value[KV_KSM_PAGES_SCANNED];
 			run = s->ksm->value[KV_KSM_RUN];
+			full = s->ksm->value[KV_KSM_FULL_SCANS];
 		}
 		if (st && st->have_prev) {
 			long hz = sysconf(_SC_CLK_TCK);
@@ -345,6 +346,8 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 			s->prev_run = st->run;
 			s->merged_delta_pages = (gint64)merged - (gint64)st->merged_pages;
 			s->scanned_delta_pages = scanned >= st->scanned_pages ? scanned - st->scanned_pages : 0;
+			s->have_full_scans = s->ksm && kv_ksm_has(s->ksm, KV_KSM_FULL_SCANS);
+			s->full_scans_delta = full >= st->full_scans ? full - st->full_scans : 0;
 			if (have_ticks && st->have_ksmd_ticks && ticks >= st->ksmd_ticks && hz > 0) {
 				s->have_ksmd_cpu = TRUE;
 				s->ksmd_cpu_s = (double)(ticks - st->ksmd_ticks) / (double)hz;
@@ -360,6 +363,7 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 			st->time_us = s->time_us;
 			st->merged_pages = merged;
 			st->scanned_pages = scanned;
+			st->full_scans = full;
 			st->run = run;
 			st->have_ksmd_ticks = have_ticks;
 			st->ksmd_ticks = ticks;

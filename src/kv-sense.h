@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 typedef struct {
 	gboolean have_prev;
 	gint64 time_us;
-	guint64 merged_pages, scanned_pages, ksmd_ticks, run;
+	guint64 merged_pages, scanned_pages, ksmd_ticks, run, full_scans;
 	gboolean have_ksmd_ticks;
 	KvVmstat vmstat;
 } KvSenseState;

@@ -17,6 +17,7 @@ typedef struct {
 	guint64 prev_run;
 	double ksmd_cpu_s;           /* < 0: not measured */
 	gint64 merged_delta;
+	guint64 full_scans_delta;
 } HostCase;
 
 static KvSnapshot *
@@ -53,6 +54,8 @@ make_snapshot(const HostCase *h)
 	s->have_ksmd_cpu = h->ksmd_cpu_s >= 0;
 	s->ksmd_cpu_s = h->ksmd_cpu_s;
 	s->merged_delta_pages = h->merged_delta;
+	s->have_full_scans = TRUE;
+	s->full_scans_delta = h->full_scans_delta;
 	return s;
 }
 
@@ -116,62 +119,75 @@ test_ksm_table(void)
 		guint64 want_run, want_pages;  /* NONE: no write */
 		const char *want_decision;
 		const char *reason_has;
+		gboolean warmup;               /* fewer than two full scans since on */
 	} cases[] = {
 		{ "comfortable host, KSM off: nothing to do",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 },
-		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable" },
+		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable", FALSE },
 		{ "comfortable host, KSM on: run=0 keeps merged pages, never run=2",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100, .sleep_ms = 20,
 		    .sharing = 5000 },
-		  4 * GIB_KIB, TRUE, 0, 0, NONE, "off", "5000 merged pages stay merged" },
+		  4 * GIB_KIB, TRUE, 0, 0, NONE, "off", "5000 merged pages stay merged", FALSE },
 		{ "overcommitted: run=1, start rate",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 },
-		  20 * GIB_KIB, FALSE, 0, 1, 300, "on", "starting at" },
+		  20 * GIB_KIB, FALSE, 0, 1, 300, "on", "starting at", FALSE },
 		{ "low MemAvailable: on",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = -1, .run = 0, .pages_to_scan = 500, .sleep_ms = 20 },
-		  4 * GIB_KIB, FALSE, 0, 1, NONE, "on", "MemAvailable 12%" },
+		  4 * GIB_KIB, FALSE, 0, 1, NONE, "on", "MemAvailable 12%", FALSE },
 		{ "PSI pressure: on",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 25, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 },
-		  0, FALSE, 0, 1, 300, "on", "PSI some 25.0%" },
+		  0, FALSE, 0, 1, 300, "on", "PSI some 25.0%", FALSE },
 		{ "hysteresis: between thresholds stays on",
 		  { .avail_kib = 4 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 400, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.5, .merged_delta = 5000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, 600, "raise", "10000 pages newly merged" },
+		  4 * GIB_KIB, TRUE, 0, NONE, 600, "raise", "10000 pages newly merged", FALSE },
 		{ "hysteresis: between thresholds stays off",
 		  { .avail_kib = 4 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 400, .sleep_ms = 20 },
-		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable" },
+		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable", FALSE },
 		{ "good benefit under pressure: double",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 1000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 50000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, 2000, "raise", "under pressure" },
+		  4 * GIB_KIB, TRUE, 0, NONE, 2000, "raise", "under pressure", FALSE },
 		{ "good benefit: clamp to max",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 3000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 50000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, 4000, "raise", "" },
+		  4 * GIB_KIB, TRUE, 0, NONE, 4000, "raise", "", FALSE },
 		{ "good benefit at max: no write",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 4000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 50000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "maximum rate" },
+		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "maximum rate", FALSE },
 		{ "low gain, first tick: keep",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 2000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 100 },
-		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "1 of 3 ticks" },
+		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "1 of 3 ticks", FALSE },
 		{ "low gain, third tick: back off by half",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 2000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 100 },
-		  4 * GIB_KIB, TRUE, 2, NONE, 1000, "back off", "backing off" },
+		  4 * GIB_KIB, TRUE, 2, NONE, 1000, "back off", "backing off", FALSE },
 		{ "nothing merges, ksmd nearly idle: back off to the minimum",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0, .merged_delta = 0 },
-		  4 * GIB_KIB, TRUE, 5, NONE, 64, "back off", "0 pages newly merged" },
+		  4 * GIB_KIB, TRUE, 5, NONE, 64, "back off", "0 pages newly merged", FALSE },
 		{ "pages unmerged (negative delta) is no gain",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.5, .merged_delta = -4000 },
-		  4 * GIB_KIB, TRUE, 5, NONE, NONE, "backed off", "backing off" },
+		  4 * GIB_KIB, TRUE, 5, NONE, NONE, "backed off", "backing off", FALSE },
+		{ "first pass, nothing merged yet, under pressure: raise, no back off",
+		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 500, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 0 },
+		  4 * GIB_KIB, TRUE, 5, NONE, 1000, "raise", "0 of 2 full scans done", TRUE },
+		{ "first pass, overcommitted only: keep the rate",
+		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 500, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 0 },
+		  20 * GIB_KIB, TRUE, 5, NONE, NONE, "on", "the benefit shows from the second pass", TRUE },
+		{ "second full scan completes this tick: judged on the benefit",
+		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 500, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 0, .full_scans_delta = 2 },
+		  4 * GIB_KIB, TRUE, 5, NONE, 250, "back off", "backing off", TRUE },
 		{ "ksmd was off last tick: no benefit measured yet",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 1000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 0, .ksmd_cpu_s = 0.0, .merged_delta = 0 },
-		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "until the benefit can be measured" },
+		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "until the benefit can be measured", FALSE },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -187,6 +203,7 @@ test_ksm_table(void)
 			add_guest(s, "g1", cases[i].guest_ram_kib, 0);
 		st->ksm_active = cases[i].active_before;
 		st->low_gain_ticks = cases[i].low_gain_before;
+		st->full_scans_since_on = cases[i].warmup ? 0 : 2;
 		kv_policy_ksm(s, &cfg, st, p);
 		assert_knob(p, KV_KSM_RUN, cases[i].want_run);
 		assert_knob(p, KV_KSM_PAGES_TO_SCAN, cases[i].want_pages);
@@ -275,7 +292,8 @@ test_ksm_sequence(void)
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
 		HostCase h = { .avail_kib = GIB_KIB, .psi_some = 30, .run = run, .pages_to_scan = pages,
 			       .sleep_ms = 20, .deltas = i > 0, .prev_run = run,
-			       .ksmd_cpu_s = steps[i].cpu_s, .merged_delta = steps[i].merged };
+			       .ksmd_cpu_s = steps[i].cpu_s, .merged_delta = steps[i].merged,
+			       .full_scans_delta = 1 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPlan) p = kv_policy_decide(s, &cfg, st);
 
