@@ -207,7 +207,7 @@ cmd_status(int argc, char **argv)
 static int
 cmd_balance(int argc, char **argv)
 {
-	gboolean oneshot = FALSE, dry_run = FALSE, json = FALSE, no_libvirt = FALSE;
+	gboolean oneshot = FALSE, dry_run = FALSE, json = FALSE, no_libvirt = FALSE, print_config = FALSE;
 	g_autofree char *root = NULL, *uri = NULL, *config = NULL, *state_dir = NULL;
 	gint ticks = 1, interval_ms = -1;
 	g_auto(GStrv) pid_args = NULL;
@@ -226,6 +226,8 @@ cmd_balance(int argc, char **argv)
 		{ "config", 'C', 0, G_OPTION_ARG_FILENAME, &config,
 		  "Configuration file (default " KV_CONFIG_DEFAULT_PATH ")", "FILE" },
 		{ "ticks", 't', 0, G_OPTION_ARG_INT, &ticks, "Run N ticks (default 1)", "N" },
+		{ "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+		  "Print the effective configuration and exit", NULL },
 		{ "interval", 'i', 0, G_OPTION_ARG_INT, &interval_ms,
 		  "Milliseconds between ticks (default: tick-seconds)", "MS" },
 		{ "state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &state_dir,
@@ -246,6 +248,17 @@ cmd_balance(int argc, char **argv)
 	if (!g_option_context_parse(oc, &argc, &argv, &err) || argc > 1) {
 		g_printerr("ksmvirt balance: %s\n", err ? err->message : "unexpected argument");
 		return EXIT_USAGE;
+	}
+	if (print_config) {
+		g_autofree char *text = NULL;
+
+		if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
+			g_printerr("ksmvirt balance: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		text = kv_config_to_string(&cfg);
+		fputs(text, stdout);
+		return 0;
 	}
 	if (!oneshot) {
 		g_printerr("ksmvirt balance: only --oneshot is supported; the continuous balancer is ksmvirtd(8)\n");
