@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+sys.stdout.reconfigure(line_buffering=True)
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.path.join(TOP, os.environ.get("KSMVIRT_BUILD", "build"))
 RSS_TARGET_KIB = 8 * 1024
@@ -58,18 +60,29 @@ def rss_by_mapping(pid):
     return by
 
 
+def rollup_kib(pid):
+    out = collections.Counter()
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
 def run(n, seconds, extra, label, work):
-    root = os.path.join(work, "root-" + label)
+    slug = "".join(c if c.isalnum() else "-" for c in label)
+    root = os.path.join(work, "root-" + slug)
     subprocess.run([sys.executable, os.path.join(TOP, "tests/daemon/mkguests.py"), str(n), root,
                     "--psi-some", "20", "--psi-full", "2", "--host-gib", str(max(1, n))], check=True)
     conf = os.path.join(work, "conf")
     with open(conf, "w") as f:
         f.write("[daemon]\ntick-seconds = 5\n")
-    sock = os.path.join(work, label + ".sock")
-    state = os.path.join(work, "state-" + label)
+    sock = os.path.join(work, slug + ".sock")
+    state = os.path.join(work, "state-" + slug)
     p = subprocess.Popen([os.path.join(BUILD, "ksmvirtd"), "--socket", sock, "--state-dir", state,
                           "--config", conf, "--root", root] + extra,
-                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, label + ".log"), "w"))
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, slug + ".log"), "w"))
     try:
         time.sleep(2)   # start-up and the first tick are not steady state
         t0, c0 = time.monotonic(), cpu_ticks(p.pid)
@@ -77,6 +90,9 @@ def run(n, seconds, extra, label, work):
         t1, c1 = time.monotonic(), cpu_ticks(p.pid)
         rss, hwm = status_kib(p.pid, "VmRSS"), status_kib(p.pid, "VmHWM")
         top = rss_by_mapping(p.pid).most_common(8)
+        roll = rollup_kib(p.pid)
+        private = roll["Private_Clean"] + roll["Private_Dirty"]
+        anon = roll["Anonymous"]
         r = subprocess.run([os.path.join(BUILD, "ksmvirt"), "status", "--json", "--socket", sock],
                            capture_output=True, text=True)
         guests = r.stdout.count('"merging_pages"')
@@ -86,6 +102,8 @@ def run(n, seconds, extra, label, work):
     cpu_pct = 100.0 * (c1 - c0) / HZ / (t1 - t0)
     print("%-28s guests %d  RSS %5.1f MiB (peak %5.1f)  CPU %.3f %% of a core over %.0f s (%d ticks)"
           % (label, guests, rss / 1024, hwm / 1024, cpu_pct, t1 - t0, (t1 - t0) // 5))
+    print("    private (USS) %.1f MiB, anonymous %.1f MiB, shared library pages %.1f MiB"
+          % (private / 1024, anon / 1024, (rss - anon) / 1024))
     print("    largest RSS: " + ", ".join("%s %.1f MiB" % (k, v / 1024) for k, v in top))
     return rss <= RSS_TARGET_KIB and cpu_pct <= CPU_TARGET_PCT, rss, cpu_pct
 
