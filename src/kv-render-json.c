@@ -214,6 +214,19 @@ kv_render_json(const KvReport *r)
 				json_builder_set_member_name(b, "census");
 				census_counts(b, r, n->census);
 			}
+			if (n->have_qmp) {
+				json_builder_set_member_name(b, "qmp");
+				json_builder_begin_object(b);
+				if (n->qmp_have_mergeable) {
+					json_builder_set_member_name(b, "ksm_mergeable");
+					json_builder_add_boolean_value(b, n->qmp_mergeable);
+				}
+				if (n->qmp_have_merged)
+					member_u64(b, "ksm_merged_bytes", n->qmp_merged_bytes);
+				if (n->qmp_have_swapped)
+					member_u64(b, "swapped_bytes", n->qmp_swapped_bytes);
+				json_builder_end_object(b);
+			}
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);

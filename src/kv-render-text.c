@@ -122,10 +122,22 @@ render_guests(const KvReport *r, GString *out)
 static void
 render_guest_nodes(const KvReport *r, GString *out)
 {
-	g_autoptr(KvTable) t = kv_table_new(10, "llrrrrllll");
-	gboolean any = FALSE;
+	g_autoptr(KvTable) t = NULL;
+	gboolean any = FALSE, qmp = FALSE;
 
-	kv_table_add_rowv(t, "GUEST", "NODE", "SIZE", "RSS", "SWAP", "KSM", "MERGE", "MG", "DC", "NOTE");
+	for (guint i = 0; i < r->guests->len; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+
+		for (guint j = 0; j < g->nodes->len; j++)
+			qmp |= ((KvGuestNode *)g->nodes->pdata[j])->have_qmp;
+	}
+	/* The QMP columns appear only when some QEMU answered query-memdev. */
+	t = qmp ? kv_table_new(12, "llrrrrllllrl") : kv_table_new(10, "llrrrrllll");
+	if (qmp)
+		kv_table_add_rowv(t, "GUEST", "NODE", "SIZE", "RSS", "SWAP", "KSM", "MERGE", "MG", "DC", "NOTE",
+				  "QMP KSM", "QMP MG");
+	else
+		kv_table_add_rowv(t, "GUEST", "NODE", "SIZE", "RSS", "SWAP", "KSM", "MERGE", "MG", "DC", "NOTE");
 	for (guint i = 0; i < r->guests->len; i++) {
 		const KvGuest *g = r->guests->pdata[i];
 
@@ -143,11 +155,14 @@ render_guest_nodes(const KvReport *r, GString *out)
 					   : !n->mergeable ? "merging disabled"
 					   : "";
 
+			g_autofree char *qksm = n->have_qmp && n->qmp_have_merged ? bytes(n->qmp_merged_bytes) : NULL;
+			const char *qmg = !n->have_qmp || !n->qmp_have_mergeable ? "-" : n->qmp_mergeable ? "yes" : "NO";
+
 			any = TRUE;
 			kv_table_add_rowv(t, g->name, label, size, rss, swap,
 					  ksm ? ksm : (n->found ? "unsupported" : "-"),
 					  tristate(n->merge_configured), n->found ? (n->mergeable ? "yes" : "NO") : "-",
-					  n->found ? (n->dontfork ? "yes" : "NO") : "-", note);
+					  n->found ? (n->dontfork ? "yes" : "NO") : "-", note, qksm, qmg);
 		}
 	}
 	if (!any)

@@ -1,5 +1,6 @@
 /* kv-report.c: sensing for the report model. */
 #include "kv-report.h"
+#include "kv-qmp.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -216,6 +217,44 @@ fill_process_ram(KvGuest *g, const KvProc *p, GPtrArray *maps)
 	}
 }
 
+/* Fills the QMP figures of G's nodes from query-memdev over the QEMU's
+ * -qmp unix socket, when it has one. */
+static void
+fill_qmp(const KvCtx *ctx, KvGuest *g, const KvProc *p)
+{
+	g_autofree char *sock = kv_qmp_socket_from_argv((const char *const *)p->argv);
+	g_autofree char *reply = NULL;
+	g_autoptr(GPtrArray) memdevs = NULL;
+	g_autoptr(GError) err = NULL;
+
+	if (!sock)
+		return;
+	reply = kv_qmp_query(ctx, sock, "{\"execute\":\"query-memdev\"}", 2000, &err);
+	if (reply)
+		memdevs = kv_qmp_parse_memdevs(reply, &err);
+	if (!memdevs) {
+		g_ptr_array_add(g->warnings, g_strdup_printf("QMP %s: %s", sock, err->message));
+		return;
+	}
+	for (guint i = 0; i < g->nodes->len; i++) {
+		KvGuestNode *n = g->nodes->pdata[i];
+
+		for (guint j = 0; j < memdevs->len; j++) {
+			const KvQmpMemdev *m = memdevs->pdata[j];
+
+			if (g_strcmp0(m->id, n->backend_id) != 0)
+				continue;
+			n->have_qmp = TRUE;
+			n->qmp_have_mergeable = m->have_mergeable;
+			n->qmp_mergeable = m->mergeable;
+			n->qmp_have_merged = m->have_merged;
+			n->qmp_merged_bytes = m->merged_bytes;
+			n->qmp_have_swapped = m->have_swapped;
+			n->qmp_swapped_bytes = m->swapped_bytes;
+		}
+	}
+}
+
 static gboolean
 pid_requested(const KvReportOptions *opts, int pid)
 {
@@ -242,17 +281,18 @@ name_guest(KvGuest *g, const KvProc *p, const KvQemuInfo *qi, GPtrArray *domains
 		}
 	}
 	g->uuid = g_steal_pointer(&uuid);
-	if (qi->name) {
-		g->name = g_strdup(qi->name);
-		g->source = g_strdup("cmdline");
-		return;
-	}
+	/* The hook saw the domain XML: its name beats QEMU's -name. */
 	if (g->uuid && opts->lookup_name) {
 		g->name = opts->lookup_name(g->uuid, opts->lookup_data);
 		if (g->name) {
 			g->source = g_strdup("registry");
 			return;
 		}
+	}
+	if (qi->name) {
+		g->name = g_strdup(qi->name);
+		g->source = g_strdup("cmdline");
+		return;
 	}
 	g->name = g_strdup_printf("pid %d", p->pid);
 	g->source = g_strdup("pid");
@@ -411,6 +451,8 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 			qi = kv_qemu_parse_argv((const char *const *)p->argv);
 			name_guest(g, p, qi, domains, opts);
 			fill_guest_ram(g, qi, maps);
+			if (opts->qmp)
+				fill_qmp(ctx, g, p);
 		} else {
 			fill_process_ram(g, p, maps);
 		}

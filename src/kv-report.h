@@ -31,6 +31,12 @@ typedef struct {
 	KvTristate merge_configured;  /* merge= on the backend (or mem-merge) */
 	char *unmergeable_reason;     /* shared/hugetlb: KSM cannot merge */
 	KvCensus *census;             /* --census */
+	/* From QEMU's query-memdev (a QEMU with the ksm-per-node series,
+	 * reached over -qmp unix:PATH); have_qmp is FALSE otherwise. */
+	gboolean have_qmp;
+	gboolean qmp_have_mergeable, qmp_mergeable;
+	gboolean qmp_have_merged, qmp_have_swapped;
+	guint64 qmp_merged_bytes, qmp_swapped_bytes;
 } KvGuestNode;
 
 typedef struct {
@@ -75,12 +81,13 @@ typedef struct {
 typedef struct {
 	guint64 interval_ms;          /* ksmd CPU sampling; 0: do not sample */
 	gboolean census;
+	gboolean qmp;                 /* ask QEMUs with a -qmp unix: socket */
 	KvHv *hv;                     /* may be NULL */
 	GArray *pids;                 /* int: also report these non-QEMU processes
 	                                 as guests (their MADV_MERGEABLE mappings
 	                                 are their "RAM"); may be NULL */
-	/* Called with (pid, uuid) when neither libvirt nor the command line
-	 * names a guest; returns a new string or NULL.  May be NULL. */
+	/* Called with a guest's UUID when libvirt does not name it (before
+	 * QEMU's -name is used); returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);
 	gpointer lookup_data;
 } KvReportOptions;

@@ -11,6 +11,7 @@
 #include "kv-report.h"
 #include "kv-balancer.h"
 #include "kv-config.h"
+#include "kv-registry.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -49,11 +50,26 @@ write_file(const char *path, const char *data, GError **error)
 	return g_file_set_contents(path, data, -1, error);
 }
 
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#define DEFAULT_REGISTRY LOCALSTATEDIR "/lib/ksmvirt/registry.json"
+
+static char *
+registry_name(const char *uuid, gpointer data)
+{
+	const KvRegistryGuest *g = kv_registry_lookup_uuid(data, uuid);
+
+	return g && g->name ? g_strdup(g->name) : NULL;
+}
+
 static int
 cmd_report(int argc, char **argv)
 {
-	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE;
-	g_autofree char *html = NULL, *root = NULL, *uri = NULL;
+	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
+	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL;
+	g_autofree char *registry_path = NULL;
+	g_autoptr(KvRegistry) reg = NULL;
 	gint watch_s = 0, interval_ms = 1000;
 	g_auto(GStrv) pid_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
@@ -67,6 +83,8 @@ cmd_report(int argc, char **argv)
 		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write a self-contained HTML page to FILE", "FILE" },
 		{ "census", 'c', 0, G_OPTION_ARG_NONE, &census,
 		  "Walk pagemap and kpageflags: guest pages per host NUMA node (root)", NULL },
+		{ "qmp", 0, 0, G_OPTION_ARG_NONE, &qmp,
+		  "Ask QEMUs started with -qmp unix:PATH for per-backend KSM figures (query-memdev)", NULL },
 		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted", "SECONDS" },
 		{ "interval", 'i', 0, G_OPTION_ARG_INT, &interval_ms,
 		  "Sample ksmd CPU over MS milliseconds (0: don't; default 1000)", "MS" },
@@ -75,6 +93,8 @@ cmd_report(int argc, char **argv)
 		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
 		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
 		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
+		{ "registry", 0, 0, G_OPTION_ARG_FILENAME, &registry,
+		  "The libvirt hook's guest registry (default below --root: " DEFAULT_REGISTRY ")", "FILE" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
@@ -118,6 +138,13 @@ cmd_report(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ctx = kv_ctx_new(root);
+	/* The registry names guests libvirt cannot; missing means empty. */
+	registry_path = registry ? g_strdup(registry) : kv_ctx_path(ctx, DEFAULT_REGISTRY);
+	reg = kv_registry_load(registry_path, &err);
+	if (!reg) {
+		g_printerr("ksmvirt report: ignoring the guest registry: %s\n", err->message);
+		g_clear_error(&err);
+	}
 	if (!no_libvirt && (uri || !root)) {
 		hv = kv_hv_libvirt_open(ctx, uri, &err);
 		if (!hv && uri) {
@@ -128,8 +155,10 @@ cmd_report(int argc, char **argv)
 	}
 
 	for (;;) {
-		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .hv = hv,
-					   .pids = pids };
+		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
+					   .pids = pids,
+					   .lookup_name = reg ? registry_name : NULL,
+					   .lookup_data = reg };
 		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 		g_autofree char *out = NULL;
 

@@ -113,7 +113,12 @@ def host_full():
         write(root, "/sys/devices/system/node/node%d/meminfo" % node,
               "Node %d MemTotal:       262144 kB\nNode %d MemFree:        131072 kB\n" % (node, node))
         for b in blocks:
-            os.makedirs(os.path.join(root, "sys/devices/system/node/node%d/memory%d" % (node, b)), exist_ok=True)
+            # As in sysfs: node*/memoryN links to memory/memoryN (and git
+            # keeps links and files, not empty directories).
+            write(root, "/sys/devices/system/memory/memory%d/online" % b, "1\n")
+            write(root, "/sys/devices/system/memory/memory%d/phys_index" % b, "%08x\n" % b)
+            os.symlink("../../memory/memory%d" % b,
+                       os.path.join(root, "sys/devices/system/node/node%d/memory%d" % (node, b)))
     # kpageflags: frames 0..0x20000 (512 MiB); KSM frames 1000-1099 (node 0)
     # and 70000-70019 (node 2); zero page at frame 500.
     flags = bytearray(8 * 0x20000)
@@ -181,6 +186,22 @@ def host_full():
     other = Proc(root, 1500, "ja) (va\nx", ["/usr/bin/java", "-jar", "app.jar"],
                  ksm_stat=ksm_stat(50, 16, 40, 220000, merge_any="yes"))
     other.finish()
+    # The libvirt hook's registry (what ksmvirtd keeps): names web-1 by UUID.
+    write(root, "/var/lib/ksmvirt/registry.json", """{
+  "schema" : "ksmvirt-registry/1",
+  "guests" : [
+    {
+      "uuid" : "0a1b2c3d-0000-4000-8000-000000000001",
+      "name" : "web-1",
+      "state" : "running",
+      "last_op" : "started",
+      "last_subop" : "begin",
+      "last_time_us" : 1795306418293055,
+      "last_event_id" : "fixture-1"
+    }
+  ]
+}
+""")
     # A process without ksm_stat access is skipped silently.
     Proc(root, 1600, "bash", ["/bin/bash"]).finish()
 
@@ -212,7 +233,8 @@ def no_ksm():
     write(root, "/proc/vmstat", "nr_free_pages 5000000\n")
     write(root, "/proc/meminfo", MEMINFO)
     Proc(root, 1, "init", ["/sbin/init"]).finish()
-    os.makedirs(os.path.join(root, "sys/kernel/mm"), exist_ok=True)
+    # /sys exists, /sys/kernel/mm/ksm does not.
+    write(root, "/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n")
 
 
 def hostile():
