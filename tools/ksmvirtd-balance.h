@@ -106,6 +106,12 @@ static gboolean on_balance_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static gboolean on_first_tick(gpointer data)
+{
+	balance_tick(data);
+	return G_SOURCE_REMOVE;
+}
+
 static void reload_config(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;

@@ -407,7 +407,9 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_quit, &d);
 	g_unix_signal_add(SIGHUP, on_hup, &d);
 	if (d.bal) {
-		balance_tick(&d);
+		/* The first tick runs once the loop turns, so hook events are
+		 * answered meanwhile. */
+		g_idle_add(on_first_tick, &d);
 		d.tick_source = g_timeout_add(d.cfg.tick_ms, on_balance_tick, &d);
 	}
 	g_timeout_add_seconds(SPOOL_POLL_INTERVAL_S, on_spool_tick, &d);
