@@ -40,12 +40,14 @@ static const KeyDef keys[] = {
 	K("balloon", "guest-free-percent", T_UINT, balloon_guest_free_pct, 0, 100),
 	K("balloon", "interval-ticks", T_UINT, balloon_interval_ticks, 1, 100000),
 	K("balloon", "min-change-mib", T_U64, balloon_min_change_mib, 0, 1e7),
+	K("balloon", "guests-per-tick", T_UINT, balloon_guests_per_tick, 1, 100000),
 	K("swap", "manage", T_BOOL, swap_manage, 0, 1),
 	K("swap", "psi-full-on-percent", T_DOUBLE, swap_psi_full_on_pct, 0, 100),
 	K("swap", "psi-full-off-percent", T_DOUBLE, swap_psi_full_off_pct, 0, 100),
 	K("swap", "step-percent", T_UINT, swap_step_pct, 1, 100),
 	K("swap", "min-percent", T_UINT, swap_min_pct, 0, 100),
 	K("swap", "busy-ticks", T_UINT, swap_busy_ticks, 1, 100000),
+	K("swap", "guests-per-tick", T_UINT, swap_guests_per_tick, 1, 100000),
 	K("numa", "merge-across-nodes", T_NUMA, merge_across_nodes, 0, 0),
 };
 

@@ -74,12 +74,14 @@ kv_config_defaults(KvConfig *cfg)
 		.balloon_guest_free_pct = 20,
 		.balloon_interval_ticks = 3,
 		.balloon_min_change_mib = 16,
+		.balloon_guests_per_tick = 4,
 		.swap_manage = TRUE,
 		.swap_psi_full_on_pct = 10.0,
 		.swap_psi_full_off_pct = 1.0,
 		.swap_step_pct = 5,
 		.swap_min_pct = 50,
 		.swap_busy_ticks = 12,
+		.swap_guests_per_tick = 4,
 		.merge_across_nodes = -1,
 	};
 	g_strlcpy(cfg->ksm_lock_file, KV_KSM_LOCK_FILE, sizeof(cfg->ksm_lock_file));
@@ -660,7 +662,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			guint64 used, keep, floor, target;
 
 			/* Only the lowest priority that still gives memory. */
-			if (have_level && g->priority != level)
+			if ((have_level && g->priority != level) || changed >= cfg->balloon_guests_per_tick)
 				break;
 			if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
 				continue;
@@ -703,6 +705,8 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
 		guint64 target;
 
+		if (changed >= cfg->balloon_guests_per_tick)
+			break;
 		if (g->balloon_actual_kib >= g->balloon_max_kib)
 			continue;
 		/* Only a guest short of memory gets more. */
@@ -771,7 +775,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
 			KvAction *a;
 
-			if (have_level && g->priority != level)
+			if ((have_level && g->priority != level) || changed >= cfg->swap_guests_per_tick)
 				break;
 			if (st->tick < gs->cg_busy_until_tick) {
 				busy++;
@@ -810,6 +814,8 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		guint64 step = g->ram_kib * 1024 * cfg->swap_step_pct / 100, target, orig;
 		KvAction *a;
 
+		if (changed >= cfg->swap_guests_per_tick)
+			break;
 		if (gs->cg_original_limit_bytes == 0 || st->tick < gs->cg_busy_until_tick)
 			continue;
 		orig = gs->cg_original_limit_bytes;

@@ -125,6 +125,7 @@ typedef struct {
 	guint balloon_guest_free_pct; /* keep this much of actual unused in the guest */
 	guint balloon_interval_ticks; /* at least this many ticks between changes */
 	guint64 balloon_min_change_mib;
+	guint balloon_guests_per_tick; /* at most this many balloons move per tick */
 
 	gboolean swap_manage;
 	double swap_psi_full_on_pct;
@@ -132,6 +133,7 @@ typedef struct {
 	guint swap_step_pct;          /* of guest RAM per step */
 	guint swap_min_pct;           /* never limit below this % of guest RAM */
 	guint swap_busy_ticks;        /* after EBUSY, leave the guest this long */
+	guint swap_guests_per_tick;   /* at most this many limits change per tick */
 
 	int merge_across_nodes;       /* -1: leave as is */
 

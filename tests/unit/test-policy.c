@@ -650,6 +650,40 @@ test_swap_ebusy_learn(void)
 }
 
 static void
+test_guests_per_tick(void)
+{
+	HostCase h = { .avail_kib = GIB_KIB, .psi_some = 30, .psi_full = 20, .swap_free_kib = GIB_KIB };
+	g_autoptr(KvSnapshot) s = make_snapshot(&h);
+	g_autoptr(KvPolicyState) st = kv_policy_state_new();
+	g_autoptr(KvPlan) p = kv_plan_new();
+	guint swaps = 0, balloons = 0;
+	KvConfig cfg;
+
+	kv_config_defaults(&cfg);
+	for (guint i = 0; i < 10; i++) {
+		g_autofree char *name = g_strdup_printf("g%u", i);
+		KvGuestSense *g = add_guest(s, name, 2 * GIB_KIB, 0);
+
+		g->cg_version = KV_CGROUP_V2;
+		g->cg_dir = g_strdup("/x");
+		g->cg_usage_bytes = 2000ull << 20;
+		g->has_balloon = g->has_balloon_driver = TRUE;
+		g->balloon_max_kib = g->balloon_actual_kib = 2 * GIB_KIB;
+		g->balloon_unused_kib = GIB_KIB;
+	}
+	kv_policy_balloon(s, &cfg, st, p);
+	kv_policy_swap(s, &cfg, st, p);
+	for (guint i = 0; i < p->actions->len; i++) {
+		const KvAction *a = g_ptr_array_index(p->actions, i);
+
+		swaps += a->kind == KV_ACTION_CGROUP_LIMIT;
+		balloons += a->kind == KV_ACTION_BALLOON;
+	}
+	g_assert_cmpuint(swaps, ==, cfg.swap_guests_per_tick);
+	g_assert_cmpuint(balloons, ==, cfg.balloon_guests_per_tick);
+}
+
+static void
 test_condition(void)
 {
 	static const struct {
@@ -722,5 +756,6 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/swap/table", test_swap_table);
 	g_test_add_func("/policy/swap/ebusy", test_swap_ebusy_learn);
 	g_test_add_func("/policy/describe", test_describe);
+	g_test_add_func("/policy/guests-per-tick", test_guests_per_tick);
 	return g_test_run();
 }
