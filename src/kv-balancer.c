@@ -25,6 +25,8 @@ struct KvBalancer {
 	KvPolicyLookup lookup;
 	gpointer lookup_data;
 	GArray *pids;
+	KvHv *(*open_hv)(const KvCtx *ctx, const char *uri, gpointer data, GError **error);
+	gpointer open_hv_data;
 	KvConfig cfg;
 	KvHv *hv;
 	guint64 hv_retry_tick;
@@ -286,6 +288,8 @@ kv_balancer_new(const KvBalancerOptions *opts, const KvConfig *cfg)
 	b->lookup = opts->lookup;
 	b->lookup_data = opts->lookup_data;
 	b->pids = opts->pids ? g_array_ref(opts->pids) : NULL;
+	b->open_hv = opts->open_hv;
+	b->open_hv_data = opts->open_hv_data;
 	b->cfg = *cfg;
 	b->pst = kv_policy_state_new();
 	b->notes = g_ptr_array_new_with_free_func(g_free);
@@ -347,7 +351,8 @@ ensure_hv(KvBalancer *b)
 
 	if (!b->use_libvirt || b->hv || b->pst->tick < b->hv_retry_tick)
 		return;
-	b->hv = kv_hv_libvirt_open_rw(b->ctx, b->uri, &err);
+	b->hv = b->open_hv ? b->open_hv(b->ctx, b->uri, b->open_hv_data, &err) :
+		kv_hv_libvirt_open_rw(b->ctx, b->uri, &err);
 	if (!b->hv) {
 		b->hv_retry_tick = b->pst->tick + HV_RETRY_TICKS;
 		if (b->uri || !g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND))

@@ -29,6 +29,11 @@ typedef struct {
 	KvPolicyLookup lookup;        /* may be NULL */
 	gpointer lookup_data;
 	GArray *pids;                 /* int: also treat as guests; may be NULL */
+	/* Opens the hypervisor (default: kv_hv_libvirt_open_rw); tests put a
+	 * fake behind the KvHv interface here.  Called again after the
+	 * hypervisor stopped answering. */
+	KvHv *(*open_hv)(const KvCtx *ctx, const char *uri, gpointer data, GError **error);
+	gpointer open_hv_data;
 } KvBalancerOptions;
 
 typedef struct KvBalancer KvBalancer;

@@ -350,6 +350,149 @@ test_balancer_state(void)
 	rm_rf(root);
 }
 
+/* A hypervisor behind the KvHv interface that can go away and come back,
+ * as libvirtd killed and restarted while the daemon runs. */
+typedef struct {
+	gboolean down;
+	guint opens, sets;
+	guint64 actual_kib;
+} FakeWorld;
+
+static gboolean
+fake_down(FakeWorld *w, GError **error)
+{
+	if (w->down)
+		g_set_error(error, KV_ERROR, KV_ERROR_FAILED, "fake: connection closed");
+	return w->down;
+}
+
+static GPtrArray *
+fake_list(KvHv *hv, GError **error)
+{
+	if (fake_down(hv->priv, error))
+		return NULL;
+	return g_ptr_array_new_with_free_func((GDestroyNotify)kv_domain_free);
+}
+
+static GPtrArray *
+fake_stats(KvHv *hv, GError **error)
+{
+	FakeWorld *w = hv->priv;
+	GPtrArray *out;
+	KvBalloonStats *b;
+
+	if (fake_down(w, error))
+		return NULL;
+	out = g_ptr_array_new_with_free_func((GDestroyNotify)kv_balloon_stats_free);
+	b = g_new0(KvBalloonStats, 1);
+	b->name = g_strdup("fake");
+	b->has_balloon = b->has_driver = TRUE;
+	b->current_kib = w->actual_kib;
+	b->maximum_kib = 4 * 1024 * 1024;
+	b->unused_kib = 10 * 1024;   /* short of memory: wants to grow */
+	g_ptr_array_add(out, b);
+	return out;
+}
+
+static gboolean
+fake_set(KvHv *hv, const char *name, guint64 kib, GError **error)
+{
+	FakeWorld *w = hv->priv;
+
+	if (fake_down(w, error))
+		return FALSE;
+	g_assert_cmpstr(name, ==, "fake");
+	w->actual_kib = kib;
+	w->sets++;
+	return TRUE;
+}
+
+static void
+fake_close(KvHv *hv)
+{
+}
+
+static const KvHvOps fake_ops = {
+	.name = "fake", .list_domains = fake_list, .balloon_stats = fake_stats,
+	.set_balloon = fake_set, .close = fake_close,
+};
+
+static KvHv *
+fake_open(const KvCtx *ctx, const char *uri, gpointer data, GError **error)
+{
+	FakeWorld *w = data;
+	KvHv *hv;
+
+	if (fake_down(w, error))
+		return NULL;
+	w->opens++;
+	hv = g_new0(KvHv, 1);
+	hv->ops = &fake_ops;
+	hv->ctx = ctx;
+	hv->priv = w;
+	return hv;
+}
+
+static void
+test_hypervisor_restart(void)
+{
+	g_autofree char *src = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
+	g_autofree char *root = temp_root();
+	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/'", src, root);
+	FakeWorld w = { .actual_kib = 1024 * 1024 };
+	KvConfig cfg;
+
+	g_assert_cmpint(system(cmd), ==, 0);
+	kv_config_defaults(&cfg);
+	cfg.balloon_interval_ticks = 1;
+	{
+		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
+		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){
+			.ctx = ctx, .use_libvirt = TRUE, .open_hv = fake_open, .open_hv_data = &w }, &cfg);
+		g_autoptr(GError) err = NULL;
+		guint64 before;
+
+		g_assert_nonnull(kv_balancer_tick(b, FALSE, &err));
+		g_assert_cmpuint(w.opens, ==, 1);
+		g_assert_cmpuint(w.sets, ==, 1);
+		before = w.actual_kib;
+		g_assert_cmpuint(before, >, 1024 * 1024);
+
+		/* libvirtd goes away: ticks go on, nothing crashes, balloons wait. */
+		w.down = TRUE;
+		for (guint i = 0; i < 3; i++) {
+			const KvPlan *p = kv_balancer_tick(b, FALSE, &err);
+
+			g_assert_no_error(err);
+			g_assert_nonnull(p);
+		}
+		{
+			g_autofree char *st = kv_balancer_status_json(b);
+
+			g_assert_nonnull(strstr(st, "\"libvirt\" : false"));
+		}
+		g_assert_cmpuint(w.actual_kib, ==, before);
+
+		/* It comes back: the balancer reconnects and moves balloons again. */
+		w.down = FALSE;
+		for (guint i = 0; i < 10 && w.sets < 2; i++)
+			g_assert_nonnull(kv_balancer_tick(b, FALSE, &err));
+		g_assert_cmpuint(w.opens, ==, 2);
+		g_assert_cmpuint(w.sets, >=, 2);
+		g_assert_cmpuint(w.actual_kib, >, before);
+		g_assert_cmpuint(w.actual_kib, <=, 4 * 1024 * 1024);
+		{
+			g_autoptr(GPtrArray) notes = kv_balancer_take_notes(b);
+			gboolean noted = FALSE;
+
+			for (guint i = 0; i < notes->len; i++)
+				noted |= strstr(g_ptr_array_index(notes, i), "connection closed") != NULL;
+			g_assert_true(noted);
+		}
+	}
+	rm_rf(root);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -361,5 +504,6 @@ main(int argc, char **argv)
 	g_test_add_func("/act/errno", test_errno_class);
 	g_test_add_func("/act/guest-destroyed", test_guest_destroyed);
 	g_test_add_func("/balancer/state", test_balancer_state);
+	g_test_add_func("/balancer/hypervisor-restart", test_hypervisor_restart);
 	return g_test_run();
 }
