@@ -542,6 +542,18 @@ kv_balancer_status_json(const KvBalancer *b)
 			m_double(jb, "psi_full_avg10", s->psi_full_avg10);
 		}
 		m_int(jb, "numa_nodes", s->n_numa_nodes);
+		json_builder_set_member_name(jb, "nodes");
+		json_builder_begin_array(jb);
+		for (guint i = 0; i < s->nodes->len; i++) {
+			const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+
+			json_builder_begin_object(jb);
+			m_sint(jb, "id", n->id);
+			m_int(jb, "mem_total_kib", n->total_kib);
+			m_int(jb, "mem_free_kib", n->free_kib);
+			json_builder_end_object(jb);
+		}
+		json_builder_end_array(jb);
 		if (s->have_ksmd_cpu)
 			m_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
 		if (s->have_deltas)

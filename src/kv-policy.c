@@ -31,6 +31,7 @@ kv_snapshot_new(void)
 
 	s->page_size = 4096;
 	s->n_numa_nodes = 1;
+	s->nodes = g_array_new(FALSE, TRUE, sizeof(KvNodeSense));
 	s->guests = g_ptr_array_new_with_free_func((GDestroyNotify)kv_guest_sense_free);
 	s->notes = g_ptr_array_new_with_free_func(g_free);
 	return s;
@@ -42,6 +43,7 @@ kv_snapshot_free(KvSnapshot *s)
 	if (!s)
 		return;
 	kv_ksm_free(s->ksm);
+	g_array_unref(s->nodes);
 	g_ptr_array_unref(s->guests);
 	g_ptr_array_unref(s->notes);
 	g_free(s);
@@ -322,16 +324,44 @@ kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_k
 	return need <= room;
 }
 
+/* "; node 2 is tightest: 3% free" when there are several nodes, so a
+ * reason shows per-node pressure that MemAvailable hides. */
+static char *
+node_text(const KvSnapshot *s, const KvConfig *cfg)
+{
+	const KvNodeSense *tight = NULL;
+	double tight_pct = 101, pct;
+
+	if (s->nodes->len < 2)
+		return g_strdup("");
+	for (guint i = 0; i < s->nodes->len; i++) {
+		const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+
+		if (!n->total_kib)
+			continue;
+		pct = 100.0 * (double)n->free_kib / (double)n->total_kib;
+		if (pct < tight_pct) {
+			tight_pct = pct;
+			tight = n;
+		}
+	}
+	if (!tight)
+		return g_strdup("");
+	return g_strdup_printf("; node %d is the tightest: %.0f%% free%s", tight->id, tight_pct,
+			       tight_pct < cfg->avail_low_pct ? " (under pressure)" : "");
+}
+
 void
 kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
 {
 	const KvKsm *k = s->ksm;
 	guint64 cur, target, need, room;
+	g_autofree char *nodes = node_text(s, cfg);
 
 	if (cfg->merge_across_nodes < 0) {
 		st->numa_unmerging = FALSE;
 		summarize(plan, "numa", "keep", "merge-across-nodes is not set: left as the kernel has it "
-			  "(%u host node%s)", s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s");
+			  "(%u host node%s%s)", s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s", nodes);
 		return;
 	}
 	if (!k || !kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) || !kv_ksm_has(k, KV_KSM_RUN)) {
@@ -350,7 +380,7 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 				  ": run restored to %" G_GUINT64_FORMAT, cur, st->numa_restore_run);
 			return;
 		}
-		summarize(plan, "numa", "keep", "merge_across_nodes is already %" G_GUINT64_FORMAT, cur);
+		summarize(plan, "numa", "keep", "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
 		return;
 	}
 	if (st->tick < st->numa_busy_until_tick) {

@@ -36,6 +36,12 @@ typedef enum {
 	KV_CGROUP_V2 = 2,
 } KvCgroupVersion;
 
+/* One host NUMA node. */
+typedef struct {
+	int id;
+	guint64 total_kib, free_kib;
+} KvNodeSense;
+
 /* One guest as sensed in one tick. */
 typedef struct {
 	char *name;
@@ -85,6 +91,7 @@ typedef struct {
 	guint64 pswpin_delta, pswpout_delta, ksm_swpin_copy_delta;
 
 	guint n_numa_nodes;
+	GArray *nodes;                /* KvNodeSense, ascending id (ids need not be contiguous) */
 	GPtrArray *guests;            /* KvGuestSense, sorted by name */
 	GPtrArray *notes;             /* char*: what could not be sensed */
 	gboolean hv_failed;           /* the hypervisor did not answer */

@@ -136,6 +136,62 @@ sense_cgroup(const KvCtx *ctx, KvGuestSense *g)
 	g->cg_dir = g_steal_pointer(&dir);
 }
 
+gboolean
+kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib)
+{
+	g_auto(GStrv) lines = g_strsplit(buf ? buf : "", "\n", -1);
+	guint found = 0;
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *p = strstr(lines[i], "MemTotal:");
+		guint64 *out = total_kib;
+
+		if (!p) {
+			p = strstr(lines[i], "MemFree:");
+			out = free_kib;
+		}
+		if (!p || !g_str_has_prefix(lines[i], "Node "))
+			continue;
+		p = strchr(p, ':') + 1;
+		if (kv_parse_u64(p, out, NULL))
+			found++;
+	}
+	return found == 2;
+}
+
+static gint
+node_by_id(gconstpointer a, gconstpointer b)
+{
+	const KvNodeSense *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+sense_nodes(const KvCtx *ctx, KvSnapshot *s)
+{
+	g_autoptr(GPtrArray) names = kv_ctx_list_dir(ctx, "/sys/devices/system/node", NULL);
+	guint n = 0;
+
+	for (guint i = 0; names && i < names->len; i++) {
+		const char *name = g_ptr_array_index(names, i);
+		g_autofree char *path = NULL, *buf = NULL;
+		KvNodeSense node = { 0 };
+		guint64 id;
+
+		if (!g_str_has_prefix(name, "node") || !kv_parse_u64(name + 4, &id, NULL) || id > G_MAXINT)
+			continue;
+		n++;
+		node.id = (int)id;
+		path = g_strdup_printf("/sys/devices/system/node/%s/meminfo", name);
+		if (kv_ctx_read(ctx, path, 64 * 1024, &buf, NULL, NULL) &&
+		    kv_node_meminfo_parse(buf, &node.total_kib, &node.free_kib))
+			g_array_append_val(s->nodes, node);
+	}
+	g_array_sort(s->nodes, node_by_id);
+	s->n_numa_nodes = n ? n : 1;
+}
+
 static gint
 guest_by_name(gconstpointer a, gconstpointer b)
 {
@@ -264,18 +320,7 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 		return NULL;
 	if (kv_ctx_read(ctx, PSI_PATH, SMALL_FILE_BYTES, &psi, NULL, NULL))
 		s->have_psi = kv_psi_parse(psi, &s->psi_some_avg10, &s->psi_full_avg10);
-	{
-		g_autoptr(GPtrArray) nodes = kv_ctx_list_dir(ctx, "/sys/devices/system/node", NULL);
-		guint n = 0;
-
-		for (guint i = 0; nodes && i < nodes->len; i++) {
-			const char *name = g_ptr_array_index(nodes, i);
-
-			if (g_str_has_prefix(name, "node") && g_ascii_isdigit(name[4]))
-				n++;
-		}
-		s->n_numa_nodes = n ? n : 1;
-	}
+	sense_nodes(ctx, s);
 
 	r = kv_report_collect(ctx, &ro, &err);
 	if (r) {

@@ -44,6 +44,11 @@ char *kv_cgroup_parse(const char *buf, KvCgroupVersion *version);
  * numbers.  Returns KV_UNLIMITED for no limit, G_MAXUINT64 - 1 on junk. */
 guint64 kv_cgroup_limit_parse(const char *buf);
 
+/* kv_node_meminfo_parse: "Node N MemTotal: X kB" and "Node N MemFree:"
+ * of /sys/devices/system/node/nodeN/meminfo.  Returns TRUE when both
+ * parse. */
+gboolean kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib);
+
 /* kv_sense: one snapshot.  ST carries counters from the previous call
  * (updated here).  Fails only when /proc/meminfo cannot be read; whatever
  * else is missing is noted in snapshot->notes. */

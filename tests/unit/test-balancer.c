@@ -70,6 +70,32 @@ test_cgroup_parse(void)
 }
 
 static void
+test_node_meminfo(void)
+{
+	static const struct {
+		const char *buf;
+		gboolean ok;
+		guint64 total, free;
+	} cases[] = {
+		{ "Node 2 MemTotal:       262144 kB\nNode 2 MemFree:        131072 kB\nNode 2 MemUsed: 1 kB\n",
+		  TRUE, 262144, 131072 },
+		{ "Node 0 MemFree: 5 kB\n", FALSE, 0, 0 },
+		{ "MemTotal: 5 kB\nMemFree: 1 kB\n", FALSE, 0, 0 },
+		{ "", FALSE, 0, 0 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		guint64 t = 0, f = 0;
+
+		g_assert_cmpint(kv_node_meminfo_parse(cases[i].buf, &t, &f), ==, cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_cmpuint(t, ==, cases[i].total);
+			g_assert_cmpuint(f, ==, cases[i].free);
+		}
+	}
+}
+
+static void
 test_config(void)
 {
 	static const struct {
@@ -499,6 +525,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sense/psi", test_psi);
 	g_test_add_func("/sense/cgroup", test_cgroup_parse);
+	g_test_add_func("/sense/node-meminfo", test_node_meminfo);
 	g_test_add_func("/config/parse", test_config);
 	g_test_add_func("/act/files", test_act_files);
 	g_test_add_func("/act/errno", test_errno_class);

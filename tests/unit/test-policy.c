@@ -414,6 +414,40 @@ test_numa_table(void)
 }
 
 static void
+test_numa_nodes(void)
+{
+	static const struct {
+		KvNodeSense nodes[3];
+		guint n;
+		const char *want;        /* in the reason; NULL: no node text */
+	} cases[] = {
+		{ { { 0, 1000, 500 } }, 1, NULL },
+		{ { { 0, 1000, 500 }, { 2, 1000, 100 } }, 2, "node 2 is the tightest: 10% free (under pressure)" },
+		{ { { 1, 1000, 300 }, { 4, 1000, 900 } }, 2, "node 1 is the tightest: 30% free)" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HostCase h = { .avail_kib = GIB_KIB, .psi_some = -1 };
+		g_autoptr(KvSnapshot) s = make_snapshot(&h);
+		g_autoptr(KvPolicyState) st = kv_policy_state_new();
+		g_autoptr(KvPlan) p = kv_plan_new();
+		KvConfig cfg;
+		const char *reason;
+
+		kv_config_defaults(&cfg);
+		g_array_append_vals(s->nodes, cases[i].nodes, cases[i].n);
+		s->n_numa_nodes = cases[i].n;
+		kv_policy_numa(s, &cfg, st, p);
+		reason = kv_plan_summary(p, "numa")->reason;
+		g_test_message("%s", reason);
+		if (cases[i].want)
+			g_assert_nonnull(strstr(reason, cases[i].want));
+		else
+			g_assert_null(strstr(reason, "tightest"));
+	}
+}
+
+static void
 test_numa_ebusy_learn(void)
 {
 	HostCase h = { .avail_kib = 4 * GIB_KIB, .run = 1, .man = 1, .psi_some = -1 };
@@ -752,6 +786,7 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/unmerge-fits", test_unmerge_fits);
 	g_test_add_func("/policy/numa/table", test_numa_table);
 	g_test_add_func("/policy/numa/ebusy", test_numa_ebusy_learn);
+	g_test_add_func("/policy/numa/nodes", test_numa_nodes);
 	g_test_add_func("/policy/balloon/table", test_balloon_table);
 	g_test_add_func("/policy/swap/table", test_swap_table);
 	g_test_add_func("/policy/swap/ebusy", test_swap_ebusy_learn);
