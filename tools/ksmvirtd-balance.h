@@ -7,6 +7,38 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+/* Under systemd, stderr goes to the journal ($JOURNAL_STREAM names it):
+ * then each line starts with its syslog level, "<4>" and so on
+ * (sd-daemon(3)), so warnings stand out without a journal library. */
+static gboolean stderr_is_journal(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		const char *js = g_getenv("JOURNAL_STREAM");
+		struct stat st;
+		unsigned long long dev, ino;
+		known = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+			fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+			(unsigned long long)st.st_ino == ino;
+	}
+	return known == 1;
+}
+
+enum { LOG_LEVEL_WARNING = 4, LOG_LEVEL_NOTICE = 5, LOG_LEVEL_DEBUG = 7 };
+
+G_GNUC_PRINTF(2, 3)
+static void log_level(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree gchar *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>ksmvirtd: %s\n", level, msg);
+	else
+		fprintf(stderr, "ksmvirtd: %s\n", msg);
+}
+
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 static void notify_systemd(const char *state)
 {
@@ -71,7 +103,7 @@ static void log_notes(Daemon *d)
 {
 	g_autoptr(GPtrArray) notes = kv_balancer_take_notes(d->bal);
 	for (guint i = 0; i < notes->len; i++)
-		log_msg("%s", (char *)g_ptr_array_index(notes, i));
+		log_level(LOG_LEVEL_WARNING, "%s", (char *)g_ptr_array_index(notes, i));
 }
 
 static void balance_tick(Daemon *d)
@@ -87,15 +119,15 @@ static void balance_tick(Daemon *d)
 		const KvAction *a = g_ptr_array_index(plan->actions, i);
 		g_autofree gchar *what = kv_action_describe(a);
 		if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
-			log_msg("%s failed (%s): %s", what, a->result == KV_RESULT_TRANSIENT ?
-				"will retry" : "permanent", a->error);
+			log_level(LOG_LEVEL_WARNING, "%s failed (%s): %s", what,
+				  a->result == KV_RESULT_TRANSIENT ? "will retry" : "permanent", a->error);
 		else
-			log_msg("%s%s", a->result == KV_RESULT_DRY_RUN ? "would do: " : "", what);
+			log_level(LOG_LEVEL_NOTICE, "%s%s", a->result == KV_RESULT_DRY_RUN ? "would do: " : "", what);
 	}
 	if (d->verbose) {
 		for (guint i = 0; i < plan->summaries->len; i++) {
 			const KvSummary *s = g_ptr_array_index(plan->summaries, i);
-			log_msg("%s: %s: %s", s->policy, s->decision, s->reason);
+			log_level(LOG_LEVEL_DEBUG, "%s: %s: %s", s->policy, s->decision, s->reason);
 		}
 	}
 }
