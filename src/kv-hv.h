@@ -19,12 +19,32 @@ typedef struct {
 
 void kv_domain_free(KvDomain *d);
 
+/* Balloon state of one active domain. */
+typedef struct {
+	char *name;
+	char *uuid;
+	gboolean has_balloon;            /* current/maximum known */
+	guint64 current_kib, maximum_kib;
+	gboolean has_driver;             /* the guest's driver reports its memory */
+	guint64 available_kib, unused_kib, usable_kib;
+	guint64 min_guarantee_kib;       /* <memtune><min_guarantee>; 0: none */
+} KvBalloonStats;
+
+void kv_balloon_stats_free(KvBalloonStats *b);
+
 typedef struct KvHv KvHv;
 
 typedef struct {
 	const char *name;
 	/* Returns a GPtrArray of KvDomain (active ones), or NULL with ERROR. */
 	GPtrArray *(*list_domains)(KvHv *hv, GError **error);
+	/* Returns a GPtrArray of KvBalloonStats of the active domains (one
+	 * bulk query where the driver supports it), or NULL with ERROR.
+	 * May be NULL: unsupported. */
+	GPtrArray *(*balloon_stats)(KvHv *hv, GError **error);
+	/* Sets the balloon target of domain NAME.  KV_ERROR_NOT_FOUND when the
+	 * domain has gone.  May be NULL: unsupported. */
+	gboolean (*set_balloon)(KvHv *hv, const char *name, guint64 kib, GError **error);
 	void (*close)(KvHv *hv);
 } KvHvOps;
 
@@ -35,6 +55,9 @@ struct KvHv {
 };
 
 GPtrArray *kv_hv_list_domains(KvHv *hv, GError **error);
+/* The two below fail with KV_ERROR_UNSUPPORTED when the backend lacks them. */
+GPtrArray *kv_hv_balloon_stats(KvHv *hv, GError **error);
+gboolean kv_hv_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error);
 void kv_hv_close(KvHv *hv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvHv, kv_hv_close)
 
@@ -44,6 +67,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvHv, kv_hv_close)
  * libvirt's pid file (RUNSTATEDIR/libvirt/qemu/NAME.pid).  Returns NULL with
  * ERROR when libvirt is unreachable. */
 KvHv *kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error);
+/* kv_hv_libvirt_open_rw: the same with a read-write connection, needed to
+ * move balloons.  URI NULL as above. */
+KvHv *kv_hv_libvirt_open_rw(const KvCtx *ctx, const char *uri, GError **error);
 
 /* kv_hv_libvirt_set_nodeset: pins domain NAME's memory to host NODESET
  * ("0", "0-1") with numatune mode strict, live and in its persistent

@@ -29,6 +29,36 @@ kv_hv_list_domains(KvHv *hv, GError **error)
 }
 
 void
+kv_balloon_stats_free(KvBalloonStats *b)
+{
+	if (!b)
+		return;
+	g_free(b->name);
+	g_free(b->uuid);
+	g_free(b);
+}
+
+GPtrArray *
+kv_hv_balloon_stats(KvHv *hv, GError **error)
+{
+	if (!hv->ops->balloon_stats) {
+		g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: no balloon statistics", hv->ops->name);
+		return NULL;
+	}
+	return hv->ops->balloon_stats(hv, error);
+}
+
+gboolean
+kv_hv_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error)
+{
+	if (!hv->ops->set_balloon) {
+		g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot set balloons", hv->ops->name);
+		return FALSE;
+	}
+	return hv->ops->set_balloon(hv, name, kib, error);
+}
+
+void
 kv_hv_close(KvHv *hv)
 {
 	if (!hv)
@@ -123,6 +153,172 @@ libvirt_list(KvHv *hv, GError **error)
 	return out;
 }
 
+/* <memtune><min_guarantee unit='KiB'>N</min_guarantee>: a plain scan of
+ * the XML libvirt itself formatted (one element, no nesting). */
+static guint64
+min_guarantee_kib(const char *xml)
+{
+	const char *p = xml ? strstr(xml, "<min_guarantee") : NULL;
+	const char *gt, *lt, *u;
+	g_autofree char *unit = NULL, *value = NULL;
+	guint64 kib = 0;
+
+	if (!p || !(gt = strchr(p, '>')) || !(lt = strchr(gt, '<')))
+		return 0;
+	u = g_strstr_len(p, gt - p, "unit='");
+	if (!u)
+		u = g_strstr_len(p, gt - p, "unit=\"");
+	if (u) {
+		const char *e = strpbrk(u + 6, "'\"");
+
+		if (e)
+			unit = g_strndup(u + 6, e - (u + 6));
+	}
+	value = g_strndup(gt + 1, lt - (gt + 1));
+	g_strstrip(value);
+	if (!kv_parse_size(value, 'K', &kib))
+		return 0;
+	kib /= 1024;
+	if (unit) {
+		static const struct { const char *u; guint64 mul_kib; } units[] = {
+			{ "b", 0 }, { "bytes", 0 }, { "KiB", 1 }, { "k", 1 }, { "KB", 1 },
+			{ "MiB", 1024 }, { "M", 1024 }, { "MB", 1024 },
+			{ "GiB", 1024 * 1024 }, { "G", 1024 * 1024 }, { "GB", 1024 * 1024 },
+		};
+		guint64 raw = kib;
+
+		for (guint i = 0; i < G_N_ELEMENTS(units); i++)
+			if (!g_ascii_strcasecmp(unit, units[i].u))
+				kib = units[i].mul_kib ? raw * units[i].mul_kib : raw / 1024;
+	}
+	return kib;
+}
+
+static KvBalloonStats *
+balloon_from_domain(virDomainPtr dom, virTypedParameterPtr params, int nparams)
+{
+	KvBalloonStats *b = g_new0(KvBalloonStats, 1);
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	unsigned long long v;
+	g_autofree char *xml = NULL;
+
+	b->name = g_strdup(virDomainGetName(dom));
+	if (virDomainGetUUIDString(dom, uuid) == 0)
+		b->uuid = kv_uuid_normalize(uuid);
+	if (params && virTypedParamsGetULLong(params, nparams, "balloon.current", &v) == 1) {
+		b->has_balloon = TRUE;
+		b->current_kib = v;
+		if (virTypedParamsGetULLong(params, nparams, "balloon.maximum", &v) == 1)
+			b->maximum_kib = v;
+		if (virTypedParamsGetULLong(params, nparams, "balloon.available", &v) == 1) {
+			b->has_driver = TRUE;
+			b->available_kib = v;
+		}
+		if (virTypedParamsGetULLong(params, nparams, "balloon.unused", &v) == 1) {
+			b->has_driver = TRUE;
+			b->unused_kib = v;
+		}
+		if (virTypedParamsGetULLong(params, nparams, "balloon.usable", &v) == 1)
+			b->usable_kib = v;
+	} else {
+		/* Drivers without bulk balloon statistics (test://) answer these. */
+		virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
+		virDomainInfo info;
+		int n;
+
+		if (virDomainGetInfo(dom, &info) == 0) {
+			b->has_balloon = TRUE;
+			b->current_kib = info.memory;
+			b->maximum_kib = info.maxMem;
+		}
+		n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+		for (int i = 0; i < n; i++) {
+			switch (st[i].tag) {
+			case VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON:
+				b->current_kib = st[i].val;
+				break;
+			case VIR_DOMAIN_MEMORY_STAT_AVAILABLE:
+				b->has_driver = TRUE;
+				b->available_kib = st[i].val;
+				break;
+			case VIR_DOMAIN_MEMORY_STAT_UNUSED:
+				b->has_driver = TRUE;
+				b->unused_kib = st[i].val;
+				break;
+			case VIR_DOMAIN_MEMORY_STAT_USABLE:
+				b->usable_kib = st[i].val;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	xml = virDomainGetXMLDesc(dom, 0);
+	b->min_guarantee_kib = min_guarantee_kib(xml);
+	return b;
+}
+
+static GPtrArray *
+libvirt_balloon_stats(KvHv *hv, GError **error)
+{
+	virConnectPtr conn = hv->priv;
+	virDomainStatsRecordPtr *recs = NULL;
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)kv_balloon_stats_free);
+	int n;
+
+	n = virConnectGetAllDomainStats(conn, VIR_DOMAIN_STATS_BALLOON, &recs,
+					VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
+	if (n >= 0) {
+		for (int i = 0; i < n; i++)
+			g_ptr_array_add(out, balloon_from_domain(recs[i]->dom, recs[i]->params,
+								 recs[i]->nparams));
+		virDomainStatsRecordListFree(recs);
+		return out;
+	}
+	/* No bulk statistics: one domain at a time. */
+	{
+		virDomainPtr *doms = NULL;
+
+		n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+		if (n < 0) {
+			set_virt_error(error, "listing libvirt domains");
+			g_ptr_array_unref(out);
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			g_autoptr(virDomain) dom = doms[i];
+
+			g_ptr_array_add(out, balloon_from_domain(dom, NULL, 0));
+		}
+		free(doms);
+	}
+	return out;
+}
+
+static gboolean
+libvirt_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error)
+{
+	g_autoptr(virDomain) dom = virDomainLookupByName(hv->priv, name);
+
+	if (!dom) {
+		virErrorPtr e = virGetLastError();
+
+		g_set_error(error, KV_ERROR, e && e->code == VIR_ERR_NO_DOMAIN ? KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
+			    "domain %s: %s", name, e && e->message ? e->message : "not found");
+		return FALSE;
+	}
+	if (virDomainSetMemoryFlags(dom, kib, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		virErrorPtr e = virGetLastError();
+
+		g_set_error(error, KV_ERROR,
+			    e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID) ?
+			    KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
+			    "setting the balloon of %s: %s", name, e && e->message ? e->message : "failed");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 libvirt_close(KvHv *hv)
 {
@@ -133,11 +329,13 @@ libvirt_close(KvHv *hv)
 static const KvHvOps libvirt_ops = {
 	.name = "libvirt",
 	.list_domains = libvirt_list,
+	.balloon_stats = libvirt_balloon_stats,
+	.set_balloon = libvirt_set_balloon,
 	.close = libvirt_close,
 };
 
-KvHv *
-kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error)
+static KvHv *
+libvirt_open(const KvCtx *ctx, const char *uri, gboolean read_write, GError **error)
 {
 	virConnectPtr conn;
 	KvHv *hv;
@@ -152,7 +350,7 @@ kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error)
 		}
 		uri = "qemu:///system";
 	}
-	conn = virConnectOpenReadOnly(uri);
+	conn = read_write ? virConnectOpen(uri) : virConnectOpenReadOnly(uri);
 	if (!conn) {
 		set_virt_error(error, uri);
 		return NULL;
@@ -162,6 +360,18 @@ kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error)
 	hv->ctx = ctx;
 	hv->priv = conn;
 	return hv;
+}
+
+KvHv *
+kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error)
+{
+	return libvirt_open(ctx, uri, FALSE, error);
+}
+
+KvHv *
+kv_hv_libvirt_open_rw(const KvCtx *ctx, const char *uri, GError **error)
+{
+	return libvirt_open(ctx, uri, TRUE, error);
 }
 
 char *

@@ -6,9 +6,12 @@
  *   1  failure while reading the system (I/O, libvirt required but unreachable)
  *   2  usage error (bad option, --root is not a directory)
  *   3  the kernel has no KSM
- *   4  not privileged enough (the census needs CAP_SYS_ADMIN)
+ *   4  not privileged enough (the census needs CAP_SYS_ADMIN; advise --apply refused)
+ *   5  a balancer action failed (balance --oneshot)
  */
 #include "kv-report.h"
+#include "kv-balancer.h"
+#include "kv-config.h"
 #include "kv-registry.h"
 #include "kv-table.h"
 #include "kv-inspect.h"
@@ -26,6 +29,12 @@
 #define EXIT_USAGE 2
 #define EXIT_NO_KSM 3
 #define EXIT_PRIV 4
+#define EXIT_ACTION 5
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define DEFAULT_SOCKET RUNSTATEDIR "/ksmvirt/ksmvirtd.sock"
 
 #ifndef KSMVIRT_VERSION
 #define KSMVIRT_VERSION "0.1"
@@ -544,6 +553,171 @@ cmd_advise(int argc, char **argv)
 	return 0;
 }
 
+/* ksmvirt status: ask ksmvirtd for its guests and last decisions. */
+static int
+cmd_status(int argc, char **argv)
+{
+	gboolean json = FALSE;
+	g_autofree char *sock = NULL, *doc = NULL, *text = NULL;
+	g_autoptr(GOptionContext) oc = g_option_context_new("- what ksmvirtd sees and decided, and why");
+	g_autoptr(GError) err = NULL;
+	GOptionEntry entries[] = {
+		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output (schema ksmvirt-status/1)", NULL },
+		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &sock,
+		  "ksmvirtd socket (default $KSMVIRT_SOCKET or " DEFAULT_SOCKET ")", "PATH" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+
+	g_option_context_set_description(oc, "Exit status: 0 success, 1 ksmvirtd not reachable, 2 usage error.");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err) || argc > 1) {
+		g_printerr("ksmvirt status: %s\n", err ? err->message : "unexpected argument");
+		return EXIT_USAGE;
+	}
+	if (!sock)
+		sock = g_strdup(g_getenv("KSMVIRT_SOCKET") ? g_getenv("KSMVIRT_SOCKET") : DEFAULT_SOCKET);
+	doc = kv_status_query(sock, &err);
+	if (doc && !json)
+		text = kv_status_render_text(doc, &err);
+	if (!doc || (!json && !text)) {
+		g_printerr("ksmvirt status: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	fputs(json ? doc : text, stdout);
+	if (json)
+		fputc('\n', stdout);
+	return 0;
+}
+
+/* ksmvirt balance --oneshot: one balancer tick (or a few) in this process. */
+static int
+cmd_balance(int argc, char **argv)
+{
+	gboolean oneshot = FALSE, dry_run = FALSE, json = FALSE, no_libvirt = FALSE, print_config = FALSE;
+	g_autofree char *root = NULL, *uri = NULL, *config = NULL, *state_dir = NULL;
+	gint ticks = 1, interval_ms = -1;
+	g_auto(GStrv) pid_args = NULL;
+	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GOptionContext) oc = g_option_context_new("--oneshot - one balancer tick: sense, decide, act");
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvCtx) ctx = NULL;
+	g_autoptr(KvBalancer) bal = NULL;
+	KvConfig cfg;
+	guint failed = 0;
+	GOptionEntry entries[] = {
+		{ "oneshot", '1', 0, G_OPTION_ARG_NONE, &oneshot, "Run in this process and exit (required)", NULL },
+		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be done", NULL },
+		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output (schema ksmvirt-status/1)", NULL },
+		{ "config", 'C', 0, G_OPTION_ARG_FILENAME, &config,
+		  "Configuration file (default " KV_CONFIG_DEFAULT_PATH ")", "FILE" },
+		{ "ticks", 't', 0, G_OPTION_ARG_INT, &ticks, "Run N ticks (default 1)", "N" },
+		{ "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+		  "Print the effective configuration and exit", NULL },
+		{ "interval", 'i', 0, G_OPTION_ARG_INT, &interval_ms,
+		  "Milliseconds between ticks (default: tick-seconds)", "MS" },
+		{ "state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &state_dir,
+		  "Keep state and history in DIR (default: none)", "DIR" },
+		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
+		  "Read and write /proc and /sys below DIR (default $KSMVIRT_ROOT or /)", "DIR" },
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
+		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Do not ask libvirt", NULL },
+		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
+		  "Also treat process PID as a guest; repeatable", "PID" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+
+	g_option_context_set_description(oc,
+		"Exit status: 0 success, 1 failure reading the system or the configuration,\n"
+		"2 usage error, 5 an action failed.  See ksmvirt(1) and ksmvirtd.conf(5).");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err) || argc > 1) {
+		g_printerr("ksmvirt balance: %s\n", err ? err->message : "unexpected argument");
+		return EXIT_USAGE;
+	}
+	if (print_config) {
+		g_autofree char *text = NULL;
+
+		if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
+			g_printerr("ksmvirt balance: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		text = kv_config_to_string(&cfg);
+		fputs(text, stdout);
+		return 0;
+	}
+	if (!oneshot) {
+		g_printerr("ksmvirt balance: only --oneshot is supported; the continuous balancer is ksmvirtd(8)\n");
+		return EXIT_USAGE;
+	}
+	if (ticks < 1 || ticks > 100000) {
+		g_printerr("ksmvirt balance: --ticks takes 1..100000\n");
+		return EXIT_USAGE;
+	}
+	for (guint i = 0; pid_args && pid_args[i]; i++) {
+		guint64 v;
+
+		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
+			g_printerr("ksmvirt balance: --pid %s: not a process id\n", pid_args[i]);
+			return EXIT_USAGE;
+		}
+		g_array_append_val(pids, (int){ (int)v });
+	}
+	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
+		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
+	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
+		g_printerr("ksmvirt balance: --root %s: not a directory\n", root);
+		return EXIT_USAGE;
+	}
+	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
+		g_printerr("ksmvirt balance: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	if (config && !g_file_test(config, G_FILE_TEST_EXISTS)) {
+		g_printerr("ksmvirt balance: --config %s: no such file\n", config);
+		return EXIT_USAGE;
+	}
+	for (guint i = 0; i < warnings->len; i++)
+		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(warnings, i));
+	ctx = kv_ctx_new(root);
+	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = !no_libvirt && (uri || !root),
+						    .uri = uri, .state_dir = state_dir, .pids = pids }, &cfg);
+	for (gint i = 0; i < ticks; i++) {
+		const KvPlan *plan;
+
+		if (i > 0)
+			g_usleep((guint64)(interval_ms >= 0 ? (guint)interval_ms : cfg.tick_ms) * 1000);
+		plan = kv_balancer_tick(bal, dry_run, &err);
+		if (!plan) {
+			g_printerr("ksmvirt balance: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		failed = 0;
+		for (guint j = 0; j < plan->actions->len; j++) {
+			const KvAction *a = g_ptr_array_index(plan->actions, j);
+
+			if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
+				failed++;
+		}
+	}
+	{
+		g_autoptr(GPtrArray) notes = kv_balancer_take_notes(bal);
+		g_autofree char *doc = kv_balancer_status_json(bal);
+		g_autofree char *text = json ? NULL : kv_status_render_text(doc, &err);
+
+		for (guint i = 0; i < notes->len; i++)
+			g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(notes, i));
+		if (!json && !text) {
+			g_printerr("ksmvirt balance: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		fputs(json ? doc : text, stdout);
+		if (json)
+			fputc('\n', stdout);
+	}
+	return failed ? EXIT_ACTION : 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -553,11 +727,13 @@ usage(FILE *f)
 	      "  report     KSM sharing per guest, guest NUMA node and host NUMA node (default)\n"
 	      "  inspect    the operating system on a guest's disks (libguestfs, read-only)\n"
 	      "  advise     NUMA placement that maximises KSM sharing (merge_across_nodes=0)\n"
+	      "  status     what ksmvirtd sees, its last decisions and why\n"
+	      "  balance    --oneshot [--dry-run]: one balancer tick in this process\n"
 	      "  help       this text; \"ksmvirt COMMAND --help\" for a command's options\n"
 	      "  version    print the version\n"
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error, 3 no KSM in this kernel,\n"
-	      "4 not privileged enough.  See ksmvirt(1).\n", f);
+	      "4 not privileged enough, 5 a balancer action failed.  See ksmvirt(1).\n", f);
 }
 
 int
@@ -586,6 +762,10 @@ main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "advise"))
 		return cmd_advise(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "balance"))
+		return cmd_balance(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -8,10 +8,18 @@
  * deliver wait in the spool directory; the daemon replays them at start, on
  * SIGHUP and every few seconds, then removes them.
  *
- * Usage: ksmvirtd [--socket PATH] [--state-dir DIR] [--oneshot] [--verbose]
+ * Every tick (tick-seconds in ksmvirtd.conf, 5 s by default) it also runs
+ * the balancer (kv-balancer.h): sense, decide, act.  The line "status" on
+ * the socket answers with the balancer's status document; SIGHUP reloads
+ * the configuration.  Under systemd (Type=notify) it reports READY=1.
+ *
+ * Usage: ksmvirtd [--socket PATH] [--state-dir DIR] [--config FILE]
+ *                 [--root DIR] [--connect URI] [--no-libvirt] [--dry-run]
+ *                 [--no-balance] [--oneshot] [--verbose]
  *
  * Exit status: 0 after SIGTERM/SIGINT or a successful --oneshot, 1 when
- * the socket or the state directory cannot be set up, 2 on bad usage.
+ * the socket, the state directory or the configuration cannot be set up,
+ * 2 on bad usage.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +32,8 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
+#include "kv-balancer.h"
+#include "kv-config.h"
 #include "kv-event.h"
 #include "kv-registry.h"
 #include "kv-spool.h"
@@ -50,6 +60,11 @@ typedef struct {
 	GSocketService *service;
 	gboolean saving;  /* a registry write runs in a worker thread */
 	gboolean dirty;   /* the registry changed since that write began */
+	KvBalancer *bal;  /* NULL with --no-balance */
+	KvConfig cfg;
+	gchar *config_path;
+	guint tick_source;
+	gboolean dry_run_forced;  /* --dry-run: survives reloads */
 } Daemon;
 
 G_GNUC_PRINTF(1, 2)
@@ -211,6 +226,13 @@ static void on_line(GObject *src, GAsyncResult *res, gpointer data)
 		client_free(c);
 		return;
 	}
+	if (!strcmp(line, KV_STATUS_REQUEST)) {
+		g_autofree gchar *doc = d->bal ? kv_balancer_status_json(d->bal) :
+			g_strdup("error the balancer is off (--no-balance)\n");
+		answer(c, doc);
+		client_free(c);
+		return;
+	}
 	g_autoptr(KvEvent) ev = len <= MAX_EVENT_LINE_BYTES ?
 		kv_event_from_json_line(line, len, &err) : NULL;
 	if (ev == NULL) {
@@ -251,8 +273,11 @@ static gboolean on_quit(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void reload_config(Daemon *d);
+
 static gboolean on_hup(gpointer data)
 {
+	reload_config(data);
 	replay_spool(data);
 	return G_SOURCE_CONTINUE;
 }
@@ -262,6 +287,8 @@ static gboolean on_spool_tick(gpointer data)
 	replay_spool(data);
 	return G_SOURCE_CONTINUE;
 }
+
+#include "ksmvirtd-balance.h"
 
 /* Listen on path, replacing a stale socket file but never a live daemon.
  * Returns FALSE with error set on failure. */
@@ -300,7 +327,9 @@ int main(int argc, char **argv)
 {
 	g_autofree gchar *socket_path = NULL;
 	g_autofree gchar *state_dir = NULL;
-	gboolean oneshot = FALSE, verbose = FALSE;
+	gboolean oneshot = FALSE, verbose = FALSE, dry_run = FALSE, no_libvirt = FALSE,
+		 no_balance = FALSE;
+	g_autofree gchar *config_path = NULL, *root = NULL, *uri = NULL;
 	GOptionEntry entries[] = {
 		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
 		  "listen on PATH [" DEFAULT_SOCKET "]", "PATH" },
@@ -309,6 +338,14 @@ int main(int argc, char **argv)
 		{ "oneshot", 0, 0, G_OPTION_ARG_NONE, &oneshot,
 		  "replay the spool, save the registry and exit", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log every event", NULL },
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration [" KV_CONFIG_DEFAULT_PATH "]", "FILE" },
+		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
+		  "read and write /proc and /sys below DIR (tests)", "DIR" },
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI [qemu:///system]", "URI" },
+		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "do not ask libvirt", NULL },
+		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "decide but change nothing", NULL },
+		{ "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "keep the registry only", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- ksmvirt daemon");
@@ -324,6 +361,7 @@ int main(int argc, char **argv)
 		state_dir = g_strdup(g_getenv("KSMVIRT_STATE_DIR") ? g_getenv("KSMVIRT_STATE_DIR") : DEFAULT_STATE_DIR);
 
 	Daemon d = {
+		.config_path = config_path ? g_strdup(config_path) : g_strdup(KV_CONFIG_DEFAULT_PATH),
 		.socket_path = socket_path,
 		.spool_dir = g_build_filename(state_dir, "spool", NULL),
 		.registry_path = g_build_filename(state_dir, "registry.json", NULL),
@@ -339,6 +377,17 @@ int main(int argc, char **argv)
 		g_clear_error(&err);
 		d.reg = kv_registry_new();
 	}
+
+	g_autoptr(KvCtx) kctx = kv_ctx_new(root ? root : g_getenv("KSMVIRT_ROOT"));
+	if (!load_config(&d, &d.cfg, &err)) {
+		log_msg("%s", err->message);
+		return 1;
+	}
+	if (dry_run)
+		d.cfg.dry_run = TRUE;
+	d.dry_run_forced = dry_run;
+	if (!no_balance)
+		d.bal = balance_new(&d, kctx, !no_libvirt, uri, state_dir);
 
 	int rc = 0;
 	if (oneshot) {
@@ -357,12 +406,20 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_quit, &d);
 	g_unix_signal_add(SIGINT, on_quit, &d);
 	g_unix_signal_add(SIGHUP, on_hup, &d);
+	if (d.bal) {
+		/* The first tick runs once the loop turns, so hook events are
+		 * answered meanwhile. */
+		g_idle_add(on_first_tick, &d);
+		d.tick_source = g_timeout_add(d.cfg.tick_ms, on_balance_tick, &d);
+	}
 	g_timeout_add_seconds(SPOOL_POLL_INTERVAL_S, on_spool_tick, &d);
 	replay_spool(&d);
 	save_registry(&d);
 	log_msg("listening on %s, state in %s (%u guests known)", d.socket_path,
 		state_dir, kv_registry_size(d.reg));
+	notify_systemd("READY=1\nSTATUS=balancing");
 	g_main_loop_run(d.loop);
+	notify_systemd("STOPPING=1");
 	g_socket_service_stop(d.service);
 	g_socket_listener_close(G_SOCKET_LISTENER(d.service));
 	g_unlink(d.socket_path);
@@ -371,6 +428,8 @@ int main(int argc, char **argv)
 	g_main_loop_unref(d.loop);
 	g_object_unref(d.service);
 out:
+	kv_balancer_free(d.bal);
+	g_free(d.config_path);
 	kv_registry_free(d.reg);
 	g_free(d.spool_dir);
 	g_free(d.registry_path);

@@ -1,0 +1,30 @@
+/* kv-act.h: applies a plan (kv-policy.h): KSM sysfs writes, balloon moves
+ * through the hypervisor, memory cgroup limit writes.  Every write goes
+ * below the context root.  A failed write is classed as transient (worth
+ * another try later: EBUSY, EAGAIN, ENOMEM, EINTR) or permanent (EROFS,
+ * EACCES, EPERM, EINVAL, ENOENT, ...), and recorded in the action. */
+#pragma once
+
+#include <glib.h>
+
+#include "kv-ctx.h"
+#include "kv-hv.h"
+#include "kv-policy.h"
+
+G_BEGIN_DECLS
+
+/* kv_act_classify_errno: KV_RESULT_TRANSIENT or KV_RESULT_PERMANENT. */
+KvActionResult kv_act_classify_errno(int errnum);
+
+/* kv_act_write_file: writes TEXT to PATH below the root (O_WRONLY|O_TRUNC,
+ * one write).  Returns 0 or a positive errno. */
+int kv_act_write_file(const KvCtx *ctx, const char *path, const char *text);
+
+/* kv_act: applies every action of PLAN in order and sets its result.
+ * DRY_RUN: nothing is written, every action ends as KV_RESULT_DRY_RUN.
+ * HV may be NULL (balloon actions then fail as permanent).  Returns the
+ * number of failed actions.  Actions whose result is already set (not
+ * KV_RESULT_PENDING) are left alone. */
+guint kv_act(const KvCtx *ctx, KvHv *hv, KvPlan *plan, gboolean dry_run);
+
+G_END_DECLS

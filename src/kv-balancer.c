@@ -1,0 +1,822 @@
+/* kv-balancer.c: sense -> decide -> act, state and history (see kv-balancer.h). */
+#include "kv-balancer.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "kv-act.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define STATE_SCHEMA "ksmvirt-balancer-state/1"
+#define HV_RETRY_TICKS 6
+#define RECENT_ACTIONS_MAX 32
+
+struct KvBalancer {
+	const KvCtx *ctx;
+	gboolean use_libvirt;
+	char *uri;
+	char *state_dir;
+	KvPolicyLookup lookup;
+	gpointer lookup_data;
+	GArray *pids;
+	KvHv *(*open_hv)(const KvCtx *ctx, const char *uri, gpointer data, GError **error);
+	gpointer open_hv_data;
+	KvConfig cfg;
+	KvHv *hv;
+	guint64 hv_retry_tick;
+	KvSenseState sense;
+	KvPolicyState *pst;
+	KvSnapshot *snap;
+	KvPlan *plan;
+	gint64 last_tick_real_us;
+	gboolean last_dry_run;
+	GPtrArray *notes;
+	GQueue recent;                /* char*: "tick N [result] description" */
+};
+
+static void
+note(KvBalancer *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+note(KvBalancer *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(b->notes, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+static char *
+state_path(const KvBalancer *b, const char *name)
+{
+	return g_build_filename(b->state_dir, name, NULL);
+}
+
+static gint64
+clamp_i64(guint64 v)
+{
+	return v > (guint64)G_MAXINT64 ? G_MAXINT64 : (gint64)v;
+}
+
+static void
+m_int(JsonBuilder *jb, const char *name, guint64 v)
+{
+	json_builder_set_member_name(jb, name);
+	json_builder_add_int_value(jb, clamp_i64(v));
+}
+
+static void
+m_sint(JsonBuilder *jb, const char *name, gint64 v)
+{
+	json_builder_set_member_name(jb, name);
+	json_builder_add_int_value(jb, v);
+}
+
+static void
+m_double(JsonBuilder *jb, const char *name, double v)
+{
+	json_builder_set_member_name(jb, name);
+	json_builder_add_double_value(jb, v);
+}
+
+static void
+m_bool(JsonBuilder *jb, const char *name, gboolean v)
+{
+	json_builder_set_member_name(jb, name);
+	json_builder_add_boolean_value(jb, v);
+}
+
+static void
+m_str(JsonBuilder *jb, const char *name, const char *v)
+{
+	json_builder_set_member_name(jb, name);
+	if (v)
+		json_builder_add_string_value(jb, v);
+	else
+		json_builder_add_null_value(jb);
+}
+
+static char *
+builder_to_string(JsonBuilder *jb, gboolean pretty)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(jb);
+
+	json_generator_set_pretty(gen, pretty);
+	json_generator_set_root(gen, root);
+	return json_generator_to_data(gen, NULL);
+}
+
+static void
+add_decisions(JsonBuilder *jb, const KvPlan *p)
+{
+	json_builder_set_member_name(jb, "decisions");
+	json_builder_begin_array(jb);
+	for (guint i = 0; p && i < p->summaries->len; i++) {
+		const KvSummary *s = g_ptr_array_index(p->summaries, i);
+
+		json_builder_begin_object(jb);
+		m_str(jb, "policy", s->policy);
+		m_str(jb, "decision", s->decision);
+		m_str(jb, "reason", s->reason);
+		json_builder_end_object(jb);
+	}
+	json_builder_end_array(jb);
+	json_builder_set_member_name(jb, "actions");
+	json_builder_begin_array(jb);
+	for (guint i = 0; p && i < p->actions->len; i++) {
+		const KvAction *a = g_ptr_array_index(p->actions, i);
+		g_autofree char *d = kv_action_describe(a);
+
+		json_builder_begin_object(jb);
+		m_str(jb, "policy", a->policy);
+		m_str(jb, "description", d);
+		if (a->kind == KV_ACTION_KSM_KNOB)
+			m_str(jb, "knob", kv_ksm_knob_name(a->knob));
+		if (a->guest)
+			m_str(jb, "guest", a->guest);
+		if (a->value_str)
+			m_str(jb, "value", a->value_str);
+		else
+			m_int(jb, "value", a->value);
+		m_int(jb, "old_value", a->old_value);
+		m_str(jb, "result", kv_action_result_to_string(a->result));
+		if (a->error)
+			m_str(jb, "error", a->error);
+		json_builder_end_object(jb);
+	}
+	json_builder_end_array(jb);
+}
+
+/* Policy state <-> JSON. */
+static void
+save_state(KvBalancer *b)
+{
+	g_autoptr(JsonBuilder) jb = json_builder_new();
+	g_autofree char *text = NULL, *path = NULL;
+	g_autoptr(GError) err = NULL;
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (!b->state_dir)
+		return;
+	json_builder_begin_object(jb);
+	m_str(jb, "schema", STATE_SCHEMA);
+	m_int(jb, "tick", b->pst->tick);
+	m_sint(jb, "time_us", b->last_tick_real_us);
+	m_bool(jb, "ksm_active", b->pst->ksm_active);
+	m_int(jb, "low_gain_ticks", b->pst->low_gain_ticks);
+	m_bool(jb, "backed_off", b->pst->backed_off);
+	m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	m_int(jb, "full_scans_since_on", b->pst->full_scans_since_on);
+	m_bool(jb, "numa_unmerging", b->pst->numa_unmerging);
+	m_int(jb, "numa_restore_run", b->pst->numa_restore_run);
+	m_int(jb, "numa_busy_until_tick", b->pst->numa_busy_until_tick);
+	m_int(jb, "ksm_blocked_until_tick", b->pst->ksm_blocked_until_tick);
+	m_str(jb, "ksm_blocked_error", b->pst->ksm_blocked_error);
+	json_builder_set_member_name(jb, "guests");
+	json_builder_begin_object(jb);
+	g_hash_table_iter_init(&it, b->pst->guests);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const KvGuestPolicyState *gs = v;
+
+		json_builder_set_member_name(jb, k);
+		json_builder_begin_object(jb);
+		m_int(jb, "balloon_changed_tick", gs->balloon_changed_tick);
+		m_int(jb, "cg_busy_until_tick", gs->cg_busy_until_tick);
+		/* KV_UNLIMITED does not fit in a JSON integer: -1. */
+		m_sint(jb, "cg_original_limit_bytes", gs->cg_original_limit_bytes == KV_UNLIMITED ? -1 :
+		       clamp_i64(gs->cg_original_limit_bytes));
+		json_builder_end_object(jb);
+	}
+	json_builder_end_object(jb);
+	add_decisions(jb, b->plan);
+	json_builder_end_object(jb);
+	text = builder_to_string(jb, TRUE);
+	path = state_path(b, "balancer-state.json");
+	if (!g_file_set_contents(path, text, -1, &err))
+		note(b, "cannot save the balancer state: %s", err->message);
+}
+
+static const char *str_member(JsonObject *o, const char *name);
+
+static guint64
+obj_u64(JsonObject *o, const char *name)
+{
+	gint64 v = json_object_has_member(o, name) ? json_object_get_int_member(o, name) : 0;
+
+	return v < 0 ? 0 : (guint64)v;
+}
+
+static void
+load_state(KvBalancer *b)
+{
+	g_autofree char *path = NULL;
+	g_autoptr(JsonParser) jp = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	JsonNode *root;
+	JsonObject *o, *guests;
+
+	if (!b->state_dir)
+		return;
+	path = state_path(b, "balancer-state.json");
+	if (!g_file_test(path, G_FILE_TEST_EXISTS))
+		return;
+	if (!json_parser_load_from_file(jp, path, &err)) {
+		note(b, "balancer state %s unreadable, starting afresh: %s", path, err->message);
+		return;
+	}
+	root = json_parser_get_root(jp);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(root), "schema", ""),
+		      STATE_SCHEMA) != 0) {
+		note(b, "balancer state %s has another schema, starting afresh", path);
+		return;
+	}
+	o = json_node_get_object(root);
+	b->pst->tick = obj_u64(o, "tick");
+	b->pst->ksm_active = json_object_get_boolean_member_with_default(o, "ksm_active", FALSE);
+	b->pst->low_gain_ticks = (guint)obj_u64(o, "low_gain_ticks");
+	b->pst->backed_off = json_object_get_boolean_member_with_default(o, "backed_off", FALSE);
+	b->pst->gain_pages_per_cpu_s = json_object_get_double_member_with_default(o, "gain_pages_per_cpu_s", -1);
+	b->pst->full_scans_since_on = obj_u64(o, "full_scans_since_on");
+	b->pst->numa_unmerging = json_object_get_boolean_member_with_default(o, "numa_unmerging", FALSE);
+	b->pst->numa_restore_run = obj_u64(o, "numa_restore_run");
+	b->pst->numa_busy_until_tick = obj_u64(o, "numa_busy_until_tick");
+	b->pst->ksm_blocked_until_tick = obj_u64(o, "ksm_blocked_until_tick");
+	b->pst->ksm_blocked_error = g_strdup(str_member(o, "ksm_blocked_error"));
+	guests = json_object_has_member(o, "guests") ? json_object_get_object_member(o, "guests") : NULL;
+	if (guests) {
+		g_autoptr(GList) names = json_object_get_members(guests);
+
+		for (GList *l = names; l; l = l->next) {
+			JsonNode *gn = json_object_get_member(guests, l->data);
+			KvGuestPolicyState *gs;
+			JsonObject *go;
+			gint64 orig;
+
+			if (!JSON_NODE_HOLDS_OBJECT(gn))
+				continue;
+			go = json_node_get_object(gn);
+			gs = kv_policy_state_guest(b->pst, l->data);
+			gs->balloon_changed_tick = obj_u64(go, "balloon_changed_tick");
+			gs->cg_busy_until_tick = obj_u64(go, "cg_busy_until_tick");
+			orig = json_object_get_int_member_with_default(go, "cg_original_limit_bytes", 0);
+			gs->cg_original_limit_bytes = orig < 0 ? KV_UNLIMITED : (guint64)orig;
+		}
+	}
+	note(b, "balancer state restored at tick %" G_GUINT64_FORMAT " (KSM %s%s)", b->pst->tick,
+	     b->pst->ksm_active ? "active" : "idle", b->pst->backed_off ? ", backed off" : "");
+}
+
+KvBalancer *
+kv_balancer_new(const KvBalancerOptions *opts, const KvConfig *cfg)
+{
+	KvBalancer *b = g_new0(KvBalancer, 1);
+
+	b->ctx = opts->ctx;
+	b->use_libvirt = opts->use_libvirt;
+	b->uri = g_strdup(opts->uri);
+	b->state_dir = g_strdup(opts->state_dir);
+	b->lookup = opts->lookup;
+	b->lookup_data = opts->lookup_data;
+	b->pids = opts->pids ? g_array_ref(opts->pids) : NULL;
+	b->open_hv = opts->open_hv;
+	b->open_hv_data = opts->open_hv_data;
+	b->cfg = *cfg;
+	b->pst = kv_policy_state_new();
+	b->notes = g_ptr_array_new_with_free_func(g_free);
+	if (b->state_dir && g_mkdir_with_parents(b->state_dir, 0755) < 0)
+		note(b, "cannot create %s: %s", b->state_dir, g_strerror(errno));
+	load_state(b);
+	return b;
+}
+
+void
+kv_balancer_free(KvBalancer *b)
+{
+	if (!b)
+		return;
+	kv_hv_close(b->hv);
+	kv_policy_state_free(b->pst);
+	kv_snapshot_free(b->snap);
+	kv_plan_free(b->plan);
+	if (b->pids)
+		g_array_unref(b->pids);
+	g_ptr_array_unref(b->notes);
+	g_queue_clear_full(&b->recent, g_free);
+	g_free(b->uri);
+	g_free(b->state_dir);
+	g_free(b);
+}
+
+void
+kv_balancer_set_config(KvBalancer *b, const KvConfig *cfg)
+{
+	b->cfg = *cfg;
+}
+
+const KvConfig *
+kv_balancer_get_config(const KvBalancer *b)
+{
+	return &b->cfg;
+}
+
+const KvSnapshot *
+kv_balancer_snapshot(const KvBalancer *b)
+{
+	return b->snap;
+}
+
+GPtrArray *
+kv_balancer_take_notes(KvBalancer *b)
+{
+	GPtrArray *out = b->notes;
+
+	b->notes = g_ptr_array_new_with_free_func(g_free);
+	return out;
+}
+
+static void
+ensure_hv(KvBalancer *b)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!b->use_libvirt || b->hv || b->pst->tick < b->hv_retry_tick)
+		return;
+	b->hv = b->open_hv ? b->open_hv(b->ctx, b->uri, b->open_hv_data, &err) :
+		kv_hv_libvirt_open_rw(b->ctx, b->uri, &err);
+	if (!b->hv) {
+		b->hv_retry_tick = b->pst->tick + HV_RETRY_TICKS;
+		if (b->uri || !g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND))
+			note(b, "libvirt: %s (retry in %u ticks)", err->message, HV_RETRY_TICKS);
+	}
+}
+
+static void
+history_append(KvBalancer *b)
+{
+	g_autoptr(JsonBuilder) jb = json_builder_new();
+	g_autofree char *line = NULL, *path = NULL;
+	const KvSnapshot *s = b->snap;
+	GStatBuf st;
+	FILE *f;
+
+	if (!b->state_dir || !s)
+		return;
+	path = state_path(b, "history.jsonl");
+	if (g_stat(path, &st) == 0 && (guint64)st.st_size > (guint64)b->cfg.history_max_kib * 1024 / 2) {
+		/* Two halves: the current part and the previous one. */
+		g_autofree char *old = state_path(b, "history.jsonl.1");
+
+		g_rename(path, old);
+	}
+	json_builder_begin_object(jb);
+	m_str(jb, "schema", KV_HISTORY_SCHEMA);
+	m_double(jb, "time", b->last_tick_real_us / 1e6);
+	m_int(jb, "tick", b->pst->tick);
+	m_int(jb, "mem_total_kib", s->meminfo.mem_total_kib);
+	m_int(jb, "mem_available_kib", s->meminfo.mem_available_kib);
+	m_int(jb, "swap_free_kib", s->meminfo.swap_free_kib);
+	if (s->have_psi) {
+		m_double(jb, "psi_some_avg10", s->psi_some_avg10);
+		m_double(jb, "psi_full_avg10", s->psi_full_avg10);
+	}
+	if (s->ksm) {
+		m_int(jb, "ksm_run", s->ksm->value[KV_KSM_RUN]);
+		m_int(jb, "pages_to_scan", s->ksm->value[KV_KSM_PAGES_TO_SCAN]);
+		m_int(jb, "pages_sharing", s->ksm->value[KV_KSM_PAGES_SHARING]);
+		m_int(jb, "pages_shared", s->ksm->value[KV_KSM_PAGES_SHARED]);
+		m_int(jb, "ksm_zero_pages", s->ksm->value[KV_KSM_ZERO_PAGES]);
+	}
+	if (s->have_ksmd_cpu)
+		m_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
+	if (s->have_deltas) {
+		m_sint(jb, "merged_delta_pages", s->merged_delta_pages);
+		m_int(jb, "pswpin_delta", s->pswpin_delta);
+		m_int(jb, "pswpout_delta", s->pswpout_delta);
+		m_int(jb, "ksm_swpin_copy_delta", s->ksm_swpin_copy_delta);
+	}
+	if (b->pst->gain_pages_per_cpu_s >= 0)
+		m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	m_int(jb, "guests", s->guests->len);
+	m_bool(jb, "dry_run", b->last_dry_run);
+	add_decisions(jb, b->plan);
+	json_builder_end_object(jb);
+	line = builder_to_string(jb, FALSE);
+	f = g_fopen(path, "a");
+	if (!f) {
+		note(b, "history %s: %s", path, g_strerror(errno));
+		return;
+	}
+	fprintf(f, "%s\n", line);
+	if (fclose(f) != 0)
+		note(b, "history %s: %s", path, g_strerror(errno));
+}
+
+static gboolean
+plan_writes_ksm(const KvPlan *p)
+{
+	for (guint i = 0; i < p->actions->len; i++)
+		if (((const KvAction *)g_ptr_array_index(p->actions, i))->kind == KV_ACTION_KSM_KNOB)
+			return TRUE;
+	return FALSE;
+}
+
+/* Takes the KSM lock when this tick writes KSM knobs on the real system.
+ * Returns FALSE when another process holds it. */
+static gboolean
+lock_ksm(KvBalancer *b, int *fd_out)
+{
+	int fd;
+
+	*fd_out = -1;
+	if (!b->cfg.ksm_lock_file[0] || (b->ctx->root && b->ctx->root[0]) || !plan_writes_ksm(b->plan))
+		return TRUE;
+	fd = open(b->cfg.ksm_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return TRUE;   /* no lock directory: nobody to take turns with */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return FALSE;
+	}
+	*fd_out = fd;
+	return TRUE;
+}
+
+static void
+defer_ksm_actions(KvBalancer *b)
+{
+	for (guint i = 0; i < b->plan->actions->len; i++) {
+		KvAction *a = g_ptr_array_index(b->plan->actions, i);
+
+		if (a->kind != KV_ACTION_KSM_KNOB)
+			continue;
+		a->result = KV_RESULT_TRANSIENT;
+		a->errnum = EWOULDBLOCK;
+		a->error = g_strdup_printf("another process holds %s: not written this tick",
+					   b->cfg.ksm_lock_file);
+	}
+}
+
+const KvPlan *
+kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
+{
+	KvSenseOptions so = { .lookup = b->lookup, .lookup_data = b->lookup_data, .pids = b->pids };
+	KvSnapshot *snap;
+	gboolean dry = force_dry_run || b->cfg.dry_run;
+
+	ensure_hv(b);
+	so.hv = b->hv;
+	snap = kv_sense(b->ctx, &so, &b->sense, error);
+	if (!snap)
+		return NULL;
+	for (guint i = 0; i < snap->notes->len; i++)
+		note(b, "%s", (const char *)g_ptr_array_index(snap->notes, i));
+	if (snap->hv_failed && b->hv) {
+		/* libvirtd went away (or restarted): reconnect next tick. */
+		kv_hv_close(b->hv);
+		b->hv = NULL;
+		b->hv_retry_tick = b->pst->tick + 1;
+	}
+	kv_snapshot_free(b->snap);
+	b->snap = snap;
+	kv_plan_free(b->plan);
+	b->plan = kv_policy_decide(snap, &b->cfg, b->pst);
+	{
+		int lock_fd = -1;
+
+		if (!dry && !lock_ksm(b, &lock_fd))
+			defer_ksm_actions(b);
+		kv_act(b->ctx, b->hv, b->plan, dry);
+		if (lock_fd >= 0)
+			close(lock_fd);
+	}
+	kv_policy_learn(b->plan, &b->cfg, b->pst);
+	b->last_tick_real_us = g_get_real_time();
+	b->last_dry_run = dry;
+	for (guint i = 0; i < b->plan->actions->len; i++) {
+		const KvAction *a = g_ptr_array_index(b->plan->actions, i);
+		g_autofree char *d = kv_action_describe(a);
+
+		g_queue_push_tail(&b->recent, g_strdup_printf("tick %" G_GUINT64_FORMAT " [%s] %s%s%s",
+							      b->pst->tick, kv_action_result_to_string(a->result),
+							      d, a->error ? ": " : "", a->error ? a->error : ""));
+		while (g_queue_get_length(&b->recent) > RECENT_ACTIONS_MAX)
+			g_free(g_queue_pop_head(&b->recent));
+	}
+	history_append(b);
+	save_state(b);
+	return b->plan;
+}
+
+char *
+kv_balancer_status_json(const KvBalancer *b)
+{
+	g_autoptr(JsonBuilder) jb = json_builder_new();
+	const KvSnapshot *s = b->snap;
+
+	json_builder_begin_object(jb);
+	m_str(jb, "schema", KV_STATUS_SCHEMA);
+	m_int(jb, "tick", b->pst->tick);
+	m_double(jb, "time", b->last_tick_real_us / 1e6);
+	m_int(jb, "tick_ms", b->cfg.tick_ms);
+	m_bool(jb, "dry_run", b->last_dry_run);
+	m_bool(jb, "libvirt", b->hv != NULL);
+	json_builder_set_member_name(jb, "host");
+	json_builder_begin_object(jb);
+	if (s) {
+		m_int(jb, "mem_total_kib", s->meminfo.mem_total_kib);
+		m_int(jb, "mem_available_kib", s->meminfo.mem_available_kib);
+		m_int(jb, "swap_total_kib", s->meminfo.swap_total_kib);
+		m_int(jb, "swap_free_kib", s->meminfo.swap_free_kib);
+		if (s->have_psi) {
+			m_double(jb, "psi_some_avg10", s->psi_some_avg10);
+			m_double(jb, "psi_full_avg10", s->psi_full_avg10);
+		}
+		m_int(jb, "numa_nodes", s->n_numa_nodes);
+		json_builder_set_member_name(jb, "nodes");
+		json_builder_begin_array(jb);
+		for (guint i = 0; i < s->nodes->len; i++) {
+			const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+
+			json_builder_begin_object(jb);
+			m_sint(jb, "id", n->id);
+			m_int(jb, "mem_total_kib", n->total_kib);
+			m_int(jb, "mem_free_kib", n->free_kib);
+			json_builder_end_object(jb);
+		}
+		json_builder_end_array(jb);
+		if (s->have_ksmd_cpu)
+			m_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
+		if (s->have_deltas)
+			m_sint(jb, "merged_delta_pages", s->merged_delta_pages);
+	}
+	if (b->pst->gain_pages_per_cpu_s >= 0)
+		m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	m_bool(jb, "ksm_active", b->pst->ksm_active);
+	m_bool(jb, "backed_off", b->pst->backed_off);
+	json_builder_end_object(jb);
+	json_builder_set_member_name(jb, "ksm");
+	if (s && s->ksm) {
+		static const KvKsmKnob shown[] = {
+			KV_KSM_RUN, KV_KSM_PAGES_TO_SCAN, KV_KSM_SLEEP_MILLISECS, KV_KSM_PAGES_SHARED,
+			KV_KSM_PAGES_SHARING, KV_KSM_PAGES_UNSHARED, KV_KSM_FULL_SCANS, KV_KSM_ZERO_PAGES,
+			KV_KSM_MERGE_ACROSS_NODES, KV_KSM_ADVISOR_MAX_CPU,
+		};
+
+		json_builder_begin_object(jb);
+		for (guint i = 0; i < G_N_ELEMENTS(shown); i++)
+			if (kv_ksm_has(s->ksm, shown[i]))
+				m_int(jb, kv_ksm_knob_name(shown[i]), s->ksm->value[shown[i]]);
+		if (s->ksm->advisor_mode)
+			m_str(jb, "advisor_mode", s->ksm->advisor_mode);
+		json_builder_end_object(jb);
+	} else {
+		json_builder_add_null_value(jb);
+	}
+	json_builder_set_member_name(jb, "guests");
+	json_builder_begin_array(jb);
+	for (guint i = 0; s && i < s->guests->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		json_builder_begin_object(jb);
+		m_str(jb, "name", g->name);
+		m_str(jb, "uuid", g->uuid);
+		m_sint(jb, "pid", g->pid);
+		m_int(jb, "ram_kib", g->ram_kib);
+		m_int(jb, "rss_kib", g->rss_kib);
+		m_int(jb, "swap_kib", g->swap_kib);
+		m_int(jb, "merging_pages", g->merging_pages);
+		m_sint(jb, "priority", g->priority);
+		if (g->has_balloon) {
+			json_builder_set_member_name(jb, "balloon");
+			json_builder_begin_object(jb);
+			m_int(jb, "actual_kib", g->balloon_actual_kib);
+			m_int(jb, "maximum_kib", g->balloon_max_kib);
+			m_bool(jb, "driver", g->has_balloon_driver);
+			if (g->has_balloon_driver) {
+				m_int(jb, "unused_kib", g->balloon_unused_kib);
+				m_int(jb, "available_kib", g->balloon_available_kib);
+			}
+			m_int(jb, "floor_kib", g->balloon_floor_kib);
+			m_str(jb, "floor_source", g->floor_source);
+			json_builder_end_object(jb);
+		}
+		if (g->cg_version != KV_CGROUP_NONE) {
+			json_builder_set_member_name(jb, "cgroup");
+			json_builder_begin_object(jb);
+			m_int(jb, "version", g->cg_version);
+			m_str(jb, "dir", g->cg_dir);
+			m_sint(jb, "limit_bytes", g->cg_limit_bytes == KV_UNLIMITED ? -1 :
+			       clamp_i64(g->cg_limit_bytes));
+			m_int(jb, "usage_bytes", g->cg_usage_bytes);
+			json_builder_end_object(jb);
+		}
+		json_builder_end_object(jb);
+	}
+	json_builder_end_array(jb);
+	add_decisions(jb, b->plan);
+	json_builder_set_member_name(jb, "recent_actions");
+	json_builder_begin_array(jb);
+	for (GList *l = b->recent.head; l; l = l->next)
+		json_builder_add_string_value(jb, l->data);
+	json_builder_end_array(jb);
+	json_builder_set_member_name(jb, "notes");
+	json_builder_begin_array(jb);
+	for (guint i = 0; s && i < s->notes->len; i++)
+		json_builder_add_string_value(jb, g_ptr_array_index(s->notes, i));
+	json_builder_end_array(jb);
+	json_builder_end_object(jb);
+	return builder_to_string(jb, TRUE);
+}
+
+static const char *
+str_member(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ?
+	       json_node_get_string(n) : NULL;
+}
+
+static gint64
+int_member(JsonObject *o, const char *name, gint64 dflt)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+	return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_int(n) : dflt;
+}
+
+static JsonObject *
+obj_member(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+static JsonArray *
+arr_member(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+	return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+char *
+kv_status_render_text(const char *json, GError **error)
+{
+	g_autoptr(JsonParser) jp = json_parser_new();
+	JsonObject *o, *host, *ksm;
+	JsonArray *guests, *dec, *acts, *notes;
+	GString *t;
+	JsonNode *root;
+
+	if (!json_parser_load_from_data(jp, json, -1, error))
+		return NULL;
+	root = json_parser_get_root(jp);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    g_strcmp0(str_member(json_node_get_object(root), "schema"), KV_STATUS_SCHEMA) != 0) {
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "not a %s document", KV_STATUS_SCHEMA);
+		return NULL;
+	}
+	o = json_node_get_object(root);
+	host = obj_member(o, "host");
+	ksm = obj_member(o, "ksm");
+	t = g_string_new(NULL);
+	g_string_append_printf(t, "tick %" G_GINT64_FORMAT " every %.1f s%s%s\n", int_member(o, "tick", 0),
+			       int_member(o, "tick_ms", 0) / 1000.0,
+			       json_object_get_boolean_member_with_default(o, "dry_run", FALSE) ? ", dry run" : "",
+			       json_object_get_boolean_member_with_default(o, "libvirt", FALSE) ? ", libvirt connected" : "");
+	if (host) {
+		g_string_append_printf(t, "host: MemAvailable %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " MiB",
+				       int_member(host, "mem_available_kib", 0) / 1024,
+				       int_member(host, "mem_total_kib", 0) / 1024);
+		if (json_object_has_member(host, "psi_some_avg10"))
+			g_string_append_printf(t, ", PSI some %.1f%% full %.1f%%",
+					       json_object_get_double_member(host, "psi_some_avg10"),
+					       json_object_get_double_member(host, "psi_full_avg10"));
+		if (json_object_has_member(host, "gain_pages_per_cpu_s"))
+			g_string_append_printf(t, ", KSM gain %.0f pages/CPU-s",
+					       json_object_get_double_member(host, "gain_pages_per_cpu_s"));
+		g_string_append_c(t, '\n');
+	}
+	if (ksm)
+		g_string_append_printf(t, "ksm: run %" G_GINT64_FORMAT ", pages_to_scan %" G_GINT64_FORMAT
+				       ", sleep %" G_GINT64_FORMAT " ms, shared %" G_GINT64_FORMAT
+				       ", sharing %" G_GINT64_FORMAT ", merge_across_nodes %" G_GINT64_FORMAT "\n",
+				       int_member(ksm, "run", -1), int_member(ksm, "pages_to_scan", -1),
+				       int_member(ksm, "sleep_millisecs", -1), int_member(ksm, "pages_shared", -1),
+				       int_member(ksm, "pages_sharing", -1),
+				       int_member(ksm, "merge_across_nodes", -1));
+	guests = arr_member(o, "guests");
+	g_string_append_printf(t, "\n%-24s %7s %9s %9s %9s %5s %11s %11s\n", "GUEST", "PID", "RAM MiB",
+			       "RSS MiB", "MERGED", "PRIO", "BALLOON MiB", "LIMIT MiB");
+	for (guint i = 0; guests && i < json_array_get_length(guests); i++) {
+		JsonObject *g = json_array_get_object_element(guests, i);
+		JsonObject *bal = obj_member(g, "balloon"), *cg = obj_member(g, "cgroup");
+		g_autofree char *bs = bal ? g_strdup_printf("%" G_GINT64_FORMAT "%s",
+							   int_member(bal, "actual_kib", 0) / 1024,
+							   json_object_get_boolean_member_with_default(bal, "driver", FALSE) ? "" : "*") :
+				      g_strdup("-");
+		g_autofree char *ls = !cg ? g_strdup("-") : int_member(cg, "limit_bytes", -1) < 0 ?
+				      g_strdup("max") : g_strdup_printf("%" G_GINT64_FORMAT,
+									  int_member(cg, "limit_bytes", 0) >> 20);
+
+		g_string_append_printf(t, "%-24s %7" G_GINT64_FORMAT " %9" G_GINT64_FORMAT " %9" G_GINT64_FORMAT
+				       " %9" G_GINT64_FORMAT " %5" G_GINT64_FORMAT " %11s %11s\n",
+				       str_member(g, "name") ? str_member(g, "name") : "?", int_member(g, "pid", 0),
+				       int_member(g, "ram_kib", 0) / 1024, int_member(g, "rss_kib", 0) / 1024,
+				       int_member(g, "merging_pages", 0), int_member(g, "priority", 0), bs, ls);
+	}
+	if (!guests || json_array_get_length(guests) == 0)
+		g_string_append(t, "(no guests)\n");
+	dec = arr_member(o, "decisions");
+	g_string_append(t, "\nDecisions:\n");
+	for (guint i = 0; dec && i < json_array_get_length(dec); i++) {
+		JsonObject *d = json_array_get_object_element(dec, i);
+
+		g_string_append_printf(t, "  %-8s %-12s %s\n", str_member(d, "policy"), str_member(d, "decision"),
+				       str_member(d, "reason"));
+	}
+	acts = arr_member(o, "actions");
+	g_string_append(t, "\nActions:\n");
+	for (guint i = 0; acts && i < json_array_get_length(acts); i++) {
+		JsonObject *a = json_array_get_object_element(acts, i);
+
+		g_string_append_printf(t, "  [%s] %s%s%s\n", str_member(a, "result"), str_member(a, "description"),
+				       str_member(a, "error") ? ": " : "",
+				       str_member(a, "error") ? str_member(a, "error") : "");
+	}
+	if (!acts || json_array_get_length(acts) == 0)
+		g_string_append(t, "  (none: every knob already has the wanted value)\n");
+	acts = arr_member(o, "recent_actions");
+	if (acts && json_array_get_length(acts) > 0) {
+		guint n = json_array_get_length(acts), from = n > 10 ? n - 10 : 0;
+
+		g_string_append(t, "\nRecent changes:\n");
+		for (guint i = from; i < n; i++)
+			g_string_append_printf(t, "  %s\n", json_array_get_string_element(acts, i));
+	}
+	notes = arr_member(o, "notes");
+	for (guint i = 0; notes && i < json_array_get_length(notes); i++)
+		g_string_append_printf(t, "note: %s\n", json_array_get_string_element(notes, i));
+	return g_string_free(t, FALSE);
+}
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+
+char *
+kv_status_query(const char *socket_path, GError **error)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(socket_path);
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GError) err = NULL;
+	GOutputStream *out;
+	GInputStream *in;
+	GString *buf;
+	char chunk[8192];
+	gssize n;
+
+	g_socket_client_set_timeout(client, 10);
+	conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &err);
+	if (!conn) {
+		g_set_error(error, KV_ERROR,
+			    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+			    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ?
+			    KV_ERROR_NOT_FOUND : KV_ERROR_IO,
+			    "ksmvirtd is not reachable on %s: %s", socket_path, err->message);
+		return NULL;
+	}
+	out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+	if (!g_output_stream_write_all(out, KV_STATUS_REQUEST "\n", strlen(KV_STATUS_REQUEST) + 1, NULL,
+				       NULL, &err)) {
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s: %s", socket_path, err->message);
+		return NULL;
+	}
+	buf = g_string_new(NULL);
+	while ((n = g_input_stream_read(in, chunk, sizeof(chunk), NULL, &err)) > 0)
+		g_string_append_len(buf, chunk, n);
+	if (n < 0) {
+		g_string_free(buf, TRUE);
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s: %s", socket_path, err->message);
+		return NULL;
+	}
+	if (g_str_has_prefix(buf->str, "error ")) {
+		g_set_error(error, KV_ERROR, KV_ERROR_FAILED, "ksmvirtd: %s", g_strstrip(buf->str + 6));
+		g_string_free(buf, TRUE);
+		return NULL;
+	}
+	return g_string_free(buf, FALSE);
+}

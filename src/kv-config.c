@@ -1,0 +1,255 @@
+/* kv-config.c: ksmvirtd.conf (see kv-config.h and ksmvirtd.conf(5)). */
+#include "kv-config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH } KeyType;
+
+typedef struct {
+	const char *group, *key;
+	KeyType type;
+	gsize offset;
+	double min, max;
+} KeyDef;
+
+#define K(g, k, t, f, lo, hi) { g, k, t, offsetof(KvConfig, f), lo, hi }
+
+static const KeyDef keys[] = {
+	K("daemon", "tick-seconds", T_TICK, tick_ms, 0.1, 3600),
+	K("daemon", "dry-run", T_BOOL, dry_run, 0, 1),
+	K("daemon", "history-max-kib", T_UINT, history_max_kib, 16, 1 << 20),
+	K("ksm", "manage", T_BOOL, ksm_manage, 0, 1),
+	K("ksm", "overcommit-ratio", T_DOUBLE, overcommit_ratio, 0.1, 100),
+	K("ksm", "mem-available-low-percent", T_UINT, avail_low_pct, 0, 100),
+	K("ksm", "mem-available-high-percent", T_UINT, avail_high_pct, 0, 100),
+	K("ksm", "psi-some-on-percent", T_DOUBLE, psi_some_on_pct, 0, 100),
+	K("ksm", "psi-some-off-percent", T_DOUBLE, psi_some_off_pct, 0, 100),
+	K("ksm", "pages-to-scan-min", T_U64, pages_to_scan_min, 1, 1e7),
+	K("ksm", "pages-to-scan-max", T_U64, pages_to_scan_max, 1, 1e7),
+	K("ksm", "pages-to-scan-start", T_U64, pages_to_scan_start, 1, 1e7),
+	K("ksm", "sleep-ms", T_UINT, sleep_ms, 0, 60000),
+	K("ksm", "min-gain-pages-per-cpu-second", T_DOUBLE, min_gain_pages_per_cpu_s, 0, 1e9),
+	K("ksm", "backoff-ticks", T_UINT, backoff_ticks, 1, 1000),
+	K("ksm", "advisor", T_ADVISOR, advisor, 0, 0),
+	K("ksm", "advisor-max-cpu-percent", T_UINT, advisor_max_cpu_pct, 1, 100),
+	K("ksm", "unmerge-reserve-mib", T_U64, unmerge_reserve_mib, 0, 1e9),
+	K("ksm", "lock-file", T_PATH, ksm_lock_file, 0, 0),
+	K("balloon", "manage", T_BOOL, balloon_manage, 0, 1),
+	K("balloon", "step-percent", T_UINT, balloon_step_pct, 1, 100),
+	K("balloon", "guest-free-percent", T_UINT, balloon_guest_free_pct, 0, 100),
+	K("balloon", "interval-ticks", T_UINT, balloon_interval_ticks, 1, 100000),
+	K("balloon", "min-change-mib", T_U64, balloon_min_change_mib, 0, 1e7),
+	K("balloon", "guests-per-tick", T_UINT, balloon_guests_per_tick, 1, 100000),
+	K("swap", "manage", T_BOOL, swap_manage, 0, 1),
+	K("swap", "psi-full-on-percent", T_DOUBLE, swap_psi_full_on_pct, 0, 100),
+	K("swap", "psi-full-off-percent", T_DOUBLE, swap_psi_full_off_pct, 0, 100),
+	K("swap", "step-percent", T_UINT, swap_step_pct, 1, 100),
+	K("swap", "min-percent", T_UINT, swap_min_pct, 0, 100),
+	K("swap", "busy-ticks", T_UINT, swap_busy_ticks, 1, 100000),
+	K("swap", "guests-per-tick", T_UINT, swap_guests_per_tick, 1, 100000),
+	K("numa", "merge-across-nodes", T_NUMA, merge_across_nodes, 0, 0),
+};
+
+static const KeyDef *
+find_key(const char *group, const char *key)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+		if (!strcmp(keys[i].group, group) && !strcmp(keys[i].key, key))
+			return &keys[i];
+	return NULL;
+}
+
+static gboolean
+group_known(const char *group)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+		if (!strcmp(keys[i].group, group))
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean
+set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
+{
+	g_autofree char *v = g_strstrip(g_strdup(raw));
+	char *p = (char *)cfg + d->offset;
+	char *end = NULL;
+
+	switch (d->type) {
+	case T_BOOL:
+		if (!g_ascii_strcasecmp(v, "true") || !strcmp(v, "1") || !g_ascii_strcasecmp(v, "yes"))
+			*(gboolean *)p = TRUE;
+		else if (!g_ascii_strcasecmp(v, "false") || !strcmp(v, "0") || !g_ascii_strcasecmp(v, "no"))
+			*(gboolean *)p = FALSE;
+		else
+			goto bad;
+		return TRUE;
+	case T_ADVISOR:
+		if (!strcmp(v, "off"))
+			*(KvAdvisorUse *)p = KV_ADVISOR_OFF;
+		else if (!strcmp(v, "scan-time"))
+			*(KvAdvisorUse *)p = KV_ADVISOR_SCAN_TIME;
+		else if (!strcmp(v, "auto"))
+			*(KvAdvisorUse *)p = KV_ADVISOR_AUTO;
+		else
+			goto bad;
+		return TRUE;
+	case T_PATH:
+		if ((v[0] != '\0' && v[0] != '/') || strlen(v) >= sizeof(cfg->ksm_lock_file))
+			goto bad;
+		g_strlcpy(p, v, sizeof(cfg->ksm_lock_file));
+		return TRUE;
+	case T_NUMA:
+		if (!strcmp(v, "keep"))
+			*(int *)p = -1;
+		else if (!strcmp(v, "0") || !strcmp(v, "1"))
+			*(int *)p = v[0] - '0';
+		else
+			goto bad;
+		return TRUE;
+	default: {
+		double x = g_ascii_strtod(v, &end);
+
+		if (end == v || *end || x < d->min || x > d->max)
+			goto bad;
+		if (d->type != T_DOUBLE && d->type != T_TICK && x != (double)(guint64)x)
+			goto bad;
+		if (d->type == T_DOUBLE)
+			*(double *)p = x;
+		else if (d->type == T_U64)
+			*(guint64 *)p = (guint64)x;
+		else if (d->type == T_TICK)
+			*(guint *)p = (guint)(x * 1000);
+		else
+			*(guint *)p = (guint)x;
+		return TRUE;
+	}
+	}
+bad:
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "[%s] %s = %s: not a valid value", d->group, d->key, v);
+	return FALSE;
+}
+
+gboolean
+kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_auto(GStrv) groups = NULL;
+	KvConfig c;
+
+	kv_config_defaults(cfg);
+	kv_config_defaults(&c);
+	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, error))
+		return FALSE;
+	groups = g_key_file_get_groups(kf, NULL);
+	for (guint i = 0; groups[i]; i++) {
+		g_auto(GStrv) ks = g_key_file_get_keys(kf, groups[i], NULL, NULL);
+
+		if (!group_known(groups[i])) {
+			if (warnings)
+				g_ptr_array_add(warnings, g_strdup_printf("unknown group [%s] ignored", groups[i]));
+			continue;
+		}
+		for (guint j = 0; ks && ks[j]; j++) {
+			const KeyDef *d = find_key(groups[i], ks[j]);
+			g_autofree char *raw = NULL;
+
+			if (!d) {
+				if (warnings)
+					g_ptr_array_add(warnings, g_strdup_printf("unknown key [%s] %s ignored",
+										  groups[i], ks[j]));
+				continue;
+			}
+			raw = g_key_file_get_value(kf, groups[i], ks[j], NULL);
+			if (!set_key(&c, d, raw, error))
+				return FALSE;
+		}
+	}
+	if (c.pages_to_scan_min > c.pages_to_scan_max || c.avail_low_pct > c.avail_high_pct ||
+	    c.psi_some_off_pct > c.psi_some_on_pct || c.swap_psi_full_off_pct > c.swap_psi_full_on_pct) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "an \"off\"/\"low\"/\"min\" threshold is above its \"on\"/\"high\"/\"max\" pair");
+		return FALSE;
+	}
+	*cfg = c;
+	return TRUE;
+}
+
+gboolean
+kv_config_load(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error)
+{
+	g_autofree char *data = NULL;
+	gsize len = 0;
+	g_autoptr(GError) e = NULL;
+
+	if (!g_file_get_contents(path, &data, &len, &e)) {
+		kv_config_defaults(cfg);
+		if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&e));
+		return FALSE;
+	}
+	if (!kv_config_parse(data, len, cfg, warnings, error)) {
+		g_prefix_error(error, "%s: ", path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+char *
+kv_config_to_string(const KvConfig *cfg)
+{
+	GString *s = g_string_new(NULL);
+	const char *group = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+		const KeyDef *d = &keys[i];
+		const char *p = (const char *)cfg + d->offset;
+
+		if (!group || strcmp(group, d->group)) {
+			g_string_append_printf(s, "%s[%s]\n", group ? "\n" : "", d->group);
+			group = d->group;
+		}
+		g_string_append_printf(s, "%s = ", d->key);
+		switch (d->type) {
+		case T_BOOL:
+			g_string_append(s, *(const gboolean *)p ? "true" : "false");
+			break;
+		case T_ADVISOR: {
+			KvAdvisorUse a = *(const KvAdvisorUse *)p;
+
+			g_string_append(s, a == KV_ADVISOR_OFF ? "off" : a == KV_ADVISOR_SCAN_TIME ?
+					"scan-time" : "auto");
+			break;
+		}
+		case T_PATH:
+			g_string_append(s, p);
+			break;
+		case T_NUMA:
+			if (*(const int *)p < 0)
+				g_string_append(s, "keep");
+			else
+				g_string_append_printf(s, "%d", *(const int *)p);
+			break;
+		case T_DOUBLE: {
+			char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+			g_string_append(s, g_ascii_dtostr(buf, sizeof(buf), *(const double *)p));
+			break;
+		}
+		case T_U64:
+			g_string_append_printf(s, "%" G_GUINT64_FORMAT, *(const guint64 *)p);
+			break;
+		case T_TICK:
+			g_string_append_printf(s, "%g", *(const guint *)p / 1000.0);
+			break;
+		case T_UINT:
+			g_string_append_printf(s, "%u", *(const guint *)p);
+			break;
+		}
+		g_string_append_c(s, '\n');
+	}
+	return g_string_free(s, FALSE);
+}

@@ -1,0 +1,923 @@
+/* kv-policy.c: the balancer's pure decide functions (see kv-policy.h). */
+#include "kv-policy.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define MIB_KIB 1024u
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define KV_KSM_LOCK_FILE RUNSTATEDIR "/lock/ksmvirt-ksm.lock"
+#define BUSY_WAIT_TICKS_MIN 1u
+#define KSM_BLOCKED_TICKS 60u
+
+void
+kv_guest_sense_free(KvGuestSense *g)
+{
+	if (!g)
+		return;
+	g_free(g->name);
+	g_free(g->uuid);
+	g_free(g->cg_dir);
+	g_free(g);
+}
+
+KvSnapshot *
+kv_snapshot_new(void)
+{
+	KvSnapshot *s = g_new0(KvSnapshot, 1);
+
+	s->page_size = 4096;
+	s->n_numa_nodes = 1;
+	s->nodes = g_array_new(FALSE, TRUE, sizeof(KvNodeSense));
+	s->guests = g_ptr_array_new_with_free_func((GDestroyNotify)kv_guest_sense_free);
+	s->notes = g_ptr_array_new_with_free_func(g_free);
+	return s;
+}
+
+void
+kv_snapshot_free(KvSnapshot *s)
+{
+	if (!s)
+		return;
+	kv_ksm_free(s->ksm);
+	g_array_unref(s->nodes);
+	g_ptr_array_unref(s->guests);
+	g_ptr_array_unref(s->notes);
+	g_free(s);
+}
+
+void
+kv_config_defaults(KvConfig *cfg)
+{
+	*cfg = (KvConfig){
+		.tick_ms = 5000,
+		.dry_run = FALSE,
+		.history_max_kib = 4096,
+		.ksm_manage = TRUE,
+		.overcommit_ratio = 1.0,
+		.avail_low_pct = 20,
+		.avail_high_pct = 30,
+		.psi_some_on_pct = 10.0,
+		.psi_some_off_pct = 2.0,
+		.pages_to_scan_min = 64,
+		.pages_to_scan_max = 4000,
+		.pages_to_scan_start = 300,
+		.sleep_ms = 20,
+		.min_gain_pages_per_cpu_s = 2000.0,
+		.backoff_ticks = 3,
+		.advisor = KV_ADVISOR_OFF,
+		.advisor_max_cpu_pct = 20,
+		.unmerge_reserve_mib = 1024,
+		.balloon_manage = TRUE,
+		.balloon_step_pct = 5,
+		.balloon_guest_free_pct = 20,
+		.balloon_interval_ticks = 3,
+		.balloon_min_change_mib = 16,
+		.balloon_guests_per_tick = 4,
+		.swap_manage = TRUE,
+		.swap_psi_full_on_pct = 10.0,
+		.swap_psi_full_off_pct = 1.0,
+		.swap_step_pct = 5,
+		.swap_min_pct = 50,
+		.swap_busy_ticks = 12,
+		.swap_guests_per_tick = 4,
+		.merge_across_nodes = -1,
+	};
+	g_strlcpy(cfg->ksm_lock_file, KV_KSM_LOCK_FILE, sizeof(cfg->ksm_lock_file));
+}
+
+static void
+guest_state_free(KvGuestPolicyState *g)
+{
+	g_free(g);
+}
+
+KvPolicyState *
+kv_policy_state_new(void)
+{
+	KvPolicyState *st = g_new0(KvPolicyState, 1);
+
+	st->gain_pages_per_cpu_s = -1;
+	st->guests = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					   (GDestroyNotify)guest_state_free);
+	return st;
+}
+
+void
+kv_policy_state_free(KvPolicyState *st)
+{
+	if (!st)
+		return;
+	g_hash_table_unref(st->guests);
+	g_free(st->ksm_blocked_error);
+	g_free(st);
+}
+
+KvGuestPolicyState *
+kv_policy_state_guest(KvPolicyState *st, const char *name)
+{
+	KvGuestPolicyState *g = g_hash_table_lookup(st->guests, name);
+
+	if (!g) {
+		g = g_new0(KvGuestPolicyState, 1);
+		g_hash_table_insert(st->guests, g_strdup(name), g);
+	}
+	return g;
+}
+
+void
+kv_action_free(KvAction *a)
+{
+	if (!a)
+		return;
+	g_free(a->policy);
+	g_free(a->value_str);
+	g_free(a->guest);
+	g_free(a->uuid);
+	g_free(a->cg_file);
+	g_free(a->reason);
+	g_free(a->error);
+	g_free(a);
+}
+
+const char *
+kv_action_result_to_string(KvActionResult r)
+{
+	switch (r) {
+	case KV_RESULT_PENDING: return "pending";
+	case KV_RESULT_DONE: return "done";
+	case KV_RESULT_DRY_RUN: return "dry-run";
+	case KV_RESULT_TRANSIENT: return "failed-transient";
+	case KV_RESULT_PERMANENT: return "failed-permanent";
+	}
+	return "unknown";
+}
+
+static char *
+format_limit(guint64 bytes)
+{
+	if (bytes == KV_UNLIMITED)
+		return g_strdup("unlimited");
+	return g_strdup_printf("%" G_GUINT64_FORMAT " MiB", bytes >> 20);
+}
+
+char *
+kv_action_describe(const KvAction *a)
+{
+	switch (a->kind) {
+	case KV_ACTION_KSM_KNOB:
+		if (a->value_str)
+			return g_strdup_printf("%s: %s -> %s (%s)", a->policy, kv_ksm_knob_name(a->knob),
+					       a->value_str, a->reason);
+		return g_strdup_printf("%s: %s %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " (%s)",
+				       a->policy, kv_ksm_knob_name(a->knob), a->old_value, a->value,
+				       a->reason);
+	case KV_ACTION_BALLOON:
+		return g_strdup_printf("%s: guest %s balloon %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+				       " MiB (%s)", a->policy, a->guest, a->old_value / MIB_KIB,
+				       a->value / MIB_KIB, a->reason);
+	case KV_ACTION_CGROUP_LIMIT: {
+		g_autofree char *from = format_limit(a->old_value);
+		g_autofree char *to = format_limit(a->value);
+
+		return g_strdup_printf("%s: guest %s %s %s -> %s (%s)", a->policy, a->guest,
+				       a->cg_version == KV_CGROUP_V2 ? "memory.high" : "memory.limit_in_bytes",
+				       from, to, a->reason);
+	}
+	}
+	return g_strdup("?");
+}
+
+static void
+summary_free(KvSummary *s)
+{
+	g_free(s->policy);
+	g_free(s->decision);
+	g_free(s->reason);
+	g_free(s);
+}
+
+KvPlan *
+kv_plan_new(void)
+{
+	KvPlan *p = g_new0(KvPlan, 1);
+
+	p->actions = g_ptr_array_new_with_free_func((GDestroyNotify)kv_action_free);
+	p->summaries = g_ptr_array_new_with_free_func((GDestroyNotify)summary_free);
+	return p;
+}
+
+void
+kv_plan_free(KvPlan *p)
+{
+	if (!p)
+		return;
+	g_ptr_array_unref(p->actions);
+	g_ptr_array_unref(p->summaries);
+	g_free(p);
+}
+
+const KvSummary *
+kv_plan_summary(const KvPlan *p, const char *policy)
+{
+	for (guint i = 0; i < p->summaries->len; i++) {
+		const KvSummary *s = g_ptr_array_index(p->summaries, i);
+
+		if (!strcmp(s->policy, policy))
+			return s;
+	}
+	return NULL;
+}
+
+G_GNUC_PRINTF(4, 5)
+static void
+summarize(KvPlan *p, const char *policy, const char *decision, const char *fmt, ...)
+{
+	KvSummary *s = g_new0(KvSummary, 1);
+	va_list ap;
+
+	va_start(ap, fmt);
+	s->reason = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	s->policy = g_strdup(policy);
+	s->decision = g_strdup(decision);
+	g_ptr_array_add(p->summaries, s);
+}
+
+static KvAction *
+add_ksm_action(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob, guint64 value,
+	       const char *reason)
+{
+	KvAction *a = g_new0(KvAction, 1);
+
+	a->kind = KV_ACTION_KSM_KNOB;
+	a->policy = g_strdup(policy);
+	a->knob = knob;
+	a->old_value = ksm->value[knob];
+	a->value = value;
+	a->reason = g_strdup(reason);
+	g_ptr_array_add(p->actions, a);
+	return a;
+}
+
+void
+kv_policy_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostCondition *c)
+{
+	const KvMeminfo *mi = &s->meminfo;
+
+	memset(c, 0, sizeof(*c));
+	for (guint i = 0; i < s->guests->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		c->guest_ram_kib += g->ram_kib;
+	}
+	if (mi->mem_total_kib > 0) {
+		c->overcommit = (double)c->guest_ram_kib / (double)mi->mem_total_kib;
+		c->avail_pct = 100.0 * (double)mi->mem_available_kib / (double)mi->mem_total_kib;
+	} else {
+		c->avail_pct = 100.0;
+	}
+	c->overcommitted = c->guest_ram_kib > 0 && c->overcommit > cfg->overcommit_ratio;
+	c->low_memory = mi->mem_total_kib > 0 && c->avail_pct < cfg->avail_low_pct;
+	c->psi_pressure = s->have_psi && s->psi_some_avg10 >= cfg->psi_some_on_pct;
+	c->comfortable = !c->overcommitted && c->avail_pct >= cfg->avail_high_pct &&
+			 (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
+	c->swap_pressure = s->have_psi && s->psi_full_avg10 >= cfg->swap_psi_full_on_pct;
+	c->swap_comfortable = !c->low_memory &&
+			      (!s->have_psi || s->psi_full_avg10 < cfg->swap_psi_full_off_pct);
+}
+
+static char *
+condition_text(const KvSnapshot *s, const KvHostCondition *c)
+{
+	GString *t = g_string_new(NULL);
+
+	g_string_append_printf(t, "guests' RAM %.2fx host RAM, MemAvailable %.0f%%",
+			       c->overcommit, c->avail_pct);
+	if (s->have_psi)
+		g_string_append_printf(t, ", PSI some %.1f%% full %.1f%%", s->psi_some_avg10,
+				       s->psi_full_avg10);
+	return g_string_free(t, FALSE);
+}
+
+gboolean
+kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_kib,
+		       guint64 *room_kib)
+{
+	guint64 pages = 0, need, room, reserve = cfg->unmerge_reserve_mib * MIB_KIB;
+
+	if (s->ksm) {
+		if (kv_ksm_has(s->ksm, KV_KSM_PAGES_SHARING))
+			pages += s->ksm->value[KV_KSM_PAGES_SHARING];
+		if (kv_ksm_has(s->ksm, KV_KSM_ZERO_PAGES))
+			pages += s->ksm->value[KV_KSM_ZERO_PAGES];
+	}
+	need = pages * (s->page_size / 1024);
+	room = s->meminfo.mem_available_kib > reserve ? s->meminfo.mem_available_kib - reserve : 0;
+	if (need_kib)
+		*need_kib = need;
+	if (room_kib)
+		*room_kib = room;
+	return need <= room;
+}
+
+/* "; node 2 is tightest: 3% free" when there are several nodes, so a
+ * reason shows per-node pressure that MemAvailable hides. */
+static char *
+node_text(const KvSnapshot *s, const KvConfig *cfg)
+{
+	const KvNodeSense *tight = NULL;
+	double tight_pct = 101, pct;
+
+	if (s->nodes->len < 2)
+		return g_strdup("");
+	for (guint i = 0; i < s->nodes->len; i++) {
+		const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+
+		if (!n->total_kib)
+			continue;
+		pct = 100.0 * (double)n->free_kib / (double)n->total_kib;
+		if (pct < tight_pct) {
+			tight_pct = pct;
+			tight = n;
+		}
+	}
+	if (!tight)
+		return g_strdup("");
+	return g_strdup_printf("; node %d is the tightest: %.0f%% free%s", tight->id, tight_pct,
+			       tight_pct < cfg->avail_low_pct ? " (under pressure)" : "");
+}
+
+void
+kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	const KvKsm *k = s->ksm;
+	guint64 cur, target, need, room;
+	g_autofree char *nodes = node_text(s, cfg);
+
+	if (cfg->merge_across_nodes < 0) {
+		st->numa_unmerging = FALSE;
+		summarize(plan, "numa", "keep", "merge-across-nodes is not set: left as the kernel has it "
+			  "(%u host node%s%s)", s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s", nodes);
+		return;
+	}
+	if (!k || !kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) || !kv_ksm_has(k, KV_KSM_RUN)) {
+		summarize(plan, "numa", "unsupported", "this kernel has no merge_across_nodes");
+		return;
+	}
+	cur = k->value[KV_KSM_MERGE_ACROSS_NODES];
+	target = cfg->merge_across_nodes ? 1 : 0;
+	if (cur == target) {
+		if (st->numa_unmerging) {
+			st->numa_unmerging = FALSE;
+			if (k->value[KV_KSM_RUN] != st->numa_restore_run)
+				add_ksm_action(plan, "numa", k, KV_KSM_RUN, st->numa_restore_run,
+					       "merge_across_nodes changed: resume merging");
+			summarize(plan, "numa", "done", "merge_across_nodes is %" G_GUINT64_FORMAT
+				  ": run restored to %" G_GUINT64_FORMAT, cur, st->numa_restore_run);
+			return;
+		}
+		summarize(plan, "numa", "keep", "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
+		return;
+	}
+	if (st->tick < st->numa_busy_until_tick) {
+		summarize(plan, "numa", "wait", "the kernel refused merge_across_nodes=%" G_GUINT64_FORMAT
+			  " (busy): retry at tick %" G_GUINT64_FORMAT, target, st->numa_busy_until_tick);
+		return;
+	}
+	if (!kv_ksm_has(k, KV_KSM_PAGES_SHARED) || k->value[KV_KSM_PAGES_SHARED] == 0) {
+		g_autofree char *why = g_strdup_printf("configured %" G_GUINT64_FORMAT
+						       "; nothing is merged, so the kernel accepts the change",
+						       target);
+
+		add_ksm_action(plan, "numa", k, KV_KSM_MERGE_ACROSS_NODES, target, why);
+		if (!st->numa_unmerging)
+			st->numa_restore_run = k->value[KV_KSM_RUN] == 2 ? 0 : k->value[KV_KSM_RUN];
+		st->numa_unmerging = TRUE;  /* restore run once the change shows */
+		summarize(plan, "numa", "change", "%s", why);
+		return;
+	}
+	if (st->numa_unmerging) {
+		summarize(plan, "numa", "wait", "unmerging before merge_across_nodes=%" G_GUINT64_FORMAT
+			  ": %" G_GUINT64_FORMAT " pages still shared", target,
+			  k->value[KV_KSM_PAGES_SHARED]);
+		return;
+	}
+	if (kv_policy_unmerge_fits(s, cfg, &need, &room)) {
+		g_autofree char *why = g_strdup_printf(
+			"merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+			" needs no merged pages: unmerging brings back %" G_GUINT64_FORMAT
+			" MiB, which fits in MemAvailable minus the %" G_GUINT64_FORMAT " MiB reserve (%"
+			G_GUINT64_FORMAT " MiB)", cur, target, need / MIB_KIB, cfg->unmerge_reserve_mib,
+			room / MIB_KIB);
+
+		st->numa_restore_run = k->value[KV_KSM_RUN] == 2 ? 0 : k->value[KV_KSM_RUN];
+		st->numa_unmerging = TRUE;
+		if (k->value[KV_KSM_RUN] != 2)
+			add_ksm_action(plan, "numa", k, KV_KSM_RUN, 2, why);
+		summarize(plan, "numa", "unmerge", "%s", why);
+		return;
+	}
+	summarize(plan, "numa", "refuse", "merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+		  " would need an unmerge of %" G_GUINT64_FORMAT " MiB, more than MemAvailable minus the %"
+		  G_GUINT64_FORMAT " MiB reserve (%" G_GUINT64_FORMAT " MiB)", cur, target, need / MIB_KIB,
+		  cfg->unmerge_reserve_mib, room / MIB_KIB);
+}
+
+static guint64
+clamp_u64(guint64 v, guint64 lo, guint64 hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+void
+kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	const KvKsm *k = s->ksm;
+	KvHostCondition c;
+	g_autofree char *cond = NULL;
+	guint64 run, cur, target;
+	gboolean use_advisor;
+
+	if (!cfg->ksm_manage) {
+		summarize(plan, "ksm", "unmanaged", "ksm-manage is false: KSM settings are left alone");
+		return;
+	}
+	if (!s->have_ksm || !k || !kv_ksm_has(k, KV_KSM_RUN)) {
+		summarize(plan, "ksm", "unsupported", "this kernel has no KSM");
+		return;
+	}
+	if (st->numa_unmerging) {
+		summarize(plan, "ksm", "hold", "a merge_across_nodes change is in progress");
+		return;
+	}
+	if (st->tick < st->ksm_blocked_until_tick) {
+		summarize(plan, "ksm", "blocked", "KSM settings cannot be written (%s): retry at tick %"
+			  G_GUINT64_FORMAT, st->ksm_blocked_error ? st->ksm_blocked_error : "error",
+			  st->ksm_blocked_until_tick);
+		return;
+	}
+	kv_policy_condition(s, cfg, &c);
+	cond = condition_text(s, &c);
+	if (c.overcommitted || c.low_memory || c.psi_pressure)
+		st->ksm_active = TRUE;
+	else if (c.comfortable)
+		st->ksm_active = FALSE;
+	run = k->value[KV_KSM_RUN];
+
+	if (!st->ksm_active) {
+		guint64 merged = kv_ksm_has(k, KV_KSM_PAGES_SHARING) ? k->value[KV_KSM_PAGES_SHARING] : 0;
+		g_autofree char *why = g_strdup_printf("comfortable (%s): scanning stops, the %"
+						       G_GUINT64_FORMAT " merged pages stay merged",
+						       cond, merged);
+
+		st->low_gain_ticks = 0;
+		st->backed_off = FALSE;
+		if (run == 1)
+			add_ksm_action(plan, "ksm", k, KV_KSM_RUN, 0, why);
+		summarize(plan, "ksm", "off", "%s", why);
+		return;
+	}
+
+	{
+		g_autofree char *why = g_strdup_printf("%s (%s)",
+			c.overcommitted ? "overcommitted" :
+			c.low_memory ? "MemAvailable low" :
+			c.psi_pressure ? "memory pressure" : "still not comfortable", cond);
+
+		if (run != 1)
+			add_ksm_action(plan, "ksm", k, KV_KSM_RUN, 1, why);
+	}
+
+	use_advisor = kv_ksm_has(k, KV_KSM_ADVISOR_MODE) &&
+		      (cfg->advisor == KV_ADVISOR_SCAN_TIME ||
+		       (cfg->advisor == KV_ADVISOR_AUTO && !s->have_ksmd_cpu));
+	if (use_advisor) {
+		const char *why = cfg->advisor == KV_ADVISOR_SCAN_TIME ?
+			"advisor = scan-time: the kernel sizes pages_to_scan for a full scan time" :
+			"ksmd CPU cannot be measured: the kernel's scan-time advisor sizes pages_to_scan";
+
+		if (g_strcmp0(k->advisor_mode, "scan-time") != 0) {
+			KvAction *a = add_ksm_action(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0, why);
+
+			a->value_str = g_strdup("scan-time");
+		}
+		if (kv_ksm_has(k, KV_KSM_ADVISOR_MAX_CPU) &&
+		    k->value[KV_KSM_ADVISOR_MAX_CPU] != cfg->advisor_max_cpu_pct)
+			add_ksm_action(plan, "ksm", k, KV_KSM_ADVISOR_MAX_CPU, cfg->advisor_max_cpu_pct,
+				       "advisor CPU cap from advisor-max-cpu");
+		summarize(plan, "ksm", "on (advisor)", "%s; %s", cond, why);
+		return;
+	}
+	if (kv_ksm_has(k, KV_KSM_ADVISOR_MODE) && k->advisor_mode &&
+	    strcmp(k->advisor_mode, "none") != 0) {
+		KvAction *a = add_ksm_action(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0,
+					     "ksmvirtd drives pages_to_scan from the measured benefit");
+
+		a->value_str = g_strdup("none");
+	}
+	if (kv_ksm_has(k, KV_KSM_SLEEP_MILLISECS) && k->value[KV_KSM_SLEEP_MILLISECS] != cfg->sleep_ms)
+		add_ksm_action(plan, "ksm", k, KV_KSM_SLEEP_MILLISECS, cfg->sleep_ms, "sleep-ms");
+	if (!kv_ksm_has(k, KV_KSM_PAGES_TO_SCAN)) {
+		summarize(plan, "ksm", "on", "%s; this kernel has no pages_to_scan", cond);
+		return;
+	}
+	cur = k->value[KV_KSM_PAGES_TO_SCAN];
+	if (!s->have_deltas || s->prev_run != 1 || !s->have_ksmd_cpu || run != 1) {
+		target = clamp_u64(MAX(cur, cfg->pages_to_scan_start), cfg->pages_to_scan_min,
+				   cfg->pages_to_scan_max);
+		st->low_gain_ticks = 0;
+		st->backed_off = FALSE;
+		st->gain_pages_per_cpu_s = -1;
+		st->full_scans_since_on = 0;
+		if (target != cur)
+			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
+				       "start scanning; the benefit is measured from the next tick");
+		summarize(plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
+			  " until the benefit can be measured", cond, target);
+		return;
+	}
+
+	/* KSM merges nothing in its first pass (it only fills the unstable
+	 * tree): judge the benefit from the second complete pass on.  Until
+	 * then the rate follows the pressure alone. */
+	st->full_scans_since_on += s->full_scans_delta;
+	if (s->have_full_scans && st->full_scans_since_on < 2) {
+		gboolean urgent = c.psi_pressure || c.low_memory;
+
+		target = urgent ? clamp_u64(cur * 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max) :
+			 clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+		st->low_gain_ticks = 0;
+		if (target != cur)
+			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
+				       "first passes, under pressure: scan faster");
+		summarize(plan, "ksm", target > cur ? "raise" : "on",
+			  "%s; %" G_GUINT64_FORMAT " of 2 full scans done: the benefit shows from the "
+			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT, cond, st->full_scans_since_on,
+			  urgent ? ", under pressure the rate rises meanwhile" : "", target);
+		return;
+	}
+
+	/* Benefit: pages newly merged per ksmd CPU-second.  Below the clock
+	 * tick resolution ksmd is nearly free: count 10 ms. */
+	{
+		double cpu_s = MAX(s->ksmd_cpu_s, 0.01);
+		double gain = s->merged_delta_pages > 0 ? (double)s->merged_delta_pages / cpu_s : 0.0;
+		gboolean urgent = c.psi_pressure || c.low_memory;
+		g_autofree char *why = NULL;
+		const char *decision;
+
+		st->gain_pages_per_cpu_s = gain;
+		if (gain >= cfg->min_gain_pages_per_cpu_s) {
+			st->low_gain_ticks = 0;
+			st->backed_off = FALSE;
+			target = urgent ? cur * 2 : cur + cur / 2;
+			target = clamp_u64(target, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+			decision = target > cur ? "raise" : "on";
+			why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (>= %.0f)%s",
+					      gain, cfg->min_gain_pages_per_cpu_s,
+					      target > cur ? (urgent ? ": scan faster, under pressure" :
+							      ": scan faster") : ": at the maximum rate");
+		} else {
+			st->low_gain_ticks++;
+			if (st->low_gain_ticks >= cfg->backoff_ticks) {
+				target = clamp_u64(cur / 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+				st->backed_off = TRUE;
+				decision = target < cur ? "back off" : "backed off";
+				why = g_strdup_printf("backing off: %.0f pages newly merged per ksmd CPU-second "
+						      "(< %.0f) for %u ticks", gain,
+						      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks);
+			} else {
+				target = clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+				decision = "on";
+				why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (< %.0f), "
+						      "%u of %u ticks before backing off", gain,
+						      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks,
+						      cfg->backoff_ticks);
+			}
+		}
+		if (target != cur)
+			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
+		summarize(plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT, cond, why,
+			  target);
+	}
+}
+
+static gint
+by_priority_up(gconstpointer a, gconstpointer b)
+{
+	const KvGuestSense *x = *(KvGuestSense *const *)a, *y = *(KvGuestSense *const *)b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return g_strcmp0(x->name, y->name);
+}
+
+static gint
+by_priority_down(gconstpointer a, gconstpointer b)
+{
+	return by_priority_up(b, a);
+}
+
+static gboolean
+rate_limited(const KvPolicyState *st, guint64 changed_tick, guint interval)
+{
+	return changed_tick != 0 && st->tick < changed_tick + interval;
+}
+
+static KvAction *
+guest_action(KvPlan *p, KvActionKind kind, const char *policy, const KvGuestSense *g,
+	     guint64 old_value, guint64 value, char *reason)
+{
+	KvAction *a = g_new0(KvAction, 1);
+
+	a->kind = kind;
+	a->policy = g_strdup(policy);
+	a->guest = g_strdup(g->name);
+	a->uuid = g_strdup(g->uuid);
+	a->old_value = old_value;
+	a->value = value;
+	a->reason = reason;
+	g_ptr_array_add(p->actions, a);
+	return a;
+}
+
+void
+kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	KvHostCondition c;
+	g_autoptr(GPtrArray) cand = g_ptr_array_new();
+	g_autofree char *cond = NULL;
+	guint no_driver = 0, changed = 0;
+	gboolean shrink, grow;
+
+	if (!cfg->balloon_manage) {
+		summarize(plan, "balloon", "unmanaged", "balloon-manage is false");
+		return;
+	}
+	for (guint i = 0; i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		if (g->has_balloon_driver && g->balloon_max_kib > 0)
+			g_ptr_array_add(cand, g);
+		else
+			no_driver++;
+	}
+	if (cand->len == 0) {
+		summarize(plan, "balloon", "none", "no guest has a balloon driver (%u guest%s without)",
+			  no_driver, no_driver == 1 ? "" : "s");
+		return;
+	}
+	kv_policy_condition(s, cfg, &c);
+	cond = condition_text(s, &c);
+	shrink = c.low_memory || c.psi_pressure;
+	grow = !shrink && c.avail_pct >= cfg->avail_high_pct &&
+	       (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
+	if (!shrink && !grow) {
+		summarize(plan, "balloon", "hold", "between the thresholds (%s): balloons stay", cond);
+		return;
+	}
+	if (shrink) {
+		int level = 0;
+		gboolean have_level = FALSE;
+
+		g_ptr_array_sort(cand, by_priority_up);
+		for (guint i = 0; i < cand->len; i++) {
+			const KvGuestSense *g = g_ptr_array_index(cand, i);
+			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+			guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
+			guint64 used, keep, floor, target;
+
+			/* Only the lowest priority that still gives memory. */
+			if ((have_level && g->priority != level) || changed >= cfg->balloon_guests_per_tick)
+				break;
+			if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
+				continue;
+			used = g->balloon_actual_kib > g->balloon_unused_kib ?
+			       g->balloon_actual_kib - g->balloon_unused_kib : 0;
+			keep = g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
+			floor = MAX(g->balloon_floor_kib, used + keep);
+			if (g->balloon_actual_kib <= floor)
+				continue;
+			target = g->balloon_actual_kib > step ? g->balloon_actual_kib - step : 0;
+			target = MAX(target, floor);
+			if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
+				continue;
+			guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+				     g_strdup_printf("host under pressure (%s); priority %d; the guest has %"
+						     G_GUINT64_FORMAT " MiB unused; floor %" G_GUINT64_FORMAT
+						     " MiB%s%s", cond, g->priority,
+						     g->balloon_unused_kib / MIB_KIB, floor / MIB_KIB,
+						     g->floor_source ? " from " : "",
+						     g->floor_source ? g->floor_source : ""));
+			gs->balloon_changed_tick = st->tick;
+			have_level = TRUE;
+			level = g->priority;
+			changed++;
+		}
+		if (changed)
+			summarize(plan, "balloon", "shrink", "host under pressure (%s): %u guest%s of "
+				  "priority %d give memory back", cond, changed, changed == 1 ? "" : "s",
+				  level);
+		else
+			summarize(plan, "balloon", "hold", "host under pressure (%s) but every balloon is "
+				  "at its floor or was changed in the last %u ticks", cond,
+				  cfg->balloon_interval_ticks);
+		return;
+	}
+	g_ptr_array_sort(cand, by_priority_down);
+	for (guint i = 0; i < cand->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(cand, i);
+		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
+		guint64 target;
+
+		if (changed >= cfg->balloon_guests_per_tick)
+			break;
+		if (g->balloon_actual_kib >= g->balloon_max_kib)
+			continue;
+		/* Only a guest short of memory gets more. */
+		if (g->balloon_unused_kib >= g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100)
+			continue;
+		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
+			continue;
+		target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
+		guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+			     g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
+					     " MiB unused; priority %d", cond, g->balloon_unused_kib / MIB_KIB,
+					     g->priority));
+		gs->balloon_changed_tick = st->tick;
+		changed++;
+	}
+	summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u balloon%s grow",
+		  cond, changed, changed == 1 ? "" : "s");
+}
+
+static char *
+limit_file(const KvGuestSense *g)
+{
+	return g_build_filename(g->cg_dir, g->cg_version == KV_CGROUP_V2 ? "memory.high" :
+				"memory.limit_in_bytes", NULL);
+}
+
+void
+kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	KvHostCondition c;
+	g_autoptr(GPtrArray) cand = g_ptr_array_new();
+	g_autofree char *cond = NULL;
+	guint changed = 0, busy = 0;
+	const guint64 page = s->page_size ? s->page_size : 4096;
+
+	if (!cfg->swap_manage) {
+		summarize(plan, "swap", "unmanaged", "swap-manage is false");
+		return;
+	}
+	for (guint i = 0; i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		if (g->cg_version != KV_CGROUP_NONE && g->cg_dir && g->ram_kib > 0)
+			g_ptr_array_add(cand, g);
+	}
+	if (cand->len == 0) {
+		summarize(plan, "swap", "none", "no guest in a memory cgroup");
+		return;
+	}
+	kv_policy_condition(s, cfg, &c);
+	cond = condition_text(s, &c);
+	if (c.swap_pressure) {
+		int level = 0;
+		gboolean have_level = FALSE;
+
+		if (s->meminfo.swap_free_kib == 0) {
+			summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
+			return;
+		}
+		g_ptr_array_sort(cand, by_priority_up);
+		for (guint i = 0; i < cand->len; i++) {
+			const KvGuestSense *g = g_ptr_array_index(cand, i);
+			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+			guint64 ram = g->ram_kib * 1024, step = ram * cfg->swap_step_pct / 100;
+			guint64 floor = MAX(ram * cfg->swap_min_pct / 100, g->balloon_floor_kib * 1024);
+			guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
+			KvAction *a;
+
+			if ((have_level && g->priority != level) || changed >= cfg->swap_guests_per_tick)
+				break;
+			if (st->tick < gs->cg_busy_until_tick) {
+				busy++;
+				continue;
+			}
+			target = base > step ? base - step : 0;
+			target = MAX(target, floor);
+			target -= target % page;
+			if (target >= g->cg_limit_bytes || g->cg_limit_bytes - target < (1u << 20))
+				continue;
+			if (gs->cg_original_limit_bytes == 0)
+				gs->cg_original_limit_bytes = g->cg_limit_bytes;
+			a = guest_action(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
+					 g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %"
+							 G_GUINT64_FORMAT " MiB", cond, g->priority,
+							 floor >> 20));
+			a->cg_file = limit_file(g);
+			a->cg_version = g->cg_version;
+			have_level = TRUE;
+			level = g->priority;
+			changed++;
+		}
+		summarize(plan, "swap", changed ? "limit" : "hold",
+			  "memory stalls (%s): %u guest limit%s lowered%s", cond, changed,
+			  changed == 1 ? "" : "s", busy ? "; some guests wait after EBUSY" : "");
+		return;
+	}
+	if (!c.swap_comfortable) {
+		summarize(plan, "swap", "hold", "between the thresholds (%s): limits stay", cond);
+		return;
+	}
+	g_ptr_array_sort(cand, by_priority_down);
+	for (guint i = 0; i < cand->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(cand, i);
+		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+		guint64 step = g->ram_kib * 1024 * cfg->swap_step_pct / 100, target, orig;
+		KvAction *a;
+
+		if (changed >= cfg->swap_guests_per_tick)
+			break;
+		if (gs->cg_original_limit_bytes == 0 || st->tick < gs->cg_busy_until_tick)
+			continue;
+		orig = gs->cg_original_limit_bytes;
+		if (g->cg_limit_bytes >= orig) {
+			gs->cg_original_limit_bytes = 0;
+			continue;
+		}
+		target = g->cg_limit_bytes + step;
+		/* Above the guest's RAM a limit no longer matters. */
+		if (target >= orig || target < g->cg_limit_bytes ||
+		    (orig == KV_UNLIMITED && target >= g->ram_kib * 1024)) {
+			target = orig;
+			gs->cg_original_limit_bytes = 0;
+		}
+		a = guest_action(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
+				 g_strdup_printf("no memory stalls (%s): raise the limit back toward %s",
+						 cond, orig == KV_UNLIMITED ? "unlimited" : "its original"));
+		a->cg_file = limit_file(g);
+		a->cg_version = g->cg_version;
+		changed++;
+	}
+	summarize(plan, "swap", changed ? "relax" : "keep", "no memory stalls (%s): %u limit%s raised",
+		  cond, changed, changed == 1 ? "" : "s");
+}
+
+KvPlan *
+kv_policy_decide(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st)
+{
+	KvPlan *plan = kv_plan_new();
+
+	st->tick++;
+	kv_policy_numa(s, cfg, st, plan);
+	kv_policy_ksm(s, cfg, st, plan);
+	kv_policy_balloon(s, cfg, st, plan);
+	kv_policy_swap(s, cfg, st, plan);
+	return plan;
+}
+
+void
+kv_policy_learn(const KvPlan *plan, const KvConfig *cfg, KvPolicyState *st)
+{
+	guint wait = MAX(cfg->swap_busy_ticks, BUSY_WAIT_TICKS_MIN);
+
+	for (guint i = 0; i < plan->actions->len; i++) {
+		const KvAction *a = g_ptr_array_index(plan->actions, i);
+
+		if (a->result != KV_RESULT_TRANSIENT && a->result != KV_RESULT_PERMANENT)
+			continue;
+		switch (a->kind) {
+		case KV_ACTION_CGROUP_LIMIT: {
+			KvGuestPolicyState *gs = kv_policy_state_guest(st, a->guest);
+
+			gs->cg_busy_until_tick = st->tick + (a->result == KV_RESULT_PERMANENT ?
+							     KSM_BLOCKED_TICKS : wait);
+			break;
+		}
+		case KV_ACTION_KSM_KNOB:
+			if (a->knob == KV_KSM_MERGE_ACROSS_NODES ||
+			    (!strcmp(a->policy, "numa") && a->errnum == EBUSY)) {
+				st->numa_busy_until_tick = st->tick + wait;
+				st->numa_unmerging = FALSE;
+			} else if (!strcmp(a->policy, "numa")) {
+				st->numa_unmerging = FALSE;
+				st->numa_busy_until_tick = st->tick + wait;
+			} else if (a->result == KV_RESULT_PERMANENT) {
+				st->ksm_blocked_until_tick = st->tick + KSM_BLOCKED_TICKS;
+				g_free(st->ksm_blocked_error);
+				st->ksm_blocked_error = g_strdup(a->error);
+			}
+			break;
+		case KV_ACTION_BALLOON:
+			break;
+		}
+	}
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Real host: ksmvirtd tunes KSM under memory pressure and backs off.
+
+Mergeable helpers hold identical memory; a memory hog in a memory cgroup
+(v1, /sys/fs/cgroup/memory/ksmvirt-test) limited below its working set,
+with a temporary swap file, makes the host stall on memory (PSI).  The
+daemon must turn KSM on, raise the scan rate while merging pays, let the
+savings converge, back off when nothing more merges, and, once the hog is
+gone, stop scanning while keeping the merged pages (run=0, never run=2).
+Each step is checked in the daemon's status (decisions and reasons) and in
+sysfs.  Holds /run/lock/ksmvirt-ksm.lock and restores every KSM setting.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ksmtest import (BUILD, Helpers, KsmSettings, Tap, fail, ksm_read, ksm_stat,  # noqa: E402
+                     ksm_write, require_root_ksm, skip)
+
+CG = "/sys/fs/cgroup/memory/ksmvirt-test"
+HELPERS, HELPER_MIB = 4, 64
+PAGES = HELPER_MIB * 256
+
+require_root_ksm()
+if not os.path.exists("/proc/pressure/memory"):
+    skip("kernel without PSI")
+if not os.path.isdir("/sys/fs/cgroup/memory"):
+    skip("no cgroup v1 memory controller")
+
+t = Tap()
+work = tempfile.mkdtemp(prefix="ksmvirt-real-balance.", dir="/var/tmp")
+swapfile = os.path.join(work, "swap")
+hog = daemon = None
+swap_on = False
+
+
+def psi_some():
+    with open("/proc/pressure/memory") as f:
+        return float(f.readline().split()[1].split("=")[1])
+
+
+def status():
+    r = subprocess.run([os.path.join(BUILD, "ksmvirt"), "status", "--json", "--socket", sock],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)
+
+
+def decision(s, policy):
+    return {d["policy"]: d for d in s["decisions"]}[policy]
+
+
+def cleanup():
+    global swap_on
+    for p in (daemon, hog):
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+    if swap_on:
+        subprocess.run(["swapoff", swapfile])
+        swap_on = False
+    if os.path.isdir(CG):
+        for _ in range(50):
+            try:
+                os.rmdir(CG)
+                break
+            except OSError:
+                time.sleep(0.2)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+sock = os.path.join(work, "ksmvirtd.sock")
+log_path = os.path.join(work, "ksmvirtd.log")
+try:
+    with KsmSettings(), Helpers() as helpers:
+        # Known start: scanning off, slow rate, no advisor.
+        ksm_write("run", 0)
+        ksm_write("pages_to_scan", 100)
+        ksm_write("sleep_millisecs", 20)
+        if os.path.exists("/sys/kernel/mm/ksm/advisor_mode"):
+            ksm_write("advisor_mode", "none")
+        pids = [helpers.start(HELPER_MIB, "same", seed=4242) for _ in range(HELPERS)]
+
+        # Memory pressure: a hog in a memory cgroup limited below its size,
+        # swapping to a temporary swap file.
+        if subprocess.run(["fallocate", "-l", "512M", swapfile]).returncode != 0:
+            subprocess.run(["dd", "if=/dev/zero", "of=" + swapfile, "bs=1M", "count=512", "status=none"],
+                           check=True)
+        os.chmod(swapfile, 0o600)
+        subprocess.run(["mkswap", "-q", swapfile], check=True)
+        if subprocess.run(["swapon", swapfile]).returncode != 0:
+            fail("swapon %s failed" % swapfile)
+        swap_on = True
+        os.makedirs(CG, exist_ok=True)
+        with open(os.path.join(CG, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(64 << 20))
+
+        def into_cgroup():
+            with open(os.path.join(CG, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+        hog = subprocess.Popen([sys.executable, "-c",
+                                "b = bytearray(160 << 20)\n"
+                                "while True:\n"
+                                "    for i in range(0, len(b), 4096): b[i] = (b[i] + 1) & 255\n"],
+                               preexec_fn=into_cgroup)
+        t0 = time.time()
+        while psi_some() < 1.5 and time.time() - t0 < 60:
+            time.sleep(1)
+        t.ok(psi_some() >= 1.5, "the hog makes the host stall on memory (PSI some %.1f%%)" % psi_some())
+
+        conf = os.path.join(work, "ksmvirtd.conf")
+        with open(conf, "w") as f:
+            f.write("[daemon]\ntick-seconds = 1\n"
+                    "[ksm]\npsi-some-on-percent = 1.5\npsi-some-off-percent = 0.5\n"
+                    "pages-to-scan-start = 100\npages-to-scan-min = 64\npages-to-scan-max = 10000\n"
+                    "backoff-ticks = 2\nlock-file =\n"
+                    "[balloon]\nmanage = false\n[swap]\nmanage = false\n")
+        # The test holds the KSM lock itself: the daemon is told not to
+        # take it (lock-file empty) and not to touch guests (no libvirt,
+        # balloons and swap unmanaged).
+        daemon = subprocess.Popen([os.path.join(BUILD, "ksmvirtd"), "--socket", sock,
+                                   "--state-dir", os.path.join(work, "state"), "--config", conf,
+                                   "--no-libvirt", "--verbose"],
+                                  stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+
+        seen_on = seen_raise = seen_backoff = False
+        max_pages = 0
+        pages_after_backoff = None
+        merged = 0
+        on_reason = raise_reason = backoff_reason = ""
+        deadline = time.time() + 150
+        while time.time() < deadline:
+            time.sleep(0.5)
+            s = status()
+            if not s or not s.get("ksm"):
+                continue
+            k = decision(s, "ksm")
+            pts = int(ksm_read("pages_to_scan"))
+            max_pages = max(max_pages, pts)
+            if ksm_read("run") == "1" and k["decision"] not in ("off", "unmanaged"):
+                if not seen_on:
+                    on_reason = k["reason"]
+                seen_on = True
+            if k["decision"] == "raise":
+                seen_raise = True
+                raise_reason = k["reason"]
+            merged = sum(ksm_stat(p).get("ksm_merging_pages", 0) for p in pids)
+            if k["decision"] in ("back off", "backed off") and merged >= 0.9 * HELPERS * PAGES:
+                seen_backoff = True
+                backoff_reason = k["reason"]
+                pages_after_backoff = pts
+                if pts <= 64:
+                    break
+        t.ok(seen_on, "the daemon turned KSM on under pressure: %s" % on_reason)
+        t.ok("PSI some" in on_reason, "the reason names the pressure")
+        t.ok(seen_raise and max_pages > 100, "it raised the scan rate while merging paid (max "
+             "pages_to_scan %d): %s" % (max_pages, raise_reason))
+        t.ok(merged >= 0.9 * HELPERS * PAGES, "savings converged: %d of %d helper pages merged" %
+             (merged, HELPERS * PAGES))
+        t.ok(seen_backoff and pages_after_backoff is not None and pages_after_backoff < max_pages,
+             "it backed off when nothing more merged (pages_to_scan %s < %d): %s" %
+             (pages_after_backoff, max_pages, backoff_reason))
+
+        # Pressure gone: scanning stops, merged pages stay (run=0, not 2).
+        hog.kill()
+        hog.wait()
+        off = None
+        deadline = time.time() + 150
+        while time.time() < deadline:
+            time.sleep(1)
+            s = status()
+            if s and decision(s, "ksm")["decision"] == "off" and ksm_read("run") == "0":
+                off = s
+                break
+        t.ok(off is not None, "with the pressure gone it stopped scanning: %s" %
+             (decision(off, "ksm")["reason"] if off else "PSI some still %.1f%%" % psi_some()))
+        sharing = int(ksm_read("pages_sharing"))
+        t.ok(sharing >= (HELPERS - 1) * PAGES * 0.9, "merged pages kept (pages_sharing %d)" % sharing)
+        log = open(log_path).read()
+        t.ok("run 1 -> 2" not in log and "run 0 -> 2" not in log, "never run=2")
+        r = subprocess.run([os.path.join(BUILD, "ksmvirt"), "status", "--socket", sock],
+                           capture_output=True, text=True)
+        print("# " + r.stdout.replace("\n", "\n# "))
+        daemon.send_signal(signal.SIGTERM)
+        t.ok(daemon.wait(timeout=30) == 0, "daemon stopped cleanly")
+finally:
+    cleanup()
+t.done()

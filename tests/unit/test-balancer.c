@@ -1,0 +1,536 @@
+/* Unit tests: sensing parsers, configuration, actuators, and a balancer
+ * tick over a fixture root with libvirt's test:///default driver. */
+#include "kv-act.h"
+#include "kv-balancer.h"
+#include "kv-config.h"
+#include "kv-sense.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+
+static void
+test_psi(void)
+{
+	static const struct {
+		const char *buf;
+		gboolean ok;
+		double some, full;
+	} cases[] = {
+		{ "some avg10=1.50 avg60=0.00 avg300=0.00 total=5\nfull avg10=0.25 avg60=0 avg300=0 total=1\n",
+		  TRUE, 1.5, 0.25 },
+		{ "some avg10=97.00 avg60=1 avg300=1 total=1\n", TRUE, 97, 0 },
+		{ "full avg10=3.00 avg60=0 avg300=0 total=1\n", FALSE, 0, 3 },
+		{ "", FALSE, 0, 0 },
+		{ "some avg10=x\n", FALSE, 0, 0 },
+		{ "some avg10=-1\n", FALSE, 0, 0 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		double some, full;
+
+		g_assert_cmpint(kv_psi_parse(cases[i].buf, &some, &full), ==, cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_cmpfloat_with_epsilon(some, cases[i].some, 1e-9);
+			g_assert_cmpfloat_with_epsilon(full, cases[i].full, 1e-9);
+		}
+	}
+}
+
+static void
+test_cgroup_parse(void)
+{
+	static const struct {
+		const char *buf;
+		const char *want;
+		KvCgroupVersion ver;
+	} cases[] = {
+		{ "12:cpu,cpuacct:/x\n4:memory:/machine/qemu-1-a.libvirt-qemu\n0::/y\n",
+		  "/machine/qemu-1-a.libvirt-qemu", KV_CGROUP_V1 },
+		{ "0::/machine.slice/machine-qemu.scope/libvirt/emulator\n",
+		  "/machine.slice/machine-qemu.scope/libvirt/emulator", KV_CGROUP_V2 },
+		{ "4:memory,hugetlb:/a\n", "/a", KV_CGROUP_V1 },
+		{ "junk\n", NULL, KV_CGROUP_NONE },
+		{ "", NULL, KV_CGROUP_NONE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		KvCgroupVersion v = 99;
+		g_autofree char *p = kv_cgroup_parse(cases[i].buf, &v);
+
+		g_assert_cmpstr(p, ==, cases[i].want);
+		g_assert_cmpint(v, ==, cases[i].ver);
+	}
+	g_assert_cmpuint(kv_cgroup_limit_parse("max\n"), ==, KV_UNLIMITED);
+	g_assert_cmpuint(kv_cgroup_limit_parse("9223372036854771712\n"), ==, KV_UNLIMITED);
+	g_assert_cmpuint(kv_cgroup_limit_parse("1073741824\n"), ==, 1073741824);
+	g_assert_cmpuint(kv_cgroup_limit_parse("x"), ==, G_MAXUINT64 - 1);
+}
+
+static void
+test_node_meminfo(void)
+{
+	static const struct {
+		const char *buf;
+		gboolean ok;
+		guint64 total, free;
+	} cases[] = {
+		{ "Node 2 MemTotal:       262144 kB\nNode 2 MemFree:        131072 kB\nNode 2 MemUsed: 1 kB\n",
+		  TRUE, 262144, 131072 },
+		{ "Node 0 MemFree: 5 kB\n", FALSE, 0, 0 },
+		{ "MemTotal: 5 kB\nMemFree: 1 kB\n", FALSE, 0, 0 },
+		{ "", FALSE, 0, 0 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		guint64 t = 0, f = 0;
+
+		g_assert_cmpint(kv_node_meminfo_parse(cases[i].buf, &t, &f), ==, cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_cmpuint(t, ==, cases[i].total);
+			g_assert_cmpuint(f, ==, cases[i].free);
+		}
+	}
+}
+
+static void
+test_config(void)
+{
+	static const struct {
+		const char *text;
+		gboolean ok;
+		guint warnings;
+	} cases[] = {
+		{ "", TRUE, 0 },
+		{ "[daemon]\ntick-seconds = 2\n[ksm]\nadvisor = auto\npages-to-scan-max = 9000\n", TRUE, 0 },
+		{ "[numa]\nmerge-across-nodes = 0\n[swap]\nmanage = false\n", TRUE, 0 },
+		{ "[ksm]\nlock-file =\n", TRUE, 0 },
+		{ "[ksm]\nbogus = 1\n[other]\nx = 1\n", TRUE, 2 },
+		{ "[ksm]\nadvisor = sometimes\n", FALSE, 0 },
+		{ "[daemon]\ntick-seconds = 0\n", FALSE, 0 },
+		{ "[ksm]\npages-to-scan-min = 5000\npages-to-scan-max = 100\n", FALSE, 0 },
+		{ "[ksm]\nmem-available-low-percent = 1.5\n", FALSE, 0 },
+		{ "[ksm]\nlock-file = relative\n", FALSE, 0 },
+		{ "not a key file", FALSE, 0 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GPtrArray) w = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(GError) err = NULL;
+		KvConfig cfg;
+
+		g_test_message("config case %u", i);
+		g_assert_cmpint(kv_config_parse(cases[i].text, strlen(cases[i].text), &cfg, w, &err), ==,
+				cases[i].ok);
+		g_assert_cmpuint(w->len, ==, cases[i].warnings);
+		if (!cases[i].ok)
+			g_assert_nonnull(err);
+	}
+	{
+		const char *t = "[daemon]\ntick-seconds = 2\n[ksm]\nadvisor = auto\n[numa]\nmerge-across-nodes = 0\n";
+		g_autofree char *again = NULL, *twice = NULL;
+		KvConfig a, b;
+
+		g_assert_true(kv_config_parse(t, strlen(t), &a, NULL, NULL));
+		g_assert_cmpuint(a.tick_ms, ==, 2000);
+		g_assert_cmpint(a.advisor, ==, KV_ADVISOR_AUTO);
+		g_assert_cmpint(a.merge_across_nodes, ==, 0);
+		/* The effective configuration reads back to the same values. */
+		again = kv_config_to_string(&a);
+		g_assert_true(kv_config_parse(again, strlen(again), &b, NULL, NULL));
+		twice = kv_config_to_string(&b);
+		g_assert_cmpstr(again, ==, twice);
+		g_assert_cmpuint(b.tick_ms, ==, 2000);
+	}
+}
+
+static char *
+temp_root(void)
+{
+	g_autoptr(GError) err = NULL;
+	char *dir = g_dir_make_tmp("ksmvirt-act-XXXXXX", &err);
+
+	g_assert_no_error(err);
+	return dir;
+}
+
+static void
+put(const char *root, const char *rel, const char *text)
+{
+	g_autofree char *p = g_build_filename(root, rel, NULL);
+	g_autofree char *d = g_path_get_dirname(p);
+
+	g_assert_cmpint(g_mkdir_with_parents(d, 0755), ==, 0);
+	g_assert_true(g_file_set_contents(p, text, -1, NULL));
+}
+
+static char *
+get(const char *root, const char *rel)
+{
+	g_autofree char *p = g_build_filename(root, rel, NULL);
+	char *t = NULL;
+
+	if (!g_file_get_contents(p, &t, NULL, NULL))
+		return NULL;
+	return t;
+}
+
+static void
+rm_rf(const char *dir)
+{
+	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+
+	g_assert_cmpint(system(cmd), ==, 0);
+}
+
+static void
+test_act_files(void)
+{
+	g_autofree char *root = temp_root();
+	g_autoptr(KvCtx) ctx = kv_ctx_new(root);
+	g_autoptr(KvPlan) p = kv_plan_new();
+	KvAction *a;
+
+	put(root, "sys/kernel/mm/ksm/run", "0\n");
+	put(root, "sys/kernel/mm/ksm/advisor_mode", "[none] scan-time\n");
+	put(root, "sys/fs/cgroup/memory/g/memory.limit_in_bytes", "9223372036854771712\n");
+	put(root, "sys/fs/cgroup/unified/g/memory.high", "max\n");
+
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_KSM_KNOB; a->policy = g_strdup("ksm"); a->knob = KV_KSM_RUN; a->value = 1;
+	a->reason = g_strdup("t");
+	g_ptr_array_add(p->actions, a);
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_KSM_KNOB; a->policy = g_strdup("ksm"); a->knob = KV_KSM_ADVISOR_MODE;
+	a->value_str = g_strdup("scan-time"); a->reason = g_strdup("t");
+	g_ptr_array_add(p->actions, a);
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_CGROUP_LIMIT; a->policy = g_strdup("swap"); a->guest = g_strdup("g");
+	a->cg_version = KV_CGROUP_V1; a->value = 1u << 30; a->reason = g_strdup("t");
+	a->cg_file = g_strdup("/sys/fs/cgroup/memory/g/memory.limit_in_bytes");
+	g_ptr_array_add(p->actions, a);
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_CGROUP_LIMIT; a->policy = g_strdup("swap"); a->guest = g_strdup("g");
+	a->cg_version = KV_CGROUP_V2; a->value = KV_UNLIMITED; a->reason = g_strdup("t");
+	a->cg_file = g_strdup("/sys/fs/cgroup/unified/g/memory.high");
+	g_ptr_array_add(p->actions, a);
+	/* A guest destroyed between sense and act: its cgroup is gone. */
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_CGROUP_LIMIT; a->policy = g_strdup("swap"); a->guest = g_strdup("gone");
+	a->cg_version = KV_CGROUP_V1; a->value = 1u << 30; a->reason = g_strdup("t");
+	a->cg_file = g_strdup("/sys/fs/cgroup/memory/gone/memory.limit_in_bytes");
+	g_ptr_array_add(p->actions, a);
+	/* A balloon without a hypervisor. */
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_BALLOON; a->policy = g_strdup("balloon"); a->guest = g_strdup("g");
+	a->value = 1024; a->reason = g_strdup("t");
+	g_ptr_array_add(p->actions, a);
+
+	/* Dry run: nothing changes. */
+	g_assert_cmpuint(kv_act(ctx, NULL, p, TRUE), ==, 0);
+	{
+		g_autofree char *run = get(root, "sys/kernel/mm/ksm/run");
+
+		g_assert_cmpstr(run, ==, "0\n");
+	}
+	for (guint i = 0; i < p->actions->len; i++)
+		((KvAction *)g_ptr_array_index(p->actions, i))->result = KV_RESULT_PENDING;
+	g_assert_cmpuint(kv_act(ctx, NULL, p, FALSE), ==, 2);
+	{
+		g_autofree char *run = get(root, "sys/kernel/mm/ksm/run");
+		g_autofree char *adv = get(root, "sys/kernel/mm/ksm/advisor_mode");
+		g_autofree char *v1 = get(root, "sys/fs/cgroup/memory/g/memory.limit_in_bytes");
+		g_autofree char *v2 = get(root, "sys/fs/cgroup/unified/g/memory.high");
+
+		g_assert_cmpstr(run, ==, "1");
+		g_assert_cmpstr(adv, ==, "scan-time");
+		g_assert_cmpstr(v1, ==, "1073741824");
+		g_assert_cmpstr(v2, ==, "max");
+	}
+	a = g_ptr_array_index(p->actions, 4);
+	g_assert_cmpint(a->result, ==, KV_RESULT_PERMANENT);
+	g_assert_cmpint(a->errnum, ==, ENOENT);
+	a = g_ptr_array_index(p->actions, 5);
+	g_assert_cmpint(a->result, ==, KV_RESULT_PERMANENT);
+	rm_rf(root);
+}
+
+static void
+test_errno_class(void)
+{
+	static const struct { int e; KvActionResult r; } cases[] = {
+		{ EBUSY, KV_RESULT_TRANSIENT }, { EAGAIN, KV_RESULT_TRANSIENT }, { ENOMEM, KV_RESULT_TRANSIENT },
+		{ EINTR, KV_RESULT_TRANSIENT }, { EROFS, KV_RESULT_PERMANENT }, { EACCES, KV_RESULT_PERMANENT },
+		{ EPERM, KV_RESULT_PERMANENT }, { EINVAL, KV_RESULT_PERMANENT }, { ENOENT, KV_RESULT_PERMANENT },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpint(kv_act_classify_errno(cases[i].e), ==, cases[i].r);
+}
+
+/* libvirt's test:///default: every connection of one process shares the
+ * same default driver state, so a second connection can destroy the
+ * domain the balancer sensed before it acts. */
+static void
+test_guest_destroyed(void)
+{
+	g_autofree char *root = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
+	g_autoptr(KvCtx) ctx = kv_ctx_new(root);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvHv) hv = kv_hv_libvirt_open_rw(ctx, "test:///default", &err);
+	g_autoptr(GPtrArray) stats = NULL;
+	g_autoptr(KvPlan) p = kv_plan_new();
+	virConnectPtr other;
+	virDomainPtr dom;
+	KvAction *a;
+
+	g_assert_no_error(err);
+	stats = kv_hv_balloon_stats(hv, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(stats->len, ==, 1);
+	g_assert_cmpstr(((KvBalloonStats *)g_ptr_array_index(stats, 0))->name, ==, "test");
+	g_assert_true(((KvBalloonStats *)g_ptr_array_index(stats, 0))->has_driver);
+	g_assert_true(kv_hv_set_balloon(hv, "test", 1536 * 1024, &err));
+	g_assert_no_error(err);
+
+	other = virConnectOpen("test:///default");
+	g_assert_nonnull(other);
+	dom = virDomainLookupByName(other, "test");
+	g_assert_nonnull(dom);
+	g_assert_cmpint(virDomainDestroy(dom), ==, 0);
+	virDomainFree(dom);
+
+	a = g_new0(KvAction, 1);
+	a->kind = KV_ACTION_BALLOON; a->policy = g_strdup("balloon"); a->guest = g_strdup("test");
+	a->value = 1024 * 1024; a->reason = g_strdup("t");
+	g_ptr_array_add(p->actions, a);
+	g_assert_cmpuint(kv_act(ctx, hv, p, FALSE), ==, 1);
+	g_test_message("%s", a->error);
+	g_assert_cmpint(a->result, ==, KV_RESULT_PERMANENT);
+	g_assert_nonnull(a->error);
+
+	/* Start it again for the other tests of this process. */
+	dom = virDomainLookupByName(other, "test");
+	g_assert_nonnull(dom);
+	g_assert_cmpint(virDomainCreate(dom), ==, 0);
+	virDomainFree(dom);
+	virConnectClose(other);
+}
+
+static void
+test_balancer_state(void)
+{
+	g_autofree char *src = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
+	g_autofree char *root = temp_root();
+	g_autofree char *state = g_build_filename(root, "state", NULL);
+	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/'", src, root);
+	KvConfig cfg;
+	guint64 ticks;
+
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(state, 0755), ==, 0);
+	kv_config_defaults(&cfg);
+	{
+		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
+		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .state_dir = state }, &cfg);
+		const KvPlan *p;
+		g_autoptr(GError) err = NULL;
+		g_autofree char *run = NULL, *status = NULL, *text = NULL;
+
+		p = kv_balancer_tick(b, FALSE, &err);
+		g_assert_no_error(err);
+		g_assert_nonnull(p);
+		/* host-full is comfortable with run=1: run=0, merged pages kept. */
+		g_assert_cmpstr(kv_plan_summary(p, "ksm")->decision, ==, "off");
+		run = get(root, "sys/kernel/mm/ksm/run");
+		g_assert_cmpstr(run, ==, "0");
+		p = kv_balancer_tick(b, FALSE, &err);
+		g_assert_cmpuint(p->actions->len, ==, 0);   /* nothing changes twice */
+		status = kv_balancer_status_json(b);
+		text = kv_status_render_text(status, &err);
+		g_assert_no_error(err);
+		g_assert_nonnull(strstr(text, "tick 2 every 5.0 s"));
+		g_assert_nonnull(strstr(text, "tick 1 [done] ksm: run 1 -> 0"));
+		ticks = 2;
+	}
+	{
+		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
+		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .state_dir = state }, &cfg);
+		g_autoptr(GPtrArray) notes = kv_balancer_take_notes(b);
+		g_autoptr(GError) err = NULL;
+		g_autofree char *hist = NULL, *status = NULL;
+		g_auto(GStrv) lines = NULL;
+
+		g_assert_cmpuint(notes->len, ==, 1);
+		g_assert_nonnull(strstr(g_ptr_array_index(notes, 0), "restored at tick 2"));
+		g_assert_nonnull(kv_balancer_tick(b, FALSE, &err));
+		status = kv_balancer_status_json(b);
+		g_assert_nonnull(strstr(status, "\"tick\" : 3"));
+		hist = get(state, "history.jsonl");
+		lines = g_strsplit(hist, "\n", -1);
+		g_assert_cmpuint(g_strv_length(lines), ==, ticks + 2);   /* 3 lines + "" */
+	}
+	g_assert_null(kv_status_render_text("{\"schema\":\"other\"}", NULL));
+	rm_rf(root);
+}
+
+/* A hypervisor behind the KvHv interface that can go away and come back,
+ * as libvirtd killed and restarted while the daemon runs. */
+typedef struct {
+	gboolean down;
+	guint opens, sets;
+	guint64 actual_kib;
+} FakeWorld;
+
+static gboolean
+fake_down(FakeWorld *w, GError **error)
+{
+	if (w->down)
+		g_set_error(error, KV_ERROR, KV_ERROR_FAILED, "fake: connection closed");
+	return w->down;
+}
+
+static GPtrArray *
+fake_list(KvHv *hv, GError **error)
+{
+	if (fake_down(hv->priv, error))
+		return NULL;
+	return g_ptr_array_new_with_free_func((GDestroyNotify)kv_domain_free);
+}
+
+static GPtrArray *
+fake_stats(KvHv *hv, GError **error)
+{
+	FakeWorld *w = hv->priv;
+	GPtrArray *out;
+	KvBalloonStats *b;
+
+	if (fake_down(w, error))
+		return NULL;
+	out = g_ptr_array_new_with_free_func((GDestroyNotify)kv_balloon_stats_free);
+	b = g_new0(KvBalloonStats, 1);
+	b->name = g_strdup("fake");
+	b->has_balloon = b->has_driver = TRUE;
+	b->current_kib = w->actual_kib;
+	b->maximum_kib = 4 * 1024 * 1024;
+	b->unused_kib = 10 * 1024;   /* short of memory: wants to grow */
+	g_ptr_array_add(out, b);
+	return out;
+}
+
+static gboolean
+fake_set(KvHv *hv, const char *name, guint64 kib, GError **error)
+{
+	FakeWorld *w = hv->priv;
+
+	if (fake_down(w, error))
+		return FALSE;
+	g_assert_cmpstr(name, ==, "fake");
+	w->actual_kib = kib;
+	w->sets++;
+	return TRUE;
+}
+
+static void
+fake_close(KvHv *hv)
+{
+}
+
+static const KvHvOps fake_ops = {
+	.name = "fake", .list_domains = fake_list, .balloon_stats = fake_stats,
+	.set_balloon = fake_set, .close = fake_close,
+};
+
+static KvHv *
+fake_open(const KvCtx *ctx, const char *uri, gpointer data, GError **error)
+{
+	FakeWorld *w = data;
+	KvHv *hv;
+
+	if (fake_down(w, error))
+		return NULL;
+	w->opens++;
+	hv = g_new0(KvHv, 1);
+	hv->ops = &fake_ops;
+	hv->ctx = ctx;
+	hv->priv = w;
+	return hv;
+}
+
+static void
+test_hypervisor_restart(void)
+{
+	g_autofree char *src = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
+	g_autofree char *root = temp_root();
+	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/'", src, root);
+	FakeWorld w = { .actual_kib = 1024 * 1024 };
+	KvConfig cfg;
+
+	g_assert_cmpint(system(cmd), ==, 0);
+	kv_config_defaults(&cfg);
+	cfg.balloon_interval_ticks = 1;
+	{
+		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
+		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){
+			.ctx = ctx, .use_libvirt = TRUE, .open_hv = fake_open, .open_hv_data = &w }, &cfg);
+		g_autoptr(GError) err = NULL;
+		guint64 before;
+
+		g_assert_nonnull(kv_balancer_tick(b, FALSE, &err));
+		g_assert_cmpuint(w.opens, ==, 1);
+		g_assert_cmpuint(w.sets, ==, 1);
+		before = w.actual_kib;
+		g_assert_cmpuint(before, >, 1024 * 1024);
+
+		/* libvirtd goes away: ticks go on, nothing crashes, balloons wait. */
+		w.down = TRUE;
+		for (guint i = 0; i < 3; i++) {
+			const KvPlan *p = kv_balancer_tick(b, FALSE, &err);
+
+			g_assert_no_error(err);
+			g_assert_nonnull(p);
+		}
+		{
+			g_autofree char *st = kv_balancer_status_json(b);
+
+			g_assert_nonnull(strstr(st, "\"libvirt\" : false"));
+		}
+		g_assert_cmpuint(w.actual_kib, ==, before);
+
+		/* It comes back: the balancer reconnects and moves balloons again. */
+		w.down = FALSE;
+		for (guint i = 0; i < 10 && w.sets < 2; i++)
+			g_assert_nonnull(kv_balancer_tick(b, FALSE, &err));
+		g_assert_cmpuint(w.opens, ==, 2);
+		g_assert_cmpuint(w.sets, >=, 2);
+		g_assert_cmpuint(w.actual_kib, >, before);
+		g_assert_cmpuint(w.actual_kib, <=, 4 * 1024 * 1024);
+		{
+			g_autoptr(GPtrArray) notes = kv_balancer_take_notes(b);
+			gboolean noted = FALSE;
+
+			for (guint i = 0; i < notes->len; i++)
+				noted |= strstr(g_ptr_array_index(notes, i), "connection closed") != NULL;
+			g_assert_true(noted);
+		}
+	}
+	rm_rf(root);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sense/psi", test_psi);
+	g_test_add_func("/sense/cgroup", test_cgroup_parse);
+	g_test_add_func("/sense/node-meminfo", test_node_meminfo);
+	g_test_add_func("/config/parse", test_config);
+	g_test_add_func("/act/files", test_act_files);
+	g_test_add_func("/act/errno", test_errno_class);
+	g_test_add_func("/act/guest-destroyed", test_guest_destroyed);
+	g_test_add_func("/balancer/state", test_balancer_state);
+	g_test_add_func("/balancer/hypervisor-restart", test_hypervisor_restart);
+	return g_test_run();
+}
