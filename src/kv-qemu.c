@@ -217,7 +217,8 @@ kv_qemu_parse_argv(const char *const *argv)
 
 	qi->mem_merge = KV_TRISTATE_UNSET;
 	qi->backends = g_ptr_array_new_with_free_func((GDestroyNotify)backend_free);
-	for (guint i = 1; argv && argv[i]; i++) {
+	/* An exiting process has an empty command line: argv[0] is NULL. */
+	for (guint i = 1; argv && argv[0] && argv[i]; i++) {
 		const char *opt = argv[i];
 		const char *arg = argv[i + 1];
 

@@ -73,7 +73,7 @@ kv_qmp_parse_memdevs(const char *reply, GError **error)
 char *
 kv_qmp_socket_from_argv(const char *const *argv)
 {
-	for (guint i = 1; argv && argv[i] && argv[i + 1]; i++) {
+	for (guint i = 1; argv && argv[0] && argv[i] && argv[i + 1]; i++) {
 		g_autoptr(GHashTable) kv = NULL;
 		const char *v;
 

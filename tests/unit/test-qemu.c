@@ -118,6 +118,9 @@ test_implicit_and_junk(void)
 	g_autoptr(KvQemuInfo) q2 = parse(a2);
 	g_autoptr(GPtrArray) r1 = kv_qemu_guest_ram(q1);
 	g_autoptr(GPtrArray) r2 = kv_qemu_guest_ram(q2);
+	/* An exiting QEMU: its command line reads empty. */
+	const char *a3[] = { NULL };
+	g_autoptr(KvQemuInfo) q3 = parse(a3);
 
 	g_assert_cmpuint(q1->ram_bytes, ==, 512ull << 20);
 	g_assert_cmpuint(r1->len, ==, 1);
@@ -126,6 +129,7 @@ test_implicit_and_junk(void)
 	g_assert_cmpuint(q2->backends->len, ==, 0);
 	g_assert_null(q2->name);
 	g_assert_cmpuint(r2->len, ==, 1);
+	g_assert_cmpuint(q3->backends->len, ==, 0);
 }
 
 int
