@@ -106,6 +106,10 @@ install: all
 	for m in doc/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in doc/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for m in doc/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(SYSCONFDIR)/ksmvirt
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/ksmvirtd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/ksmvirtd.service
+	[ -f $(DESTDIR)$(SYSCONFDIR)/ksmvirt/ksmvirtd.conf ] || \
+		install -m 644 doc/ksmvirtd.conf.example $(DESTDIR)$(SYSCONFDIR)/ksmvirt/ksmvirtd.conf
 
 # libvirtd looks for hooks under its own sysconfdir, /etc on Debian, whatever
 # prefix ksmvirt itself uses: override with LIBVIRT_HOOKS_DIR=...

@@ -77,7 +77,7 @@ KSMVIRT_RUN_DIR=$work "$rig_dir/libvirtd-ctl" start || fail "libvirtd does not s
 
 # A private ksmvirtd, and the hook registered with libvirtd through a
 # wrapper that points it there (libvirtd gives hooks a clean environment).
-"$daemon" --socket "$sock" --state-dir "$state" --verbose >"$work/ksmvirtd.log" 2>&1 &
+"$daemon" --no-balance --socket "$sock" --state-dir "$state" --verbose >"$work/ksmvirtd.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.1; done
 [ -S "$sock" ] || fail "ksmvirtd did not start: $(cat "$work/ksmvirtd.log")"

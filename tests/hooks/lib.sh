@@ -49,7 +49,7 @@ wait_socket() {
 
 # start_daemon: ksmvirtd in the background, logging to $work/ksmvirtd.log
 start_daemon() {
-	"$daemon" --verbose >>"$work/ksmvirtd.log" 2>&1 &
+	"$daemon" --no-balance --verbose >>"$work/ksmvirtd.log" 2>&1 &
 	daemon_pid=$!
 	bg_pids+=("$daemon_pid")
 	wait_socket
