@@ -70,9 +70,11 @@ kv_qmp_parse_memdevs(const char *reply, GError **error)
 	return g_steal_pointer(&out);
 }
 
-char *
-kv_qmp_socket_from_argv(const char *const *argv)
+GStrv
+kv_qmp_sockets_from_argv(const char *const *argv)
 {
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+
 	for (guint i = 1; argv && argv[0] && argv[i] && argv[i + 1]; i++) {
 		g_autoptr(GHashTable) kv = NULL;
 		const char *v;
@@ -84,9 +86,10 @@ kv_qmp_socket_from_argv(const char *const *argv)
 		kv = kv_qemu_keyval_parse(argv[i + 1] + 5, "path");
 		v = g_hash_table_lookup(kv, "path");
 		if (v && *v)
-			return g_strdup(v);
+			g_ptr_array_add(out, g_strdup(v));
 	}
-	return NULL;
+	g_ptr_array_add(out, NULL);
+	return (GStrv)g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
 /* Reads one line (up to '\n') into LINE within DEADLINE (monotonic us). */

@@ -29,9 +29,11 @@ void kv_qmp_memdev_free(KvQmpMemdev *m);
  * Returns a GPtrArray of KvQmpMemdev or NULL with ERROR. */
 GPtrArray *kv_qmp_parse_memdevs(const char *reply, GError **error);
 
-/* kv_qmp_socket_from_argv: the PATH of a "-qmp unix:PATH[,...]" option,
- * or NULL. */
-char *kv_qmp_socket_from_argv(const char *const *argv);
+/* kv_qmp_sockets_from_argv: the PATHs of every "-qmp unix:PATH[,...]"
+ * option, in command-line order (a QEMU serves one client per monitor, so
+ * a caller tries them in turn).  Returns a NULL-terminated vector,
+ * possibly empty. */
+GStrv kv_qmp_sockets_from_argv(const char *const *argv);
 
 /* kv_qmp_query: connects to the QMP socket at PATH (below the context
  * root), negotiates capabilities, runs COMMAND (a JSON object) and returns

@@ -267,22 +267,27 @@ fill_process_ram(KvGuest *g, const KvProc *p, GPtrArray *maps)
 }
 
 /* Fills the QMP figures of G's nodes from query-memdev over the QEMU's
- * -qmp unix socket, when it has one. */
+ * -qmp unix sockets: the last one first (the first is often its
+ * manager's, and a monitor serves one client at a time). */
 static void
 fill_qmp(const KvCtx *ctx, KvGuest *g, const KvProc *p)
 {
-	g_autofree char *sock = kv_qmp_socket_from_argv((const char *const *)p->argv);
-	g_autofree char *reply = NULL;
+	g_auto(GStrv) socks = kv_qmp_sockets_from_argv((const char *const *)p->argv);
 	g_autoptr(GPtrArray) memdevs = NULL;
-	g_autoptr(GError) err = NULL;
+	g_autoptr(GString) errors = g_string_new(NULL);
 
-	if (!sock)
-		return;
-	reply = kv_qmp_query(ctx, sock, "{\"execute\":\"query-memdev\"}", 2000, &err);
-	if (reply)
-		memdevs = kv_qmp_parse_memdevs(reply, &err);
+	for (guint k = g_strv_length(socks); k-- > 0 && !memdevs;) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *reply = kv_qmp_query(ctx, socks[k], "{\"execute\":\"query-memdev\"}", 2000, &err);
+
+		if (reply)
+			memdevs = kv_qmp_parse_memdevs(reply, &err);
+		if (!memdevs)
+			g_string_append_printf(errors, "%s%s: %s", errors->len ? "; " : "", socks[k], err->message);
+	}
 	if (!memdevs) {
-		g_ptr_array_add(g->warnings, g_strdup_printf("QMP %s: %s", sock, err->message));
+		if (errors->len)
+			g_ptr_array_add(g->warnings, g_strdup_printf("QMP: %s", errors->str));
 		return;
 	}
 	for (guint i = 0; i < g->nodes->len; i++) {

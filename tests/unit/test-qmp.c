@@ -47,13 +47,19 @@ test_parse(void)
 static void
 test_socket_from_argv(void)
 {
-	const char *a[] = { "qemu", "-qmp", "tcp:1:2", "-qmp", "unix:/run/q,,x.sock,server=on,wait=off", NULL };
+	const char *a[] = { "qemu", "-qmp", "tcp:1:2", "-qmp", "unix:/run/q,,x.sock,server=on,wait=off",
+			    "-qmp", "unix:/run/second", NULL };
 	const char *b[] = { "qemu", "-chardev", "socket,id=charmonitor,path=/x", NULL };
-	g_autofree char *pa = kv_qmp_socket_from_argv(a);
-	g_autofree char *pb = kv_qmp_socket_from_argv(b);
+	const char *c[] = { NULL };
+	g_auto(GStrv) pa = kv_qmp_sockets_from_argv(a);
+	g_auto(GStrv) pb = kv_qmp_sockets_from_argv(b);
+	g_auto(GStrv) pc = kv_qmp_sockets_from_argv(c);
 
-	g_assert_cmpstr(pa, ==, "/run/q,x.sock");
-	g_assert_null(pb);
+	g_assert_cmpuint(g_strv_length(pa), ==, 2);
+	g_assert_cmpstr(pa[0], ==, "/run/q,x.sock");
+	g_assert_cmpstr(pa[1], ==, "/run/second");
+	g_assert_cmpuint(g_strv_length(pb), ==, 0);
+	g_assert_cmpuint(g_strv_length(pc), ==, 0);
 }
 
 typedef struct {
