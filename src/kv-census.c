@@ -24,11 +24,14 @@ struct KvCensusScanner {
 	const KvCtx *ctx;
 	const KvNumaTopo *topo;
 	int kpageflags_fd;
+	int kpagecount_fd;            /* -1 when unreadable: no fair share */
+	GHashTable *mapcount;         /* KSM frame -> map count */
 	guint64 max_pfn;
 	guint64 *known, *ksm, *zero, *want;
 	guint last_range;             /* locality cache for node lookup */
 	guint64 *batch;               /* pagemap entries */
 	guint64 *kpf;                 /* one kpageflags read */
+	guint64 *counts;              /* one kpagecount read */
 };
 
 static inline gboolean
@@ -74,6 +77,7 @@ void
 kv_census_add(KvCensus *out, const KvCensus *in)
 {
 	out->pages += in->pages;
+	out->merged_saved_pages += in->merged_saved_pages;
 	out->present += in->present;
 	out->swapped += in->swapped;
 	count_add(&out->total, &in->total);
@@ -98,6 +102,12 @@ kv_census_scanner_new(const KvCtx *ctx, const KvNumaTopo *topo, GError **error)
 	s->ctx = ctx;
 	s->topo = topo;
 	s->kpageflags_fd = fd;
+	{
+		g_autofree char *cpath = kv_ctx_path(ctx, "/proc/kpagecount");
+
+		s->kpagecount_fd = open(cpath, O_RDONLY | O_CLOEXEC);
+	}
+	s->mapcount = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	s->max_pfn = kv_numa_max_pfn(topo);
 	words = (gsize)(s->max_pfn / 64 + 1);
 	s->known = g_new0(guint64, words);
@@ -106,6 +116,7 @@ kv_census_scanner_new(const KvCtx *ctx, const KvNumaTopo *topo, GError **error)
 	s->want = g_new0(guint64, words);
 	s->batch = g_new(guint64, PAGEMAP_BATCH);
 	s->kpf = g_new(guint64, RUN_MAX);
+	s->counts = g_new(guint64, RUN_MAX);
 	return s;
 }
 
@@ -121,7 +132,17 @@ kv_census_scanner_free(KvCensusScanner *s)
 	g_free(s->batch);
 	g_free(s->kpf);
 	close(s->kpageflags_fd);
+	if (s->kpagecount_fd >= 0)
+		close(s->kpagecount_fd);
+	g_hash_table_destroy(s->mapcount);
+	g_free(s->counts);
 	g_free(s);
+}
+
+gboolean
+kv_census_scanner_has_mapcounts(const KvCensusScanner *s)
+{
+	return s->kpagecount_fd >= 0;
 }
 
 /* Reads kpageflags for frames [FIRST, LAST] and records their flags. */
@@ -144,13 +165,30 @@ read_run(KvCensusScanner *s, guint64 first, guint64 last, GError **error)
 			break;
 		got += (gsize)r;
 	}
+	gboolean any_ksm = FALSE;
+
 	for (guint64 k = 0; k < got / sizeof(guint64); k++) {
 		guint64 pfn = first + k, f = s->kpf[k];
 
-		if ((f >> KPF_KSM) & 1)
+		if ((f >> KPF_KSM) & 1) {
 			bit_set(s->ksm, pfn);
+			any_ksm = TRUE;
+		}
 		if ((f >> KPF_ZERO_PAGE) & 1)
 			bit_set(s->zero, pfn);
+	}
+	/* Map counts of the merged frames, for the fair share of savings. */
+	if (any_ksm && s->kpagecount_fd >= 0) {
+		ssize_t n = pread(s->kpagecount_fd, s->counts, got, (off_t)(first * sizeof(guint64)));
+
+		for (guint64 k = 0; n > 0 && k < (guint64)n / sizeof(guint64); k++) {
+			if ((s->kpf[k] >> KPF_KSM) & 1) {
+				gint64 *key = g_new(gint64, 1);
+
+				*key = (gint64)(first + k);
+				g_hash_table_insert(s->mapcount, key, GUINT_TO_POINTER((guint)MIN(s->counts[k], G_MAXUINT)));
+			}
+		}
 	}
 	/* Frames past the end of kpageflags stay "no flags". */
 	for (guint64 pfn = first; pfn <= last; pfn++)
@@ -280,8 +318,13 @@ kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 			pfn = e & PM_PFN_MASK;
 			slot = &g_array_index(out->per_node, KvCensusCount, node_slot(s, pfn));
 			if (pfn < s->max_pfn && bit_get(s->ksm, pfn)) {
+				gint64 key = (gint64)pfn;
+				guint k = GPOINTER_TO_UINT(g_hash_table_lookup(s->mapcount, &key));
+
 				slot->merged++;
 				out->total.merged++;
+				if (k > 1)
+					out->merged_saved_pages += (double)(k - 1) / (double)k;
 			} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
 				slot->zero++;
 				out->total.zero++;

@@ -2,7 +2,8 @@
  *
  * Walks /proc/PID/pagemap over address ranges and looks each present
  * page's frame up in /proc/kpageflags (KPF_KSM, KPF_ZERO_PAGE) and in the
- * host's NUMA PFN ranges.  Needs CAP_SYS_ADMIN (PFNs read as 0 otherwise).
+ * host's NUMA PFN ranges, and each merged frame's map count in
+ * /proc/kpagecount.  Needs CAP_SYS_ADMIN (PFNs read as 0 otherwise).
  */
 #pragma once
 
@@ -21,6 +22,9 @@ typedef struct {
 typedef struct {
 	guint64 pages;       /* pages walked */
 	guint64 present, swapped;
+	/* Fair share of merged frames: a frame k page tables map saves
+	 * (k-1)/k of a page to each (k from /proc/kpagecount). */
+	double merged_saved_pages;
 	KvCensusCount total;
 	GArray *per_node;    /* KvCensusCount, same order as topo->nodes; last
 	                        entry: frames outside every known range */
@@ -37,6 +41,10 @@ typedef struct KvCensusScanner KvCensusScanner;
 KvCensusScanner *kv_census_scanner_new(const KvCtx *ctx, const KvNumaTopo *topo, GError **error);
 void kv_census_scanner_free(KvCensusScanner *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvCensusScanner, kv_census_scanner_free)
+
+/* kv_census_scanner_has_mapcounts: TRUE when /proc/kpagecount could be
+ * opened, so merged_saved_pages is exact. */
+gboolean kv_census_scanner_has_mapcounts(const KvCensusScanner *s);
 
 /* kv_census_scan: adds the pages of [START, END) of process PID to OUT.
  * Returns FALSE with ERROR (KV_ERROR_NOT_FOUND when the process exited,

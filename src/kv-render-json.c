@@ -193,6 +193,8 @@ kv_render_json(const KvReport *r)
 			json_builder_add_null_value(b);
 		}
 		member_u64(b, "saved_bytes", g->saved_bytes);
+		json_builder_set_member_name(b, "saved_method");
+		json_builder_add_string_value(b, g->saved_method ? g->saved_method : "estimate");
 		member_u64(b, "zero_page_saved_bytes", MIN(g->ksm.zero_pages * r->page_size, g->saved_bytes));
 		json_builder_set_member_name(b, "saved_percent");
 		json_builder_add_double_value(b, g->saved_percent);

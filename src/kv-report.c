@@ -396,6 +396,21 @@ find_ksmd(const KvCtx *ctx, GArray *pids)
 	return 0;
 }
 
+static gboolean
+scanner_has_counts(KvCensusScanner *s)
+{
+	return kv_census_scanner_has_mapcounts(s);
+}
+
+static gboolean
+census_failed(const KvGuest *g)
+{
+	for (guint i = 0; i < g->warnings->len; i++)
+		if (g_str_has_prefix(g->warnings->pdata[i], "census: "))
+			return TRUE;
+	return FALSE;
+}
+
 KvReport *
 kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 {
@@ -514,6 +529,7 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 			g->os = kv_os_info_copy(g_hash_table_lookup(opts->os_map, g->uuid));
 		g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages, shared,
 						      sharing, ctx->page_size);
+		g->saved_method = "estimate";
 		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
 		if (scanner) {
 			g->census = kv_census_new(r->topo);
@@ -535,13 +551,27 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 				kv_census_add(g->census, n->census);
 			}
 			kv_census_add(r->census_total, g->census);
+			if (scanner_has_counts(scanner) && !census_failed(g)) {
+				g->saved_bytes = (guint64)(g->census->merged_saved_pages * (double)ctx->page_size + 0.5) +
+						 p->ksm.zero_pages * ctx->page_size;
+				g->saved_method = "census";
+				g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
+			}
 		}
 		g_ptr_array_add(r->guests, g);
 	}
 	g_ptr_array_sort(r->guests, cmp_guest);
+	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
 	r->other.saved_bytes = kv_guest_saved_bytes(r->other.merging_pages, r->other.zero_pages, shared,
 						    sharing, ctx->page_size);
-	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
+	if (scanner && scanner_has_counts(scanner)) {
+		/* With exact guest shares, "other" is what remains. */
+		guint64 guests = 0;
+
+		for (guint i = 0; i < r->guests->len; i++)
+			guests += ((KvGuest *)r->guests->pdata[i])->saved_bytes;
+		r->other.saved_bytes = r->saved_bytes > guests ? r->saved_bytes - guests : 0;
+	}
 	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
 	r->families = group_families(r);
 	return g_steal_pointer(&r);

@@ -49,6 +49,8 @@ typedef struct {
 	guint64 ram_bytes, rss_bytes, swap_bytes;
 	KvKsmStat ksm;
 	guint64 saved_bytes;
+	const char *saved_method;     /* "census": each merged frame's own map
+	                                 count; "estimate": the host-wide ratio */
 	double saved_percent;         /* of guest RAM */
 	gboolean merging_disabled;    /* no guest RAM mapping is mergeable */
 	GPtrArray *nodes;             /* KvGuestNode */
