@@ -89,21 +89,6 @@ static gboolean read_all(int fd, GByteArray *out)
 	}
 }
 
-static gboolean write_all(int fd, const guint8 *buf, gsize len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return FALSE;
-		}
-		buf += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
 static gboolean is_blank(const guint8 *buf, gsize len)
 {
 	for (gsize i = 0; i < len; i++)
@@ -344,7 +329,7 @@ int main(int argc, char **argv)
 	/* libvirt uses what we print as the new XML: give it back unchanged
 	 * before anything else can go wrong. */
 	if (kv_event_op_passes_xml(op) && xml->len > 0 &&
-	    !write_all(STDOUT_FILENO, xml->data, xml->len))
+	    !kv_write_all(STDOUT_FILENO, xml->data, xml->len))
 		fprintf(stderr, "%s: %s %s: cannot pass the domain XML through: %s\n",
 			prog, object, op_name, g_strerror(errno));
 

@@ -249,6 +249,38 @@ kv_inspect_disks(const char *const *disks)
 	return os;
 }
 
+/* Loads the JSON file at PATH into PARSER and returns its top-level
+ * MEMBER of type TYPE (borrowed from PARSER).  A missing file sets
+ * *MISSING and returns NULL without an error; WHAT names the file kind in
+ * the error for any other problem. */
+static JsonNode *
+load_json_member(JsonParser *parser, const char *path, const char *member, JsonNodeType type,
+		 const char *what, gboolean *missing, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree char *buf = NULL;
+	JsonNode *root, *node;
+
+	*missing = FALSE;
+	if (!g_file_get_contents(path, &buf, NULL, &local)) {
+		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			*missing = TRUE;
+		else
+			g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (!json_parser_load_from_data(parser, buf, -1, error))
+		return NULL;
+	root = json_parser_get_root(parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    !(node = json_object_get_member(json_node_get_object(root), member)) ||
+	    JSON_NODE_TYPE(node) != type) {
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: not %s", path, what);
+		return NULL;
+	}
+	return node;
+}
+
 struct KvInspectCache {
 	GHashTable *map;   /* key -> KvOsInfo */
 };
@@ -313,25 +345,12 @@ kv_inspect_cache_load(const char *path, GError **error)
 {
 	g_autoptr(KvInspectCache) c = kv_inspect_cache_new();
 	g_autoptr(JsonParser) p = json_parser_new();
-	g_autoptr(GError) local = NULL;
-	g_autofree char *buf = NULL;
-	JsonNode *root, *entries;
+	gboolean missing;
+	JsonNode *entries = load_json_member(p, path, "entries", JSON_NODE_ARRAY, "an inspection cache",
+					     &missing, error);
 
-	if (!g_file_get_contents(path, &buf, NULL, &local)) {
-		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-			return g_steal_pointer(&c);
-		g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
-	}
-	if (!json_parser_load_from_data(p, buf, -1, error))
-		return NULL;
-	root = json_parser_get_root(p);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
-	    !(entries = json_object_get_member(json_node_get_object(root), "entries")) ||
-	    !JSON_NODE_HOLDS_ARRAY(entries)) {
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: not an inspection cache", path);
-		return NULL;
-	}
+	if (!entries)
+		return missing ? g_steal_pointer(&c) : NULL;
 	for (guint i = 0; i < json_array_get_length(json_node_get_array(entries)); i++) {
 		JsonNode *e = json_array_get_element(json_node_get_array(entries), i);
 		JsonObject *o;
@@ -452,26 +471,12 @@ kv_os_map_load(const char *path, GError **error)
 {
 	g_autoptr(GHashTable) map = kv_os_map_new();
 	g_autoptr(JsonParser) p = json_parser_new();
-	g_autoptr(GError) local = NULL;
-	g_autofree char *buf = NULL;
-	JsonNode *root, *guests;
 	g_autoptr(GList) members = NULL;
+	gboolean missing;
+	JsonNode *guests = load_json_member(p, path, "guests", JSON_NODE_OBJECT, "an OS map", &missing, error);
 
-	if (!g_file_get_contents(path, &buf, NULL, &local)) {
-		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-			return g_steal_pointer(&map);
-		g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
-	}
-	if (!json_parser_load_from_data(p, buf, -1, error))
-		return NULL;
-	root = json_parser_get_root(p);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
-	    !(guests = json_object_get_member(json_node_get_object(root), "guests")) ||
-	    !JSON_NODE_HOLDS_OBJECT(guests)) {
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: not an OS map", path);
-		return NULL;
-	}
+	if (!guests)
+		return missing ? g_steal_pointer(&map) : NULL;
 	members = json_object_get_members(json_node_get_object(guests));
 	for (GList *l = members; l; l = l->next) {
 		JsonNode *n = json_object_get_member(json_node_get_object(guests), l->data);

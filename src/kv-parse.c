@@ -9,6 +9,28 @@ is_term(char c)
 	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Reads decimal digits at *P into *OUT, advancing *P.  FALSE when there
+ * are none or the number exceeds 2^64-1. */
+static gboolean
+take_digits(const char **p, guint64 *out)
+{
+	guint64 v = 0;
+	const char *s = *p;
+
+	if (!g_ascii_isdigit(*s))
+		return FALSE;
+	for (; g_ascii_isdigit(*s); s++) {
+		guint d = (guint)(*s - '0');
+
+		if (v > (G_MAXUINT64 - d) / 10)
+			return FALSE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*p = s;
+	return TRUE;
+}
+
 gboolean
 kv_parse_u64(const char *s, guint64 *out, const char **end)
 {
@@ -19,15 +41,8 @@ kv_parse_u64(const char *s, guint64 *out, const char **end)
 		return FALSE;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (!g_ascii_isdigit(*p))
+	if (!take_digits(&p, &v))
 		return FALSE;
-	for (; g_ascii_isdigit(*p); p++) {
-		guint d = (guint)(*p - '0');
-
-		if (v > (G_MAXUINT64 - d) / 10)
-			return FALSE;
-		v = v * 10 + d;
-	}
 	if (!is_term(*p))
 		return FALSE;
 	*out = v;
@@ -95,15 +110,8 @@ kv_parse_size(const char *s, char default_suffix, guint64 *bytes)
 	const char *p = s;
 	char suffix;
 
-	if (!s || !g_ascii_isdigit(*p))
+	if (!s || !take_digits(&p, &v))
 		return FALSE;
-	for (; g_ascii_isdigit(*p); p++) {
-		guint d = (guint)(*p - '0');
-
-		if (v > (G_MAXUINT64 - d) / 10)
-			return FALSE;
-		v = v * 10 + d;
-	}
 	suffix = *p ? *p : default_suffix;
 	if (*p && p[1] != '\0' && !((p[1] == 'i' || p[1] == 'B') && (p[2] == '\0' || (p[2] == 'B' && p[3] == '\0'))))
 		return FALSE;

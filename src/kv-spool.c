@@ -20,8 +20,11 @@ static gboolean set_errno_error(GError **error, int err, const char *what,
 	return FALSE;
 }
 
-static gboolean write_all(int fd, const char *buf, gsize len)
+gboolean
+kv_write_all(int fd, const void *data, gsize len)
 {
+	const char *buf = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
 		if (n < 0) {
@@ -52,7 +55,7 @@ gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
 	if (fd < 0)
 		return set_errno_error(error, errno, "cannot create", tmp);
 	gsize len = strlen(line);
-	gboolean ok = write_all(fd, line, len) && write_all(fd, "\n", 1);
+	gboolean ok = kv_write_all(fd, line, len) && kv_write_all(fd, "\n", 1);
 	int err = errno;
 	if (ok && fsync(fd) < 0) {
 		ok = FALSE;
