@@ -619,8 +619,12 @@ static void test_share(struct result *r, int nproc, size_t pages)
 	diag("share: %d procs x %zu pages, anon before swap-out %lld KiB, after swap-in %lld KiB (%.2fx of one copy)",
 	     nproc, pages, anon_before, anon_after,
 	     (double)anon_after / (double)(pages * 4));
-	diag("share: ksm_swpin_copy +%lld, ksm_swpin_shared %+lld, pages shared by all after swap-in %zu",
-	     copies, restored, shared);
+	if (restored < 0)
+		diag("share: ksm_swpin_copy +%lld, no ksm_swpin_shared counter, pages shared by all after swap-in %zu",
+		     copies, shared);
+	else
+		diag("share: ksm_swpin_copy +%lld, ksm_swpin_shared +%lld, pages shared by all after swap-in %zu",
+		     copies, restored, shared);
 	diag("share: swap-in of %zu pages by %d procs at once took %.1f ms, %.1f us per page fault",
 	     pages, nproc, (double)ns / 1e6,
 	     (double)ns / 1e3 / (double)(pages * (size_t)nproc));
