@@ -1,0 +1,1107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmtest: tests of KSM pages across swap-out, swap-in and migration, run
+ * as root inside a throwaway VM (see kernel-patches/run-vm).  Prints TAP.
+ *
+ * Usage: ksmtest [--bench] [--stress-seconds N] [TEST...]
+ *
+ * Every test forks "sharers": processes that map the same content in a
+ * private anonymous area marked MADV_MERGEABLE.  The test process drives
+ * them over pipes (read and verify, write, unmerge, fork, exit) and looks at
+ * them from outside (/proc/PID/pagemap, the memory cgroup, /proc/vmstat).
+ *
+ * Build: gcc -static -O2 -Wall -Wextra -Werror -o ksmtest ksmtest.c
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE_SIZE_B 4096UL
+#define WORDS_PER_PAGE (PAGE_SIZE_B / sizeof(uint64_t))
+#define KSM_DIR "/sys/kernel/mm/ksm/"
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_DIR CG_ROOT "/ksmtest"
+#define MPOL_MF_MOVE_ALL_FLAG (1 << 2)
+#define MAX_SHARERS 16
+
+/* ------------------------------------------------------------------ util */
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("# ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static long long read_ll(const char *path)
+{
+	char buf[64];
+
+	if (read_str(path, buf, sizeof(buf)))
+		return -1;
+	return atoll(buf);
+}
+
+/* value of "key value" line in a file such as /proc/vmstat, -1 if absent */
+static long long read_keyed(const char *path, const char *key)
+{
+	static char buf[65536];
+	size_t klen = strlen(key);
+	char *p;
+
+	if (read_str(path, buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return atoll(p + klen + 1);
+	}
+	return -1;
+}
+
+static long long vmstat(const char *key)
+{
+	return read_keyed("/proc/vmstat", key);
+}
+
+static long long ksm_get(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), KSM_DIR "%s", name);
+	return read_ll(path);
+}
+
+static int ksm_set(const char *name, long long val)
+{
+	char path[128], v[32];
+
+	snprintf(path, sizeof(path), KSM_DIR "%s", name);
+	snprintf(v, sizeof(v), "%lld", val);
+	return write_str(path, v);
+}
+
+static long long cg_anon_kib(void)
+{
+	long long b = read_keyed(CG_DIR "/memory.stat", "anon");
+
+	return b < 0 ? -1 : b / 1024;
+}
+
+/* ----------------------------------------------------------- page content */
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Word w of page i in data set seed: distinct pages, hard to compress. */
+static uint64_t content_word(uint64_t seed, size_t page, size_t w)
+{
+	return mix64((seed << 40) ^ ((uint64_t)page << 9) ^ w);
+}
+
+static void fill_page(uint64_t *p, uint64_t seed, size_t page)
+{
+	for (size_t w = 0; w < WORDS_PER_PAGE; w++)
+		p[w] = content_word(seed, page, w);
+}
+
+/* marker != 0: word 0 was overwritten with marker by a private write */
+static int check_page(const uint64_t *p, uint64_t seed, size_t page,
+		      uint64_t marker)
+{
+	size_t w = 0;
+
+	if (marker) {
+		if (p[0] != marker)
+			return 1;
+		w = 1;
+	}
+	for (; w < WORDS_PER_PAGE; w++)
+		if (p[w] != content_word(seed, page, w))
+			return 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- sharers */
+
+struct sharer {
+	pid_t pid;
+	int cmd_fd;
+	int res_fd;
+	uintptr_t addr;		/* start of the area in the sharer */
+	size_t pages;
+	int alive;
+};
+
+struct sharer_area {
+	uint64_t *base;
+	size_t pages;
+	uint64_t seed;
+	uint64_t marker;
+	int id;
+};
+
+static int64_t sharer_verify(struct sharer_area *a, size_t from, size_t to)
+{
+	int64_t bad = 0;
+
+	for (size_t i = from; i < to; i++)
+		bad += check_page(a->base + i * WORDS_PER_PAGE, a->seed, i,
+				  a->marker);
+	return bad;
+}
+
+static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
+{
+	pid_t pid;
+	int status;
+
+	switch (cmd) {
+	case 'R':	/* read back and verify everything */
+		return sharer_verify(a, 0, a->pages);
+	case 'W':	/* write every page: COW must give a private copy */
+		a->marker = 0xc0c0000000000000ULL | (uint64_t)(a->id + 1);
+		for (size_t i = 0; i < a->pages; i++)
+			a->base[i * WORDS_PER_PAGE] = a->marker;
+		return sharer_verify(a, 0, a->pages);
+	case 'U':
+		return madvise(a->base, a->pages * PAGE_SIZE_B,
+			       MADV_UNMERGEABLE) ? -errno : 0;
+	case 'H':	/* unmap the upper half */
+		if (munmap(a->base + (a->pages / 2) * WORDS_PER_PAGE,
+			   (a->pages - a->pages / 2) * PAGE_SIZE_B))
+			return -errno;
+		a->pages /= 2;
+		return 0;
+	case 'F':	/* fork a child that reads everything back */
+		pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (pid == 0)
+			_exit(sharer_verify(a, 0, a->pages) ? 1 : 0);
+		if (waitpid(pid, &status, 0) < 0)
+			return -errno;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 1000;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
+			uint64_t seed, int thp)
+{
+	struct sharer_area a = { .pages = pages, .seed = seed, .id = id };
+	size_t len = pages * PAGE_SIZE_B, align = 2UL << 20;
+	uint64_t reply[2];
+	char pid[32];
+	char *raw;
+	char cmd;
+
+	/* sharers, not the test runner, live in the test memory cgroup */
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (write_str(CG_DIR "/cgroup.procs", pid))
+		_exit(6);
+	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		_exit(2);
+	a.base = (uint64_t *)(((uintptr_t)raw + align - 1) & ~(align - 1));
+	madvise(a.base, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < pages; i++)
+		fill_page(a.base + i * WORDS_PER_PAGE, seed, i);
+	if (madvise(a.base, len, MADV_MERGEABLE))
+		_exit(3);
+	reply[0] = (uintptr_t)a.base;
+	reply[1] = 0;
+	if (write(res_fd, reply, sizeof(reply)) != sizeof(reply))
+		_exit(4);
+	while (read(cmd_fd, &cmd, 1) == 1) {
+		if (cmd == 'Q')
+			break;
+		reply[0] = (uint64_t)sharer_cmd_local(&a, cmd);
+		if (write(res_fd, reply, sizeof(reply)) != sizeof(reply))
+			_exit(5);
+	}
+	_exit(0);
+}
+
+static int sharer_start(struct sharer *s, int id, size_t pages, uint64_t seed,
+			int thp)
+{
+	int cmd[2], res[2];
+	uint64_t reply[2];
+
+	if (pipe(cmd) || pipe(res))
+		return -errno;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -errno;
+	if (s->pid == 0) {
+		close(cmd[1]);
+		close(res[0]);
+		sharer_main(cmd[0], res[1], id, pages, seed, thp);
+	}
+	close(cmd[0]);
+	close(res[1]);
+	s->cmd_fd = cmd[1];
+	s->res_fd = res[0];
+	s->pages = pages;
+	if (read(s->res_fd, reply, sizeof(reply)) != sizeof(reply))
+		return -EIO;
+	s->addr = (uintptr_t)reply[0];
+	s->alive = 1;
+	return 0;
+}
+
+static int sharer_send(struct sharer *s, char cmd)
+{
+	return write(s->cmd_fd, &cmd, 1) == 1 ? 0 : -EIO;
+}
+
+static int64_t sharer_wait(struct sharer *s)
+{
+	uint64_t reply[2];
+
+	if (read(s->res_fd, reply, sizeof(reply)) != sizeof(reply))
+		return -EIO;
+	return (int64_t)reply[0];
+}
+
+static int64_t sharer_cmd(struct sharer *s, char cmd)
+{
+	int64_t r = sharer_send(s, cmd);
+
+	return r ? r : sharer_wait(s);
+}
+
+static void sharer_stop(struct sharer *s)
+{
+	int status;
+
+	if (!s->alive)
+		return;
+	sharer_send(s, 'Q');
+	close(s->cmd_fd);
+	close(s->res_fd);
+	waitpid(s->pid, &status, 0);
+	s->alive = 0;
+}
+
+static void sharer_kill(struct sharer *s)
+{
+	int status;
+
+	if (!s->alive)
+		return;
+	kill(s->pid, SIGKILL);
+	close(s->cmd_fd);
+	close(s->res_fd);
+	waitpid(s->pid, &status, 0);
+	s->alive = 0;
+}
+
+/* Send cmd to all live sharers at once, then collect: concurrent faults. */
+static int64_t sharers_all(struct sharer *s, int n, char cmd, uint64_t *ns)
+{
+	uint64_t t0 = now_ns();
+	int64_t sum = 0, r;
+
+	for (int i = 0; i < n; i++)
+		if (s[i].alive && sharer_send(&s[i], cmd))
+			return -EIO;
+	for (int i = 0; i < n; i++) {
+		if (!s[i].alive)
+			continue;
+		r = sharer_wait(&s[i]);
+		if (r < 0)
+			return r;
+		sum += r;
+	}
+	if (ns)
+		*ns = now_ns() - t0;
+	return sum;
+}
+
+/* ---------------------------------------------------------------- pagemap */
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+
+/* Read pagemap entries of pages [0, n) of sharer s into out. */
+static int sharer_pagemap(struct sharer *s, size_t n, uint64_t *out)
+{
+	char path[64];
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)s->pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	got = pread(fd, out, n * sizeof(uint64_t),
+		    (off_t)(s->addr / PAGE_SIZE_B * sizeof(uint64_t)));
+	close(fd);
+	return got == (ssize_t)(n * sizeof(uint64_t)) ? 0 : -EIO;
+}
+
+static size_t count_swapped(struct sharer *s, size_t n)
+{
+	uint64_t *pm = calloc(n, sizeof(*pm));
+	size_t c = 0;
+
+	if (pm && !sharer_pagemap(s, n, pm))
+		for (size_t i = 0; i < n; i++)
+			c += (pm[i] & PM_SWAP) != 0;
+	free(pm);
+	return c;
+}
+
+/* Pages present at the same pfn in every live sharer. */
+static size_t count_shared(struct sharer *s, int ns, size_t n)
+{
+	uint64_t *ref = calloc(n, sizeof(*ref)), *pm = calloc(n, sizeof(*pm));
+	size_t c = 0;
+	int first = -1;
+
+	if (!ref || !pm)
+		goto out;
+	for (int k = 0; k < ns; k++) {
+		if (!s[k].alive)
+			continue;
+		if (first < 0) {
+			if (sharer_pagemap(&s[k], n, ref))
+				goto out;
+			first = k;
+			continue;
+		}
+		if (sharer_pagemap(&s[k], n, pm))
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			if (!(pm[i] & PM_PRESENT) ||
+			    (pm[i] & PM_PFN_MASK) != (ref[i] & PM_PFN_MASK))
+				ref[i] = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		c += (ref[i] & PM_PRESENT) != 0;
+out:
+	free(ref);
+	free(pm);
+	return c;
+}
+
+/* ----------------------------------------------------------- ksm and swap */
+
+struct ksm_saved {
+	long long run, pages_to_scan, sleep_ms, max_sharing;
+};
+
+static struct ksm_saved ksm_saved;
+
+static void ksm_fast(void)
+{
+	ksm_set("pages_to_scan", 10000);
+	ksm_set("sleep_millisecs", 0);
+	ksm_set("run", 1);
+}
+
+/* Wait until pages_sharing grows by want; returns 0 or -ETIMEDOUT. */
+static int wait_sharing(long long want, int timeout_s)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+
+	while (now_ns() < end) {
+		if (ksm_get("pages_sharing") >= want)
+			return 0;
+		sleep_ms(100);
+	}
+	diag("pages_sharing %lld, wanted %lld", ksm_get("pages_sharing"),
+	     want);
+	return -ETIMEDOUT;
+}
+
+/*
+ * Push the sharers' memory out to swap with repeated memory.reclaim: a
+ * single pass mostly activates merged pages.  Succeeds when at least 99% of
+ * sharer s's pages are swapped out.
+ */
+static int swap_out(struct sharer *s, size_t n, int timeout_s)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	size_t sw = 0;
+
+	while (now_ns() < end) {
+		write_str(CG_DIR "/memory.reclaim", "512M");
+		sw = count_swapped(s, n);
+		if (sw * 100 >= n * 99)
+			return 0;
+		sleep_ms(50);
+	}
+	diag("only %zu of %zu pages swapped out", sw, n);
+	return -ETIMEDOUT;
+}
+
+static int cg_setup(void)
+{
+	if (mkdir(CG_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	return write_str(CG_DIR "/memory.max", "max");
+}
+
+/* Wait for ksmd to forget every merged page: no sharers are left. */
+static int wait_ksm_idle(int timeout_s)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+
+	ksm_fast();
+	while (now_ns() < end) {
+		if (!ksm_get("pages_shared") && !ksm_get("pages_sharing"))
+			return 0;
+		sleep_ms(100);
+	}
+	return -ETIMEDOUT;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+struct result {
+	int fails;
+};
+
+static void expect(struct result *r, int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cond)
+		return;
+	r->fails++;
+	va_start(ap, fmt);
+	printf("# FAIL: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+}
+
+static int start_group(struct sharer *s, int n, size_t pages, uint64_t seed,
+		       int thp, struct result *r)
+{
+	long long base = 0;
+
+	if (wait_ksm_idle(60)) {
+		expect(r, 0, "KSM still has pages_shared %lld pages_sharing %lld with no sharers",
+		       ksm_get("pages_shared"), ksm_get("pages_sharing"));
+		return -EBUSY;
+	}
+	for (int i = 0; i < n; i++) {
+		int err = sharer_start(&s[i], i, pages, seed, thp);
+
+		if (err) {
+			expect(r, 0, "cannot start sharer %d: %d", i, err);
+			return err;
+		}
+	}
+	ksm_fast();
+	if (wait_sharing(base + (long long)(n - 1) * (long long)pages * 99 / 100,
+			 240)) {
+		expect(r, 0, "pages did not merge");
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+static void stop_group(struct sharer *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		sharer_stop(&s[i]);
+}
+
+/*
+ * share: four processes share 64 MiB; swap it all out; read it all back at
+ * once.  The page must stay shared: memory about 1x, copies <= 1%.
+ */
+static int bench_mode;
+
+static void test_share(struct result *r, int nproc, size_t pages)
+{
+	struct sharer s[MAX_SHARERS] = { 0 };
+	long long copy0, shared0, copies, restored, anon_before, anon_after;
+	long long anon_cow;
+	size_t shared;
+	uint64_t ns;
+	int64_t bad;
+
+	if (start_group(s, nproc, pages, 1, 0, r))
+		goto out;
+	anon_before = cg_anon_kib();
+	/* slow ksmd down: it must not be what re-merges the pages below */
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 180)) {
+		expect(r, 0, "could not swap out the merged pages");
+		goto out;
+	}
+	copy0 = vmstat("ksm_swpin_copy");
+	shared0 = vmstat("ksm_swpin_shared");
+	bad = sharers_all(s, nproc, 'R', &ns);
+	copies = vmstat("ksm_swpin_copy") - copy0;
+	restored = shared0 < 0 ? -1 : vmstat("ksm_swpin_shared") - shared0;
+	anon_after = cg_anon_kib();
+	shared = count_shared(s, nproc, pages);
+	diag("share: %d procs x %zu pages, anon before swap-out %lld KiB, after swap-in %lld KiB (%.2fx of one copy)",
+	     nproc, pages, anon_before, anon_after,
+	     (double)anon_after / (double)(pages * 4));
+	if (restored < 0)
+		diag("share: ksm_swpin_copy +%lld, no ksm_swpin_shared counter, pages shared by all after swap-in %zu",
+		     copies, shared);
+	else
+		diag("share: ksm_swpin_copy +%lld, ksm_swpin_shared +%lld, pages shared by all after swap-in %zu",
+		     copies, restored, shared);
+	diag("share: swap-in of %zu pages by %d procs at once took %.1f ms, %.1f us per page fault",
+	     pages, nproc, (double)ns / 1e6,
+	     (double)ns / 1e3 / (double)(pages * (size_t)nproc));
+	printf("BENCH swapin procs=%d pages=%zu ns=%" PRIu64 " anon_kib=%lld copies=%lld shared=%zu\n",
+	       nproc, pages, ns, anon_after, copies, shared);
+	expect(r, bad == 0, "%lld pages read back wrong", (long long)bad);
+	if (!bench_mode) {
+		expect(r, copies * 100 <= (long long)pages,
+		       "ksm_swpin_copy grew by %lld (> 1%% of %zu pages)",
+		       copies, pages);
+		expect(r, anon_after * 100 <= (long long)pages * 4 * 125,
+		       "memory after swap-in %lld KiB > 1.25x of %zu KiB",
+		       anon_after, pages * 4);
+		expect(r, shared * 100 >= pages * 99,
+		       "only %zu of %zu pages shared after swap-in", shared,
+		       pages);
+	}
+	/* every process writes every page: private copies, right content */
+	bad = sharers_all(s, nproc, 'W', NULL);
+	expect(r, bad == 0, "%lld pages wrong after COW", (long long)bad);
+	anon_cow = cg_anon_kib();
+	diag("share: anon after every process wrote every page %lld KiB",
+	     anon_cow);
+	expect(r, anon_cow * 100 >= (long long)(pages * 4) * nproc * 95,
+	       "writes did not give private copies (anon %lld KiB)", anon_cow);
+	expect(r, count_shared(s, nproc, pages) == 0,
+	       "pages still shared after every process wrote them");
+out:
+	stop_group(s, nproc);
+}
+
+static long sys_move_pages(pid_t pid, unsigned long n, void **pages,
+			   const int *nodes, int *status, int flags)
+{
+	return syscall(SYS_move_pages, pid, n, pages, nodes, status, flags);
+}
+
+/* Move all n pages of s to node (or query with node < 0); count on node. */
+static long move_all(struct sharer *s, size_t n, int node, int want_node)
+{
+	void **pages = calloc(n, sizeof(void *));
+	int *nodes = calloc(n, sizeof(int)), *status = calloc(n, sizeof(int));
+	long on = -1, ret;
+
+	if (!pages || !nodes || !status)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		pages[i] = (void *)(s->addr + i * PAGE_SIZE_B);
+		nodes[i] = node;
+	}
+	/*
+	 * A page can fail to migrate for a moment (a transient reference, say
+	 * ksmd's); then move_pages() returns how many failed and leaves status
+	 * unset.  Try again: pages already there stay put.
+	 */
+	for (int tries = 0; tries < 10; tries++) {
+		ret = sys_move_pages(s->pid, n, pages,
+				     node < 0 ? NULL : nodes, status,
+				     node < 0 ? 0 : MPOL_MF_MOVE_ALL_FLAG);
+		if (ret <= 0)
+			break;
+		diag("move_pages: %ld pages not moved, again", ret);
+		sleep_ms(100);
+	}
+	if (ret < 0) {
+		diag("move_pages: %s", strerror(errno));
+		goto out;
+	}
+	on = 0;
+	for (size_t i = 0; i < n; i++)
+		on += status[i] == want_node;
+	if (on < (long)n) {
+		int other = 0, first = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (status[i] != want_node && !other++)
+				first = status[i];
+		diag("move_pages: %d pages not on node %d, e.g. status %d",
+		     other, want_node, first);
+	}
+out:
+	free(pages);
+	free(nodes);
+	free(status);
+	return on;
+}
+
+static long sys_migrate_pages(pid_t pid, int from, int to)
+{
+	unsigned long old = 1UL << from, new = 1UL << to;
+
+	return syscall(SYS_migrate_pages, pid, 8 * sizeof(unsigned long), &old,
+		       &new);
+}
+
+/* migrate: merged pages move between nodes before and after swap-in. */
+static void test_migrate(struct result *r)
+{
+	const size_t pages = 4096;
+	struct sharer s[3] = { 0 };
+	long long copies;
+	long on;
+
+	if (start_group(s, 3, pages, 2, 0, r))
+		goto out;
+	on = move_all(&s[0], pages, 1, 1);
+	expect(r, on >= (long)pages * 99 / 100,
+	       "move_pages(MOVE_ALL) of merged pages to node 1: %ld", on);
+	on = move_all(&s[1], pages, -1, 1);
+	expect(r, on >= (long)pages * 99 / 100,
+	       "other sharer does not see pages on node 1: %ld", on);
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after move");
+	expect(r, count_shared(s, 3, pages) >= pages * 99 / 100,
+	       "pages not shared after move_pages");
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	copies = vmstat("ksm_swpin_copy");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after swap-in");
+	diag("migrate: %zu of %zu pages shared after swap-in, %lld copies",
+	     count_shared(s, 3, pages), pages,
+	     vmstat("ksm_swpin_copy") - copies);
+	/* after swap-in: back to node 0 with migrate_pages, then node 1 */
+	for (int i = 0; i < 3; i++)
+		expect(r, sys_migrate_pages(s[i].pid, 1, 0) >= 0,
+		       "migrate_pages: %s", strerror(errno));
+	on = move_all(&s[2], pages, -1, 0);
+	expect(r, on >= (long)pages * 99 / 100,
+	       "migrate_pages to node 0: %ld of %zu there", on, pages);
+	on = move_all(&s[2], pages, 1, 1);
+	expect(r, on >= (long)pages * 99 / 100,
+	       "move_pages(MOVE_ALL) after swap-in: %ld", on);
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after migration");
+	diag("migrate: %zu of %zu pages shared after migration",
+	     count_shared(s, 3, pages), pages);
+out:
+	stop_group(s, 3);
+}
+
+/* fork: a sharer forks after merge; child and parent read back swapped. */
+static void test_fork(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[2] = { 0 };
+
+	if (start_group(s, 2, pages, 3, 0, r))
+		goto out;
+	expect(r, sharer_cmd(&s[0], 'F') == 0, "forked child read wrong data");
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, sharer_cmd(&s[1], 'F') == 0,
+	       "child forked while swapped read wrong data");
+	expect(r, sharers_all(s, 2, 'R', NULL) == 0, "content after swap-in");
+	expect(r, sharers_all(s, 2, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 2);
+}
+
+/* exit: some sharers exit or unmap while their pages are swapped out. */
+static void test_exit(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[4] = { 0 };
+
+	if (start_group(s, 4, pages, 4, 0, r))
+		goto out;
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	sharer_kill(&s[0]);
+	expect(r, sharer_cmd(&s[1], 'H') == 0, "munmap");
+	sleep_ms(500);	/* let ksmd run over the remains */
+	expect(r, sharers_all(s, 4, 'R', NULL) == 0, "content after swap-in");
+	expect(r, sharers_all(s, 4, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 4);
+}
+
+/* unmerge: MADV_UNMERGEABLE in one sharer, then run=2, while swapped. */
+static void test_unmerge(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[3] = { 0 };
+	uint64_t *pm = calloc(pages, sizeof(*pm));
+
+	if (start_group(s, 3, pages, 5, 0, r))
+		goto out;
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, sharer_cmd(&s[0], 'U') == 0, "MADV_UNMERGEABLE");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after swap-in");
+	/* the unmerged area must not map pages shared with the others */
+	expect(r, count_shared(s, 3, pages) == 0,
+	       "unmerged area shares pages after swap-in");
+	stop_group(s, 3);
+
+	if (start_group(s, 3, pages, 6, 0, r))
+		goto out;
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, ksm_set("run", 2) == 0, "run=2");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0,
+	       "content after run=2 and swap-in");
+	expect(r, ksm_get("pages_shared") == 0,
+	       "pages_shared %lld after run=2", ksm_get("pages_shared"));
+	expect(r, count_shared(s, 3, pages) == 0,
+	       "pages shared after run=2 and swap-in");
+	ksm_set("run", 1);
+out:
+	stop_group(s, 3);
+	free(pm);
+}
+
+/* memcg: swap-in under a memory.max smaller than the data. */
+static void test_memcg(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[3] = { 0 };
+
+	if (start_group(s, 3, pages, 7, 0, r))
+		goto out;
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	write_str(CG_DIR "/memory.max", "16M");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0,
+	       "content after swap-in under memory.max");
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0,
+	       "content after COW under memory.max");
+	write_str(CG_DIR "/memory.max", "max");
+out:
+	stop_group(s, 3);
+	write_str(CG_DIR "/memory.max", "max");
+}
+
+/* many: eight processes fault the same swapped pages at once. */
+static void test_many(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[8] = { 0 };
+
+	if (start_group(s, 8, pages, 8, 0, r))
+		goto out;
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, sharers_all(s, 8, 'R', NULL) == 0, "content after swap-in");
+	diag("many: %zu of %zu pages shared by all 8 after swap-in",
+	     count_shared(s, 8, pages), pages);
+	expect(r, sharers_all(s, 8, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 8);
+}
+
+/* thp: areas start as transparent huge pages, ksmd splits them to merge. */
+static void test_thp(struct result *r)
+{
+	const size_t pages = 4096;
+	struct sharer s[2] = { 0 };
+
+	write_str("/sys/kernel/mm/transparent_hugepage/enabled", "madvise");
+	if (start_group(s, 2, pages, 9, 1, r))
+		goto out;
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, sharers_all(s, 2, 'R', NULL) == 0, "content after swap-in");
+	expect(r, sharers_all(s, 2, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 2);
+}
+
+/*
+ * leak: once every sharer is gone, ksmd must drop every stable node,
+ * including those kept for swapped-out pages.
+ */
+static void test_leak(struct result *r)
+{
+	uint64_t end = now_ns() + 60ULL * 1000000000ULL;
+
+	ksm_fast();
+	while (now_ns() < end && (ksm_get("pages_shared") ||
+				  ksm_get("pages_sharing")))
+		sleep_ms(200);
+	expect(r, ksm_get("pages_shared") == 0 && ksm_get("pages_sharing") == 0,
+	       "pages_shared %lld pages_sharing %lld with no sharers left",
+	       ksm_get("pages_shared"), ksm_get("pages_sharing"));
+}
+
+/* stress: loops of merge, swap-out, swap-in, migrate, fork, exit. */
+static int stress_seconds = 150;
+
+static void test_stress(struct result *r)
+{
+	uint64_t end = now_ns() + (uint64_t)stress_seconds * 1000000000ULL;
+	unsigned int rnd = 12345;
+	int round = 0;
+
+	while (now_ns() < end && !r->fails) {
+		struct sharer s[6] = { 0 };
+		size_t pages = 256 + (rand_r(&rnd) % 4) * 512;
+		int n = 2 + rand_r(&rnd) % 5;
+
+		round++;
+		if (start_group(s, n, pages, 100 + (uint64_t)round,
+				rand_r(&rnd) % 4 == 0, r))
+			break;
+		for (int step = 0; step < 6 && !r->fails; step++) {
+			int k = rand_r(&rnd) % n;
+
+			if (!s[k].alive)
+				k = 0;	/* sharer 0 is never killed */
+
+			switch (rand_r(&rnd) % 7) {
+			case 0:
+			case 1:
+				swap_out(&s[k], s[k].pages, 30);
+				break;
+			case 2: {
+				int node = rand_r(&rnd) % 2;
+
+				move_all(&s[k], s[k].pages, node, node);
+				break;
+			}
+			case 3:
+				expect(r, sharer_cmd(&s[k], 'F') == 0,
+				       "stress: fork child read wrong");
+				break;
+			case 4:
+				if (k)
+					sharer_kill(&s[k]);
+				break;
+			case 5:
+				ksm_set("pages_to_scan", 10000);
+				sleep_ms(300);
+				break;
+			default:
+				break;
+			}
+			expect(r, sharers_all(s, n, 'R', NULL) == 0,
+			       "stress round %d: wrong content", round);
+		}
+		if (rand_r(&rnd) % 2)
+			expect(r, sharers_all(s, n, 'W', NULL) == 0,
+			       "stress round %d: wrong content after COW",
+			       round);
+		stop_group(s, n);
+	}
+	diag("stress: %d rounds in %d s", round, stress_seconds);
+}
+
+/* ------------------------------------------------------------------- main */
+
+struct test {
+	const char *name;
+	void (*fn)(struct result *r);
+	int timeout_s;
+};
+
+static void test_share_default(struct result *r)
+{
+	test_share(r, 4, 16384);
+}
+
+static const struct test tests[] = {
+	{ "share", test_share_default, 600 },
+	{ "migrate", test_migrate, 400 },
+	{ "fork", test_fork, 300 },
+	{ "exit", test_exit, 300 },
+	{ "unmerge", test_unmerge, 400 },
+	{ "memcg", test_memcg, 300 },
+	{ "many", test_many, 300 },
+	{ "thp", test_thp, 300 },
+	{ "stress", test_stress, 900 },
+	{ "leak", test_leak, 120 },
+};
+
+static int run_one(const struct test *t, int num)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct result r = { 0 };
+
+		setpgid(0, 0);
+		alarm((unsigned int)t->timeout_s);
+		t->fn(&r);
+		fflush(stdout);
+		_exit(r.fails ? 1 : 0);
+	}
+	waitpid(pid, &status, 0);
+	kill(-pid, SIGKILL);	/* sharers left by a test that died */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	ksm_fast();
+	write_str(CG_DIR "/memory.max", "max");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		printf("ok %d - %s\n", num, t->name);
+		return 0;
+	}
+	printf("not ok %d - %s%s\n", num, t->name,
+	       WIFSIGNALED(status) ? " (killed or timed out)" : "");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *names[64];
+	int n = 0, failed = 0, bench_pages = 16384, bench_procs = 4;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--stress-seconds") && i + 1 < argc)
+			stress_seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--bench"))
+			bench_mode = 1;
+		else if (!strcmp(argv[i], "--pages") && i + 1 < argc)
+			bench_pages = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--procs") && i + 1 < argc)
+			bench_procs = atoi(argv[++i]);
+		else if (n < 64)
+			names[n++] = argv[i];
+	}
+	ksm_saved.run = ksm_get("run");
+	ksm_saved.pages_to_scan = ksm_get("pages_to_scan");
+	ksm_saved.sleep_ms = ksm_get("sleep_millisecs");
+	if (ksm_saved.run < 0) {
+		printf("1..0 # SKIP no KSM in this kernel\n");
+		return 77;
+	}
+	if (cg_setup()) {
+		printf("Bail out! cannot set up memory cgroup %s\n", CG_DIR);
+		return 1;
+	}
+	if (bench_mode) {
+		struct result r = { 0 };
+
+		if (bench_procs > MAX_SHARERS)
+			bench_procs = MAX_SHARERS;
+		test_share(&r, bench_procs, (size_t)bench_pages);
+		return r.fails ? 1 : 0;
+	}
+	if (!n)
+		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			names[n++] = tests[i].name;
+	printf("1..%d\n", n);
+	for (int i = 0; i < n; i++) {
+		const struct test *t = NULL;
+
+		for (size_t j = 0; j < sizeof(tests) / sizeof(tests[0]); j++)
+			if (!strcmp(tests[j].name, names[i]))
+				t = &tests[j];
+		if (!t) {
+			printf("not ok %d - %s (no such test)\n", i + 1,
+			       names[i]);
+			failed++;
+			continue;
+		}
+		failed += run_one(t, i + 1);
+	}
+	ksm_set("pages_to_scan", ksm_saved.pages_to_scan);
+	ksm_set("sleep_millisecs", ksm_saved.sleep_ms);
+	ksm_set("run", ksm_saved.run);
+	printf("%d passed, %d failed\n", n - failed, failed);
+	return failed ? 1 : 0;
+}
