@@ -45,16 +45,10 @@
 
 #include "kv-event.h"
 #include "kv-spool.h"
+#include "kv-paths.h"
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-
-#define DEFAULT_SOCKET RUNSTATEDIR "/ksmvirt/ksmvirtd.sock"
-#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/ksmvirt"
+#define DEFAULT_SOCKET KV_PATH_SOCKET
+#define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
 /* Delivery budgets: in the foreground libvirt waits for us, in the
  * background (the default) only the daemon's own latency matters. */
 #define FOREGROUND_TIMEOUT_MS 20

@@ -8,9 +8,7 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
+#include "kv-paths.h"
 
 void
 kv_domain_free(KvDomain *d)

@@ -4,12 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "kv-paths.h"
+
 #define MIB_KIB 1024u
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define KV_KSM_LOCK_FILE RUNSTATEDIR "/lock/ksmvirt-ksm.lock"
+#define KV_KSM_LOCK_FILE KV_PATH_KSM_LOCK
 #define BUSY_WAIT_TICKS_MIN 1u
 #define KSM_BLOCKED_TICKS 60u
 

@@ -2,6 +2,7 @@
  * kv-registry: fold hook events into guests.  See kv-registry.h.
  */
 #include "kv-registry.h"
+#include "kv-paths.h"
 
 #include <errno.h>
 #include <json-glib/json-glib.h>
@@ -304,13 +305,9 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 	return g_steal_pointer(&reg);
 }
 
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-
 const char *kv_registry_default_path(void)
 {
-	return LOCALSTATEDIR "/lib/ksmvirt/registry.json";
+	return KV_PATH_REGISTRY;
 }
 
 KvRegistry *kv_registry_load(const char *path, GError **error)

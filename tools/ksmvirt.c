@@ -10,6 +10,7 @@
  *   5  a balancer action failed (balance --oneshot)
  */
 #include "kv-report.h"
+#include "kv-paths.h"
 #include "kv-balancer.h"
 #include "kv-config.h"
 #include "kv-registry.h"
@@ -31,10 +32,7 @@
 #define EXIT_PRIV 4
 #define EXIT_ACTION 5
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define DEFAULT_SOCKET RUNSTATEDIR "/ksmvirt/ksmvirtd.sock"
+#define DEFAULT_SOCKET KV_PATH_SOCKET
 
 #ifndef KSMVIRT_VERSION
 #define KSMVIRT_VERSION "0.1"
@@ -56,12 +54,8 @@ write_file(const char *path, const char *data, GError **error)
 	return g_file_set_contents(path, data, -1, error);
 }
 
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-#define DEFAULT_REGISTRY LOCALSTATEDIR "/lib/ksmvirt/registry.json"
-#define DEFAULT_OS_MAP LOCALSTATEDIR "/lib/ksmvirt/os.json"
-#define DEFAULT_INSPECT_CACHE LOCALSTATEDIR "/lib/ksmvirt/inspect-cache.json"
+#define DEFAULT_REGISTRY KV_PATH_REGISTRY
+#define DEFAULT_OS_MAP KV_PATH_OS_MAP
 
 static char *
 registry_name(const char *uuid, gpointer data)

@@ -37,16 +37,10 @@
 #include "kv-event.h"
 #include "kv-registry.h"
 #include "kv-spool.h"
+#include "kv-paths.h"
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-
-#define DEFAULT_SOCKET RUNSTATEDIR "/ksmvirt/ksmvirtd.sock"
-#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/ksmvirt"
+#define DEFAULT_SOCKET KV_PATH_SOCKET
+#define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
 #define SPOOL_POLL_INTERVAL_S 5
 #define MAX_EVENT_LINE_BYTES (4u << 20)
 
