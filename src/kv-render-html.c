@@ -80,6 +80,62 @@ svg_bars(GString *out, const Bar *bars, guint n, const char *const *part_names, 
 	g_string_append(out, "</svg>\n");
 }
 
+#define LINE_W 640
+#define LINE_H 160
+
+/* One line chart of Y over time, with its range and the time span. */
+static void
+svg_line(GString *out, const char *title, const KvHistoryPoint *pts, guint n,
+	 double (*y_of)(const KvHistoryPoint *, gsize), gsize page_size, const char *unit)
+{
+	double t0 = pts[0].time_s, t1 = pts[n - 1].time_s, ymax = 0;
+	g_autoptr(GString) path = g_string_new(NULL);
+
+	for (guint i = 0; i < n; i++)
+		ymax = MAX(ymax, y_of(&pts[i], page_size));
+	if (ymax <= 0)
+		ymax = 1;
+	if (t1 <= t0)
+		t1 = t0 + 1;
+	for (guint i = 0; i < n; i++) {
+		double x = 50 + (pts[i].time_s - t0) * (LINE_W - 60) / (t1 - t0);
+		double y = 10 + (LINE_H - 30) * (1 - y_of(&pts[i], page_size) / ymax);
+
+		g_string_append_printf(path, "%s%.1f,%.1f", i ? " L" : "M", x, y);
+	}
+	g_string_append(out, "<h3>");
+	esc(out, title);
+	g_string_append_printf(out, "</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+			       "role=\"img\" font-family=\"sans-serif\" font-size=\"11\">\n"
+			       "<line x1=\"50\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n"
+			       "<line x1=\"50\" y1=\"10\" x2=\"50\" y2=\"%d\" stroke=\"#999\"/>\n"
+			       "<text x=\"46\" y=\"14\" text-anchor=\"end\">%.4g</text>"
+			       "<text x=\"46\" y=\"%d\" text-anchor=\"end\">0</text>\n"
+			       "<text x=\"50\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.0f s</text>\n"
+			       "<text x=\"56\" y=\"22\">%s</text>\n"
+			       "<path d=\"%s\" fill=\"none\" stroke=\"#2a9d8f\" stroke-width=\"2\"/>\n</svg>\n",
+			       LINE_W, LINE_H, LINE_H - 20, LINE_W - 10, LINE_H - 20, LINE_H - 20, ymax, LINE_H - 20,
+			       LINE_H - 6, LINE_W - 10, LINE_H - 6, t1 - t0, unit, path->str);
+}
+
+static double
+y_saved_mib(const KvHistoryPoint *p, gsize page_size)
+{
+	return (double)(p->pages_sharing + p->ksm_zero_pages) * (double)page_size / (1 << 20);
+}
+
+static double
+y_scan(const KvHistoryPoint *p, gsize page_size)
+{
+	return p->ksm_run == 1 ? (double)p->pages_to_scan : 0;
+}
+
+static double
+y_avail_pct(const KvHistoryPoint *p, gsize page_size)
+{
+	return p->mem_total_kib ? 100.0 * (double)p->mem_available_kib / (double)p->mem_total_kib : 0;
+}
+
 char *
 kv_render_html(const KvReport *r)
 {
@@ -158,6 +214,15 @@ kv_render_html(const KvReport *r)
 			g_string_append(out, "<h2>Guest RAM per guest NUMA node</h2>\n");
 			svg_bars(out, nb, total, parts, 3);
 		}
+	}
+	if (r->history && r->history->len >= 2) {
+		const KvHistoryPoint *pts = (const KvHistoryPoint *)(gpointer)r->history->data;
+
+		g_string_append_printf(out, "<h2>History (ksmvirtd, %u ticks)</h2>\n", r->history->len);
+		svg_line(out, "Saved by KSM", pts, r->history->len, y_saved_mib, r->page_size, "MiB");
+		svg_line(out, "Scan rate (pages_to_scan while KSM runs)", pts, r->history->len, y_scan,
+			 r->page_size, "pages");
+		svg_line(out, "MemAvailable", pts, r->history->len, y_avail_pct, r->page_size, "% of MemTotal");
 	}
 	g_string_append(out, "<h2>Details</h2>\n<pre>");
 	esc(out, text);

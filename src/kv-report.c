@@ -91,6 +91,8 @@ kv_report_free(KvReport *r)
 		g_ptr_array_unref(r->notes);
 	if (r->families)
 		g_ptr_array_unref(r->families);
+	if (r->history)
+		g_array_unref(r->history);
 	g_free(r);
 }
 

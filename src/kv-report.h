@@ -14,6 +14,7 @@
 #include "kv-census.h"
 #include "kv-hv.h"
 #include "kv-inspect.h"
+#include "kv-history.h"
 
 G_BEGIN_DECLS
 
@@ -88,6 +89,8 @@ typedef struct {
 	KvCensus *census_total;       /* with --census: all guests */
 	GPtrArray *notes;             /* char*: e.g. "libvirt unreachable: ..." */
 	GPtrArray *families;          /* KvOsFamily, by saved bytes, largest first */
+	GArray *history;              /* KvHistoryPoint of ksmvirtd, for --html;
+	                                 NULL when not loaded (owned) */
 } KvReport;
 
 typedef struct {

@@ -71,6 +71,8 @@ cmd_report(int argc, char **argv)
 	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL;
 	g_autofree char *registry_path = NULL, *os_map_arg = NULL, *os_map_path = NULL;
+	g_autofree char *history_arg = NULL, *history_path = NULL;
+	g_autoptr(GArray) history = NULL;
 	g_autoptr(KvRegistry) reg = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
 	gint watch_s = 0, interval_ms = 1000;
@@ -101,6 +103,9 @@ cmd_report(int argc, char **argv)
 		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg,
 		  "Guest OS per UUID, as \"ksmvirt inspect --record\" keeps it (default below --root: "
 		  DEFAULT_OS_MAP ")", "FILE" },
+		{ "history", 0, 0, G_OPTION_ARG_FILENAME, &history_arg,
+		  "ksmvirtd's time series to plot with --html (default below --root: "
+		  KV_PATH_STATE_DIR "/history.jsonl)", "FILE" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
@@ -151,6 +156,15 @@ cmd_report(int argc, char **argv)
 		g_printerr("ksmvirt report: ignoring the guest registry: %s\n", err->message);
 		g_clear_error(&err);
 	}
+	if (html) {
+		history_path = history_arg ? g_strdup(history_arg)
+					   : kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
+		history = kv_history_load(history_path, &err);
+		if (!history) {
+			g_printerr("ksmvirt report: ignoring the history: %s\n", err->message);
+			g_clear_error(&err);
+		}
+	}
 	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
 	os_map = kv_os_map_load(os_map_path, &err);
 	if (!os_map) {
@@ -180,7 +194,11 @@ cmd_report(int argc, char **argv)
 			return exit_code_for(err);
 		}
 		if (html) {
-			g_autofree char *page = kv_render_html(r);
+			g_autofree char *page = NULL;
+
+			if (history)
+				r->history = g_array_ref(history);
+			page = kv_render_html(r);
 
 			if (!write_file(html, page, &err)) {
 				g_printerr("ksmvirt report: %s\n", err->message);

@@ -212,6 +212,18 @@ def host_full():
   }
 }
 """)
+    # ksmvirtd's time series: an older part and the current one (with a
+    # line that is not history, which is skipped).
+    def tick(i, run, scan, sharing, avail):
+        return ('{"schema":"ksmvirt-history/1","time":%.1f,"tick":%d,"mem_total_kib":24572440,'
+                '"mem_available_kib":%d,"psi_some_avg10":%.1f,"ksm_run":%d,"pages_to_scan":%d,'
+                '"pages_sharing":%d,"pages_shared":%d,"ksm_zero_pages":0,"guests":3,"dry_run":false}\n'
+                % (1795300000 + 5 * i, i, avail, 0.5 * i, run, scan, sharing, sharing // 2))
+    write(root, "/var/lib/ksmvirt/history.jsonl.1", "".join(
+        tick(i, 0, 100, 0, 9000000) for i in range(3)))
+    write(root, "/var/lib/ksmvirt/history.jsonl", "".join(
+        tick(i, 1, min(4000, 300 * 2 ** (i - 3)), 6000 * (i - 3), 9000000 + 120000 * (i - 3))
+        for i in range(3, 12)) + "not json\n")
     # A process without ksm_stat access is skipped silently.
     Proc(root, 1600, "bash", ["/bin/bash"]).finish()
 
