@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "kv-act.h"
+#include "kv-json.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -59,61 +60,6 @@ state_path(const KvBalancer *b, const char *name)
 	return g_build_filename(b->state_dir, name, NULL);
 }
 
-static gint64
-clamp_i64(guint64 v)
-{
-	return v > (guint64)G_MAXINT64 ? G_MAXINT64 : (gint64)v;
-}
-
-static void
-m_int(JsonBuilder *jb, const char *name, guint64 v)
-{
-	json_builder_set_member_name(jb, name);
-	json_builder_add_int_value(jb, clamp_i64(v));
-}
-
-static void
-m_sint(JsonBuilder *jb, const char *name, gint64 v)
-{
-	json_builder_set_member_name(jb, name);
-	json_builder_add_int_value(jb, v);
-}
-
-static void
-m_double(JsonBuilder *jb, const char *name, double v)
-{
-	json_builder_set_member_name(jb, name);
-	json_builder_add_double_value(jb, v);
-}
-
-static void
-m_bool(JsonBuilder *jb, const char *name, gboolean v)
-{
-	json_builder_set_member_name(jb, name);
-	json_builder_add_boolean_value(jb, v);
-}
-
-static void
-m_str(JsonBuilder *jb, const char *name, const char *v)
-{
-	json_builder_set_member_name(jb, name);
-	if (v)
-		json_builder_add_string_value(jb, v);
-	else
-		json_builder_add_null_value(jb);
-}
-
-static char *
-builder_to_string(JsonBuilder *jb, gboolean pretty)
-{
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = json_builder_get_root(jb);
-
-	json_generator_set_pretty(gen, pretty);
-	json_generator_set_root(gen, root);
-	return json_generator_to_data(gen, NULL);
-}
-
 static void
 add_decisions(JsonBuilder *jb, const KvPlan *p)
 {
@@ -123,9 +69,9 @@ add_decisions(JsonBuilder *jb, const KvPlan *p)
 		const KvSummary *s = g_ptr_array_index(p->summaries, i);
 
 		json_builder_begin_object(jb);
-		m_str(jb, "policy", s->policy);
-		m_str(jb, "decision", s->decision);
-		m_str(jb, "reason", s->reason);
+		kv_json_str(jb, "policy", s->policy);
+		kv_json_str(jb, "decision", s->decision);
+		kv_json_str(jb, "reason", s->reason);
 		json_builder_end_object(jb);
 	}
 	json_builder_end_array(jb);
@@ -136,20 +82,20 @@ add_decisions(JsonBuilder *jb, const KvPlan *p)
 		g_autofree char *d = kv_action_describe(a);
 
 		json_builder_begin_object(jb);
-		m_str(jb, "policy", a->policy);
-		m_str(jb, "description", d);
+		kv_json_str(jb, "policy", a->policy);
+		kv_json_str(jb, "description", d);
 		if (a->kind == KV_ACTION_KSM_KNOB)
-			m_str(jb, "knob", kv_ksm_knob_name(a->knob));
+			kv_json_str(jb, "knob", kv_ksm_knob_name(a->knob));
 		if (a->guest)
-			m_str(jb, "guest", a->guest);
+			kv_json_str(jb, "guest", a->guest);
 		if (a->value_str)
-			m_str(jb, "value", a->value_str);
+			kv_json_str(jb, "value", a->value_str);
 		else
-			m_int(jb, "value", a->value);
-		m_int(jb, "old_value", a->old_value);
-		m_str(jb, "result", kv_action_result_to_string(a->result));
+			kv_json_u64(jb, "value", a->value);
+		kv_json_u64(jb, "old_value", a->old_value);
+		kv_json_str(jb, "result", kv_action_result_to_string(a->result));
 		if (a->error)
-			m_str(jb, "error", a->error);
+			kv_json_str(jb, "error", a->error);
 		json_builder_end_object(jb);
 	}
 	json_builder_end_array(jb);
@@ -168,19 +114,19 @@ save_state(KvBalancer *b)
 	if (!b->state_dir)
 		return;
 	json_builder_begin_object(jb);
-	m_str(jb, "schema", STATE_SCHEMA);
-	m_int(jb, "tick", b->pst->tick);
-	m_sint(jb, "time_us", b->last_tick_real_us);
-	m_bool(jb, "ksm_active", b->pst->ksm_active);
-	m_int(jb, "low_gain_ticks", b->pst->low_gain_ticks);
-	m_bool(jb, "backed_off", b->pst->backed_off);
-	m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
-	m_int(jb, "full_scans_since_on", b->pst->full_scans_since_on);
-	m_bool(jb, "numa_unmerging", b->pst->numa_unmerging);
-	m_int(jb, "numa_restore_run", b->pst->numa_restore_run);
-	m_int(jb, "numa_busy_until_tick", b->pst->numa_busy_until_tick);
-	m_int(jb, "ksm_blocked_until_tick", b->pst->ksm_blocked_until_tick);
-	m_str(jb, "ksm_blocked_error", b->pst->ksm_blocked_error);
+	kv_json_str(jb, "schema", STATE_SCHEMA);
+	kv_json_u64(jb, "tick", b->pst->tick);
+	kv_json_i64(jb, "time_us", b->last_tick_real_us);
+	kv_json_bool(jb, "ksm_active", b->pst->ksm_active);
+	kv_json_u64(jb, "low_gain_ticks", b->pst->low_gain_ticks);
+	kv_json_bool(jb, "backed_off", b->pst->backed_off);
+	kv_json_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	kv_json_u64(jb, "full_scans_since_on", b->pst->full_scans_since_on);
+	kv_json_bool(jb, "numa_unmerging", b->pst->numa_unmerging);
+	kv_json_u64(jb, "numa_restore_run", b->pst->numa_restore_run);
+	kv_json_u64(jb, "numa_busy_until_tick", b->pst->numa_busy_until_tick);
+	kv_json_u64(jb, "ksm_blocked_until_tick", b->pst->ksm_blocked_until_tick);
+	kv_json_str(jb, "ksm_blocked_error", b->pst->ksm_blocked_error);
 	json_builder_set_member_name(jb, "guests");
 	json_builder_begin_object(jb);
 	g_hash_table_iter_init(&it, b->pst->guests);
@@ -189,17 +135,17 @@ save_state(KvBalancer *b)
 
 		json_builder_set_member_name(jb, k);
 		json_builder_begin_object(jb);
-		m_int(jb, "balloon_changed_tick", gs->balloon_changed_tick);
-		m_int(jb, "cg_busy_until_tick", gs->cg_busy_until_tick);
+		kv_json_u64(jb, "balloon_changed_tick", gs->balloon_changed_tick);
+		kv_json_u64(jb, "cg_busy_until_tick", gs->cg_busy_until_tick);
 		/* KV_UNLIMITED does not fit in a JSON integer: -1. */
-		m_sint(jb, "cg_original_limit_bytes", gs->cg_original_limit_bytes == KV_UNLIMITED ? -1 :
-		       clamp_i64(gs->cg_original_limit_bytes));
+		kv_json_i64(jb, "cg_original_limit_bytes", gs->cg_original_limit_bytes == KV_UNLIMITED ? -1 :
+		       (gint64)MIN(gs->cg_original_limit_bytes, (guint64)G_MAXINT64));
 		json_builder_end_object(jb);
 	}
 	json_builder_end_object(jb);
 	add_decisions(jb, b->plan);
 	json_builder_end_object(jb);
-	text = builder_to_string(jb, TRUE);
+	text = kv_json_to_string(jb, TRUE);
 	path = state_path(b, "balancer-state.json");
 	if (!g_file_set_contents(path, text, -1, &err))
 		note(b, "cannot save the balancer state: %s", err->message);
@@ -379,38 +325,38 @@ history_append(KvBalancer *b)
 		g_rename(path, old);
 	}
 	json_builder_begin_object(jb);
-	m_str(jb, "schema", KV_HISTORY_SCHEMA);
-	m_double(jb, "time", b->last_tick_real_us / 1e6);
-	m_int(jb, "tick", b->pst->tick);
-	m_int(jb, "mem_total_kib", s->meminfo.mem_total_kib);
-	m_int(jb, "mem_available_kib", s->meminfo.mem_available_kib);
-	m_int(jb, "swap_free_kib", s->meminfo.swap_free_kib);
+	kv_json_str(jb, "schema", KV_HISTORY_SCHEMA);
+	kv_json_double(jb, "time", b->last_tick_real_us / 1e6);
+	kv_json_u64(jb, "tick", b->pst->tick);
+	kv_json_u64(jb, "mem_total_kib", s->meminfo.mem_total_kib);
+	kv_json_u64(jb, "mem_available_kib", s->meminfo.mem_available_kib);
+	kv_json_u64(jb, "swap_free_kib", s->meminfo.swap_free_kib);
 	if (s->have_psi) {
-		m_double(jb, "psi_some_avg10", s->psi_some_avg10);
-		m_double(jb, "psi_full_avg10", s->psi_full_avg10);
+		kv_json_double(jb, "psi_some_avg10", s->psi_some_avg10);
+		kv_json_double(jb, "psi_full_avg10", s->psi_full_avg10);
 	}
 	if (s->ksm) {
-		m_int(jb, "ksm_run", s->ksm->value[KV_KSM_RUN]);
-		m_int(jb, "pages_to_scan", s->ksm->value[KV_KSM_PAGES_TO_SCAN]);
-		m_int(jb, "pages_sharing", s->ksm->value[KV_KSM_PAGES_SHARING]);
-		m_int(jb, "pages_shared", s->ksm->value[KV_KSM_PAGES_SHARED]);
-		m_int(jb, "ksm_zero_pages", s->ksm->value[KV_KSM_ZERO_PAGES]);
+		kv_json_u64(jb, "ksm_run", s->ksm->value[KV_KSM_RUN]);
+		kv_json_u64(jb, "pages_to_scan", s->ksm->value[KV_KSM_PAGES_TO_SCAN]);
+		kv_json_u64(jb, "pages_sharing", s->ksm->value[KV_KSM_PAGES_SHARING]);
+		kv_json_u64(jb, "pages_shared", s->ksm->value[KV_KSM_PAGES_SHARED]);
+		kv_json_u64(jb, "ksm_zero_pages", s->ksm->value[KV_KSM_ZERO_PAGES]);
 	}
 	if (s->have_ksmd_cpu)
-		m_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
+		kv_json_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
 	if (s->have_deltas) {
-		m_sint(jb, "merged_delta_pages", s->merged_delta_pages);
-		m_int(jb, "pswpin_delta", s->pswpin_delta);
-		m_int(jb, "pswpout_delta", s->pswpout_delta);
-		m_int(jb, "ksm_swpin_copy_delta", s->ksm_swpin_copy_delta);
+		kv_json_i64(jb, "merged_delta_pages", s->merged_delta_pages);
+		kv_json_u64(jb, "pswpin_delta", s->pswpin_delta);
+		kv_json_u64(jb, "pswpout_delta", s->pswpout_delta);
+		kv_json_u64(jb, "ksm_swpin_copy_delta", s->ksm_swpin_copy_delta);
 	}
 	if (b->pst->gain_pages_per_cpu_s >= 0)
-		m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
-	m_int(jb, "guests", s->guests->len);
-	m_bool(jb, "dry_run", b->last_dry_run);
+		kv_json_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	kv_json_u64(jb, "guests", s->guests->len);
+	kv_json_bool(jb, "dry_run", b->last_dry_run);
 	add_decisions(jb, b->plan);
 	json_builder_end_object(jb);
-	line = builder_to_string(jb, FALSE);
+	line = kv_json_to_string(jb, FALSE);
 	f = g_fopen(path, "a");
 	if (!f) {
 		note(b, "history %s: %s", path, g_strerror(errno));
@@ -524,45 +470,45 @@ kv_balancer_status_json(const KvBalancer *b)
 	const KvSnapshot *s = b->snap;
 
 	json_builder_begin_object(jb);
-	m_str(jb, "schema", KV_STATUS_SCHEMA);
-	m_int(jb, "tick", b->pst->tick);
-	m_double(jb, "time", b->last_tick_real_us / 1e6);
-	m_int(jb, "tick_ms", b->cfg.tick_ms);
-	m_bool(jb, "dry_run", b->last_dry_run);
-	m_bool(jb, "libvirt", b->hv != NULL);
+	kv_json_str(jb, "schema", KV_STATUS_SCHEMA);
+	kv_json_u64(jb, "tick", b->pst->tick);
+	kv_json_double(jb, "time", b->last_tick_real_us / 1e6);
+	kv_json_u64(jb, "tick_ms", b->cfg.tick_ms);
+	kv_json_bool(jb, "dry_run", b->last_dry_run);
+	kv_json_bool(jb, "libvirt", b->hv != NULL);
 	json_builder_set_member_name(jb, "host");
 	json_builder_begin_object(jb);
 	if (s) {
-		m_int(jb, "mem_total_kib", s->meminfo.mem_total_kib);
-		m_int(jb, "mem_available_kib", s->meminfo.mem_available_kib);
-		m_int(jb, "swap_total_kib", s->meminfo.swap_total_kib);
-		m_int(jb, "swap_free_kib", s->meminfo.swap_free_kib);
+		kv_json_u64(jb, "mem_total_kib", s->meminfo.mem_total_kib);
+		kv_json_u64(jb, "mem_available_kib", s->meminfo.mem_available_kib);
+		kv_json_u64(jb, "swap_total_kib", s->meminfo.swap_total_kib);
+		kv_json_u64(jb, "swap_free_kib", s->meminfo.swap_free_kib);
 		if (s->have_psi) {
-			m_double(jb, "psi_some_avg10", s->psi_some_avg10);
-			m_double(jb, "psi_full_avg10", s->psi_full_avg10);
+			kv_json_double(jb, "psi_some_avg10", s->psi_some_avg10);
+			kv_json_double(jb, "psi_full_avg10", s->psi_full_avg10);
 		}
-		m_int(jb, "numa_nodes", s->n_numa_nodes);
+		kv_json_u64(jb, "numa_nodes", s->n_numa_nodes);
 		json_builder_set_member_name(jb, "nodes");
 		json_builder_begin_array(jb);
 		for (guint i = 0; i < s->nodes->len; i++) {
 			const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
 
 			json_builder_begin_object(jb);
-			m_sint(jb, "id", n->id);
-			m_int(jb, "mem_total_kib", n->total_kib);
-			m_int(jb, "mem_free_kib", n->free_kib);
+			kv_json_i64(jb, "id", n->id);
+			kv_json_u64(jb, "mem_total_kib", n->total_kib);
+			kv_json_u64(jb, "mem_free_kib", n->free_kib);
 			json_builder_end_object(jb);
 		}
 		json_builder_end_array(jb);
 		if (s->have_ksmd_cpu)
-			m_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
+			kv_json_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
 		if (s->have_deltas)
-			m_sint(jb, "merged_delta_pages", s->merged_delta_pages);
+			kv_json_i64(jb, "merged_delta_pages", s->merged_delta_pages);
 	}
 	if (b->pst->gain_pages_per_cpu_s >= 0)
-		m_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
-	m_bool(jb, "ksm_active", b->pst->ksm_active);
-	m_bool(jb, "backed_off", b->pst->backed_off);
+		kv_json_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
+	kv_json_bool(jb, "ksm_active", b->pst->ksm_active);
+	kv_json_bool(jb, "backed_off", b->pst->backed_off);
 	json_builder_end_object(jb);
 	json_builder_set_member_name(jb, "ksm");
 	if (s && s->ksm) {
@@ -575,9 +521,9 @@ kv_balancer_status_json(const KvBalancer *b)
 		json_builder_begin_object(jb);
 		for (guint i = 0; i < G_N_ELEMENTS(shown); i++)
 			if (kv_ksm_has(s->ksm, shown[i]))
-				m_int(jb, kv_ksm_knob_name(shown[i]), s->ksm->value[shown[i]]);
+				kv_json_u64(jb, kv_ksm_knob_name(shown[i]), s->ksm->value[shown[i]]);
 		if (s->ksm->advisor_mode)
-			m_str(jb, "advisor_mode", s->ksm->advisor_mode);
+			kv_json_str(jb, "advisor_mode", s->ksm->advisor_mode);
 		json_builder_end_object(jb);
 	} else {
 		json_builder_add_null_value(jb);
@@ -588,36 +534,36 @@ kv_balancer_status_json(const KvBalancer *b)
 		const KvGuestSense *g = g_ptr_array_index(s->guests, i);
 
 		json_builder_begin_object(jb);
-		m_str(jb, "name", g->name);
-		m_str(jb, "uuid", g->uuid);
-		m_sint(jb, "pid", g->pid);
-		m_int(jb, "ram_kib", g->ram_kib);
-		m_int(jb, "rss_kib", g->rss_kib);
-		m_int(jb, "swap_kib", g->swap_kib);
-		m_int(jb, "merging_pages", g->merging_pages);
-		m_sint(jb, "priority", g->priority);
+		kv_json_str(jb, "name", g->name);
+		kv_json_str(jb, "uuid", g->uuid);
+		kv_json_i64(jb, "pid", g->pid);
+		kv_json_u64(jb, "ram_kib", g->ram_kib);
+		kv_json_u64(jb, "rss_kib", g->rss_kib);
+		kv_json_u64(jb, "swap_kib", g->swap_kib);
+		kv_json_u64(jb, "merging_pages", g->merging_pages);
+		kv_json_i64(jb, "priority", g->priority);
 		if (g->has_balloon) {
 			json_builder_set_member_name(jb, "balloon");
 			json_builder_begin_object(jb);
-			m_int(jb, "actual_kib", g->balloon_actual_kib);
-			m_int(jb, "maximum_kib", g->balloon_max_kib);
-			m_bool(jb, "driver", g->has_balloon_driver);
+			kv_json_u64(jb, "actual_kib", g->balloon_actual_kib);
+			kv_json_u64(jb, "maximum_kib", g->balloon_max_kib);
+			kv_json_bool(jb, "driver", g->has_balloon_driver);
 			if (g->has_balloon_driver) {
-				m_int(jb, "unused_kib", g->balloon_unused_kib);
-				m_int(jb, "available_kib", g->balloon_available_kib);
+				kv_json_u64(jb, "unused_kib", g->balloon_unused_kib);
+				kv_json_u64(jb, "available_kib", g->balloon_available_kib);
 			}
-			m_int(jb, "floor_kib", g->balloon_floor_kib);
-			m_str(jb, "floor_source", g->floor_source);
+			kv_json_u64(jb, "floor_kib", g->balloon_floor_kib);
+			kv_json_str(jb, "floor_source", g->floor_source);
 			json_builder_end_object(jb);
 		}
 		if (g->cg_version != KV_CGROUP_NONE) {
 			json_builder_set_member_name(jb, "cgroup");
 			json_builder_begin_object(jb);
-			m_int(jb, "version", g->cg_version);
-			m_str(jb, "dir", g->cg_dir);
-			m_sint(jb, "limit_bytes", g->cg_limit_bytes == KV_UNLIMITED ? -1 :
-			       clamp_i64(g->cg_limit_bytes));
-			m_int(jb, "usage_bytes", g->cg_usage_bytes);
+			kv_json_u64(jb, "version", g->cg_version);
+			kv_json_str(jb, "dir", g->cg_dir);
+			kv_json_i64(jb, "limit_bytes", g->cg_limit_bytes == KV_UNLIMITED ? -1 :
+			       (gint64)MIN(g->cg_limit_bytes, (guint64)G_MAXINT64));
+			kv_json_u64(jb, "usage_bytes", g->cg_usage_bytes);
 			json_builder_end_object(jb);
 		}
 		json_builder_end_object(jb);
@@ -635,7 +581,7 @@ kv_balancer_status_json(const KvBalancer *b)
 		json_builder_add_string_value(jb, g_ptr_array_index(s->notes, i));
 	json_builder_end_array(jb);
 	json_builder_end_object(jb);
-	return builder_to_string(jb, TRUE);
+	return kv_json_to_string(jb, TRUE);
 }
 
 static const char *

@@ -5,7 +5,7 @@
 
 #include <errno.h>
 #include <guestfs.h>
-#include <json-glib/json-glib.h>
+#include "kv-json.h"
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,35 +64,31 @@ kv_os_info_is_windows(const KvOsInfo *os)
 	return os && g_strcmp0(os->type, "windows") == 0;
 }
 
+void
+kv_os_info_build_json(JsonBuilder *b, const KvOsInfo *os, gboolean with_family)
+{
+	g_autofree char *family = with_family ? kv_os_info_family(os) : NULL;
+
+	json_builder_begin_object(b);
+	kv_json_str(b, "type", os->type);
+	kv_json_str(b, "distro", os->distro);
+	kv_json_str(b, "product_name", os->product_name);
+	kv_json_str(b, "arch", os->arch);
+	if (with_family)
+		kv_json_str(b, "family", family);
+	kv_json_str(b, "reason", os->reason);
+	kv_json_i64(b, "major", os->major);
+	kv_json_i64(b, "minor", os->minor);
+	json_builder_end_object(b);
+}
+
 char *
 kv_os_info_to_json(const KvOsInfo *os)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
-	const struct {
-		const char *name, *value;
-	} strs[] = {
-		{ "type", os->type }, { "distro", os->distro }, { "product_name", os->product_name },
-		{ "arch", os->arch }, { "reason", os->reason },
-	};
 
-	json_builder_begin_object(b);
-	for (guint i = 0; i < G_N_ELEMENTS(strs); i++) {
-		json_builder_set_member_name(b, strs[i].name);
-		if (strs[i].value)
-			json_builder_add_string_value(b, strs[i].value);
-		else
-			json_builder_add_null_value(b);
-	}
-	json_builder_set_member_name(b, "major");
-	json_builder_add_int_value(b, os->major);
-	json_builder_set_member_name(b, "minor");
-	json_builder_add_int_value(b, os->minor);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	return json_generator_to_data(gen, NULL);
+	kv_os_info_build_json(b, os, FALSE);
+	return kv_json_to_string(b, FALSE);
 }
 
 static char *

@@ -36,6 +36,11 @@ char *kv_os_info_family(const KvOsInfo *os);
 /* kv_os_info_is_windows: TRUE for Windows (zeroes its free memory). */
 gboolean kv_os_info_is_windows(const KvOsInfo *os);
 
+/* kv_os_info_build_json: OS as one JSON object into B (with its family
+ * key when WITH_FAMILY), the same members wherever ksmvirt writes it. */
+typedef struct _JsonBuilder JsonBuilder;
+void kv_os_info_build_json(JsonBuilder *b, const KvOsInfo *os, gboolean with_family);
+
 /* JSON (one object) both ways, for the child protocol and the cache. */
 char *kv_os_info_to_json(const KvOsInfo *os);
 KvOsInfo *kv_os_info_from_json(const char *buf, GError **error);

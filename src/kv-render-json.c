@@ -2,34 +2,19 @@
  * documented in doc/report-json.md). */
 #include "kv-report.h"
 
-#include <json-glib/json-glib.h>
+#include "kv-json.h"
 
-
-static void
-add_u64(JsonBuilder *b, guint64 v)
-{
-	/* JSON numbers are int64 in json-glib; counters beyond 2^63-1 (hostile
-	 * or broken sysfs) are clamped rather than wrapped negative. */
-	json_builder_add_int_value(b, v > (guint64)G_MAXINT64 ? G_MAXINT64 : (gint64)v);
-}
-
-static void
-member_u64(JsonBuilder *b, const char *name, guint64 v)
-{
-	json_builder_set_member_name(b, name);
-	add_u64(b, v);
-}
 
 static void
 census_counts(JsonBuilder *b, const KvReport *r, const KvCensus *c)
 {
 	json_builder_begin_object(b);
-	member_u64(b, "pages", c->pages);
-	member_u64(b, "present_pages", c->present);
-	member_u64(b, "swapped_pages", c->swapped);
-	member_u64(b, "merged_pages", c->total.merged);
-	member_u64(b, "zero_pages", c->total.zero);
-	member_u64(b, "private_pages", c->total.private_);
+	kv_json_u64(b, "pages", c->pages);
+	kv_json_u64(b, "present_pages", c->present);
+	kv_json_u64(b, "swapped_pages", c->swapped);
+	kv_json_u64(b, "merged_pages", c->total.merged);
+	kv_json_u64(b, "zero_pages", c->total.zero);
+	kv_json_u64(b, "private_pages", c->total.private_);
 	json_builder_set_member_name(b, "host_nodes");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < c->per_node->len; i++) {
@@ -43,9 +28,9 @@ census_counts(JsonBuilder *b, const KvReport *r, const KvCensus *c)
 			json_builder_add_int_value(b, g_array_index(r->topo->nodes, KvNumaNode, i).id);
 		else
 			json_builder_add_null_value(b);
-		member_u64(b, "merged_pages", cc->merged);
-		member_u64(b, "zero_pages", cc->zero);
-		member_u64(b, "private_pages", cc->private_);
+		kv_json_u64(b, "merged_pages", cc->merged);
+		kv_json_u64(b, "zero_pages", cc->zero);
+		kv_json_u64(b, "private_pages", cc->private_);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -63,11 +48,11 @@ ksm_stat(JsonBuilder *b, const KvKsmStat *k)
 {
 	json_builder_begin_object(b);
 	if (k->have & KV_KSM_STAT_RMAP_ITEMS)
-		member_u64(b, "ksm_rmap_items", k->rmap_items);
+		kv_json_u64(b, "ksm_rmap_items", k->rmap_items);
 	if (k->have & KV_KSM_STAT_MERGING_PAGES)
-		member_u64(b, "ksm_merging_pages", k->merging_pages);
+		kv_json_u64(b, "ksm_merging_pages", k->merging_pages);
 	if (k->have & KV_KSM_STAT_ZERO_PAGES)
-		member_u64(b, "ksm_zero_pages", k->zero_pages);
+		kv_json_u64(b, "ksm_zero_pages", k->zero_pages);
 	if (k->have & KV_KSM_STAT_PROCESS_PROFIT) {
 		json_builder_set_member_name(b, "ksm_process_profit");
 		json_builder_add_int_value(b, k->process_profit);
@@ -97,7 +82,7 @@ kv_render_json(const KvReport *r)
 
 	json_builder_set_member_name(b, "host");
 	json_builder_begin_object(b);
-	member_u64(b, "page_size", r->page_size);
+	kv_json_u64(b, "page_size", r->page_size);
 	json_builder_set_member_name(b, "ksm");
 	json_builder_begin_object(b);
 	for (int i = 0; i < KV_KSM_N_KNOBS; i++) {
@@ -109,7 +94,7 @@ kv_render_json(const KvReport *r)
 		else if (kv_ksm_knob_is_signed((KvKsmKnob)i))
 			json_builder_add_int_value(b, (gint64)k->value[i]);
 		else
-			add_u64(b, k->value[i]);
+			kv_json_add_u64(b, k->value[i]);
 	}
 	json_builder_end_object(b);
 	if (k->extra_names && k->extra_names->len) {
@@ -121,7 +106,7 @@ kv_render_json(const KvReport *r)
 		}
 		json_builder_end_object(b);
 	}
-	member_u64(b, "saved_bytes", r->saved_bytes);
+	kv_json_u64(b, "saved_bytes", r->saved_bytes);
 	json_builder_set_member_name(b, "sharing_ratio");
 	json_builder_add_double_value(b, r->sharing_ratio);
 	json_builder_set_member_name(b, "ksmd_cpu_percent");
@@ -129,22 +114,22 @@ kv_render_json(const KvReport *r)
 		json_builder_add_double_value(b, r->ksmd_cpu_percent);
 	else
 		json_builder_add_null_value(b);
-	member_u64(b, "interval_ms", r->interval_ms);
+	kv_json_u64(b, "interval_ms", r->interval_ms);
 	json_builder_set_member_name(b, "vmstat");
 	json_builder_begin_object(b);
 	if (r->vmstat.have & 1)
-		member_u64(b, "ksm_swpin_copy", r->vmstat.ksm_swpin_copy);
+		kv_json_u64(b, "ksm_swpin_copy", r->vmstat.ksm_swpin_copy);
 	if (r->vmstat.have & 2)
-		member_u64(b, "cow_ksm", r->vmstat.cow_ksm);
+		kv_json_u64(b, "cow_ksm", r->vmstat.cow_ksm);
 	if (r->vmstat.have & 4)
-		member_u64(b, "pswpin", r->vmstat.pswpin);
+		kv_json_u64(b, "pswpin", r->vmstat.pswpin);
 	if (r->vmstat.have & 8)
-		member_u64(b, "pswpout", r->vmstat.pswpout);
+		kv_json_u64(b, "pswpout", r->vmstat.pswpout);
 	json_builder_end_object(b);
 	if (r->meminfo.have & 1)
-		member_u64(b, "mem_total_bytes", r->meminfo.mem_total_kib * 1024);
+		kv_json_u64(b, "mem_total_bytes", r->meminfo.mem_total_kib * 1024);
 	if (r->meminfo.have & 4)
-		member_u64(b, "mem_available_bytes", r->meminfo.mem_available_kib * 1024);
+		kv_json_u64(b, "mem_available_bytes", r->meminfo.mem_available_kib * 1024);
 	json_builder_end_object(b);
 
 	json_builder_set_member_name(b, "guests");
@@ -164,38 +149,20 @@ kv_render_json(const KvReport *r)
 		json_builder_add_string_value(b, g->source);
 		json_builder_set_member_name(b, "pid");
 		json_builder_add_int_value(b, g->pid);
-		member_u64(b, "ram_bytes", g->ram_bytes);
-		member_u64(b, "rss_bytes", g->rss_bytes);
-		member_u64(b, "swap_bytes", g->swap_bytes);
+		kv_json_u64(b, "ram_bytes", g->ram_bytes);
+		kv_json_u64(b, "rss_bytes", g->rss_bytes);
+		kv_json_u64(b, "swap_bytes", g->swap_bytes);
 		json_builder_set_member_name(b, "ksm_stat");
 		ksm_stat(b, &g->ksm);
 		json_builder_set_member_name(b, "os");
-		if (g->os) {
-			g_autofree char *fam = kv_os_info_family(g->os);
-			const char *strs[][2] = { { "type", g->os->type }, { "distro", g->os->distro },
-						  { "product_name", g->os->product_name }, { "arch", g->os->arch },
-						  { "family", fam }, { "reason", g->os->reason } };
-
-			json_builder_begin_object(b);
-			for (guint si = 0; si < G_N_ELEMENTS(strs); si++) {
-				json_builder_set_member_name(b, strs[si][0]);
-				if (strs[si][1])
-					json_builder_add_string_value(b, strs[si][1]);
-				else
-					json_builder_add_null_value(b);
-			}
-			json_builder_set_member_name(b, "major");
-			json_builder_add_int_value(b, g->os->major);
-			json_builder_set_member_name(b, "minor");
-			json_builder_add_int_value(b, g->os->minor);
-			json_builder_end_object(b);
-		} else {
+		if (g->os)
+			kv_os_info_build_json(b, g->os, TRUE);
+		else
 			json_builder_add_null_value(b);
-		}
-		member_u64(b, "saved_bytes", g->saved_bytes);
+		kv_json_u64(b, "saved_bytes", g->saved_bytes);
 		json_builder_set_member_name(b, "saved_method");
 		json_builder_add_string_value(b, g->saved_method ? g->saved_method : "estimate");
-		member_u64(b, "zero_page_saved_bytes", MIN(g->ksm.zero_pages * r->page_size, g->saved_bytes));
+		kv_json_u64(b, "zero_page_saved_bytes", MIN(g->ksm.zero_pages * r->page_size, g->saved_bytes));
 		json_builder_set_member_name(b, "saved_percent");
 		json_builder_add_double_value(b, g->saved_percent);
 		json_builder_set_member_name(b, "merging_disabled");
@@ -213,14 +180,14 @@ kv_render_json(const KvReport *r)
 				json_builder_add_null_value(b);
 			json_builder_set_member_name(b, "backend");
 			json_builder_add_string_value(b, n->backend_id);
-			member_u64(b, "size_bytes", n->size_bytes);
+			kv_json_u64(b, "size_bytes", n->size_bytes);
 			json_builder_set_member_name(b, "merge");
 			json_builder_add_string_value(b, tristate(n->merge_configured));
 			json_builder_set_member_name(b, "found");
 			json_builder_add_boolean_value(b, n->found);
 			if (n->found) {
-				member_u64(b, "rss_bytes", n->rss_bytes);
-				member_u64(b, "swap_bytes", n->swap_bytes);
+				kv_json_u64(b, "rss_bytes", n->rss_bytes);
+				kv_json_u64(b, "swap_bytes", n->swap_bytes);
 				json_builder_set_member_name(b, "ksm_bytes");
 				if (n->have_ksm)
 					json_builder_add_int_value(b, (gint64)n->ksm_bytes);
@@ -248,9 +215,9 @@ kv_render_json(const KvReport *r)
 					json_builder_add_boolean_value(b, n->qmp_mergeable);
 				}
 				if (n->qmp_have_merged)
-					member_u64(b, "ksm_merged_bytes", n->qmp_merged_bytes);
+					kv_json_u64(b, "ksm_merged_bytes", n->qmp_merged_bytes);
 				if (n->qmp_have_swapped)
-					member_u64(b, "swapped_bytes", n->qmp_swapped_bytes);
+					kv_json_u64(b, "swapped_bytes", n->qmp_swapped_bytes);
 				json_builder_end_object(b);
 			}
 			json_builder_end_object(b);
@@ -271,11 +238,11 @@ kv_render_json(const KvReport *r)
 
 	json_builder_set_member_name(b, "other");
 	json_builder_begin_object(b);
-	member_u64(b, "processes", r->other.processes);
-	member_u64(b, "ksm_merging_pages", r->other.merging_pages);
-	member_u64(b, "ksm_zero_pages", r->other.zero_pages);
-	member_u64(b, "ksm_rmap_items", r->other.rmap_items);
-	member_u64(b, "saved_bytes", r->other.saved_bytes);
+	kv_json_u64(b, "processes", r->other.processes);
+	kv_json_u64(b, "ksm_merging_pages", r->other.merging_pages);
+	kv_json_u64(b, "ksm_zero_pages", r->other.zero_pages);
+	kv_json_u64(b, "ksm_rmap_items", r->other.rmap_items);
+	kv_json_u64(b, "saved_bytes", r->other.saved_bytes);
 	json_builder_end_object(b);
 
 	json_builder_set_member_name(b, "os_families");
@@ -286,9 +253,9 @@ kv_render_json(const KvReport *r)
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "family");
 		json_builder_add_string_value(b, f->family);
-		member_u64(b, "guests", f->guests);
-		member_u64(b, "saved_bytes", f->saved_bytes);
-		member_u64(b, "zero_page_saved_bytes", f->zero_page_bytes);
+		kv_json_u64(b, "guests", f->guests);
+		kv_json_u64(b, "saved_bytes", f->saved_bytes);
+		kv_json_u64(b, "zero_page_saved_bytes", f->zero_page_bytes);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -303,11 +270,11 @@ kv_render_json(const KvReport *r)
 			json_builder_begin_object(b);
 			json_builder_set_member_name(b, "node");
 			json_builder_add_int_value(b, n->id);
-			member_u64(b, "mem_total_bytes", n->mem_total_kib * 1024);
-			member_u64(b, "mem_free_bytes", n->mem_free_kib * 1024);
-			member_u64(b, "guest_merged_pages", cc->merged);
-			member_u64(b, "guest_zero_pages", cc->zero);
-			member_u64(b, "guest_private_pages", cc->private_);
+			kv_json_u64(b, "mem_total_bytes", n->mem_total_kib * 1024);
+			kv_json_u64(b, "mem_free_bytes", n->mem_free_kib * 1024);
+			kv_json_u64(b, "guest_merged_pages", cc->merged);
+			kv_json_u64(b, "guest_zero_pages", cc->zero);
+			kv_json_u64(b, "guest_private_pages", cc->private_);
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);

@@ -1,0 +1,64 @@
+/* kv-json.h: the json-glib builder helpers every JSON writer of ksmvirt
+ * uses (reports, balancer state and history, inspection results). */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+/* kv_json_add_u64: json-glib numbers are int64: counters beyond 2^63-1
+ * (hostile or broken sysfs) are clamped rather than wrapped negative. */
+static inline void
+kv_json_add_u64(JsonBuilder *b, guint64 v)
+{
+	json_builder_add_int_value(b, v > (guint64)G_MAXINT64 ? G_MAXINT64 : (gint64)v);
+}
+
+static inline void
+kv_json_u64(JsonBuilder *b, const char *name, guint64 v)
+{
+	json_builder_set_member_name(b, name);
+	kv_json_add_u64(b, v);
+}
+
+static inline void
+kv_json_i64(JsonBuilder *b, const char *name, gint64 v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, v);
+}
+
+static inline void
+kv_json_double(JsonBuilder *b, const char *name, double v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_double_value(b, v);
+}
+
+static inline void
+kv_json_bool(JsonBuilder *b, const char *name, gboolean v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, v);
+}
+
+/* kv_json_str: a string member, null when V is NULL. */
+static inline void
+kv_json_str(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	if (v)
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+/* kv_json_to_string: the builder's document as text (newly allocated). */
+static inline char *
+kv_json_to_string(JsonBuilder *b, gboolean pretty)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(b);
+
+	json_generator_set_pretty(gen, pretty);
+	json_generator_set_root(gen, root);
+	return json_generator_to_data(gen, NULL);
+}
