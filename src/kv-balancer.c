@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "kv-act.h"
+#include "kv-config.h"
 #include "kv-json.h"
 
 #include <fcntl.h>
@@ -31,6 +32,10 @@ struct KvBalancer {
 	KvConfig cfg;
 	KvHv *hv;
 	guint64 hv_retry_tick;
+	char *hv_error;               /* why libvirt is not connected; NULL when it is */
+	char *hv_lost;                /* how the connection was lost; NULL when it was not */
+	gint64 hv_down_since_us;      /* real time the connection was lost or first failed */
+	guint hv_reconnects;
 	KvSenseState sense;
 	KvPolicyState *pst;
 	KvSnapshot *snap;
@@ -260,6 +265,8 @@ kv_balancer_free(KvBalancer *b)
 	g_queue_clear_full(&b->recent, g_free);
 	g_free(b->uri);
 	g_free(b->state_dir);
+	g_free(b->hv_error);
+	g_free(b->hv_lost);
 	g_free(b);
 }
 
@@ -290,6 +297,16 @@ kv_balancer_take_notes(KvBalancer *b)
 	return out;
 }
 
+/* Remembers why libvirt is not connected (the first failure dates it). */
+static void
+hv_down(KvBalancer *b, const char *why)
+{
+	if (!b->hv_error)
+		b->hv_down_since_us = g_get_real_time();
+	g_free(b->hv_error);
+	b->hv_error = g_strdup(why);
+}
+
 static void
 ensure_hv(KvBalancer *b)
 {
@@ -300,9 +317,22 @@ ensure_hv(KvBalancer *b)
 	b->hv = b->open_hv ? b->open_hv(b->ctx, b->uri, b->open_hv_data, &err) :
 		kv_hv_libvirt_open_rw(b->ctx, b->uri, &err);
 	if (!b->hv) {
+		g_autofree char *why = g_strdup_printf("%s%s%s (retry at tick %" G_GUINT64_FORMAT ")",
+						       b->hv_lost ? b->hv_lost : "",
+						       b->hv_lost ? "; reconnecting: " : "", err->message,
+						       b->pst->tick + HV_RETRY_TICKS + 1);
+
 		b->hv_retry_tick = b->pst->tick + HV_RETRY_TICKS;
+		hv_down(b, why);
 		if (b->uri || !g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND))
 			note(b, "libvirt: %s (retry in %u ticks)", err->message, HV_RETRY_TICKS);
+		return;
+	}
+	if (b->hv_error) {
+		b->hv_reconnects++;
+		note(b, "libvirt: connected again after %.0f s", (g_get_real_time() - b->hv_down_since_us) / 1e6);
+		g_clear_pointer(&b->hv_error, g_free);
+		g_clear_pointer(&b->hv_lost, g_free);
 	}
 }
 
@@ -426,8 +456,24 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 		return NULL;
 	for (guint i = 0; i < snap->notes->len; i++)
 		note(b, "%s", (const char *)g_ptr_array_index(snap->notes, i));
+	if (b->cfg.guests[0]) {
+		/* [daemon] guests: the others are neither shown nor managed. */
+		for (guint i = snap->guests->len; i-- > 0;) {
+			const KvGuestSense *g = g_ptr_array_index(snap->guests, i);
+
+			if (!kv_config_guest_selected(&b->cfg, g->name))
+				g_ptr_array_remove_index(snap->guests, i);
+		}
+	}
 	if (snap->hv_failed && b->hv) {
 		/* libvirtd went away (or restarted): reconnect next tick. */
+		g_autofree char *why = g_strdup_printf("connection lost: %s", snap->hv_error ? snap->hv_error :
+						       "libvirt did not answer");
+
+		hv_down(b, why);
+		g_free(b->hv_lost);
+		b->hv_lost = g_strdup(why);
+		note(b, "libvirt: %s", why);
 		kv_hv_close(b->hv);
 		b->hv = NULL;
 		b->hv_retry_tick = b->pst->tick + 1;
@@ -476,6 +522,11 @@ kv_balancer_status_json(const KvBalancer *b)
 	kv_json_u64(jb, "tick_ms", b->cfg.tick_ms);
 	kv_json_bool(jb, "dry_run", b->last_dry_run);
 	kv_json_bool(jb, "libvirt", b->hv != NULL);
+	if (b->use_libvirt && !b->hv && b->hv_error) {
+		kv_json_str(jb, "libvirt_error", b->hv_error);
+		kv_json_double(jb, "libvirt_down_since", b->hv_down_since_us / 1e6);
+	}
+	kv_json_u64(jb, "libvirt_reconnects", b->hv_reconnects);
 	json_builder_set_member_name(jb, "host");
 	json_builder_begin_object(jb);
 	if (s) {
@@ -497,6 +548,7 @@ kv_balancer_status_json(const KvBalancer *b)
 			kv_json_i64(jb, "id", n->id);
 			kv_json_u64(jb, "mem_total_kib", n->total_kib);
 			kv_json_u64(jb, "mem_free_kib", n->free_kib);
+			kv_json_bool(jb, "under_pressure", kv_policy_node_pressed(b->pst, n->id));
 			json_builder_end_object(jb);
 		}
 		json_builder_end_array(jb);
@@ -542,6 +594,17 @@ kv_balancer_status_json(const KvBalancer *b)
 		kv_json_u64(jb, "swap_kib", g->swap_kib);
 		kv_json_u64(jb, "merging_pages", g->merging_pages);
 		kv_json_i64(jb, "priority", g->priority);
+		if (g->node_kib) {
+			json_builder_set_member_name(jb, "node_kib");
+			json_builder_begin_object(jb);
+			for (guint j = 0; j < g->node_kib->len; j++) {
+				const KvGuestNodeKib *nk = &g_array_index(g->node_kib, KvGuestNodeKib, j);
+				g_autofree char *id = g_strdup_printf("%d", nk->node);
+
+				kv_json_u64(jb, id, nk->kib);
+			}
+			json_builder_end_object(jb);
+		}
 		if (g->has_balloon) {
 			json_builder_set_member_name(jb, "balloon");
 			json_builder_begin_object(jb);
@@ -622,7 +685,7 @@ kv_status_render_text(const char *json, GError **error)
 {
 	g_autoptr(JsonParser) jp = json_parser_new();
 	JsonObject *o, *host, *ksm;
-	JsonArray *guests, *dec, *acts, *notes;
+	JsonArray *guests, *dec, *acts, *notes, *nodes;
 	GString *t;
 	JsonNode *root;
 
@@ -638,10 +701,16 @@ kv_status_render_text(const char *json, GError **error)
 	host = obj_member(o, "host");
 	ksm = obj_member(o, "ksm");
 	t = g_string_new(NULL);
-	g_string_append_printf(t, "tick %" G_GINT64_FORMAT " every %.1f s%s%s\n", int_member(o, "tick", 0),
+	g_string_append_printf(t, "tick %" G_GINT64_FORMAT " every %.1f s%s%s", int_member(o, "tick", 0),
 			       int_member(o, "tick_ms", 0) / 1000.0,
 			       json_object_get_boolean_member_with_default(o, "dry_run", FALSE) ? ", dry run" : "",
 			       json_object_get_boolean_member_with_default(o, "libvirt", FALSE) ? ", libvirt connected" : "");
+	if (str_member(o, "libvirt_error"))
+		g_string_append_printf(t, ", libvirt disconnected for %.0f s: %s",
+				       MAX(0.0, json_object_get_double_member_with_default(o, "time", 0) -
+					   json_object_get_double_member_with_default(o, "libvirt_down_since", 0)),
+				       str_member(o, "libvirt_error"));
+	g_string_append_c(t, '\n');
 	if (host) {
 		g_string_append_printf(t, "host: MemAvailable %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " MiB",
 				       int_member(host, "mem_available_kib", 0) / 1024,
@@ -654,6 +723,19 @@ kv_status_render_text(const char *json, GError **error)
 			g_string_append_printf(t, ", KSM gain %.0f pages/CPU-s",
 					       json_object_get_double_member(host, "gain_pages_per_cpu_s"));
 		g_string_append_c(t, '\n');
+		nodes = arr_member(host, "nodes");
+		for (guint i = 0; nodes && json_array_get_length(nodes) > 1 && i < json_array_get_length(nodes); i++) {
+			JsonObject *n = json_array_get_object_element(nodes, i);
+			gint64 total = int_member(n, "mem_total_kib", 0);
+
+			g_string_append_printf(t, "%snode %" G_GINT64_FORMAT " %.0f%% free%s", i ? ", " : "nodes: ",
+					       int_member(n, "id", -1),
+					       total > 0 ? 100.0 * (double)int_member(n, "mem_free_kib", 0) / (double)total : 0.0,
+					       json_object_get_boolean_member_with_default(n, "under_pressure", FALSE) ?
+					       " (under pressure)" : "");
+			if (i + 1 == json_array_get_length(nodes))
+				g_string_append_c(t, '\n');
+		}
 	}
 	if (ksm)
 		g_string_append_printf(t, "ksm: run %" G_GINT64_FORMAT ", pages_to_scan %" G_GINT64_FORMAT

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH } KeyType;
+typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH, T_GLOBS } KeyType;
 
 typedef struct {
 	const char *group, *key;
@@ -19,6 +19,7 @@ static const KeyDef keys[] = {
 	K("daemon", "tick-seconds", T_TICK, tick_ms, 0.1, 3600),
 	K("daemon", "dry-run", T_BOOL, dry_run, 0, 1),
 	K("daemon", "history-max-kib", T_UINT, history_max_kib, 16, 1 << 20),
+	K("daemon", "guests", T_GLOBS, guests, 0, 0),
 	K("ksm", "manage", T_BOOL, ksm_manage, 0, 1),
 	K("ksm", "overcommit-ratio", T_DOUBLE, overcommit_ratio, 0.1, 100),
 	K("ksm", "mem-available-low-percent", T_UINT, avail_low_pct, 0, 100),
@@ -49,6 +50,8 @@ static const KeyDef keys[] = {
 	K("swap", "busy-ticks", T_UINT, swap_busy_ticks, 1, 100000),
 	K("swap", "guests-per-tick", T_UINT, swap_guests_per_tick, 1, 100000),
 	K("numa", "merge-across-nodes", T_NUMA, merge_across_nodes, 0, 0),
+	K("numa", "node-free-low-percent", T_UINT, node_free_low_pct, 0, 100),
+	K("numa", "node-free-high-percent", T_UINT, node_free_high_pct, 0, 100),
 };
 
 static const KeyDef *
@@ -99,6 +102,11 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 		if ((v[0] != '\0' && v[0] != '/') || strlen(v) >= sizeof(cfg->ksm_lock_file))
 			goto bad;
 		g_strlcpy(p, v, sizeof(cfg->ksm_lock_file));
+		return TRUE;
+	case T_GLOBS:
+		if (strlen(v) >= sizeof(cfg->guests))
+			goto bad;
+		g_strlcpy(p, v, sizeof(cfg->guests));
 		return TRUE;
 	case T_NUMA:
 		if (!strcmp(v, "keep"))
@@ -168,7 +176,8 @@ kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
 		}
 	}
 	if (c.pages_to_scan_min > c.pages_to_scan_max || c.avail_low_pct > c.avail_high_pct ||
-	    c.psi_some_off_pct > c.psi_some_on_pct || c.swap_psi_full_off_pct > c.swap_psi_full_on_pct) {
+	    c.psi_some_off_pct > c.psi_some_on_pct || c.swap_psi_full_off_pct > c.swap_psi_full_on_pct ||
+	    c.node_free_low_pct > c.node_free_high_pct) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
 			    "an \"off\"/\"low\"/\"min\" threshold is above its \"on\"/\"high\"/\"max\" pair");
 		return FALSE;
@@ -225,6 +234,7 @@ kv_config_to_string(const KvConfig *cfg)
 			break;
 		}
 		case T_PATH:
+		case T_GLOBS:
 			g_string_append(s, p);
 			break;
 		case T_NUMA:
@@ -252,4 +262,20 @@ kv_config_to_string(const KvConfig *cfg)
 		g_string_append_c(s, '\n');
 	}
 	return g_string_free(s, FALSE);
+}
+
+gboolean
+kv_config_guest_selected(const KvConfig *cfg, const char *name)
+{
+	g_auto(GStrv) globs = g_strsplit_set(cfg->guests, ";, \t", -1);
+	gboolean any = FALSE;
+
+	for (guint i = 0; globs[i]; i++) {
+		if (!globs[i][0])
+			continue;
+		any = TRUE;
+		if (name && g_pattern_match_simple(globs[i], name))
+			return TRUE;
+	}
+	return !any;
 }

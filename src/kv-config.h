@@ -24,6 +24,10 @@ gboolean kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *
  * gives the defaults and returns TRUE. */
 gboolean kv_config_load(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error);
 
+/* kv_config_guest_selected: TRUE when guest NAME matches the guests key
+ * (every guest when it is empty). */
+gboolean kv_config_guest_selected(const KvConfig *cfg, const char *name);
+
 /* kv_config_to_string: the effective configuration as key file text. */
 char *kv_config_to_string(const KvConfig *cfg);
 

@@ -28,6 +28,10 @@ typedef struct {
 	gboolean has_driver;             /* the guest's driver reports its memory */
 	guint64 available_kib, unused_kib, usable_kib;
 	guint64 min_guarantee_kib;       /* <memtune><min_guarantee>; 0: none */
+	/* <metadata><ksmvirt:policy/> of the live domain XML, when present. */
+	gboolean has_policy;
+	int priority;                    /* 0 when the policy has none */
+	guint64 min_balloon_mib;         /* 0 when the policy has none */
 } KvBalloonStats;
 
 void kv_balloon_stats_free(KvBalloonStats *b);

@@ -1,5 +1,6 @@
 /* kv-libvirt.c: KvHv implemented with libvirt's C API. */
 #include "kv-hv.h"
+#include "kv-event.h"
 #include "kv-parse.h"
 
 #include <libvirt/libvirt.h>
@@ -253,6 +254,17 @@ balloon_from_domain(virDomainPtr dom, virTypedParameterPtr params, int nparams)
 	}
 	xml = virDomainGetXMLDesc(dom, 0);
 	b->min_guarantee_kib = min_guarantee_kib(xml);
+	/* The policy metadata, so balloon floors and priorities hold even for
+	 * guests the hook never reported (started before it was installed). */
+	if (xml && strstr(xml, "policy")) {
+		g_autoptr(KvEvent) ev = kv_event_new(KV_EVENT_OP_UNKNOWN, "-", "-");
+
+		if (kv_event_parse_domain_xml(ev, xml, strlen(xml), NULL) && ev->has_policy) {
+			b->has_policy = TRUE;
+			b->priority = ev->has_priority ? ev->priority : 0;
+			b->min_balloon_mib = ev->has_min_balloon ? ev->min_balloon_mib : 0;
+		}
+	}
 	return b;
 }
 

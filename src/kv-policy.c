@@ -20,6 +20,8 @@ kv_guest_sense_free(KvGuestSense *g)
 	g_free(g->name);
 	g_free(g->uuid);
 	g_free(g->cg_dir);
+	if (g->node_kib)
+		g_array_unref(g->node_kib);
 	g_free(g);
 }
 
@@ -45,6 +47,7 @@ kv_snapshot_free(KvSnapshot *s)
 	g_array_unref(s->nodes);
 	g_ptr_array_unref(s->guests);
 	g_ptr_array_unref(s->notes);
+	g_free(s->hv_error);
 	g_free(s);
 }
 
@@ -84,6 +87,8 @@ kv_config_defaults(KvConfig *cfg)
 		.swap_busy_ticks = 12,
 		.swap_guests_per_tick = 4,
 		.merge_across_nodes = -1,
+		.node_free_low_pct = 5,
+		.node_free_high_pct = 10,
 	};
 	g_strlcpy(cfg->ksm_lock_file, KV_KSM_LOCK_FILE, sizeof(cfg->ksm_lock_file));
 }
@@ -102,6 +107,7 @@ kv_policy_state_new(void)
 	st->gain_pages_per_cpu_s = -1;
 	st->guests = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   (GDestroyNotify)guest_state_free);
+	st->pressed_nodes = g_array_new(FALSE, FALSE, sizeof(int));
 	return st;
 }
 
@@ -111,6 +117,7 @@ kv_policy_state_free(KvPolicyState *st)
 	if (!st)
 		return;
 	g_hash_table_unref(st->guests);
+	g_array_unref(st->pressed_nodes);
 	g_free(st->ksm_blocked_error);
 	g_free(st);
 }
@@ -323,31 +330,102 @@ kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_k
 	return need <= room;
 }
 
-/* "; node 2 is tightest: 3% free" when there are several nodes, so a
- * reason shows per-node pressure that MemAvailable hides. */
-static char *
-node_text(const KvSnapshot *s, const KvConfig *cfg)
+gboolean
+kv_policy_node_pressed(const KvPolicyState *st, int id)
 {
-	const KvNodeSense *tight = NULL;
-	double tight_pct = 101, pct;
+	for (guint i = 0; i < st->pressed_nodes->len; i++)
+		if (g_array_index(st->pressed_nodes, int, i) == id)
+			return TRUE;
+	return FALSE;
+}
 
-	if (s->nodes->len < 2)
-		return g_strdup("");
-	for (guint i = 0; i < s->nodes->len; i++) {
+static double
+node_free_pct(const KvNodeSense *n)
+{
+	return n->total_kib ? 100.0 * (double)n->free_kib / (double)n->total_kib : 100.0;
+}
+
+void
+kv_policy_node_pressure(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st)
+{
+	g_autoptr(GArray) now = g_array_new(FALSE, FALSE, sizeof(int));
+
+	for (guint i = 0; s->nodes->len >= 2 && i < s->nodes->len; i++) {
 		const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+		double pct = node_free_pct(n);
 
 		if (!n->total_kib)
 			continue;
-		pct = 100.0 * (double)n->free_kib / (double)n->total_kib;
+		if (pct < cfg->node_free_low_pct ||
+		    (kv_policy_node_pressed(st, n->id) && pct < cfg->node_free_high_pct))
+			g_array_append_val(now, n->id);
+	}
+	g_array_set_size(st->pressed_nodes, 0);
+	g_array_append_vals(st->pressed_nodes, now->data, now->len);
+}
+
+guint64
+kv_guest_pressed_kib(const KvGuestSense *g, const KvPolicyState *st)
+{
+	guint64 kib = 0;
+
+	for (guint i = 0; g->node_kib && i < g->node_kib->len; i++) {
+		const KvGuestNodeKib *nk = &g_array_index(g->node_kib, KvGuestNodeKib, i);
+
+		if (kv_policy_node_pressed(st, nk->node))
+			kib += nk->kib;
+	}
+	return kib;
+}
+
+/* With several nodes: "; node 3 under pressure: 3% free (< 5%), guests
+ * there: a 120 MiB, b 80 MiB" for each node under pressure, else "; node 1
+ * is the tightest: 30% free", so a reason shows per-node pressure that
+ * MemAvailable hides. */
+static char *
+node_text(const KvSnapshot *s, const KvConfig *cfg, const KvPolicyState *st)
+{
+	const KvNodeSense *tight = NULL;
+	double tight_pct = 101, pct;
+	GString *t;
+
+	if (s->nodes->len < 2)
+		return g_strdup("");
+	t = g_string_new(NULL);
+	for (guint i = 0; i < s->nodes->len; i++) {
+		const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+		guint shown = 0;
+
+		if (!n->total_kib)
+			continue;
+		pct = node_free_pct(n);
 		if (pct < tight_pct) {
 			tight_pct = pct;
 			tight = n;
 		}
+		if (!kv_policy_node_pressed(st, n->id))
+			continue;
+		g_string_append_printf(t, "; node %d under pressure: %.0f%% free (%s %u%%)", n->id, pct,
+				       pct < cfg->node_free_low_pct ? "<" : "not yet back at",
+				       pct < cfg->node_free_low_pct ? cfg->node_free_low_pct : cfg->node_free_high_pct);
+		for (guint j = 0; j < s->guests->len; j++) {
+			const KvGuestSense *g = g_ptr_array_index(s->guests, j);
+
+			for (guint k = 0; g->node_kib && k < g->node_kib->len; k++) {
+				const KvGuestNodeKib *nk = &g_array_index(g->node_kib, KvGuestNodeKib, k);
+
+				if (nk->node != n->id || nk->kib == 0)
+					continue;
+				g_string_append_printf(t, "%s%s %" G_GUINT64_FORMAT " %s", shown ? ", " : ", guests there: ",
+						       g->name, nk->kib >= 10 * MIB_KIB ? nk->kib / MIB_KIB : nk->kib,
+						       nk->kib >= 10 * MIB_KIB ? "MiB" : "KiB");
+				shown++;
+			}
+		}
 	}
-	if (!tight)
-		return g_strdup("");
-	return g_strdup_printf("; node %d is the tightest: %.0f%% free%s", tight->id, tight_pct,
-			       tight_pct < cfg->avail_low_pct ? " (under pressure)" : "");
+	if (!t->len && tight)
+		g_string_append_printf(t, "; node %d is the tightest: %.0f%% free", tight->id, tight_pct);
+	return g_string_free(t, FALSE);
 }
 
 void
@@ -355,11 +433,15 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 {
 	const KvKsm *k = s->ksm;
 	guint64 cur, target, need, room;
-	g_autofree char *nodes = node_text(s, cfg);
+	g_autofree char *nodes = NULL;
+	const char *keep;
 
+	kv_policy_node_pressure(s, cfg, st);
+	nodes = node_text(s, cfg, st);
+	keep = st->pressed_nodes->len ? "node pressure" : "keep";
 	if (cfg->merge_across_nodes < 0) {
 		st->numa_unmerging = FALSE;
-		summarize(plan, "numa", "keep", "merge-across-nodes is not set: left as the kernel has it "
+		summarize(plan, "numa", keep, "merge-across-nodes is not set: left as the kernel has it "
 			  "(%u host node%s%s)", s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s", nodes);
 		return;
 	}
@@ -379,7 +461,7 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 				  ": run restored to %" G_GUINT64_FORMAT, cur, st->numa_restore_run);
 			return;
 		}
-		summarize(plan, "numa", "keep", "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
+		summarize(plan, "numa", keep, "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
 		return;
 	}
 	if (st->tick < st->numa_busy_until_tick) {
@@ -439,7 +521,7 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	KvHostCondition c;
 	g_autofree char *cond = NULL;
 	guint64 run, cur, target;
-	gboolean use_advisor;
+	gboolean use_advisor, node_press, node_urgent;
 
 	if (!cfg->ksm_manage) {
 		summarize(plan, "ksm", "unmanaged", "ksm-manage is false: KSM settings are left alone");
@@ -461,7 +543,20 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	}
 	kv_policy_condition(s, cfg, &c);
 	cond = condition_text(s, &c);
-	if (c.overcommitted || c.low_memory || c.psi_pressure)
+	/* A node under pressure: merging frees memory there too; with
+	 * merge_across_nodes=0 every merge stays within its node, so the rate
+	 * rises as under host pressure. */
+	node_press = st->pressed_nodes->len > 0;
+	node_urgent = node_press && kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) &&
+		      k->value[KV_KSM_MERGE_ACROSS_NODES] == 0;
+	if (node_press) {
+		g_autofree char *c2 = cond;
+
+		cond = g_strdup_printf("%s, node %d under pressure%s", c2,
+				       g_array_index(st->pressed_nodes, int, 0),
+				       node_urgent ? " (merges stay within a node)" : "");
+	}
+	if (c.overcommitted || c.low_memory || c.psi_pressure || node_press)
 		st->ksm_active = TRUE;
 	else if (c.comfortable)
 		st->ksm_active = FALSE;
@@ -485,7 +580,8 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 		g_autofree char *why = g_strdup_printf("%s (%s)",
 			c.overcommitted ? "overcommitted" :
 			c.low_memory ? "MemAvailable low" :
-			c.psi_pressure ? "memory pressure" : "still not comfortable", cond);
+			c.psi_pressure ? "memory pressure" : node_press ? "node pressure" :
+			"still not comfortable", cond);
 
 		if (run != 1)
 			add_ksm_action(plan, "ksm", k, KV_KSM_RUN, 1, why);
@@ -545,7 +641,7 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	 * then the rate follows the pressure alone. */
 	st->full_scans_since_on += s->full_scans_delta;
 	if (s->have_full_scans && st->full_scans_since_on < 2) {
-		gboolean urgent = c.psi_pressure || c.low_memory;
+		gboolean urgent = c.psi_pressure || c.low_memory || node_urgent;
 
 		target = urgent ? clamp_u64(cur * 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max) :
 			 clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
@@ -565,7 +661,7 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	{
 		double cpu_s = MAX(s->ksmd_cpu_s, 0.01);
 		double gain = s->merged_delta_pages > 0 ? (double)s->merged_delta_pages / cpu_s : 0.0;
-		gboolean urgent = c.psi_pressure || c.low_memory;
+		gboolean urgent = c.psi_pressure || c.low_memory || node_urgent;
 		g_autofree char *why = NULL;
 		const char *decision;
 
@@ -621,6 +717,24 @@ by_priority_down(gconstpointer a, gconstpointer b)
 	return by_priority_up(b, a);
 }
 
+/* Lowest priority first; among equals, the most memory on nodes under
+ * pressure first, then by name. */
+static gint
+by_priority_then_pressed(gconstpointer a, gconstpointer b, gpointer data)
+{
+	const KvGuestSense *x = *(KvGuestSense *const *)a, *y = *(KvGuestSense *const *)b;
+	const KvPolicyState *st = data;
+	guint64 px, py;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	px = kv_guest_pressed_kib(x, st);
+	py = kv_guest_pressed_kib(y, st);
+	if (px != py)
+		return px > py ? -1 : 1;
+	return g_strcmp0(x->name, y->name);
+}
+
 static gboolean
 rate_limited(const KvPolicyState *st, guint64 changed_tick, guint interval)
 {
@@ -649,9 +763,10 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 {
 	KvHostCondition c;
 	g_autoptr(GPtrArray) cand = g_ptr_array_new();
+	g_autoptr(GPtrArray) node_cand = g_ptr_array_new();
 	g_autofree char *cond = NULL;
 	guint no_driver = 0, changed = 0;
-	gboolean shrink, grow;
+	gboolean shrink, grow, node_shrink = FALSE;
 
 	if (!cfg->balloon_manage) {
 		summarize(plan, "balloon", "unmanaged", "balloon-manage is false");
@@ -675,20 +790,41 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 	shrink = c.low_memory || c.psi_pressure;
 	grow = !shrink && c.avail_pct >= cfg->avail_high_pct &&
 	       (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
-	if (!shrink && !grow) {
+	if (!shrink && st->pressed_nodes->len > 0) {
+		/* A node under pressure while the host is not: the guests with at
+		 * least a quarter of their resident memory there give. */
+		g_autofree char *c2 = cond;
+
+		for (guint i = 0; i < cand->len; i++) {
+			KvGuestSense *g = g_ptr_array_index(cand, i);
+			guint64 there = kv_guest_pressed_kib(g, st), all = 0;
+
+			for (guint j = 0; g->node_kib && j < g->node_kib->len; j++)
+				all += g_array_index(g->node_kib, KvGuestNodeKib, j).kib;
+			if (there > 0 && there * 4 >= all)
+				g_ptr_array_add(node_cand, g);
+		}
+		cond = g_strdup_printf("%s; node %d under pressure", c2, g_array_index(st->pressed_nodes, int, 0));
+		node_shrink = node_cand->len > 0;
+	}
+	if (!shrink && !grow && !node_shrink) {
 		summarize(plan, "balloon", "hold", "between the thresholds (%s): balloons stay", cond);
 		return;
 	}
-	if (shrink) {
+	if (shrink || node_shrink) {
+		GPtrArray *list = shrink ? cand : node_cand;
 		int level = 0;
 		gboolean have_level = FALSE;
 
-		g_ptr_array_sort(cand, by_priority_up);
-		for (guint i = 0; i < cand->len; i++) {
-			const KvGuestSense *g = g_ptr_array_index(cand, i);
+		g_ptr_array_sort_with_data(list, by_priority_then_pressed, st);
+		for (guint i = 0; i < list->len; i++) {
+			const KvGuestSense *g = g_ptr_array_index(list, i);
 			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
 			guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
 			guint64 used, keep, floor, target;
+			g_autofree char *where = shrink ? g_strdup("") :
+				g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on the node under pressure",
+						kv_guest_pressed_kib(g, st) / MIB_KIB);
 
 			/* Only the lowest priority that still gives memory. */
 			if ((have_level && g->priority != level) || changed >= cfg->balloon_guests_per_tick)
@@ -706,50 +842,67 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
 				continue;
 			guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-				     g_strdup_printf("host under pressure (%s); priority %d; the guest has %"
-						     G_GUINT64_FORMAT " MiB unused; floor %" G_GUINT64_FORMAT
-						     " MiB%s%s", cond, g->priority,
-						     g->balloon_unused_kib / MIB_KIB, floor / MIB_KIB,
-						     g->floor_source ? " from " : "",
+				     g_strdup_printf("%s (%s); priority %d; the guest has %"
+						     G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
+						     " MiB%s%s", shrink ? "host under pressure" : "node under pressure",
+						     cond, g->priority, g->balloon_unused_kib / MIB_KIB, where,
+						     floor / MIB_KIB, g->floor_source ? " from " : "",
 						     g->floor_source ? g->floor_source : ""));
 			gs->balloon_changed_tick = st->tick;
 			have_level = TRUE;
 			level = g->priority;
 			changed++;
 		}
-		if (changed)
-			summarize(plan, "balloon", "shrink", "host under pressure (%s): %u guest%s of "
-				  "priority %d give memory back", cond, changed, changed == 1 ? "" : "s",
-				  level);
-		else
-			summarize(plan, "balloon", "hold", "host under pressure (%s) but every balloon is "
-				  "at its floor or was changed in the last %u ticks", cond,
+		if (changed) {
+			summarize(plan, "balloon", "shrink", "%s (%s): %u guest%s of "
+				  "priority %d give memory back", shrink ? "host under pressure" : "node under pressure",
+				  cond, changed, changed == 1 ? "" : "s", level);
+			return;
+		}
+		if (!node_shrink || !grow) {
+			summarize(plan, "balloon", "hold", "%s (%s) but every balloon is "
+				  "at its floor or was changed in the last %u ticks",
+				  shrink ? "host under pressure" : "node under pressure", cond,
 				  cfg->balloon_interval_ticks);
-		return;
+			return;
+		}
+		/* The node's guests are at their floors and the host is
+		 * comfortable: the others may grow (never onto that node). */
 	}
+	/* Comfortable: memory goes back to the guests, those short of it
+	 * first (pass 0), then every balloon below its maximum (pass 1), each
+	 * pass by priority. */
 	g_ptr_array_sort(cand, by_priority_down);
-	for (guint i = 0; i < cand->len; i++) {
-		const KvGuestSense *g = g_ptr_array_index(cand, i);
-		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
-		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
-		guint64 target;
+	for (guint pass = 0; pass < 2; pass++) {
+		for (guint i = 0; i < cand->len; i++) {
+			const KvGuestSense *g = g_ptr_array_index(cand, i);
+			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+			guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
+			gboolean short_of_memory = g->balloon_unused_kib <
+				g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
+			guint64 target;
 
-		if (changed >= cfg->balloon_guests_per_tick)
-			break;
-		if (g->balloon_actual_kib >= g->balloon_max_kib)
-			continue;
-		/* Only a guest short of memory gets more. */
-		if (g->balloon_unused_kib >= g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100)
-			continue;
-		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
-			continue;
-		target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
-		guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-			     g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
-					     " MiB unused; priority %d", cond, g->balloon_unused_kib / MIB_KIB,
-					     g->priority));
-		gs->balloon_changed_tick = st->tick;
-		changed++;
+			if (changed >= cfg->balloon_guests_per_tick)
+				break;
+			if (g->balloon_actual_kib >= g->balloon_max_kib || short_of_memory != (pass == 0))
+				continue;
+			/* Not onto a node under pressure. */
+			if (kv_guest_pressed_kib(g, st) > 0)
+				continue;
+			if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
+				continue;
+			target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
+			guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+				     short_of_memory ?
+				     g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
+						     " MiB unused; priority %d", cond, g->balloon_unused_kib / MIB_KIB,
+						     g->priority) :
+				     g_strdup_printf("host comfortable (%s): give memory back toward the %"
+						     G_GUINT64_FORMAT " MiB maximum; priority %d", cond,
+						     g->balloon_max_kib / MIB_KIB, g->priority));
+			gs->balloon_changed_tick = st->tick;
+			changed++;
+		}
 	}
 	summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u balloon%s grow",
 		  cond, changed, changed == 1 ? "" : "s");

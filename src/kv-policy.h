@@ -42,6 +42,12 @@ typedef struct {
 	guint64 total_kib, free_kib;
 } KvNodeSense;
 
+/* Memory of a guest resident on one host node. */
+typedef struct {
+	int node;
+	guint64 kib;
+} KvGuestNodeKib;
+
 /* One guest as sensed in one tick. */
 typedef struct {
 	char *name;
@@ -51,6 +57,7 @@ typedef struct {
 	guint64 rss_kib, swap_kib;
 	guint64 merging_pages;        /* ksm_stat ksm_merging_pages */
 	int priority;                 /* higher: more important; default 0 */
+	gboolean has_policy;          /* priority/floor from the live domain XML */
 
 	gboolean has_balloon;         /* libvirt reports balloon.current */
 	gboolean has_balloon_driver;  /* and the guest driver reports usage */
@@ -64,6 +71,9 @@ typedef struct {
 	char *cg_dir;                 /* absolute path below the root, or NULL */
 	guint64 cg_limit_bytes;       /* KV_UNLIMITED when none */
 	guint64 cg_usage_bytes;
+
+	GArray *node_kib;             /* KvGuestNodeKib from numa_maps, with 2+ host
+	                                 nodes; NULL when unknown */
 } KvGuestSense;
 
 void kv_guest_sense_free(KvGuestSense *g);
@@ -95,6 +105,7 @@ typedef struct {
 	GPtrArray *guests;            /* KvGuestSense, sorted by name */
 	GPtrArray *notes;             /* char*: what could not be sensed */
 	gboolean hv_failed;           /* the hypervisor did not answer */
+	char *hv_error;               /* why, when hv_failed */
 } KvSnapshot;
 
 KvSnapshot *kv_snapshot_new(void);
@@ -112,6 +123,9 @@ typedef struct {
 	guint tick_ms;
 	gboolean dry_run;
 	guint history_max_kib;
+	/* Only guests whose name matches one of these shell globs (separated
+	 * by ';', ',' or spaces) are sensed and managed; "" for every guest. */
+	char guests[256];
 
 	gboolean ksm_manage;
 	double overcommit_ratio;      /* guest RAM / MemTotal above this: on */
@@ -143,6 +157,8 @@ typedef struct {
 	guint swap_guests_per_tick;   /* at most this many limits change per tick */
 
 	int merge_across_nodes;       /* -1: leave as is */
+	guint node_free_low_pct;      /* a node with less MemFree is under pressure */
+	guint node_free_high_pct;     /* ... until it has this much again */
 
 	/* Held (flock, non-blocking) around KSM writes on the real system, so
 	 * the balancer and other tools that change KSM settings take turns;
@@ -166,6 +182,7 @@ typedef struct {
 	guint64 ksm_blocked_until_tick;   /* a KSM write failed for good: wait */
 	char *ksm_blocked_error;
 	GHashTable *guests;           /* name -> KvGuestPolicyState */
+	GArray *pressed_nodes;        /* int: host nodes under pressure (hysteresis) */
 } KvPolicyState;
 
 typedef struct {
@@ -249,6 +266,17 @@ void kv_policy_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostConditi
  * *ROOM_KIB (optional) get both sides. */
 gboolean kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg,
 				guint64 *need_kib, guint64 *room_kib);
+
+/* kv_policy_node_pressure: pure; updates ST's set of host nodes under
+ * pressure: a node enters when its MemFree falls under node-free-low-percent
+ * of its MemTotal and leaves once it is back at node-free-high-percent
+ * (hysteresis).  With one node there is never node pressure (MemAvailable
+ * covers it).  kv_policy_numa() calls it first each tick. */
+void kv_policy_node_pressure(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st);
+/* kv_policy_node_pressed: TRUE when host node ID is in ST's set. */
+gboolean kv_policy_node_pressed(const KvPolicyState *st, int id);
+/* kv_guest_pressed_kib: KiB of G resident on nodes under pressure. */
+guint64 kv_guest_pressed_kib(const KvGuestSense *g, const KvPolicyState *st);
 
 /* The decide functions: each appends its actions and one summary to PLAN
  * and updates ST.  No I/O. */

@@ -193,6 +193,81 @@ sense_nodes(const KvCtx *ctx, KvSnapshot *s)
 }
 
 static gint
+node_kib_by_node(gconstpointer a, gconstpointer b)
+{
+	const KvGuestNodeKib *x = a, *y = b;
+
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+guint
+kv_numa_maps_parse(const char *buf, GArray *out)
+{
+	guint lines = 0;
+
+	while (buf && *buf) {
+		const char *eol = strchr(buf, '\n');
+		g_autofree char *line = eol ? g_strndup(buf, eol - buf) : g_strdup(buf);
+		g_auto(GStrv) tok = g_strsplit(line, " ", -1);
+		guint64 page_kib = 4, v;
+		gboolean any = FALSE;
+
+		buf = eol ? eol + 1 : buf + strlen(buf);
+		for (guint i = 0; tok[i]; i++)
+			if (g_str_has_prefix(tok[i], "kernelpagesize_kB=") &&
+			    kv_parse_u64(tok[i] + 18, &v, NULL) && v > 0)
+				page_kib = v;
+		for (guint i = 0; tok[i]; i++) {
+			const char *eq = strchr(tok[i], '=');
+			g_autofree char *id_s = NULL;
+			guint64 id, pages;
+			guint j;
+
+			if (tok[i][0] != 'N' || !eq)
+				continue;
+			id_s = g_strndup(tok[i] + 1, eq - tok[i] - 1);
+			if (!kv_parse_u64(id_s, &id, NULL) || id > G_MAXINT || !kv_parse_u64(eq + 1, &pages, NULL))
+				continue;
+			any = TRUE;
+			for (j = 0; j < out->len; j++)
+				if (g_array_index(out, KvGuestNodeKib, j).node == (int)id)
+					break;
+			if (j == out->len) {
+				KvGuestNodeKib nk = { .node = (int)id };
+
+				g_array_append_val(out, nk);
+			}
+			g_array_index(out, KvGuestNodeKib, j).kib += pages * page_kib;
+		}
+		if (any)
+			lines++;
+	}
+	g_array_sort(out, node_kib_by_node);
+	return lines;
+}
+
+/* Per host node residency of each guest, only with several nodes (the
+ * kernel walks the page tables for numa_maps). */
+static void
+sense_guest_nodes(const KvCtx *ctx, KvSnapshot *s)
+{
+	if (s->nodes->len < 2)
+		return;
+	for (guint i = 0; i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+		g_autofree char *path = NULL, *buf = NULL;
+
+		if (g->pid <= 0)
+			continue;
+		path = g_strdup_printf("/proc/%d/numa_maps", g->pid);
+		if (!kv_ctx_read(ctx, path, 16u << 20, &buf, NULL, NULL))
+			continue;
+		g->node_kib = g_array_new(FALSE, TRUE, sizeof(KvGuestNodeKib));
+		kv_numa_maps_parse(buf, g->node_kib);
+	}
+}
+
+static gint
 guest_by_name(gconstpointer a, gconstpointer b)
 {
 	const KvGuestSense *x = *(KvGuestSense *const *)a, *y = *(KvGuestSense *const *)b;
@@ -210,6 +285,8 @@ sense_balloons(KvHv *hv, KvSnapshot *s)
 		if (!g_error_matches(err, KV_ERROR, KV_ERROR_UNSUPPORTED)) {
 			g_ptr_array_add(s->notes, g_strdup_printf("balloon statistics: %s", err->message));
 			s->hv_failed = TRUE;
+			g_free(s->hv_error);
+			s->hv_error = g_strdup(err->message);
 		}
 		return;
 	}
@@ -247,6 +324,14 @@ sense_balloons(KvHv *hv, KvSnapshot *s)
 		}
 		if (!g->ram_kib)
 			g->ram_kib = b->maximum_kib;
+		if (b->has_policy) {
+			g->has_policy = TRUE;
+			g->priority = b->priority;
+			if (b->min_balloon_mib * 1024 > g->balloon_floor_kib) {
+				g->balloon_floor_kib = b->min_balloon_mib * 1024;
+				g->floor_source = "policy";
+			}
+		}
 	}
 }
 
@@ -362,7 +447,8 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 		int prio = 0;
 		guint64 min_mib = 0;
 
-		if (opts->lookup(g->uuid, g->name, &prio, &min_mib, opts->lookup_data)) {
+		/* The live domain XML (sense_balloons) wins over the registry. */
+		if (!g->has_policy && opts->lookup(g->uuid, g->name, &prio, &min_mib, opts->lookup_data)) {
 			g->priority = prio;
 			if (min_mib * 1024 > g->balloon_floor_kib) {
 				g->balloon_floor_kib = min_mib * 1024;
@@ -371,6 +457,7 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 		}
 	}
 	g_ptr_array_sort(s->guests, guest_by_name);
+	sense_guest_nodes(ctx, s);
 
 	/* Deltas against the previous tick. */
 	{

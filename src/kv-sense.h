@@ -49,6 +49,12 @@ guint64 kv_cgroup_limit_parse(const char *buf);
  * parse. */
 gboolean kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib);
 
+/* kv_numa_maps_parse: sums the "N<node>=<pages>" fields of every line of
+ * /proc/PID/numa_maps (pages of that line's kernelpagesize_kB, 4 when
+ * absent) into OUT (KvGuestNodeKib, ascending node).  Returns the number
+ * of lines that had per-node counts. */
+guint kv_numa_maps_parse(const char *buf, GArray *out);
+
 /* kv_sense: one snapshot.  ST carries counters from the previous call
  * (updated here).  Fails only when /proc/meminfo cannot be read; whatever
  * else is missing is noted in snapshot->notes. */

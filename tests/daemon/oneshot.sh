@@ -137,6 +137,37 @@ files = {a["description"].split()[3] for a in d["actions"] if a["policy"] == "sw
 assert files == {"memory.high", "memory.limit_in_bytes"}, files
 PY
 
+# 7. Per-node pressure (numa-spread: nodes 0 and 3, merge_across_nodes=0,
+# two guests' RAM on each node): node 3 short of free memory while the
+# host is not.
+cp -a "$roots/numa-spread" "$work/ns"
+"$ksmvirt" balance --oneshot --dry-run --root "$work/ns" --no-libvirt >"$work/ns0.out"
+check "numa-spread: no node under pressure" bash -c "! grep -q 'under pressure' '$work/ns0.out'"
+printf 'Node 3 MemTotal:       131072 kB\nNode 3 MemFree:          3932 kB\n' \
+	>"$work/ns/sys/devices/system/node/node3/meminfo"
+"$ksmvirt" balance --oneshot --dry-run --root "$work/ns" --no-libvirt >"$work/ns.out"
+check "node 3 under pressure, with the guests whose RAM is there" has "$work/ns.out" \
+	"numa     node pressure merge-across-nodes is not set: left as the kernel has it (2 host nodes; node 3 under pressure: 3% free (< 5%), guests there: deb-b 256 KiB, win-b 256 KiB)"
+check "status shows each node" has "$work/ns.out" "nodes: node 0 50% free, node 3 3% free (under pressure)"
+check "KSM stays on for the node, merges staying within it" has "$work/ns.out" \
+	"node 3 under pressure (merges stay within a node)"
+"$ksmvirt" balance --oneshot --dry-run --json --root "$work/ns" --no-libvirt >"$work/ns.json"
+check "JSON: node 3 under pressure, per-guest residency by node" python3 - "$work/ns.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+nodes = {n["id"]: n for n in d["host"]["nodes"]}
+assert nodes[3]["under_pressure"] and not nodes[0]["under_pressure"], nodes
+g = {x["name"]: x for x in d["guests"]}
+assert g["deb-b"]["node_kib"] == {"0": 160, "3": 256}, g["deb-b"]
+assert g["deb-a"]["node_kib"] == {"0": 416}, g["deb-a"]
+dec = {x["policy"]: x for x in d["decisions"]}
+assert dec["numa"]["decision"] == "node pressure", dec["numa"]
+assert dec["ksm"]["decision"] == "on", dec["ksm"]
+PY
+printf '[numa]\nnode-free-low-percent = 2\nnode-free-high-percent = 4\n' >"$work/node.conf"
+"$ksmvirt" balance --oneshot --dry-run --root "$work/ns" --no-libvirt --config "$work/node.conf" >"$work/ns2.out"
+check "node-free-low-percent = 2: 3% free is no pressure" bash -c "! grep -q 'under pressure' '$work/ns2.out'"
+
 echo "1..$n"
 echo "$((n - failed)) passed, $failed failed"
 [ "$failed" = 0 ]

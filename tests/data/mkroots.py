@@ -255,6 +255,11 @@ def numa_spread():
         g.mapping(0x1000000, 64, rss_kib=256, ksm_kib=0, flags="rd wr mr mw me ac sd mg dc",
                   entries=[("present", base + k) for k in range(64)])
         g.finish()
+        # The guest RAM's residency by host node, as the balancer reads it.
+        write(root, "/proc/%d/numa_maps" % g.pid,
+              "1000000 default anon=64 dirty=64 N%d=64 kernelpagesize_kB=4\n"
+              "7f0000000000 default file=/usr/lib/x86_64-linux-gnu/libc.so.6 mapped=40 N0=40 "
+              "kernelpagesize_kB=4\n" % node)
         if osname == "debian":
             osmap[uuid] = '{"type":"linux","distro":"debian","product_name":"12.7","arch":"x86_64","reason":null,"major":12,"minor":7}'
         else:

@@ -96,6 +96,36 @@ test_node_meminfo(void)
 }
 
 static void
+test_numa_maps(void)
+{
+	static const struct {
+		const char *buf;
+		guint lines;
+		guint n;
+		KvGuestNodeKib want[3];
+	} cases[] = {
+		{ "7f0000000000 default anon=64 dirty=64 N0=40 N3=24 kernelpagesize_kB=4\n"
+		  "7f1000000000 bind:0 anon=2 dirty=2 N0=2 kernelpagesize_kB=2048\n"
+		  "7f2000000000 default file=/usr/lib/x.so mapped=3 N3=3\n",
+		  3, 2, { { 0, 40 * 4 + 2 * 2048 }, { 3, 24 * 4 + 3 * 4 } } },
+		{ "7f0000000000 default\n55aa prefer:1 N1=x N2=5 Nfoo=3 N=4\n", 1, 1, { { 2, 20 } } },
+		{ "", 0, 0, { { 0, 0 } } },
+		{ "7f0000000000 default N5=1", 1, 1, { { 5, 4 } } },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GArray) out = g_array_new(FALSE, TRUE, sizeof(KvGuestNodeKib));
+
+		g_assert_cmpuint(kv_numa_maps_parse(cases[i].buf, out), ==, cases[i].lines);
+		g_assert_cmpuint(out->len, ==, cases[i].n);
+		for (guint j = 0; j < cases[i].n; j++) {
+			g_assert_cmpint(g_array_index(out, KvGuestNodeKib, j).node, ==, cases[i].want[j].node);
+			g_assert_cmpuint(g_array_index(out, KvGuestNodeKib, j).kib, ==, cases[i].want[j].kib);
+		}
+	}
+}
+
+static void
 test_config(void)
 {
 	static const struct {
@@ -495,7 +525,13 @@ test_hypervisor_restart(void)
 		{
 			g_autofree char *st = kv_balancer_status_json(b);
 
+			g_autofree char *txt = kv_status_render_text(st, NULL);
+
 			g_assert_nonnull(strstr(st, "\"libvirt\" : false"));
+			/* Disconnected, and why: how it was lost, then the retry. */
+			g_assert_nonnull(strstr(st, "\"libvirt_error\" : \"connection lost: fake: connection closed; "
+						"reconnecting: fake: connection closed (retry at tick"));
+			g_assert_nonnull(strstr(txt, ", libvirt disconnected for "));
 		}
 		g_assert_cmpuint(w.actual_kib, ==, before);
 
@@ -507,6 +543,12 @@ test_hypervisor_restart(void)
 		g_assert_cmpuint(w.sets, >=, 2);
 		g_assert_cmpuint(w.actual_kib, >, before);
 		g_assert_cmpuint(w.actual_kib, <=, 4 * 1024 * 1024);
+		{
+			g_autofree char *st = kv_balancer_status_json(b);
+
+			g_assert_null(strstr(st, "libvirt_error"));
+			g_assert_nonnull(strstr(st, "\"libvirt_reconnects\" : 1"));
+		}
 		{
 			g_autoptr(GPtrArray) notes = kv_balancer_take_notes(b);
 			gboolean noted = FALSE;
@@ -526,6 +568,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sense/psi", test_psi);
 	g_test_add_func("/sense/cgroup", test_cgroup_parse);
 	g_test_add_func("/sense/node-meminfo", test_node_meminfo);
+	g_test_add_func("/sense/numa-maps", test_numa_maps);
 	g_test_add_func("/config/parse", test_config);
 	g_test_add_func("/act/files", test_act_files);
 	g_test_add_func("/act/errno", test_errno_class);

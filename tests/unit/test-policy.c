@@ -422,7 +422,8 @@ test_numa_nodes(void)
 		const char *want;        /* in the reason; NULL: no node text */
 	} cases[] = {
 		{ { { 0, 1000, 500 } }, 1, NULL },
-		{ { { 0, 1000, 500 }, { 2, 1000, 100 } }, 2, "node 2 is the tightest: 10% free (under pressure)" },
+		{ { { 0, 1000, 500 }, { 2, 1000, 40 } }, 2, "; node 2 under pressure: 4% free (< 5%)" },
+		{ { { 0, 1000, 500 }, { 2, 1000, 100 } }, 2, "node 2 is the tightest: 10% free)" },
 		{ { { 1, 1000, 300 }, { 4, 1000, 900 } }, 2, "node 1 is the tightest: 30% free)" },
 	};
 
@@ -443,7 +444,179 @@ test_numa_nodes(void)
 		if (cases[i].want)
 			g_assert_nonnull(strstr(reason, cases[i].want));
 		else
-			g_assert_null(strstr(reason, "tightest"));
+			g_assert_null(strstr(reason, "tightest") ? reason : strstr(reason, "under pressure"));
+		g_assert_cmpstr(kv_plan_summary(p, "numa")->decision, ==,
+				strstr(reason, "under pressure") ? "node pressure" : "keep");
+	}
+}
+
+/* A node enters under node-free-low-percent and leaves only at
+ * node-free-high-percent; one node alone is never "under pressure". */
+static void
+test_node_pressure_hysteresis(void)
+{
+	static const struct {
+		guint n_nodes;
+		guint free_permille[8];   /* node 3's MemFree per tick, of 1000 */
+		gboolean want[8];
+	} cases[] = {
+		{ 2, { 200, 60, 40, 60, 90, 99, 100, 200 }, { 0, 0, 1, 1, 1, 1, 0, 0 } },
+		{ 2, { 49, 101, 49, 51, 49, 500, 0, 0 }, { 1, 0, 1, 1, 1, 0, 1, 1 } },
+		{ 1, { 0, 10, 40, 0, 0, 0, 0, 0 }, { 0, 0, 0, 0, 0, 0, 0, 0 } },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(KvPolicyState) st = kv_policy_state_new();
+		KvConfig cfg;
+
+		kv_config_defaults(&cfg);   /* low 5%, high 10% */
+		for (guint t = 0; t < 8; t++) {
+			HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = -1 };
+			g_autoptr(KvSnapshot) s = make_snapshot(&h);
+			KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, cases[i].free_permille[t] };
+
+			if (cases[i].n_nodes == 2)
+				g_array_append_val(s->nodes, n0);
+			g_array_append_val(s->nodes, n3);
+			kv_policy_node_pressure(s, &cfg, st);
+			g_assert_cmpint(kv_policy_node_pressed(st, 3), ==, cases[i].want[t]);
+			g_assert_false(kv_policy_node_pressed(st, 0));
+		}
+	}
+}
+
+static KvGuestSense *
+add_node_guest(KvSnapshot *s, const char *name, int prio, guint64 node0_mib, guint64 node3_mib,
+	       guint64 actual_mib, guint64 floor_mib)
+{
+	KvGuestSense *g = add_guest(s, name, 2048 * 1024, prio);
+	KvGuestNodeKib a = { 0, node0_mib * 1024 }, b = { 3, node3_mib * 1024 };
+
+	g->node_kib = g_array_new(FALSE, TRUE, sizeof(KvGuestNodeKib));
+	g_array_append_val(g->node_kib, a);
+	g_array_append_val(g->node_kib, b);
+	g->has_balloon = g->has_balloon_driver = TRUE;
+	g->balloon_max_kib = 2048 * 1024;
+	g->balloon_actual_kib = actual_mib * 1024;
+	g->balloon_unused_kib = actual_mib * 1024 / 2;
+	g->balloon_floor_kib = floor_mib * 1024;
+	g->floor_source = floor_mib ? "policy" : NULL;
+	return g;
+}
+
+/* Node 3 under pressure, the host comfortable overall: the balloons of
+ * guests living on node 3 shrink, lowest priority first, the one with the
+ * most there first; guests elsewhere are left alone, and none grows onto
+ * node 3. */
+static void
+test_node_balloon_table(void)
+{
+	static const struct {
+		const char *what;
+		guint node3_free;          /* of 1000 */
+		guint per_tick;
+		struct { const char *name; int prio; guint64 n0, n3, actual, floor; } g[4];
+		guint64 want_mib[4];       /* NONE: no change */
+		const char *decision;
+	} cases[] = {
+		{ "node 3 under pressure: its guests of the lowest priority shrink", 30, 4,
+		  { { "a", 0, 1000, 0, 2048, 0 }, { "b", 0, 0, 1000, 2048, 0 }, { "c", 0, 500, 500, 2048, 0 },
+		    { "d", 5, 0, 1000, 2048, 0 } },
+		  { NONE, 1945, 1945, NONE }, "shrink" },
+		{ "one per tick: the most memory on node 3 first", 30, 1,
+		  { { "b", 0, 100, 300, 2048, 0 }, { "c", 0, 0, 900, 2048, 0 } },
+		  { NONE, 1945, NONE, NONE }, "shrink" },
+		{ "less than a quarter on node 3: not a candidate", 30, 4,
+		  { { "a", 0, 900, 100, 2048, 0 }, { "b", 0, 0, 1000, 2048, 0 } },
+		  { NONE, 1945, NONE, NONE }, "shrink" },
+		{ "node guests at their floors: the others grow, not onto node 3", 30, 4,
+		  { { "a", 0, 1000, 0, 1024, 0 }, { "b", 0, 0, 1000, 1024, 1024 } },
+		  { 1126, NONE, NONE, NONE }, "grow" },
+		{ "no node pressure: everyone grows", 500, 4,
+		  { { "a", 0, 1000, 0, 1024, 0 }, { "b", 0, 0, 1000, 1024, 1024 } },
+		  { 1126, 1126, NONE, NONE }, "grow" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = -1 };
+		g_autoptr(KvSnapshot) s = make_snapshot(&h);
+		g_autoptr(KvPolicyState) st = kv_policy_state_new();
+		g_autoptr(KvPlan) p = kv_plan_new();
+		KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, cases[i].node3_free };
+		KvConfig cfg;
+
+		g_test_message("node balloon case %u: %s", i, cases[i].what);
+		kv_config_defaults(&cfg);
+		cfg.balloon_guests_per_tick = cases[i].per_tick;
+		g_array_append_val(s->nodes, n0);
+		g_array_append_val(s->nodes, n3);
+		s->n_numa_nodes = 2;
+		st->tick = 10;
+		for (guint j = 0; j < 4 && cases[i].g[j].name; j++)
+			add_node_guest(s, cases[i].g[j].name, cases[i].g[j].prio, cases[i].g[j].n0,
+				       cases[i].g[j].n3, cases[i].g[j].actual, cases[i].g[j].floor);
+		kv_policy_numa(s, &cfg, st, p);
+		kv_policy_balloon(s, &cfg, st, p);
+		g_test_message("  -> %s", kv_plan_summary(p, "balloon")->reason);
+		for (guint j = 0; j < 4 && cases[i].g[j].name; j++) {
+			const KvAction *a = find_action(p, KV_ACTION_BALLOON, 0, cases[i].g[j].name);
+
+			if (cases[i].want_mib[j] == NONE) {
+				g_assert_null(a);
+				continue;
+			}
+			g_assert_nonnull(a);
+			g_assert_cmpuint(a->value / 1024, ==, cases[i].want_mib[j]);
+			if (a->value < a->old_value)
+				g_assert_nonnull(strstr(a->reason, "MiB of it on the node under pressure"));
+		}
+		g_assert_cmpstr(kv_plan_summary(p, "balloon")->decision, ==, cases[i].decision);
+		if (cases[i].node3_free < 50)
+			g_assert_nonnull(strstr(kv_plan_summary(p, "numa")->reason, "node 3 under pressure: 3% free"));
+	}
+}
+
+/* Node pressure turns KSM on even when the host is comfortable; the rate
+ * doubles (as under host pressure) only with merge_across_nodes=0, where
+ * every merge frees memory within its node. */
+static void
+test_node_ksm(void)
+{
+	static const struct {
+		guint node3_free;
+		guint64 man, run;
+		guint64 want_run, want_pages;    /* NONE: no write */
+		const char *decision;
+	} cases[] = {
+		{ 30, 0, 1, NONE, 800, "raise" },
+		{ 30, 1, 1, NONE, 600, "raise" },
+		{ 30, 0, 0, 1, NONE, "on" },
+		{ 500, 0, 1, 0, NONE, "off" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = -1, .run = cases[i].run,
+			       .pages_to_scan = 400, .sleep_ms = 20, .man = cases[i].man, .deltas = TRUE,
+			       .prev_run = cases[i].run, .ksmd_cpu_s = 1.0, .merged_delta = 100000 };
+		g_autoptr(KvSnapshot) s = make_snapshot(&h);
+		g_autoptr(KvPolicyState) st = kv_policy_state_new();
+		KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, cases[i].node3_free };
+		g_autoptr(KvPlan) p = NULL;
+		KvConfig cfg;
+
+		kv_config_defaults(&cfg);
+		g_array_append_val(s->nodes, n0);
+		g_array_append_val(s->nodes, n3);
+		s->n_numa_nodes = 2;
+		st->ksm_active = TRUE;
+		st->full_scans_since_on = 5;
+		p = kv_policy_decide(s, &cfg, st);
+		g_test_message("node ksm case %u: %s", i, kv_plan_summary(p, "ksm")->reason);
+		assert_knob(p, KV_KSM_RUN, cases[i].want_run);
+		assert_knob(p, KV_KSM_PAGES_TO_SCAN, cases[i].want_pages);
+		g_assert_cmpstr(kv_plan_summary(p, "ksm")->decision, ==, cases[i].decision);
+		if (cases[i].node3_free < 50)
+			g_assert_nonnull(strstr(kv_plan_summary(p, "ksm")->reason, "node 3 under pressure"));
 	}
 }
 
@@ -535,9 +708,17 @@ test_balloon_table(void)
 		  12 * GIB_KIB, 0,
 		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 0 }, { "b", 5, TRUE, 2048, 2000, 100, 0, 0 } },
 		  { 1126, 2048, NONE }, "grow" },
-		{ "comfortable, guests with enough free memory: hold",
+		{ "comfortable, guests with enough free memory: memory goes back too",
 		  12 * GIB_KIB, 0,
 		  { { "a", 0, TRUE, 2048, 1024, 500, 0, 0 } },
+		  { 1126, NONE, NONE }, "grow" },
+		{ "comfortable: a guest short of memory before a higher priority",
+		  12 * GIB_KIB, 0,
+		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 0 }, { "b", 5, TRUE, 2048, 1024, 900, 0, 0 } },
+		  { 1126, 1126, NONE }, "grow" },
+		{ "comfortable: rate limited, at max: hold",
+		  12 * GIB_KIB, 0,
+		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 9 }, { "b", 5, TRUE, 2048, 2048, 900, 0, 0 } },
 		  { NONE, NONE, NONE }, "hold" },
 		{ "no drivers at all",
 		  GIB_KIB, 0,
@@ -787,6 +968,9 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/numa/table", test_numa_table);
 	g_test_add_func("/policy/numa/ebusy", test_numa_ebusy_learn);
 	g_test_add_func("/policy/numa/nodes", test_numa_nodes);
+	g_test_add_func("/policy/numa/node-pressure", test_node_pressure_hysteresis);
+	g_test_add_func("/policy/numa/node-balloons", test_node_balloon_table);
+	g_test_add_func("/policy/numa/node-ksm", test_node_ksm);
 	g_test_add_func("/policy/balloon/table", test_balloon_table);
 	g_test_add_func("/policy/swap/table", test_swap_table);
 	g_test_add_func("/policy/swap/ebusy", test_swap_ebusy_learn);
