@@ -220,6 +220,8 @@ def sample_until(cond, timeout_s, what):
     return False
 
 
+# A runner's SIGTERM (or ^C) still destroys the guests and stops what was started.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 try:
     # libvirtd: started here only when nobody runs it.
     r = libvirtd_ctl("start", ctl_dir)
