@@ -3,6 +3,7 @@
 #include "kv-inspect.h"
 #include "kv-ctx.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <guestfs.h>
 #include "kv-json.h"
@@ -134,6 +135,62 @@ kv_os_info_from_json(const char *buf, GError **error)
 	return os_info_from_object(json_node_get_object(root));
 }
 
+/* libguestfs is loaded when a disk is inspected, not when a program
+ * starts: its load pulls in and initialises libraries (libvirt among
+ * them) that ksmvirtd and ksmvirt would otherwise carry in memory for
+ * nothing (see BENCHMARKS.md, ksmvirtd footprint).  The names below stand
+ * for the loaded functions, so the code reads as plain libguestfs. */
+#define GFS_FUNCS(X) X(create) X(close) X(set_error_handler) X(last_error) X(add_drive_opts) \
+	X(launch) X(inspect_os) X(list_devices) X(list_partitions) X(vfs_type) X(inspect_get_type) \
+	X(inspect_get_distro) X(inspect_get_product_name) X(inspect_get_major_version) \
+	X(inspect_get_minor_version) X(inspect_get_arch)
+
+static struct {
+#define X(f) __typeof__(guestfs_##f) *f;
+	GFS_FUNCS(X)
+#undef X
+} gfs;
+
+/* Returns NULL once libguestfs is loaded, else why it cannot be. */
+static char *
+gfs_load(void)
+{
+	static void *lib;
+	void *h;
+
+	if (lib)
+		return NULL;
+	h = dlopen("libguestfs.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return g_strdup_printf("libguestfs is not available: %s", dlerror());
+#define X(f) \
+	if (!(gfs.f = (__typeof__(guestfs_##f) *)dlsym(h, "guestfs_" #f))) { \
+		dlclose(h); \
+		return g_strdup("libguestfs lacks guestfs_" #f); \
+	}
+	GFS_FUNCS(X)
+#undef X
+	lib = h;
+	return NULL;
+}
+
+#define guestfs_create gfs.create
+#define guestfs_close gfs.close
+#define guestfs_set_error_handler gfs.set_error_handler
+#define guestfs_last_error gfs.last_error
+#define guestfs_add_drive_opts gfs.add_drive_opts
+#define guestfs_launch gfs.launch
+#define guestfs_inspect_os gfs.inspect_os
+#define guestfs_list_devices gfs.list_devices
+#define guestfs_list_partitions gfs.list_partitions
+#define guestfs_vfs_type gfs.vfs_type
+#define guestfs_inspect_get_type gfs.inspect_get_type
+#define guestfs_inspect_get_distro gfs.inspect_get_distro
+#define guestfs_inspect_get_product_name gfs.inspect_get_product_name
+#define guestfs_inspect_get_major_version gfs.inspect_get_major_version
+#define guestfs_inspect_get_minor_version gfs.inspect_get_minor_version
+#define guestfs_inspect_get_arch gfs.inspect_get_arch
+
 static char *
 last_error(guestfs_h *g, const char *what)
 {
@@ -200,6 +257,12 @@ kv_inspect_disks(const char *const *disks)
 
 			return kv_os_info_new_unknown(why);
 		}
+	}
+	{
+		g_autofree char *why = gfs_load();
+
+		if (why)
+			return kv_os_info_new_unknown(why);
 	}
 	g = guestfs_create();
 	if (!g)
