@@ -83,4 +83,17 @@ gboolean kv_os_map_save(GHashTable *map, const char *path, GError **error);
  * on failure or timeout). */
 KvOsInfo *kv_inspect_run_child(const char *const *argv, guint timeout_s);
 
+/* The two halves of kv_inspect_run_child() for callers with a main loop
+ * (ksmvirtd): kv_inspect_child_spawn starts ARGV in its own process group
+ * with its standard output on *OUT_FD (the caller reaps *PID: the child
+ * is not reaped automatically); kv_inspect_child_result turns what it
+ * wrote and its wait status into an info (unknown with the reason when it
+ * TIMED_OUT after TIMEOUT_S, crashed or did not answer). */
+gboolean kv_inspect_child_spawn(const char *const *argv, GPid *pid, int *out_fd, GError **error);
+KvOsInfo *kv_inspect_child_result(const char *out, int wait_status, gboolean timed_out, guint timeout_s);
+
+/* kv_os_info_is_transient: TRUE for an answer not worth caching (the
+ * inspection itself timed out or failed: it may pass next time). */
+gboolean kv_os_info_is_transient(const KvOsInfo *os);
+
 G_END_DECLS

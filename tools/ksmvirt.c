@@ -16,6 +16,7 @@
 #include "kv-registry.h"
 #include "kv-table.h"
 #include "kv-inspect.h"
+#include "kv-inspect-queue.h"
 #include "kv-advise.h"
 
 #include <json-glib/json-glib.h>
@@ -290,7 +291,7 @@ cmd_inspect(int argc, char **argv)
 		os = kv_inspect_disks((const char *const *)argv + 1);
 	}
 	/* Only a real answer is cached: a timeout may pass next time. */
-	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !g_str_has_prefix(os->reason ? os->reason : "", "inspection ")) {
+	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !kv_os_info_is_transient(os)) {
 		kv_inspect_cache_store(cache, key, os);
 		if (!kv_inspect_cache_save(cache, cache_path, &err)) {
 			g_printerr("ksmvirt inspect: %s\n", err->message);
@@ -596,8 +597,13 @@ cmd_status(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	fputs(json ? doc : text, stdout);
-	if (json)
+	if (json) {
 		fputc('\n', stdout);
+	} else {
+		g_autofree char *insp = kv_inspect_status_render_text(doc);
+
+		fputs(insp, stdout);
+	}
 	return 0;
 }
 
