@@ -215,14 +215,26 @@ kv_inspect_queue_finish(KvInspectQueue *q, const char *uuid, const char *key, co
 	if (g_strcmp0(q->running, uuid) == 0)
 		g_clear_pointer(&q->running, g_free);
 	if (!transient && key) {
+		GHashTableIter it;
+		gpointer v;
+
 		kv_inspect_cache_store(q->cache, key, os);
 		*cache_changed = TRUE;
+		/* Guests waiting with the same disks (one image shared
+		 * read-only) have their answer now. */
+		g_hash_table_iter_init(&it, q->guests);
+		while (g_hash_table_iter_next(&it, NULL, &v)) {
+			KvInspectGuest *o = v;
+
+			if (o != g && o->state == KV_INSPECT_PENDING && !g_strcmp0(o->key, key))
+				*map_changed |= settle(q, o, NULL, now_us);
+		}
 	}
 	if (!g)
 		return;
 	if (g_strcmp0(g->key, key) != 0) {
 		/* The disks changed while it ran: look again. */
-		*map_changed = settle(q, g, NULL, now_us);
+		*map_changed |= settle(q, g, NULL, now_us);
 		return;
 	}
 	g->took_s = (now_us - g->since_us) / 1e6;
@@ -230,7 +242,7 @@ kv_inspect_queue_finish(KvInspectQueue *q, const char *uuid, const char *key, co
 	g->retry_us = transient ? now_us + (gint64)KV_INSPECT_RETRY_S * G_USEC_PER_SEC : 0;
 	/* A failed run does not overwrite what an earlier run found. */
 	if (!transient || !g_hash_table_contains(q->os_map, uuid))
-		*map_changed = map_set(q, uuid, g->os);
+		*map_changed |= map_set(q, uuid, g->os);
 }
 
 static gint

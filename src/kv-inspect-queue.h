@@ -84,7 +84,8 @@ const KvInspectGuest *kv_inspect_queue_running(KvInspectQueue *q);
  * whose disks had KEY.  A real answer goes into the cache (*CACHE_CHANGED)
  * and the OS map (*MAP_CHANGED); a failed run (kv_os_info_is_transient)
  * is retried after KV_INSPECT_RETRY_S.  When the disks changed meanwhile
- * the guest is queued again. */
+ * the guest is queued again.  Other guests waiting with the same disks
+ * (an image shared read-only) take the answer from the cache at once. */
 void kv_inspect_queue_finish(KvInspectQueue *q, const char *uuid, const char *key, const KvOsInfo *os,
 			     gint64 now_us, gboolean *cache_changed, gboolean *map_changed);
 

@@ -243,6 +243,12 @@ test_queue(void)
 		{ "d ends after its guest stopped", STEP_FINISH, 800, NULL, "d", "/d2.img", "linux", NULL, TRUE,
 		  "d=done", 4 },
 		{ "gone", STEP_UPDATE, 801, "", NULL, NULL, NULL, NULL, FALSE, "", 4 },
+		{ "two guests share one new image", STEP_UPDATE, 802, "e=/s.img;f=/s.img", NULL, NULL, NULL, NULL,
+		  FALSE, "e=pending f=pending", 4 },
+		{ "e starts", STEP_NEXT, 803, NULL, NULL, NULL, NULL, "e", FALSE, "e=running f=pending", 4 },
+		{ "e's answer serves f too", STEP_FINISH, 830, NULL, "e", "/s.img", "linux", NULL, TRUE,
+		  "e=done f=done", 5 },
+		{ "no second appliance", STEP_NEXT, 831, NULL, NULL, NULL, NULL, NULL, FALSE, "e=done f=done", 5 },
 	};
 	g_autoptr(KvInspectCache) cache = kv_inspect_cache_new();
 	g_autoptr(GHashTable) map = kv_os_map_new();
