@@ -75,8 +75,8 @@ def guestfs_env():
 
 
 class Daemon:
-    def __init__(self, work, env, tag):
-        self.work, self.env, self.tag = work, env, tag
+    def __init__(self, work, env, tag, conf="ksmvirtd.conf", state="state"):
+        self.work, self.env, self.tag, self.conf, self.state = work, env, tag, conf, state
         self.sock = os.path.join(work, "ksmvirtd.sock")
         self.log = os.path.join(work, "ksmvirtd-%s.log" % tag)
         self.proc = None
@@ -84,8 +84,8 @@ class Daemon:
     def start(self):
         with open(self.log, "w") as f:
             self.proc = subprocess.Popen(
-                [DAEMON, "--socket", self.sock, "--state-dir", os.path.join(self.work, "state"),
-                 "--config", os.path.join(self.work, "ksmvirtd.conf"), "--verbose"],
+                [DAEMON, "--socket", self.sock, "--state-dir", os.path.join(self.work, self.state),
+                 "--config", os.path.join(self.work, self.conf), "--verbose"],
                 stdout=f, stderr=subprocess.STDOUT, env=self.env)
         for _ in range(100):
             if os.path.exists(self.sock):
@@ -115,6 +115,35 @@ class Daemon:
     def log_text(self):
         with open(self.log) as f:
             return f.read()
+
+
+def ppid(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("PPid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def appliances_of(root_pid):
+    """libguestfs appliance QEMUs (their -kernel is the appliance's) that
+    descend from ROOT_PID."""
+    out = subprocess.run(["pgrep", "-a", "qemu-system"], stdout=subprocess.PIPE, text=True).stdout
+    found = set()
+    for line in out.splitlines():
+        pid, _, cmd = line.partition(" ")
+        if "guestfs" not in cmd:
+            continue
+        p = int(pid)
+        while p > 1:
+            p = ppid(p)
+            if p == root_pid:
+                found.add(int(pid))
+                break
+    return found
 
 
 def by_name(doc, names):
@@ -245,6 +274,36 @@ def main():
                for k in ("deb", "win")),
            "after a restart both guests are answered from the cache in %.1f s" % dt)
         ok("inspecting " not in daemon.log_text(), "no inspection child after the restart")
+        daemon.stop()
+
+        # A timeout bounds each inspection: a fresh state and cache file
+        # ([inspect] cache), 5 s for appliances that need 15 s or more.
+        with open(os.path.join(work, "timeout.conf"), "w") as f:
+            f.write("[daemon]\ndry-run = true\n\n[inspect]\ninterval-seconds = 2\ntimeout-seconds = 5\n"
+                    "cache = %s\n" % os.path.join(work, "cache2.json"))
+        daemon = Daemon(work, env, "timeout", conf="timeout.conf", state="state2")
+        t0 = time.monotonic()
+        daemon.start()
+        timed, slowest, seen = {}, 0.0, set()
+        while time.monotonic() - t0 < 120:
+            doc, dt = daemon.status()
+            slowest = max(slowest, dt)
+            seen |= appliances_of(daemon.proc.pid)
+            timed = by_name(doc, (names["deb"], names["win"]))
+            if all(g["state"] == "unknown" for g in timed.values()) and len(timed) == 2:
+                break
+            time.sleep(0.5)
+        dt = time.monotonic() - t0
+        reasons = sorted({(g.get("os") or {}).get("reason") for g in timed.values()})
+        ok(len(timed) == 2 and reasons == ["inspection timed out after 5 s"] and dt < 60,
+           "timeout-seconds = 5: both unknown, %s, after %.0f s (status slowest %.3f s)" % (reasons, dt, slowest))
+        cache2 = os.path.join(work, "cache2.json")
+        ok(not os.path.exists(cache2) or not json.load(open(cache2))["entries"],
+           "a timed-out inspection is not cached")
+        daemon.stop()
+        time.sleep(3)   # libguestfs' recovery process checks every second or so
+        left = [p for p in seen if os.path.exists("/proc/%d" % p)]
+        ok(seen and not left, "appliances killed with their inspection (%d seen, %d left)" % (len(seen), len(left)))
     finally:
         if daemon:
             daemon.stop()
