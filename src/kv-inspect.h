@@ -3,11 +3,12 @@
  * kv_inspect_disks() opens the disks read-only with libguestfs (never
  * writes to a running guest's disk) and asks inspect_os.  It launches a
  * whole appliance (tens of seconds under TCG), so callers run it out of
- * their main loop: the daemon and "ksmvirt advise" run "ksmvirt inspect"
- * as a child process, one at a time, killed at a timeout
- * (kv_inspect_run_child), and keep results in a KvInspectCache keyed by
- * each disk's path, size and mtime, so a guest is inspected once per
- * change.
+ * their main loop, in a child process killed at a timeout: "ksmvirt
+ * inspect --timeout" waits for it (kv_inspect_run_child), ksmvirtd
+ * watches "ksmvirtd --inspect-child" from its main loop, one at a time
+ * (kv_inspect_child_spawn, kv-inspect-queue.h).  Results are kept in a
+ * KvInspectCache keyed by each disk's path, size and mtime, so a guest is
+ * inspected once per change.
  */
 #pragma once
 

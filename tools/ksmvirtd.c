@@ -13,6 +13,10 @@
  * the socket answers with the balancer's status document; SIGHUP reloads
  * the configuration.  Under systemd (Type=notify) it reports READY=1.
  *
+ * In the background it inspects the OS on running guests' disks, one
+ * libguestfs appliance at a time in a child ("ksmvirtd --inspect-child
+ * DISK...") watched from the main loop (ksmvirtd-inspect.h).
+ *
  * Usage: ksmvirtd [--socket PATH] [--state-dir DIR] [--config FILE]
  *                 [--root DIR] [--connect URI] [--no-libvirt] [--dry-run]
  *                 [--no-balance] [--oneshot] [--verbose]
