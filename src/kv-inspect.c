@@ -428,7 +428,18 @@ kv_inspect_child_result(const char *out, int wait_status, gboolean timed_out, gu
 gboolean
 kv_os_info_is_transient(const KvOsInfo *os)
 {
-	return os && g_str_has_prefix(os->reason ? os->reason : "", "inspection ");
+	/* Answers about the run, not about the disks' content. */
+	static const char *const prefixes[] = {
+		"inspection ",                          /* timeout, crash, no answer */
+		"launching the libguestfs appliance",  /* kv_inspect_disks */
+		"cannot create a libguestfs handle",
+	};
+	const char *r = os && os->reason ? os->reason : "";
+
+	for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++)
+		if (g_str_has_prefix(r, prefixes[i]))
+			return TRUE;
+	return FALSE;
 }
 
 KvOsInfo *

@@ -93,8 +93,10 @@ KvOsInfo *kv_inspect_run_child(const char *const *argv, guint timeout_s);
 gboolean kv_inspect_child_spawn(const char *const *argv, GPid *pid, int *out_fd, GError **error);
 KvOsInfo *kv_inspect_child_result(const char *out, int wait_status, gboolean timed_out, guint timeout_s);
 
-/* kv_os_info_is_transient: TRUE for an answer not worth caching (the
- * inspection itself timed out or failed: it may pass next time). */
+/* kv_os_info_is_transient: TRUE for an answer not worth caching: the
+ * inspection itself timed out, crashed or could not start, or the
+ * appliance did not launch; it may pass next time.  What the disks hold
+ * (no OS found, encrypted, corrupt) is not transient. */
 gboolean kv_os_info_is_transient(const KvOsInfo *os);
 
 G_END_DECLS

@@ -143,7 +143,7 @@ static void inspect_start_next(Daemon *d)
 	d->irun_timed_out = FALSE;
 	d->irun_started_us = g_get_monotonic_time();
 	if (!kv_inspect_child_spawn((const char *const *)argv->pdata, &d->irun_pid, &d->irun_fd, &err)) {
-		g_autofree gchar *why = g_strdup_printf("cannot start an inspection: %s", err->message);
+		g_autofree gchar *why = g_strdup_printf("inspection could not start: %s", err->message);
 		g_autoptr(KvOsInfo) os = kv_os_info_new_unknown(why);
 		gboolean cc, mc;
 		log_msg("%s", why);

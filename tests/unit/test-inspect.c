@@ -374,6 +374,33 @@ test_domain_disks(void)
 	}
 }
 
+static void
+test_transient(void)
+{
+	static const struct {
+		const char *reason;
+		gboolean transient;
+	} cases[] = {
+		{ "inspection timed out after 600 s", TRUE },
+		{ "inspection failed (signal 9): no answer", TRUE },
+		{ "inspection could not start: No such file or directory", TRUE },
+		{ "launching the libguestfs appliance: qemu exited", TRUE },
+		{ "cannot create a libguestfs handle", TRUE },
+		{ "no operating system found: /dev/sda is encrypted (crypto_LUKS)", FALSE },
+		{ "no operating system found: no filesystem recognised (corrupt or unknown disk)", FALSE },
+		{ "disk /x.img: No such file or directory", FALSE },
+		{ NULL, FALSE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(KvOsInfo) os = cases[i].reason ? kv_os_info_new_unknown(cases[i].reason)
+							 : os_new("linux", "Debian 12", 12);
+
+		g_assert_cmpint(kv_os_info_is_transient(os), ==, cases[i].transient);
+	}
+	g_assert_false(kv_os_info_is_transient(NULL));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -385,5 +412,6 @@ main(int argc, char **argv)
 	g_test_add_func("/inspect/queue", test_queue);
 	g_test_add_func("/inspect/queue-status", test_queue_status);
 	g_test_add_func("/inspect/domain-disks", test_domain_disks);
+	g_test_add_func("/inspect/transient", test_transient);
 	return g_test_run();
 }
