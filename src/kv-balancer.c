@@ -26,6 +26,7 @@ struct KvBalancer {
 	char *state_dir;
 	KvPolicyLookup lookup;
 	gpointer lookup_data;
+	KvOsLookup is_windows;
 	GArray *pids;
 	KvHv *(*open_hv)(const KvCtx *ctx, const char *uri, gpointer data, GError **error);
 	gpointer open_hv_data;
@@ -238,6 +239,7 @@ kv_balancer_new(const KvBalancerOptions *opts, const KvConfig *cfg)
 	b->state_dir = g_strdup(opts->state_dir);
 	b->lookup = opts->lookup;
 	b->lookup_data = opts->lookup_data;
+	b->is_windows = opts->is_windows;
 	b->pids = opts->pids ? g_array_ref(opts->pids) : NULL;
 	b->open_hv = opts->open_hv;
 	b->open_hv_data = opts->open_hv_data;
@@ -445,7 +447,8 @@ defer_ksm_actions(KvBalancer *b)
 const KvPlan *
 kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 {
-	KvSenseOptions so = { .lookup = b->lookup, .lookup_data = b->lookup_data, .pids = b->pids };
+	KvSenseOptions so = { .lookup = b->lookup, .lookup_data = b->lookup_data, .pids = b->pids,
+			      .is_windows = b->is_windows };
 	KvSnapshot *snap;
 	gboolean dry = force_dry_run || b->cfg.dry_run;
 

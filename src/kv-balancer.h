@@ -28,6 +28,7 @@ typedef struct {
 	const char *state_dir;        /* NULL: nothing kept */
 	KvPolicyLookup lookup;        /* may be NULL */
 	gpointer lookup_data;
+	KvOsLookup is_windows;        /* may be NULL; called with lookup_data */
 	GArray *pids;                 /* int: also treat as guests; may be NULL */
 	/* Opens the hypervisor (default: kv_hv_libvirt_open_rw); tests put a
 	 * fake behind the KvHv interface here.  Called again after the

@@ -36,6 +36,7 @@ static const KeyDef keys[] = {
 	K("ksm", "advisor-max-cpu-percent", T_UINT, advisor_max_cpu_pct, 1, 100),
 	K("ksm", "unmerge-reserve-mib", T_U64, unmerge_reserve_mib, 0, 1e9),
 	K("ksm", "lock-file", T_PATH, ksm_lock_file, 0, 0),
+	K("ksm", "zero-pages-for-windows", T_BOOL, zero_pages_for_windows, 0, 1),
 	K("balloon", "manage", T_BOOL, balloon_manage, 0, 1),
 	K("balloon", "step-percent", T_UINT, balloon_step_pct, 1, 100),
 	K("balloon", "guest-free-percent", T_UINT, balloon_guest_free_pct, 0, 100),
@@ -52,7 +53,14 @@ static const KeyDef keys[] = {
 	K("numa", "merge-across-nodes", T_NUMA, merge_across_nodes, 0, 0),
 	K("numa", "node-free-low-percent", T_UINT, node_free_low_pct, 0, 100),
 	K("numa", "node-free-high-percent", T_UINT, node_free_high_pct, 0, 100),
+	K("inspect", "enabled", T_BOOL, inspect_enabled, 0, 1),
+	K("inspect", "timeout-seconds", T_UINT, inspect_timeout_s, 5, 86400),
+	K("inspect", "interval-seconds", T_UINT, inspect_interval_s, 1, 86400),
+	K("inspect", "cache", T_PATH, inspect_cache_file, 0, 0),
 };
+
+/* T_PATH keys share one size. */
+G_STATIC_ASSERT(sizeof(((KvConfig *)0)->inspect_cache_file) == sizeof(((KvConfig *)0)->ksm_lock_file));
 
 static const KeyDef *
 find_key(const char *group, const char *key)

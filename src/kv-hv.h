@@ -50,6 +50,9 @@ typedef struct {
 	 * domain has gone.  May be NULL: unsupported. */
 	gboolean (*set_balloon)(KvHv *hv, const char *name, guint64 kib, GError **error);
 	void (*close)(KvHv *hv);
+	/* The disk images of domain UUID (kv_domain_disks_from_xml).  May be
+	 * NULL: unsupported. */
+	char **(*domain_disks)(KvHv *hv, const char *uuid, GError **error);
 } KvHvOps;
 
 struct KvHv {
@@ -62,6 +65,12 @@ GPtrArray *kv_hv_list_domains(KvHv *hv, GError **error);
 /* The two below fail with KV_ERROR_UNSUPPORTED when the backend lacks them. */
 GPtrArray *kv_hv_balloon_stats(KvHv *hv, GError **error);
 gboolean kv_hv_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error);
+/* kv_hv_domain_disks: the files and block devices behind domain UUID's
+ * <disk device='disk'> elements, in order (NULL-terminated, maybe empty),
+ * or NULL with ERROR (KV_ERROR_NOT_FOUND when the domain has gone). */
+char **kv_hv_domain_disks(KvHv *hv, const char *uuid, GError **error);
+/* kv_domain_disks_from_xml: the same from domain XML (no I/O). */
+char **kv_domain_disks_from_xml(const char *xml, gsize len, GError **error);
 void kv_hv_close(KvHv *hv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvHv, kv_hv_close)
 

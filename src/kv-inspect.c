@@ -456,6 +456,55 @@ child_setup(gpointer data)
 	setpgid(0, 0);
 }
 
+gboolean
+kv_inspect_child_spawn(const char *const *argv, GPid *pid, int *out_fd, GError **error)
+{
+	return g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+					G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL, pid, NULL, out_fd,
+					NULL, error);
+}
+
+KvOsInfo *
+kv_inspect_child_result(const char *out, int wait_status, gboolean timed_out, guint timeout_s)
+{
+	g_autoptr(GError) err = NULL;
+	KvOsInfo *os;
+
+	if (timed_out) {
+		g_autofree char *why = g_strdup_printf("inspection timed out after %u s", timeout_s);
+
+		return kv_os_info_new_unknown(why);
+	}
+	os = kv_os_info_from_json(out ? out : "", &err);
+	if (!os) {
+		g_autofree char *why = g_strdup_printf("inspection failed (%s %d): %s",
+						       WIFSIGNALED(wait_status) ? "signal" : "exit",
+						       WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) :
+						       WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
+						       err ? err->message : "no answer");
+
+		return kv_os_info_new_unknown(why);
+	}
+	return os;
+}
+
+gboolean
+kv_os_info_is_transient(const KvOsInfo *os)
+{
+	/* Answers about the run, not about the disks' content. */
+	static const char *const prefixes[] = {
+		"inspection ",                          /* timeout, crash, no answer */
+		"launching the libguestfs appliance",  /* kv_inspect_disks */
+		"cannot create a libguestfs handle",
+	};
+	const char *r = os && os->reason ? os->reason : "";
+
+	for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++)
+		if (g_str_has_prefix(r, prefixes[i]))
+			return TRUE;
+	return FALSE;
+}
+
 KvOsInfo *
 kv_inspect_run_child(const char *const *argv, guint timeout_s)
 {
@@ -466,11 +515,8 @@ kv_inspect_run_child(const char *const *argv, guint timeout_s)
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
 	int status = 0;
 	gboolean timed_out = FALSE;
-	KvOsInfo *os;
 
-	if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
-				      G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL, &pid, NULL, &out_fd,
-				      NULL, &err)) {
+	if (!kv_inspect_child_spawn(argv, &pid, &out_fd, &err)) {
 		g_autofree char *why = g_strdup_printf("cannot run %s: %s", argv[0], err->message);
 
 		return kv_os_info_new_unknown(why);
@@ -503,20 +549,7 @@ kv_inspect_run_child(const char *const *argv, guint timeout_s)
 		;
 	kill(-pid, SIGKILL);   /* any appliance left behind in its group */
 	g_spawn_close_pid(pid);
-	if (timed_out) {
-		g_autofree char *why = g_strdup_printf("inspection timed out after %u s", timeout_s);
-
-		return kv_os_info_new_unknown(why);
-	}
-	os = kv_os_info_from_json(out->str, &err);
-	if (!os) {
-		g_autofree char *why = g_strdup_printf("inspection failed (exit %d): %s",
-						       WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-						       err ? err->message : "no answer");
-
-		return kv_os_info_new_unknown(why);
-	}
-	return os;
+	return kv_inspect_child_result(out->str, status, timed_out, timeout_s);
 }
 
 GHashTable *

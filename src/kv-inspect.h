@@ -3,11 +3,12 @@
  * kv_inspect_disks() opens the disks read-only with libguestfs (never
  * writes to a running guest's disk) and asks inspect_os.  It launches a
  * whole appliance (tens of seconds under TCG), so callers run it out of
- * their main loop: the daemon and "ksmvirt advise" run "ksmvirt inspect"
- * as a child process, one at a time, killed at a timeout
- * (kv_inspect_run_child), and keep results in a KvInspectCache keyed by
- * each disk's path, size and mtime, so a guest is inspected once per
- * change.
+ * their main loop, in a child process killed at a timeout: "ksmvirt
+ * inspect --timeout" waits for it (kv_inspect_run_child), ksmvirtd
+ * watches "ksmvirtd --inspect-child" from its main loop, one at a time
+ * (kv_inspect_child_spawn, kv-inspect-queue.h).  Results are kept in a
+ * KvInspectCache keyed by each disk's path, size and mtime, so a guest is
+ * inspected once per change.
  */
 #pragma once
 
@@ -82,5 +83,20 @@ gboolean kv_os_map_save(GHashTable *map, const char *path, GError **error);
  * calling thread only.  Always returns an info (unknown with the reason
  * on failure or timeout). */
 KvOsInfo *kv_inspect_run_child(const char *const *argv, guint timeout_s);
+
+/* The two halves of kv_inspect_run_child() for callers with a main loop
+ * (ksmvirtd): kv_inspect_child_spawn starts ARGV in its own process group
+ * with its standard output on *OUT_FD (the caller reaps *PID: the child
+ * is not reaped automatically); kv_inspect_child_result turns what it
+ * wrote and its wait status into an info (unknown with the reason when it
+ * TIMED_OUT after TIMEOUT_S, crashed or did not answer). */
+gboolean kv_inspect_child_spawn(const char *const *argv, GPid *pid, int *out_fd, GError **error);
+KvOsInfo *kv_inspect_child_result(const char *out, int wait_status, gboolean timed_out, guint timeout_s);
+
+/* kv_os_info_is_transient: TRUE for an answer not worth caching: the
+ * inspection itself timed out, crashed or could not start, or the
+ * appliance did not launch; it may pass next time.  What the disks hold
+ * (no OS found, encrypted, corrupt) is not transient. */
+gboolean kv_os_info_is_transient(const KvOsInfo *os);
 
 G_END_DECLS

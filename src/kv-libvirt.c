@@ -5,6 +5,8 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <string.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
@@ -55,6 +57,65 @@ kv_hv_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error)
 		return FALSE;
 	}
 	return hv->ops->set_balloon(hv, name, kib, error);
+}
+
+char **
+kv_hv_domain_disks(KvHv *hv, const char *uuid, GError **error)
+{
+	if (!hv->ops->domain_disks) {
+		g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot list disks", hv->ops->name);
+		return NULL;
+	}
+	return hv->ops->domain_disks(hv, uuid, error);
+}
+
+static xmlNode *
+child_element(xmlNode *parent, const char *name)
+{
+	for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name))
+			return n;
+	return NULL;
+}
+
+char **
+kv_domain_disks_from_xml(const char *xml, gsize len, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+	xmlDoc *doc;
+	xmlNode *root, *devices;
+
+	if (len > G_MAXINT || !(doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+						      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING))) {
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "domain XML does not parse");
+		return NULL;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (root && !strcmp((const char *)root->name, "domstatus"))
+		root = child_element(root, "domain");
+	devices = root && !strcmp((const char *)root->name, "domain") ? child_element(root, "devices") : NULL;
+	for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
+		xmlNode *src;
+		xmlChar *device, *path = NULL;
+
+		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "disk"))
+			continue;
+		device = xmlGetProp(n, (const xmlChar *)"device");
+		/* <disk> without device= is a disk; CD-ROMs and floppies are not
+		 * the guest's system. */
+		if ((!device || !strcmp((const char *)device, "disk")) && (src = child_element(n, "source"))) {
+			path = xmlGetProp(src, (const xmlChar *)"file");
+			if (!path)
+				path = xmlGetProp(src, (const xmlChar *)"dev");
+		}
+		if (path && path[0] == '/')
+			g_ptr_array_add(out, g_strdup((const char *)path));
+		xmlFree(path);
+		xmlFree(device);
+	}
+	xmlFreeDoc(doc);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
 void
@@ -336,12 +397,34 @@ libvirt_close(KvHv *hv)
 		virConnectClose(hv->priv);
 }
 
+static char **
+libvirt_domain_disks(KvHv *hv, const char *uuid, GError **error)
+{
+	g_autoptr(virDomain) dom = virDomainLookupByUUIDString(hv->priv, uuid);
+	g_autofree char *xml = NULL;
+
+	if (!dom) {
+		virErrorPtr e = virGetLastError();
+
+		g_set_error(error, KV_ERROR, e && e->code == VIR_ERR_NO_DOMAIN ? KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
+			    "domain %s: %s", uuid, e && e->message ? e->message : "not found");
+		return NULL;
+	}
+	xml = virDomainGetXMLDesc(dom, 0);
+	if (!xml) {
+		set_virt_error(error, "domain XML");
+		return NULL;
+	}
+	return kv_domain_disks_from_xml(xml, strlen(xml), error);
+}
+
 static const KvHvOps libvirt_ops = {
 	.name = "libvirt",
 	.list_domains = libvirt_list,
 	.balloon_stats = libvirt_balloon_stats,
 	.set_balloon = libvirt_set_balloon,
 	.close = libvirt_close,
+	.domain_disks = libvirt_domain_disks,
 };
 
 static KvHv *

@@ -89,6 +89,10 @@ kv_config_defaults(KvConfig *cfg)
 		.merge_across_nodes = -1,
 		.node_free_low_pct = 5,
 		.node_free_high_pct = 10,
+		.zero_pages_for_windows = TRUE,
+		.inspect_enabled = TRUE,
+		.inspect_timeout_s = 600,
+		.inspect_interval_s = 30,
 	};
 	g_strlcpy(cfg->ksm_lock_file, KV_KSM_LOCK_FILE, sizeof(cfg->ksm_lock_file));
 }
@@ -1023,6 +1027,54 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		  cond, changed, changed == 1 ? "" : "s");
 }
 
+void
+kv_policy_zero_pages(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	const char *after = "use_zero_pages only affects pages scanned after it changes: "
+			    "zero pages merged before stay in the stable tree";
+	g_autoptr(GString) names = g_string_new(NULL);
+	guint windows = 0;
+	guint64 cur;
+
+	for (guint i = 0; i < s->guests->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		if (g->is_windows)
+			g_string_append_printf(names, "%s%s", windows++ ? ", " : "", g->name);
+	}
+	if (!cfg->ksm_manage || !cfg->zero_pages_for_windows) {
+		summarize(plan, "zero", "unmanaged", "%s: use_zero_pages is left alone",
+			  cfg->ksm_manage ? "zero-pages-for-windows is false" : "ksm-manage is false");
+		return;
+	}
+	if (!s->have_ksm || !s->ksm || !kv_ksm_has(s->ksm, KV_KSM_USE_ZERO_PAGES)) {
+		summarize(plan, "zero", "unsupported", "this kernel has no use_zero_pages");
+		return;
+	}
+	cur = s->ksm->value[KV_KSM_USE_ZERO_PAGES];
+	if (windows == 0) {
+		summarize(plan, "zero", "keep", "no Windows guest runs: use_zero_pages stays %" G_GUINT64_FORMAT, cur);
+		return;
+	}
+	if (cur) {
+		summarize(plan, "zero", "keep", "use_zero_pages is on for %u Windows guest(s) (%s); %s",
+			  windows, names->str, after);
+		return;
+	}
+	if (st->numa_unmerging || st->tick < st->ksm_blocked_until_tick) {
+		summarize(plan, "zero", "hold", "%u Windows guest(s) (%s) want use_zero_pages, but KSM settings "
+			  "are on hold", windows, names->str);
+		return;
+	}
+	{
+		g_autofree char *why = g_strdup_printf("%u Windows guest(s) (%s) zero their free memory; %s",
+						       windows, names->str, after);
+
+		add_ksm_action(plan, "zero", s->ksm, KV_KSM_USE_ZERO_PAGES, 1, why);
+		summarize(plan, "zero", "on", "%s", why);
+	}
+}
+
 KvPlan *
 kv_policy_decide(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st)
 {
@@ -1033,6 +1085,7 @@ kv_policy_decide(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st)
 	kv_policy_ksm(s, cfg, st, plan);
 	kv_policy_balloon(s, cfg, st, plan);
 	kv_policy_swap(s, cfg, st, plan);
+	kv_policy_zero_pages(s, cfg, st, plan);
 	return plan;
 }
 

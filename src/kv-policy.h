@@ -66,6 +66,7 @@ typedef struct {
 	guint64 balloon_available_kib, balloon_unused_kib, balloon_usable_kib;
 	guint64 balloon_floor_kib;    /* min-balloon-mib or min_guarantee; 0: none */
 	const char *floor_source;     /* "policy", "min_guarantee", NULL */
+	gboolean is_windows;          /* inspection found Windows on its disks */
 
 	KvCgroupVersion cg_version;
 	char *cg_dir;                 /* absolute path below the root, or NULL */
@@ -164,6 +165,16 @@ typedef struct {
 	 * the balancer and other tools that change KSM settings take turns;
 	 * "" for none. */
 	char ksm_lock_file[256];
+
+	/* use_zero_pages on while a Windows guest runs (they zero their free
+	 * memory); kv_policy_zero_pages. */
+	gboolean zero_pages_for_windows;
+
+	/* Guest OS inspection in ksmvirtd (kv-inspect-queue.h). */
+	gboolean inspect_enabled;
+	guint inspect_timeout_s;      /* an appliance is killed after this */
+	guint inspect_interval_s;     /* running guests' disks looked at again */
+	char inspect_cache_file[256]; /* "": STATE_DIR/inspect-cache.json */
 } KvConfig;
 
 void kv_config_defaults(KvConfig *cfg);
@@ -284,6 +295,9 @@ void kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st,
 void kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan);
 void kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan);
 void kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan);
+/* kv_policy_zero_pages: use_zero_pages on while a Windows guest
+ * (KvGuestSense.is_windows) runs; never turned off by ksmvirtd. */
+void kv_policy_zero_pages(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan);
 
 /* kv_policy_decide: every policy in order (NUMA first: an unmerge in
  * progress holds KSM back).  Increments ST->tick.  Returns a new plan. */

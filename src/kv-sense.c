@@ -442,6 +442,11 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 	}
 	if (opts && opts->hv)
 		sense_balloons(opts->hv, s);
+	for (guint i = 0; opts && opts->is_windows && i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		g->is_windows = opts->is_windows(g->uuid, g->name, opts->lookup_data);
+	}
 	for (guint i = 0; opts && opts->lookup && i < s->guests->len; i++) {
 		KvGuestSense *g = g_ptr_array_index(s->guests, i);
 		int prio = 0;

@@ -24,11 +24,15 @@ typedef struct {
 typedef gboolean (*KvPolicyLookup)(const char *uuid, const char *name, int *priority,
 				   guint64 *min_balloon_mib, gpointer data);
 
+/* TRUE when guest inspection found Windows on the guest's disks. */
+typedef gboolean (*KvOsLookup)(const char *uuid, const char *name, gpointer data);
+
 typedef struct {
 	KvHv *hv;                     /* may be NULL */
 	KvPolicyLookup lookup;        /* may be NULL */
 	gpointer lookup_data;
 	GArray *pids;                 /* int: also treat these processes as guests */
+	KvOsLookup is_windows;        /* may be NULL; called with lookup_data */
 } KvSenseOptions;
 
 /* kv_psi_parse: "some avg10=1.23 ..." / "full avg10=..." lines of

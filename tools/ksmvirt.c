@@ -16,6 +16,7 @@
 #include "kv-registry.h"
 #include "kv-table.h"
 #include "kv-inspect.h"
+#include "kv-inspect-queue.h"
 #include "kv-advise.h"
 
 #include <json-glib/json-glib.h>
@@ -101,7 +102,7 @@ cmd_report(int argc, char **argv)
 		{ "registry", 0, 0, G_OPTION_ARG_FILENAME, &registry,
 		  "The libvirt hook's guest registry (default below --root: " DEFAULT_REGISTRY ")", "FILE" },
 		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg,
-		  "Guest OS per UUID, as \"ksmvirt inspect --record\" keeps it (default below --root: "
+		  "Guest OS per UUID, as ksmvirtd or \"ksmvirt inspect --record\" keep it (default below --root: "
 		  DEFAULT_OS_MAP ")", "FILE" },
 		{ "history", 0, 0, G_OPTION_ARG_FILENAME, &history_arg,
 		  "ksmvirtd's time series to plot with --html (default below --root: "
@@ -290,7 +291,7 @@ cmd_inspect(int argc, char **argv)
 		os = kv_inspect_disks((const char *const *)argv + 1);
 	}
 	/* Only a real answer is cached: a timeout may pass next time. */
-	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !g_str_has_prefix(os->reason ? os->reason : "", "inspection ")) {
+	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !kv_os_info_is_transient(os)) {
 		kv_inspect_cache_store(cache, key, os);
 		if (!kv_inspect_cache_save(cache, cache_path, &err)) {
 			g_printerr("ksmvirt inspect: %s\n", err->message);
@@ -389,7 +390,7 @@ cmd_advise(int argc, char **argv)
 
 	g_option_context_set_description(oc,
 		"With merge_across_nodes=0, KSM merges pages only within a host NUMA node: guests of the\n"
-		"same OS family and version (from \"ksmvirt inspect --record\") save the most on one node.\n"
+		"same OS family and version (from ksmvirtd's inspection or \"ksmvirt inspect --record\") save the most on one node.\n"
 		"Proposes a node per guest and the expected savings; changes nothing unless --apply.\n"
 		"Exit status: 0 success, 1 failure, 2 usage error, 3 no KSM, 4 --apply failed for a guest.");
 	g_option_context_add_main_entries(oc, entries, NULL);
@@ -596,9 +597,23 @@ cmd_status(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	fputs(json ? doc : text, stdout);
-	if (json)
+	if (json) {
 		fputc('\n', stdout);
+	} else {
+		g_autofree char *insp = kv_inspect_status_render_text(doc);
+
+		fputs(insp, stdout);
+	}
 	return 0;
+}
+
+/* KvOsLookup over an OS map (UUID -> KvOsInfo); DATA may be NULL. */
+static gboolean
+os_map_is_windows(const char *uuid, const char *name, gpointer data)
+{
+	g_autofree char *u = uuid ? g_ascii_strdown(uuid, -1) : NULL;
+
+	return data && u && kv_os_info_is_windows(g_hash_table_lookup(data, u));
 }
 
 /* ksmvirt balance --oneshot: one balancer tick (or a few) in this process. */
@@ -615,6 +630,8 @@ cmd_balance(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvBalancer) bal = NULL;
+	g_autoptr(GHashTable) os_map = NULL;
+	g_autofree char *os_map_path = NULL;
 	KvConfig cfg;
 	guint failed = 0;
 	GOptionEntry entries[] = {
@@ -692,8 +709,16 @@ cmd_balance(int argc, char **argv)
 	for (guint i = 0; i < warnings->len; i++)
 		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(warnings, i));
 	ctx = kv_ctx_new(root);
+	/* The guest OS (for use_zero_pages) from the OS map ksmvirtd keeps. */
+	os_map_path = kv_ctx_path(ctx, DEFAULT_OS_MAP);
+	os_map = kv_os_map_load(os_map_path, &err);
+	if (!os_map) {
+		g_printerr("ksmvirt balance: %s: guest OS unknown\n", err->message);
+		g_clear_error(&err);
+	}
 	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = !no_libvirt && (uri || !root),
-						    .uri = uri, .state_dir = state_dir, .pids = pids }, &cfg);
+						    .uri = uri, .state_dir = state_dir, .pids = pids,
+						    .lookup_data = os_map, .is_windows = os_map_is_windows }, &cfg);
 	for (gint i = 0; i < ticks; i++) {
 		const KvPlan *plan;
 

@@ -89,12 +89,15 @@ static gboolean registry_policy(const char *uuid, const char *name, int *priorit
 	return TRUE;
 }
 
+static gboolean inspect_is_windows(const char *uuid, const char *name, gpointer data);
+static void inspect_reconfigure(Daemon *d, guint old_interval_s);
+
 static KvBalancer *balance_new(Daemon *d, const KvCtx *ctx, gboolean use_libvirt,
 			       const char *uri, const char *state_dir)
 {
 	KvBalancerOptions o = {
 		.ctx = ctx, .use_libvirt = use_libvirt, .uri = uri, .state_dir = state_dir,
-		.lookup = registry_policy, .lookup_data = d,
+		.lookup = registry_policy, .lookup_data = d, .is_windows = inspect_is_windows,
 	};
 	return kv_balancer_new(&o, &d->cfg);
 }
@@ -155,7 +158,9 @@ static void reload_config(Daemon *d)
 	if (d->dry_run_forced)
 		cfg.dry_run = TRUE;
 	gboolean retime = cfg.tick_ms != d->cfg.tick_ms;
+	guint old_inspect_s = d->cfg.inspect_interval_s;
 	d->cfg = cfg;
+	inspect_reconfigure(d, old_inspect_s);
 	if (d->bal == NULL)
 		return;
 	kv_balancer_set_config(d->bal, &cfg);

@@ -13,6 +13,10 @@
  * the socket answers with the balancer's status document; SIGHUP reloads
  * the configuration.  Under systemd (Type=notify) it reports READY=1.
  *
+ * In the background it inspects the OS on running guests' disks, one
+ * libguestfs appliance at a time in a child ("ksmvirtd --inspect-child
+ * DISK...") watched from the main loop (ksmvirtd-inspect.h).
+ *
  * Usage: ksmvirtd [--socket PATH] [--state-dir DIR] [--config FILE]
  *                 [--root DIR] [--connect URI] [--no-libvirt] [--dry-run]
  *                 [--no-balance] [--oneshot] [--verbose]
@@ -35,6 +39,7 @@
 #include "kv-balancer.h"
 #include "kv-config.h"
 #include "kv-event.h"
+#include "kv-inspect-queue.h"
 #include "kv-registry.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
@@ -59,6 +64,23 @@ typedef struct {
 	gchar *config_path;
 	guint tick_source;
 	gboolean dry_run_forced;  /* --dry-run: survives reloads */
+	/* Guest OS inspection (ksmvirtd-inspect.h). */
+	const KvCtx *ctx;
+	const char *uri;
+	KvHv *ihv;                /* read-only libvirt connection */
+	KvInspectQueue *iq;
+	KvInspectCache *icache;
+	GHashTable *os_map;       /* UUID -> KvOsInfo */
+	gchar *icache_path, *os_map_path;
+	gchar *inote;             /* why inspection cannot run now, or NULL */
+	guint inspect_source;
+	GPid irun_pid;            /* the running inspection child, or 0 */
+	int irun_fd;
+	guint irun_fd_source, irun_timeout_source;
+	GString *irun_out;
+	gchar *irun_uuid, *irun_key;
+	gboolean irun_timed_out;
+	gint64 irun_started_us;
 } Daemon;
 
 G_GNUC_PRINTF(1, 2)
@@ -186,6 +208,8 @@ static guint replay_spool(Daemon *d)
 	return applied;
 }
 
+static gchar *inspect_status_json(Daemon *d, const char *doc);
+
 typedef struct {
 	Daemon *d;
 	GSocketConnection *conn;
@@ -221,7 +245,8 @@ static void on_line(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	if (!strcmp(line, KV_STATUS_REQUEST)) {
-		g_autofree gchar *doc = d->bal ? kv_balancer_status_json(d->bal) :
+		g_autofree gchar *bdoc = d->bal ? kv_balancer_status_json(d->bal) : NULL;
+		g_autofree gchar *doc = bdoc ? inspect_status_json(d, bdoc) :
 			g_strdup("error the balancer is off (--no-balance)\n");
 		answer(c, doc);
 		client_free(c);
@@ -283,6 +308,7 @@ static gboolean on_spool_tick(gpointer data)
 }
 
 #include "ksmvirtd-balance.h"
+#include "ksmvirtd-inspect.h"
 
 /* Listen on path, replacing a stale socket file but never a live daemon.
  * Returns FALSE with error set on failure. */
@@ -324,6 +350,9 @@ int main(int argc, char **argv)
 	gboolean oneshot = FALSE, verbose = FALSE, dry_run = FALSE, no_libvirt = FALSE,
 		 no_balance = FALSE;
 	g_autofree gchar *config_path = NULL, *root = NULL, *uri = NULL;
+	/* An inspection child: "ksmvirtd --inspect-child DISK..." */
+	if (argc >= 3 && !strcmp(argv[1], INSPECT_CHILD_ARG))
+		return inspect_child_main(argc - 2, argv + 2);
 	GOptionEntry entries[] = {
 		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
 		  "listen on PATH [" DEFAULT_SOCKET "]", "PATH" },
@@ -380,8 +409,12 @@ int main(int argc, char **argv)
 	if (dry_run)
 		d.cfg.dry_run = TRUE;
 	d.dry_run_forced = dry_run;
+	d.ctx = kctx;
+	d.uri = uri;
 	if (!no_balance)
 		d.bal = balance_new(&d, kctx, !no_libvirt, uri, state_dir);
+	if (!oneshot)
+		inspect_setup(&d, state_dir, !no_libvirt);
 
 	int rc = 0;
 	if (oneshot) {
@@ -407,6 +440,7 @@ int main(int argc, char **argv)
 		d.tick_source = g_timeout_add(d.cfg.tick_ms, on_balance_tick, &d);
 	}
 	g_timeout_add_seconds(SPOOL_POLL_INTERVAL_S, on_spool_tick, &d);
+	inspect_start(&d);
 	replay_spool(&d);
 	save_registry(&d);
 	log_msg("listening on %s, state in %s (%u guests known)", d.socket_path,
@@ -422,6 +456,7 @@ int main(int argc, char **argv)
 	g_main_loop_unref(d.loop);
 	g_object_unref(d.service);
 out:
+	inspect_stop(&d);
 	kv_balancer_free(d.bal);
 	g_free(d.config_path);
 	kv_registry_free(d.reg);

@@ -55,7 +55,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["schema"] == "ksmvirt-status/1", d["schema"]
 assert d["dry_run"] is True
-assert {x["policy"] for x in d["decisions"]} == {"numa", "ksm", "balloon", "swap"}
+assert {x["policy"] for x in d["decisions"]} == {"numa", "ksm", "balloon", "swap", "zero"}
 assert all(x["reason"] for x in d["decisions"])
 assert any(a["knob"] == "run" and a["value"] == 0 and a["result"] == "dry-run" for a in d["actions"] if "knob" in a)
 assert any(g["name"] == "test" and g["balloon"]["actual_kib"] == 2097152 for g in d["guests"])
@@ -71,6 +71,21 @@ touch -d '2000-01-01' "$work/copy/sys/kernel/mm/ksm/"*
 "$ksmvirt" balance --oneshot --root "$work/copy" --no-libvirt >"$work/real2.out" 2>&1
 check "second run: nothing to change" has "$work/real2.out" "(none: every knob already has the wanted value)"
 check "second run: no KSM file rewritten" [ -z "$(find "$work/copy/sys/kernel/mm/ksm" -type f -newermt '2001-01-01')" ]
+
+# 3b. A guest the OS map says runs Windows turns use_zero_pages on, with
+# the reason saying it only affects pages scanned afterwards; without the
+# OS map it is left alone.
+cp -a "$roots/host-full" "$work/zero"
+echo 0 >"$work/zero/sys/kernel/mm/ksm/use_zero_pages"
+"$ksmvirt" balance --oneshot --root "$work/zero" --no-libvirt >"$work/zero.out" 2>&1
+check "Windows guest: use_zero_pages written as 1" [ "$(cat "$work/zero/sys/kernel/mm/ksm/use_zero_pages")" = 1 ]
+check "Windows guest: reason names it, says when it applies" has "$work/zero.out" \
+	"[done] zero: use_zero_pages 0 -> 1 (1 Windows guest(s) (win10) zero their free memory; use_zero_pages only affects pages scanned after it changes"
+echo 0 >"$work/zero/sys/kernel/mm/ksm/use_zero_pages"
+rm "$work/zero/var/lib/ksmvirt/os.json"
+"$ksmvirt" balance --oneshot --root "$work/zero" --no-libvirt >"$work/zero2.out" 2>&1
+check "no OS map: use_zero_pages left at 0" [ "$(cat "$work/zero/sys/kernel/mm/ksm/use_zero_pages")" = 0 ]
+check "no OS map: no Windows guest said" has "$work/zero2.out" "no Windows guest runs: use_zero_pages stays 0"
 
 # 4. Overcommitted fake host with pressure: KSM on, advisor on request.
 python3 "$top/tests/daemon/mkguests.py" 8 "$work/press" --psi-some 30 --psi-full 0 --host-gib 8 || exit 1

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Real libguestfs inspection: disk images built here from Debian packages
-# (base-files, coreutils) and broken ones; "ksmvirt inspect" must name the
-# Debian one, say "unknown" with a clear reason for a corrupt, an
+# (base-files, coreutils; an NTFS image with registry hives made with
+# hivex's tools) and broken ones; "ksmvirt inspect" must name the Debian
+# one and the Windows one, say "unknown" with a clear reason for a corrupt, an
 # encrypted and a missing disk, answer from its cache without launching an
 # appliance, and give up at its timeout without leaving an appliance behind.
 # Each appliance launch takes about 45 s under TCG.
@@ -19,19 +20,12 @@ ok() {
 if [ "$(id -u)" != 0 ]; then echo "needs root (libguestfs appliance, images)"; exit 77; fi
 eval "$("$top/tests/rig/guestfs-kernel")" || { echo "cannot prepare a kernel for libguestfs"; exit 1; }
 
-# A Debian-like root from Debian's own packages.
-root=$tmp/root
-mkdir -p "$root" "$tmp/debs"
-(cd "$tmp/debs" && apt-get -q download base-files coreutils >/dev/null 2>&1) ||
-	{ echo "apt-get download base-files coreutils failed"; exit 1; }
-for d in "$tmp"/debs/*.deb; do dpkg-deb -x "$d" "$root"; done
-mkdir -p "$root/var/lib/dpkg"
-dpkg-query -W -f='Package: ${Package}\nStatus: install ok installed\nVersion: ${Version}\nArchitecture: ${Architecture}\n\n' \
-	base-files coreutils >"$root/var/lib/dpkg/status"
-echo "LABEL=root / ext4 defaults 0 1" >"$root/etc/fstab"
-truncate -s 128M "$tmp/debian.img"
-mkfs.ext4 -q -L root -d "$root" "$tmp/debian.img"
-want_major=$(cut -d. -f1 "$root/etc/debian_version")
+# A Debian-like and a Windows-like image from Debian's own packages
+# (tests/rig/mkimage: base-files and coreutils; NTFS with registry hives
+# built by hivex's tools).
+"$top/tests/rig/mkimage" debian "$tmp/debian.img" || { echo "mkimage debian failed"; exit 1; }
+"$top/tests/rig/mkimage" windows "$tmp/windows.img" || { echo "mkimage windows failed"; exit 1; }
+want_major=$(cut -d. -f1 /etc/debian_version)
 
 # A corrupt disk, an encrypted one.
 head -c 32M /dev/urandom >"$tmp/corrupt.img"
@@ -50,6 +44,14 @@ echo "# debian: $out (${t_first}s)"
 [ "$(echo "$out" | j distro)" = debian ]; ok $? "Debian image: distro debian"
 [ "$(echo "$out" | j major)" = "$want_major" ]; ok $? "Debian image: major version $want_major"
 [ "$(echo "$out" | j arch)" = x86_64 ]; ok $? "Debian image: arch x86_64"
+
+t0=$(date +%s)
+wout=$("$bin" inspect --json --timeout 600 "$tmp/windows.img")
+echo "# windows: $wout ($(( $(date +%s) - t0 ))s)"
+[ "$(echo "$wout" | j type)" = windows ]; ok $? "Windows image: type windows"
+[ "$(echo "$wout" | j product_name)" = "Windows 10 Pro" ]; ok $? "Windows image: product name from the SOFTWARE hive"
+[ "$(echo "$wout" | j major).$(echo "$wout" | j minor)" = 10.0 ]; ok $? "Windows image: version 10.0"
+[ "$(echo "$wout" | j arch)" = x86_64 ]; ok $? "Windows image: arch x86_64 (from cmd.exe)"
 
 # The cache answers without an appliance.
 t0=$(date +%s%N)

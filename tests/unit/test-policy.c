@@ -952,7 +952,73 @@ test_describe(void)
 
 		g_assert_true(g_str_has_prefix(d, "ksm: run 0 -> 1 (MemAvailable low"));
 	}
-	g_assert_cmpuint(p->summaries->len, ==, 4);
+	g_assert_cmpuint(p->summaries->len, ==, 5);
+}
+
+/* Windows guests (inspection) turn use_zero_pages on; the summary says
+ * it only affects pages scanned afterwards. */
+static void
+test_zero_pages_table(void)
+{
+	static const struct {
+		const char *what;
+		gboolean manage, for_windows, has_knob, unmerging;
+		guint64 cur;
+		const char *guests;   /* one letter per guest: w Windows, l other */
+		const char *decision;
+		gboolean action;      /* use_zero_pages 0 -> 1 planned */
+		const char *reason_has;
+	} cases[] = {
+		{ "one Windows guest, off", TRUE, TRUE, TRUE, FALSE, 0, "lw", "on", TRUE, "only affects pages scanned after" },
+		{ "two Windows guests", TRUE, TRUE, TRUE, FALSE, 0, "ww", "on", TRUE, "2 Windows guest(s) (g0, g1)" },
+		{ "already on", TRUE, TRUE, TRUE, FALSE, 1, "w", "keep", FALSE, "only affects pages scanned after" },
+		{ "no Windows guest", TRUE, TRUE, TRUE, FALSE, 0, "ll", "keep", FALSE, "no Windows guest" },
+		{ "no guests", TRUE, TRUE, TRUE, FALSE, 0, "", "keep", FALSE, "no Windows guest" },
+		{ "no Windows guest keeps it on", TRUE, TRUE, TRUE, FALSE, 1, "l", "keep", FALSE, "stays 1" },
+		{ "kernel without the knob", TRUE, TRUE, FALSE, FALSE, 0, "w", "unsupported", FALSE, "no use_zero_pages" },
+		{ "switched off in the config", TRUE, FALSE, TRUE, FALSE, 0, "w", "unmanaged", FALSE, "zero-pages-for-windows" },
+		{ "KSM unmanaged", FALSE, TRUE, TRUE, FALSE, 0, "w", "unmanaged", FALSE, "ksm-manage" },
+		{ "NUMA unmerge in progress", TRUE, TRUE, TRUE, TRUE, 0, "w", "hold", FALSE, "on hold" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HostCase h = { .avail_kib = 8 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100 };
+		g_autoptr(KvSnapshot) s = make_snapshot(&h);
+		g_autoptr(KvPolicyState) st = kv_policy_state_new();
+		g_autoptr(KvPlan) p = kv_plan_new();
+		const KvSummary *sum;
+		const KvAction *a;
+		KvConfig cfg;
+
+		g_test_message("case %u: %s", i, cases[i].what);
+		kv_config_defaults(&cfg);
+		cfg.ksm_manage = cases[i].manage;
+		cfg.zero_pages_for_windows = cases[i].for_windows;
+		if (cases[i].has_knob)
+			s->ksm->have |= 1ull << KV_KSM_USE_ZERO_PAGES;
+		s->ksm->value[KV_KSM_USE_ZERO_PAGES] = cases[i].cur;
+		st->numa_unmerging = cases[i].unmerging;
+		for (guint j = 0; cases[i].guests[j]; j++) {
+			g_autofree char *name = g_strdup_printf("g%u", j);
+
+			add_guest(s, name, GIB_KIB, 0)->is_windows = cases[i].guests[j] == 'w';
+		}
+		kv_policy_zero_pages(s, &cfg, st, p);
+		sum = kv_plan_summary(p, "zero");
+		g_assert_nonnull(sum);
+		g_assert_cmpstr(sum->decision, ==, cases[i].decision);
+		g_assert_nonnull(strstr(sum->reason, cases[i].reason_has));
+		a = find_action(p, KV_ACTION_KSM_KNOB, KV_KSM_USE_ZERO_PAGES, NULL);
+		g_assert_cmpint(a != NULL, ==, cases[i].action);
+		g_assert_cmpuint(p->actions->len, ==, cases[i].action ? 1 : 0);
+		if (a) {
+			g_autofree char *d = kv_action_describe(a);
+
+			g_assert_cmpuint(a->value, ==, 1);
+			g_assert_true(g_str_has_prefix(d, "zero: use_zero_pages 0 -> 1"));
+			g_assert_nonnull(strstr(d, "only affects pages scanned after"));
+		}
+	}
 }
 
 int
@@ -975,6 +1041,7 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/swap/table", test_swap_table);
 	g_test_add_func("/policy/swap/ebusy", test_swap_ebusy_learn);
 	g_test_add_func("/policy/describe", test_describe);
+	g_test_add_func("/policy/zero-pages/table", test_zero_pages_table);
 	g_test_add_func("/policy/guests-per-tick", test_guests_per_tick);
 	return g_test_run();
 }
