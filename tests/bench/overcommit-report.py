@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""bench/overcommit_report over synthetic runs: metrics, censoring, medians,
+the Markdown table, the targets, the SVG plots and the BENCHMARKS.md section.
+No host access; fast."""
+import json
+import math
+import os
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from ksmtest import Tap  # noqa: E402
+import overcommit_report as R  # noqa: E402
+
+PAGES_PER_GIB = (1 << 30) // 4096
+WINDOW = 200
+FILL = 40
+
+
+def synth(contender, rep, reach_s, final_gib, cpu_per_s, swap_peak_kib=0, fill_s=FILL):
+    """A run whose savings ramp linearly from 0 at 'filled' to final_gib at
+    filled + reach_s (reach_s None: never saves anything), ksmd burning
+    cpu_per_s CPU-seconds a second."""
+    lines = [{"type": "meta", "contender": contender, "rep": rep, "page_size": 4096,
+              "config": {"window_s": WINDOW, "contenders": "none,ksmtuned,ksmvirtd", "reps": 3},
+              "hog_mib": 1000, "lock_wait_s": 0.0, "loadavg": ["1.0", "1.0", "1.0"],
+              "other_qemu_processes": 0}]
+    lines.append({"type": "event", "t": 0.5, "what": "guests created"})
+    for i in range(1, fill_s + WINDOW + 1):
+        t = float(i)
+        x = t - fill_s
+        if reach_s is None or x <= 0:
+            gib = 0.0
+        else:
+            gib = final_gib * min(1.0, x / reach_s)
+        pages = int(math.ceil(gib * PAGES_PER_GIB - 1e-6))
+        swap = swap_peak_kib if abs(x - 10) < 3 else 0
+        lines.append({"type": "sample", "t": t, "pages_sharing": pages - pages // 10,
+                      "ksm_zero_pages": pages // 10, "ksmd_cpu_s": cpu_per_s * t,
+                      "swap_used_kib": swap, "pswpout": 0, "mem_available_kib": 3 << 20,
+                      "psi_some_avg10": 0.5})
+        if i == fill_s:
+            lines.append({"type": "event", "t": t, "what": "all guests filled"})
+    lines.append({"type": "end", "status": "ok"})
+    return lines
+
+
+def main():
+    t = Tap()
+    runs_lines = {
+        ("none", 1): synth("none", 1, None, 0, 0.0),
+        ("none", 2): synth("none", 2, None, 0, 0.0),
+        # ksmtuned: slow; one run never gets there (censored)
+        ("ksmtuned", 1): synth("ksmtuned", 1, 150, 1.0, 0.02),
+        ("ksmtuned", 2): synth("ksmtuned", 2, 190, 2.0, 0.02, swap_peak_kib=2048),
+        ("ksmtuned", 3): synth("ksmtuned", 3, 150, 0.8, 0.02),
+        # ksmvirtd: reaches 2 GiB in 40, 50, 60 s
+        ("ksmvirtd", 1): synth("ksmvirtd", 1, 40, 2.0, 0.05),
+        ("ksmvirtd", 2): synth("ksmvirtd", 2, 50, 2.0, 0.05),
+        ("ksmvirtd", 3): synth("ksmvirtd", 3, 60, 2.0, 0.05),
+    }
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "runs"))
+        for (c, rep), lines in runs_lines.items():
+            with open(os.path.join(d, "runs", "%s-%d.jsonl" % (c, rep)), "w") as f:
+                for o in lines:
+                    f.write(json.dumps(o) + "\n")
+        # An aborted run and an unfinished one are not counted.
+        with open(os.path.join(d, "runs", "ksmvirtd-4.jsonl.aborted"), "w") as f:
+            f.write(json.dumps(runs_lines[("ksmvirtd", 1)][0]) + "\n")
+        with open(os.path.join(d, "runs", "kernel-1.jsonl"), "w") as f:
+            f.write(json.dumps(synth("kernel", 1, 10, 9.0, 0.1)[0]) + "\n")
+        runs = R.load_dir(d)
+    t.ok([(r["meta"]["contender"], r["meta"]["rep"]) for r in runs] ==
+         [("none", 1), ("none", 2), ("ksmtuned", 1), ("ksmtuned", 2), ("ksmtuned", 3),
+          ("ksmvirtd", 1), ("ksmvirtd", 2), ("ksmvirtd", 3)],
+         "load_dir keeps finished runs only, in contender order")
+
+    res = R.analyse(runs)
+    t.ok(res["best_contender"] == "ksmvirtd" and abs(res["best_bytes"] / R.GIB - 2.0) < 1e-3,
+         "best = median peak of the best contender (2 GiB, ksmvirtd)")
+    pr = {(m["contender"], m["rep"]): m for m in res["per_run"]}
+    # 90% of 2 GiB = 1.8 GiB: ksmvirtd-1 gets there at 0.9 x 40 = 36 s.
+    t.ok(pr[("ksmvirtd", 1)]["t90_s"] == 36.0, "t90 of a 40 s ramp is 36 s (%s)" % pr[("ksmvirtd", 1)]["t90_s"])
+    t.ok(math.isinf(pr[("ksmtuned", 1)]["t90_s"]), "a run that never saves 90% of best is censored")
+    t.ok(math.isinf(pr[("none", 1)]["t90_s"]) and pr[("none", 1)]["cpu_per_gib"] is None,
+         "no KSM: censored, no CPU per GiB")
+    v = res["table"]["ksmvirtd"]
+    t.ok(pr[("ksmtuned", 2)]["t90_s"] == 171.0, "t90 of a 190 s ramp is 171 s")
+    t.ok(v["t90_s"] == {"median": 45.0, "min": 36.0, "max": 54.0, "n": 3},
+         "median, min and max of t90 over 3 runs (%s)" % v["t90_s"])
+    # CPU per GiB: 0.05 CPU-s/s over 240 s = 12 CPU-s for 2 GiB = 6.
+    t.ok(abs(v["cpu_per_gib"]["median"] - 6.0) < 1e-6, "ksmd CPU-s per GiB saved (%s)" % v["cpu_per_gib"])
+    k = res["table"]["ksmtuned"]
+    t.ok(abs(k["cpu_per_gib"]["max"] - 4.8 / 0.8) < 1e-3 and abs(k["cpu_per_gib"]["min"] - 2.4) < 1e-3
+         and abs(k["cpu_per_gib"]["median"] - 4.8) < 1e-3,
+         "CPU per GiB uses the final savings of each run (%s)" % k["cpu_per_gib"])
+    t.ok(k["peak_swap_mib"] == {"median": 0.0, "min": 0.0, "max": 2.0, "n": 3},
+         "peak swap in MiB above the start (%s)" % k["peak_swap_mib"])
+    t.ok(abs(v["final_gib"]["median"] - 2.0) < 1e-3 and v["fill_s"]["median"] == FILL,
+         "final savings and fill time")
+
+    tg = {what: (ok, how) for what, ok, how in res["targets"]}
+    sooner = [x for x in tg if x.startswith("90%")][0]
+    t.ok(tg[sooner][0] and "never within" in tg[sooner][1],
+         "target: ksmtuned censored, ksmvirtd 45 s x 3 <= 200 s: PASS (%s)" % tg[sooner][1])
+    cpu = [x for x in tg if x.startswith("ksmd CPU")][0]
+    t.ok(tg[cpu][0] is False, "target: more CPU per GiB than ksmtuned (median): FAIL (%s)" % tg[cpu][1])
+    swap = [x for x in tg if x.startswith("peak swap")][0]
+    t.ok(tg[swap][0] is True, "target: peak swap no higher: PASS")
+    # The 3x rule is strict: a ksmtuned that needs 2x as long fails it.
+    fake = {"ksmvirtd": dict(v), "ksmtuned": dict(k)}
+    fake["ksmtuned"]["t90_s"] = {"median": 90.0, "min": 90.0, "max": 90.0, "n": 3}
+    t.ok(R.targets(fake, WINDOW)[0][1] is False, "target: only 2x sooner is a FAIL")
+    fake["ksmtuned"]["t90_s"] = {"median": 135.0, "min": 135.0, "max": 135.0, "n": 3}
+    t.ok(R.targets(fake, WINDOW)[0][1] is True, "target: exactly 3x sooner is a PASS")
+
+    md = R.markdown(res, figures="doc/bench")
+    rows = [line for line in md.splitlines() if line.startswith("| ksmvirtd (defaults)")]
+    t.ok(len(rows) == 1 and "| 3 | 45 (36 - 54) | 6.0 (6.0 - 6.0) |" in rows[0],
+         "table row: runs, t90 median (min - max), CPU per GiB: %s" % rows)
+    rows = [line for line in md.splitlines() if line.startswith("| ksmtuned (Debian")]
+    t.ok(len(rows) == 1 and "> 200 (171 - > 200)" in rows[0] if rows else False,
+         "censored values print as '> window': %s" % rows)
+    t.ok("Runs finished: 8 of 9 planned" in md, "says how many runs finished of those planned")
+    t.ok("**FAIL**" in md and "**PASS**" in md, "targets printed as PASS/FAIL")
+    t.ok("![saved memory over time](doc/bench/overcommit-savings.svg)" in md, "figure links")
+    t.ok(md.count("\n| ksmvirtd-") == 3 and md.count("\n| none-") == 2, "one line per run")
+
+    doc = "intro\n" + R.BEGIN + "\nold table\n" + R.END + "\ntail\n"
+    new = R.replace_section(doc, md)
+    t.ok(new is not None and "old table" not in new and new.startswith("intro\n" + R.BEGIN) and
+         new.endswith(R.END + "\ntail\n") and md in new, "BENCHMARKS.md section replaced between the markers")
+    t.ok(R.replace_section("no markers", md) is None, "no markers: None")
+
+    for name, svg in (("savings", R.svg_savings(res)), ("cpu", R.svg_cpu(res))):
+        try:
+            root = ET.fromstring(svg)
+        except ET.ParseError as e:
+            t.ok(False, "%s SVG parses: %s" % (name, e))
+            continue
+        ns = "{http://www.w3.org/2000/svg}"
+        lines = root.findall(ns + "polyline")
+        texts = [x.text for x in root.iter(ns + "text")]
+        t.ok(len(lines) >= 3 and len(root.findall(ns + "polygon")) >= 3,
+             "%s SVG: a median line and a min-max band per contender" % name)
+        t.ok(all(R.LABEL[c] in texts for c in ("none", "ksmtuned", "ksmvirtd")), "%s SVG legend" % name)
+    # The savings plot: ksmvirtd's median line ends at 2 GiB, at the top.
+    cv = res["curves"]["ksmvirtd"]
+    t.ok(cv["x"][0] == -FILL and cv["x"][-1] == WINDOW and abs(cv["saved_gib"]["median"][-1] - 2.0) < 1e-3,
+         "curves run from -fill to the window, aligned on 'filled'")
+    i = cv["x"].index(45)
+    t.ok(abs(cv["saved_gib"]["min"][i] - 2.0 * 45 / 60) < 1e-3 and abs(cv["saved_gib"]["max"][i] - 2.0) < 1e-3,
+         "min-max band at 45 s: %.2f - %.2f GiB" % (cv["saved_gib"]["min"][i], cv["saved_gib"]["max"][i]))
+    c = res["curves"]["ksmvirtd"]["ksmd_cpu_pct"]["median"][-1]
+    t.ok(abs(c - 5.0) < 1e-6, "ksmd CPU %% of a core from the CPU-seconds (%s)" % c)
+    t.done()
+
+
+main()
