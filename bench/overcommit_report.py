@@ -63,10 +63,10 @@ def load_run(lines):
     return run
 
 
-def load_dir(path):
-    """Finished runs (DIR/runs/*.jsonl, status ok), sorted by contender and rep."""
+def load_dir(path, sub="runs"):
+    """Finished runs (DIR/SUB/*.jsonl, status ok), sorted by contender and rep."""
     runs = []
-    rdir = os.path.join(path, "runs")
+    rdir = os.path.join(path, sub)
     if not os.path.isdir(rdir):
         return runs
     for f in sorted(os.listdir(rdir)):
@@ -351,12 +351,107 @@ def markdown(res, figures=None):
     return "\n".join(out) + "\n"
 
 
-def replace_section(doc, md):
-    """doc with the text between the markers replaced by md; None without markers."""
-    a, b = doc.find(BEGIN), doc.find(END)
+def replace_section(doc, md, name="overcommit"):
+    """doc with the text between the markers <!-- NAME:begin --> and
+    <!-- NAME:end --> replaced by md; None without markers."""
+    begin, end = "<!-- %s:begin -->" % name, "<!-- %s:end -->" % name
+    a, b = doc.find(begin), doc.find(end)
     if a < 0 or b < a:
         return None
-    return doc[:a + len(BEGIN)] + "\n" + md + doc[b:]
+    return doc[:a + len(begin)] + "\n" + md + doc[b:]
+
+
+# ---------------------------------------------------------------- pressure
+
+def event_t(run, what):
+    for e in run["events"]:
+        if e.get("what") == what:
+            return e
+    return None
+
+
+def pressure_metrics(run):
+    """Figures of one pressure run: swap-out under per-guest budgets, then
+    every guest's RAM read back (swap-in), then KSM recovering."""
+    samples = run["samples"]
+    ps = page_size(run)
+    merged = event_t(run, "merged")
+    so = event_t(run, "swap-out start")
+    si = event_t(run, "swap-in start")
+    sid = event_t(run, "swap-in done")
+    rec = event_t(run, "recovered")
+    cfg = run["meta"]["config"]
+
+    def at(t):
+        best = samples[0]
+        for s in samples:
+            if s["t"] <= t:
+                best = s
+        return best
+
+    def after(t):
+        for s in samples:
+            if s["t"] >= t:
+                return s
+        return samples[-1]
+
+    if not (merged and so and si and sid):
+        return None
+    s_so, s_si, s_sid = at(so["t"]), at(si["t"]), after(sid["t"])
+    swap0 = samples[0].get("swap_used_kib") or 0
+    in_swapin = [s for s in samples if s["t"] >= si["t"]]
+    return {
+        "contender": run["meta"]["contender"],
+        "rep": run["meta"]["rep"],
+        "merged_mib": merged["sharing_pages"] * ps / float(1 << 20),
+        "peak_swap_mib": max(0, max((s.get("swap_used_kib") or 0) for s in samples) - swap0) / 1024.0,
+        "pswpout_mib": ((s_si.get("pswpout") or 0) - (s_so.get("pswpout") or 0)) * ps / float(1 << 20),
+        "pswpin_mib": ((samples[-1].get("pswpin") or 0) - (s_si.get("pswpin") or 0)) * ps / float(1 << 20),
+        "ksm_swpin_copy": (samples[-1].get("ksm_swpin_copy") or 0) - (s_si.get("ksm_swpin_copy") or 0),
+        "sharing_after_swapout_mib": event_t(run, "swap-out done")["sharing_pages"] * ps / float(1 << 20),
+        "sharing_after_swapin_mib": sid["sharing_pages"] * ps / float(1 << 20),
+        "sharing_min_mib": min(saved_bytes(run, s) for s in samples if s["t"] >= so["t"]) / float(1 << 20),
+        "rss_before_mib": (s_so.get("guests_rss_kib") or 0) / 1024.0,
+        "rss_after_swapin_mib": (s_sid.get("guests_rss_kib") or 0) / 1024.0,
+        "peak_rss_mib": max((s.get("guests_rss_kib") or 0) for s in in_swapin) / 1024.0 if in_swapin else 0,
+        "min_avail_mib": min((s.get("mem_available_kib") or 0) for s in samples) / 1024.0,
+        "max_psi_full": max((s.get("psi_full_avg10") or 0.0) for s in samples),
+        "swapin_s": sid["t"] - si["t"],
+        "recover_s": rec["t"] - si["t"] if rec else math.inf,
+        "recover_window_s": cfg["recover_s"],
+        "ksmd_cpu_recover_s": (samples[-1].get("ksmd_cpu_s") or 0) - (s_si.get("ksmd_cpu_s") or 0),
+    }
+
+
+def pressure_markdown(runs):
+    ms = [m for m in (pressure_metrics(r) for r in runs) if m]
+    if not ms:
+        return "No finished pressure runs.\n"
+    cfg = runs[0]["meta"]["config"]
+    out = ["Pressure runs finished: %d (%s).  %d guests of %d MiB, per-guest memory cgroup "
+           "limit %d MiB during the swap-out phase (%d s), swap file %d MiB; swap-in = every "
+           "guest's RAM read back through /proc/PID/mem; recovery = KSM saving 90%% of what it "
+           "saved before the swap-out, within %d s of the swap-in start.  Kernel %s." % (
+               len(ms), ", ".join("%s-%d" % (m["contender"], m["rep"]) for m in ms), cfg["guests"],
+               cfg["guest_mib"], cfg["budget_mib"], cfg["swapout_s"], cfg["swap_mib"],
+               cfg["recover_s"], runs[0]["meta"].get("kernel")), ""]
+    out.append("| run | merged before, MiB | swapped out, MiB | peak swap, MiB | merged after swap-out / lowest, MiB | "
+               "swapped in, MiB | ksm_swpin_copy | guests RSS before / after swap-in / peak, MiB | "
+               "min MemAvailable, MiB | max PSI full | swap-in read, s | sharing recovered after, s | "
+               "ksmd CPU-s meanwhile |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for m in ms:
+        out.append("| %s-%d (%s) | %.0f | %.0f | %.0f | %.0f / %.0f | %.0f | %d | %.0f / %.0f / %.0f | %.0f | %.1f | "
+                   "%.1f | %s | %.1f |" % (
+                       m["contender"], m["rep"], LABEL.get(m["contender"], m["contender"]),
+                       m["merged_mib"], m["pswpout_mib"], m["peak_swap_mib"],
+                       m["sharing_after_swapout_mib"], m["sharing_min_mib"], m["pswpin_mib"],
+                       m["ksm_swpin_copy"],
+                       m["rss_before_mib"], m["rss_after_swapin_mib"], m["peak_rss_mib"],
+                       m["min_avail_mib"], m["max_psi_full"], m["swapin_s"],
+                       fmt_num(m["recover_s"], m["recover_window_s"], "%.0f"), m["ksmd_cpu_recover_s"]))
+    out.append("")
+    return "\n".join(out) + "\n"
 
 
 # ---------------------------------------------------------------- SVG
