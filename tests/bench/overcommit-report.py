@@ -156,7 +156,50 @@ def main():
          "min-max band at 45 s: %.2f - %.2f GiB" % (cv["saved_gib"]["min"][i], cv["saved_gib"]["max"][i]))
     c = res["curves"]["ksmvirtd"]["ksmd_cpu_pct"]["median"][-1]
     t.ok(abs(c - 5.0) < 1e-6, "ksmd CPU %% of a core from the CPU-seconds (%s)" % c)
+    pressure(t)
     t.done()
+
+
+def pressure(t):
+    """A synthetic pressure run: 1 GiB merged, half of it swapped out, 2 copies
+    made on swap-in, sharing back 30 s after the swap-in started."""
+    gib = PAGES_PER_GIB
+    cfg = {"guests": 4, "guest_mib": 512, "budget_mib": 160, "swapout_s": 45, "swap_mib": 2048,
+           "recover_s": 180}
+    lines = [{"type": "meta", "contender": "kernel", "rep": 1, "page_size": 4096, "config": cfg,
+              "kernel": "6.18"}]
+    ev = {10: ("merged", gib), 12: ("swap-out start", None), 57: ("swap-out done", gib // 2),
+          60: ("swap-in start", None), 70: ("swap-in done", gib // 4), 90: ("recovered", gib)}
+    for i in range(0, 100):
+        sharing = gib if i < 20 else gib // 2 if i < 60 else gib // 4 if i < 80 else gib
+        lines.append({"type": "sample", "t": float(i), "pages_sharing": sharing, "ksm_zero_pages": 0,
+                      "swap_used_kib": 0 if i < 13 else (512 << 10) if i < 61 else 1024,
+                      "pswpout": 0 if i < 13 else gib // 2, "pswpin": 0 if i < 61 else gib // 2,
+                      "ksm_swpin_copy": 0 if i < 61 else 2000, "ksmd_cpu_s": i * 0.1,
+                      "guests_rss_kib": (2 << 20) if i < 13 else (1 << 20) if i < 61 else (3 << 20),
+                      "mem_available_kib": 3 << 20, "psi_full_avg10": 4.0 if 12 < i < 20 else 0.0})
+        if i in ev:
+            what, pages = ev[i]
+            e = {"type": "event", "t": float(i), "what": what}
+            if pages is not None:
+                e["sharing_pages"] = pages
+            lines.append(e)
+    lines.append({"type": "end", "status": "ok"})
+    run = R.load_run(json.dumps(o) for o in lines)
+    m = R.pressure_metrics(run)
+    t.ok(m["merged_mib"] == 1024 and m["pswpout_mib"] == 512 and m["pswpin_mib"] == 512,
+         "pressure: merged, swapped out and in (MiB)")
+    t.ok(m["ksm_swpin_copy"] == 2000 and m["peak_swap_mib"] == 512, "pressure: ksm_swpin_copy delta, peak swap")
+    t.ok(m["recover_s"] == 30 and m["swapin_s"] == 10, "pressure: recovery timed from the swap-in start")
+    t.ok(m["sharing_min_mib"] == 256 and m["rss_before_mib"] == 2048 and m["peak_rss_mib"] == 3072,
+         "pressure: lowest sharing, RSS before swap-out and peak after")
+    t.ok(abs(m["ksmd_cpu_recover_s"] - 3.9) < 1e-6, "pressure: ksmd CPU from the swap-in start to the end")
+    md = R.pressure_markdown([run])
+    t.ok("| kernel-1 (KSM, kernel defaults) | 1024 | 512 | 512 | 512 / 256 | 512 | 2000 |" in md,
+         "pressure table row: %s" % [x for x in md.splitlines() if x.startswith("| kernel-1")])
+    lines = [o for o in lines if o.get("what") != "recovered"]
+    m = R.pressure_metrics(R.load_run(json.dumps(o) for o in lines))
+    t.ok(math.isinf(m["recover_s"]), "pressure: never recovered is censored")
 
 
 main()
