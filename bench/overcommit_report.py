@@ -7,15 +7,20 @@ A run is the dict load_run() returns: meta (the first line), samples
 (type "sample", t in seconds since the guests were started), events, end.
 
 Definitions (also printed with the table):
-  saved          (pages_sharing + ksm_zero_pages) x page size, host-wide
+  merged         the benchmark guests' memory backed by KSM pages: the sum
+                 of their ksm_merging_pages (/proc/PID/ksm_stat) x page
+                 size.  Only the benchmark's own QEMU processes count, so
+                 other users' mergeable memory on a shared host does not.
+  host saved     (pages_sharing + ksm_zero_pages) x page size, host-wide:
+                 what KSM saves on the whole host, other users included
   best           the largest, over contenders, of the median over a
-                 contender's runs of the most a run saved
+                 contender's runs of the most a run merged
   t90            seconds from "all guests filled" to the first sample that
-                 saved >= 90% of best; a run that never does is censored
+                 merged >= 90% of best; a run that never does is censored
                  (shown as "> window")
-  CPU-s per GiB  ksmd CPU-seconds over the whole run / GiB saved at its end
+  CPU-s per GiB  ksmd CPU-seconds over the whole run / GiB merged at its end
   peak swap      the most swap used during the run above its start, MiB
-  final          saved at the end of the window
+  final          merged at the end of the window
 Medians with min and max over a contender's runs.
 """
 import json
@@ -94,6 +99,10 @@ def saved_bytes(run, s):
     return ((s.get("pages_sharing") or 0) + (s.get("ksm_zero_pages") or 0)) * page_size(run)
 
 
+def merged_bytes(run, s):
+    return (s.get("guests_merging_pages") or 0) * page_size(run)
+
+
 def t_filled(run):
     for e in run["events"]:
         if e.get("what") == "all guests filled":
@@ -129,12 +138,12 @@ def summary(xs):
 def run_metrics(run, best):
     tf = t_filled(run)
     samples = run["samples"]
-    peak = max(saved_bytes(run, s) for s in samples)
-    final = saved_bytes(run, samples[-1])
+    peak = max(merged_bytes(run, s) for s in samples)
+    final = merged_bytes(run, samples[-1])
     t90 = math.inf
     if best > 0:
         for s in samples:
-            if saved_bytes(run, s) >= 0.9 * best:
+            if merged_bytes(run, s) >= 0.9 * best:
                 t90 = max(0.0, s["t"] - tf)
                 break
     cpu = samples[-1].get("ksmd_cpu_s") or 0.0
@@ -149,6 +158,7 @@ def run_metrics(run, best):
         "t90_s": t90,
         "peak_gib": peak / GIB,
         "final_gib": final / GIB,
+        "host_saved_gib": saved_bytes(run, samples[-1]) / GIB,
         "ksmd_cpu_s": cpu,
         "cpu_per_gib": cpu / (final / GIB) if final >= GIB / 64 else None,
         "peak_swap_mib": peak_swap_mib,
@@ -169,7 +179,7 @@ def analyse(runs):
         by.setdefault(r["meta"]["contender"], []).append(r)
     peaks = {}
     for c, rs in by.items():
-        peaks[c] = median([max(saved_bytes(r, s) for s in r["samples"]) for r in rs])
+        peaks[c] = median([max(merged_bytes(r, s) for s in r["samples"]) for r in rs])
     best_c = max(peaks, key=lambda c: peaks[c]) if peaks else None
     best = peaks[best_c] if best_c else 0
     per_run = [run_metrics(r, best) for r in runs]
@@ -178,7 +188,7 @@ def analyse(runs):
     for c in contenders:
         ms = [m for m in per_run if m["contender"] == c]
         table[c] = {k: summary([m[k] for m in ms]) for k in
-                    ("t90_s", "cpu_per_gib", "peak_swap_mib", "final_gib", "ksmd_cpu_s", "fill_s",
+                    ("t90_s", "cpu_per_gib", "peak_swap_mib", "final_gib", "ksmd_cpu_s", "fill_s", "host_saved_gib",
                      "pswpout_mib")}
         table[c]["runs"] = len(ms)
     window = window_s(runs[0]) if runs else 0
@@ -242,9 +252,10 @@ def curves(rs):
     start = -int(math.ceil(max(t_filled(r) for r in rs)))
     end = int(max(r["samples"][-1]["t"] - t_filled(r) for r in rs))
     xs = list(range(start, end + 1))
+    mer = [curve_at(r, lambda s, j, r=r: merged_bytes(r, s) / GIB, xs) for r in rs]
     sav = [curve_at(r, lambda s, j, r=r: saved_bytes(r, s) / GIB, xs) for r in rs]
     cpu = [curve_at(r, cpu_pct_fn(r), xs) for r in rs]
-    return {"x": xs, "saved_gib": band(sav), "ksmd_cpu_pct": band(cpu)}
+    return {"x": xs, "merged_gib": band(mer), "saved_gib": band(sav), "ksmd_cpu_pct": band(cpu)}
 
 
 def targets(table, window):
@@ -308,20 +319,22 @@ def markdown(res, figures=None):
         len(res["runs"]), planned,
         ", ".join("%s x%d" % (c, res["table"][c]["runs"]) for c in res["contenders"])))
     out.append("")
-    out.append("Best savings (median peak of the best contender, %s): %.2f GiB; "
+    out.append("Best (median peak of the guests' merged memory, best contender %s): %.2f GiB; "
                "90%% of it: %.2f GiB.  Window: %d s after every guest filled.  "
                "Values: median (min - max) over the runs." % (
                    res["best_contender"], res["best_bytes"] / GIB, 0.9 * res["best_bytes"] / GIB, w))
     out.append("")
-    out.append("| contender | runs | time to 90% of best, s | ksmd CPU-s per GiB saved | "
-               "peak swap, MiB | final savings, GiB | ksmd CPU-s | guests filled after, s |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    out.append("| contender | runs | time to 90% of best, s | ksmd CPU-s per GiB merged | "
+               "peak swap, MiB | final merged, GiB | host-wide saved at the end, GiB | ksmd CPU-s | "
+               "guests filled after, s |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for c in res["contenders"]:
         t = res["table"][c]
-        out.append("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             LABEL.get(c, c), t["runs"], fmt_summary(t["t90_s"], w, "%.0f"),
             fmt_summary(t["cpu_per_gib"], w, "%.1f"), fmt_summary(t["peak_swap_mib"], w, "%.0f"),
-            fmt_summary(t["final_gib"], w, "%.2f"), fmt_summary(t["ksmd_cpu_s"], w, "%.1f"),
+            fmt_summary(t["final_gib"], w, "%.2f"), fmt_summary(t["host_saved_gib"], w, "%.2f"),
+            fmt_summary(t["ksmd_cpu_s"], w, "%.1f"),
             fmt_summary(t["fill_s"], w, "%.0f")))
     out.append("")
     if res["targets"]:
@@ -331,19 +344,21 @@ def markdown(res, figures=None):
             out.append("- %s: **%s** (%s)" % (what, "PASS" if ok else "FAIL", how))
         out.append("")
     if figures is not None:
-        out.append("![saved memory over time](%s/overcommit-savings.svg)" % figures)
+        out.append("![the guests' merged memory over time](%s/overcommit-savings.svg)" % figures)
+        out.append("")
+        out.append("![host-wide savings over time](%s/overcommit-host-saved.svg)" % figures)
         out.append("")
         out.append("![ksmd CPU over time](%s/overcommit-ksmd-cpu.svg)" % figures)
         out.append("")
     out.append("Every run:")
     out.append("")
-    out.append("| run | t90, s | final, GiB | ksmd CPU-s | CPU-s/GiB | peak swap, MiB | "
+    out.append("| run | t90, s | final merged, GiB | host saved, GiB | ksmd CPU-s | CPU-s/GiB | peak swap, MiB | "
                "min MemAvailable, MiB | max PSI some avg10 | hog, MiB | filled after, s | "
                "lock wait, s | load at start | other QEMUs |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for m in res["per_run"]:
-        out.append("| %s-%d | %s | %.2f | %.1f | %s | %.0f | %.0f | %.1f | %s | %.0f | %s | %s | %s |" % (
-            m["contender"], m["rep"], fmt_num(m["t90_s"], w, "%.0f"), m["final_gib"],
+        out.append("| %s-%d | %s | %.2f | %.2f | %.1f | %s | %.0f | %.0f | %.1f | %s | %.0f | %s | %s | %s |" % (
+            m["contender"], m["rep"], fmt_num(m["t90_s"], w, "%.0f"), m["final_gib"], m["host_saved_gib"],
             m["ksmd_cpu_s"], fmt_num(m["cpu_per_gib"], w, "%.1f"), m["peak_swap_mib"],
             m["min_avail_mib"], m["max_psi_some"], m["hog_mib"], m["fill_s"] or 0,
             m["lock_wait_s"], " ".join(m["loadavg"] or []), m["other_qemu"]))
@@ -561,8 +576,14 @@ def series_of(res, key):
 
 
 def svg_savings(res):
-    return svg_plot("Memory saved by KSM (median and min-max of the runs)", "GiB saved",
+    return svg_plot("The guests' memory merged by KSM (median and min-max of the runs)", "GiB merged",
                     "seconds since every guest filled its memory (negative: guests filling)",
+                    series_of(res, "merged_gib"))
+
+
+def svg_host_saved(res):
+    return svg_plot("Host-wide KSM savings, pages_sharing + ksm_zero_pages (other users included)",
+                    "GiB saved", "seconds since every guest filled its memory (negative: guests filling)",
                     series_of(res, "saved_gib"))
 
 
