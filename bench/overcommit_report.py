@@ -426,6 +426,10 @@ def pressure_metrics(run):
         "sharing_after_swapout_mib": event_t(run, "swap-out done")["sharing_pages"] * ps / float(1 << 20),
         "sharing_after_swapin_mib": sid["sharing_pages"] * ps / float(1 << 20),
         "sharing_min_mib": min(saved_bytes(run, s) for s in samples if s["t"] >= so["t"]) / float(1 << 20),
+        "guests_merged_before_mib": merged_bytes(run, s_so) / float(1 << 20),
+        "recovery_by": "guests" if "merged_pages" in merged else "host",
+        "guests_merged_min_mib": min(merged_bytes(run, s) for s in samples if s["t"] >= so["t"]) / float(1 << 20),
+        "guests_merged_end_mib": merged_bytes(run, samples[-1]) / float(1 << 20),
         "rss_before_mib": (s_so.get("guests_rss_kib") or 0) / 1024.0,
         "rss_after_swapin_mib": (s_sid.get("guests_rss_kib") or 0) / 1024.0,
         "peak_rss_mib": max((s.get("guests_rss_kib") or 0) for s in in_swapin) / 1024.0 if in_swapin else 0,
@@ -445,21 +449,25 @@ def pressure_markdown(runs):
     cfg = runs[0]["meta"]["config"]
     out = ["Pressure runs finished: %d (%s).  %d guests of %d MiB, per-guest memory cgroup "
            "limit %d MiB during the swap-out phase (%d s), swap file %d MiB; swap-in = every "
-           "guest's RAM read back through /proc/PID/mem; recovery = KSM saving 90%% of what it "
-           "saved before the swap-out, within %d s of the swap-in start.  Kernel %s." % (
+           "guest's RAM read back through /proc/PID/mem; recovery = %s back at 90%% of its level "
+           "before the swap-out, within %d s of the swap-in start.  Kernel %s." % (
                len(ms), ", ".join("%s-%d" % (m["contender"], m["rep"]) for m in ms), cfg["guests"],
                cfg["guest_mib"], cfg["budget_mib"], cfg["swapout_s"], cfg["swap_mib"],
+               "the guests' merged memory" if all(m["recovery_by"] == "guests" for m in ms) else
+               "host-wide savings (pages_sharing + ksm_zero_pages; other users included)",
                cfg["recover_s"], runs[0]["meta"].get("kernel")), ""]
-    out.append("| run | merged before, MiB | swapped out, MiB | peak swap, MiB | merged after swap-out / lowest, MiB | "
+    out.append("| run | host saved before, MiB | guests merged before / lowest / end, MiB | swapped out, MiB | peak swap, MiB | "
+               "host saved after swap-out / lowest, MiB | "
                "swapped in, MiB | ksm_swpin_copy | guests RSS before / after swap-in / peak, MiB | "
                "min MemAvailable, MiB | max PSI full | swap-in read, s | sharing recovered after, s | "
                "ksmd CPU-s meanwhile |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for m in ms:
-        out.append("| %s-%d (%s) | %.0f | %.0f | %.0f | %.0f / %.0f | %.0f | %d | %.0f / %.0f / %.0f | %.0f | %.1f | "
+        out.append("| %s-%d (%s) | %.0f | %.0f / %.0f / %.0f | %.0f | %.0f | %.0f / %.0f | %.0f | %d | %.0f / %.0f / %.0f | %.0f | %.1f | "
                    "%.1f | %s | %.1f |" % (
                        m["contender"], m["rep"], LABEL.get(m["contender"], m["contender"]),
-                       m["merged_mib"], m["pswpout_mib"], m["peak_swap_mib"],
+                       m["merged_mib"], m["guests_merged_before_mib"], m["guests_merged_min_mib"],
+                       m["guests_merged_end_mib"], m["pswpout_mib"], m["peak_swap_mib"],
                        m["sharing_after_swapout_mib"], m["sharing_min_mib"], m["pswpin_mib"],
                        m["ksm_swpin_copy"],
                        m["rss_before_mib"], m["rss_after_swapin_mib"], m["peak_rss_mib"],

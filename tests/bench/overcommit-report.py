@@ -203,8 +203,14 @@ def pressure(t):
          "pressure: lowest sharing, RSS before swap-out and peak after")
     t.ok(abs(m["ksmd_cpu_recover_s"] - 3.9) < 1e-6, "pressure: ksmd CPU from the swap-in start to the end")
     md = R.pressure_markdown([run])
-    t.ok("| kernel-1 (KSM, kernel defaults) | 1024 | 512 | 512 | 512 / 256 | 512 | 2000 |" in md,
+    t.ok("| kernel-1 (KSM, kernel defaults) | 1024 | 0 / 0 / 0 | 512 | 512 | 512 / 256 | 512 | 2000 |" in md,
          "pressure table row: %s" % [x for x in md.splitlines() if x.startswith("| kernel-1")])
+    t.ok("recovery = host-wide savings" in md, "pressure: says what recovery was measured on (host-wide)")
+    for o in lines:
+        if o.get("what") == "merged":
+            o["merged_pages"] = gib
+    t.ok("recovery = the guests' merged memory" in R.pressure_markdown([R.load_run(json.dumps(o) for o in lines)]),
+         "pressure: says what recovery was measured on (the guests' merged pages)")
     lines = [o for o in lines if o.get("what") != "recovered"]
     m = R.pressure_metrics(R.load_run(json.dumps(o) for o in lines))
     t.ok(math.isinf(m["recover_s"]), "pressure: never recovered is censored")
