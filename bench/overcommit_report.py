@@ -496,7 +496,7 @@ def nice_step(span, n=6):
 
 def svg_plot(title, ylabel, xlabel, series, width=800, height=380):
     """series: list of (label, colour, xs, band dict median/min/max)."""
-    ml, mr, mt, mb = 64, 16, 34, 78
+    ml, mr, mt, mb = 64, 16, 34, 96
     pw, ph = width - ml - mr, height - mt - mb
     xs_all = [x for _, _, xs, _ in series for x in xs]
     ys_all = [y for _, _, _, b in series for k in ("max", "median") for y in b[k] if y is not None]
@@ -560,11 +560,14 @@ def svg_plot(title, ylabel, xlabel, series, width=800, height=380):
             paths.append(pts)
         for p in paths:
             o.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (colour, " ".join(p)))
-    lx, ly = ml, height - 22
+    lx, ly = ml, mt + ph + 58
     for label, colour, _, _ in series:
+        w = 30 + 7 * len(label)
+        if lx + w > width - mr and lx > ml:
+            lx, ly = ml, ly + 16
         o.append('<rect x="%d" y="%d" width="14" height="4" fill="%s"/>' % (lx, ly - 4, colour))
         o.append('<text x="%d" y="%d">%s</text>' % (lx + 18, ly, esc(label)))
-        lx += 30 + 7 * len(label)
+        lx += w
     o.append('</svg>')
     return "\n".join(o) + "\n"
 
