@@ -32,6 +32,7 @@ static const KeyDef keys[] = {
 	K("ksm", "sleep-ms", T_UINT, sleep_ms, 0, 60000),
 	K("ksm", "min-gain-pages-per-cpu-second", T_DOUBLE, min_gain_pages_per_cpu_s, 0, 1e9),
 	K("ksm", "backoff-ticks", T_UINT, backoff_ticks, 1, 1000),
+	K("ksm", "rearm-swpin-copies", T_U64, rearm_swpin_copies, 0, 1e9),
 	K("ksm", "advisor", T_ADVISOR, advisor, 0, 0),
 	K("ksm", "advisor-max-cpu-percent", T_UINT, advisor_max_cpu_pct, 1, 100),
 	K("ksm", "unmerge-reserve-mib", T_U64, unmerge_reserve_mib, 0, 1e9),

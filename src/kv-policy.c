@@ -70,6 +70,7 @@ kv_config_defaults(KvConfig *cfg)
 		.sleep_ms = 20,
 		.min_gain_pages_per_cpu_s = 2000.0,
 		.backoff_ticks = 3,
+		.rearm_swpin_copies = 256,
 		.advisor = KV_ADVISOR_OFF,
 		.advisor_max_cpu_pct = 20,
 		.unmerge_reserve_mib = 1024,
@@ -660,6 +661,33 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 		return;
 	}
 
+	/* Sharing broke: swap-in gave guests private copies of pages that were
+	 * merged (ksm_swpin_copy).  They are duplicates of a stable page again
+	 * and merge in the next pass, but a backed-off rate takes minutes to
+	 * reach them: re-arm at the start rate (doubled under pressure); from
+	 * the next tick the measured benefit drives the rate again. */
+	if (cfg->rearm_swpin_copies && s->have_deltas &&
+	    s->ksm_swpin_copy_delta >= cfg->rearm_swpin_copies) {
+		gboolean urgent = c.psi_pressure || c.low_memory || node_urgent;
+		g_autofree char *why = NULL;
+
+		target = MAX(cur, cfg->pages_to_scan_start);
+		if (urgent)
+			target *= 2;
+		target = clamp_u64(target, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+		st->low_gain_ticks = 0;
+		st->backed_off = FALSE;
+		why = g_strdup_printf("%" G_GUINT64_FORMAT " merged pages were copied at swap-in since the "
+				      "last tick (ksm_swpin_copy >= %" G_GUINT64_FORMAT "): they can merge "
+				      "again, scan at pages_to_scan %" G_GUINT64_FORMAT "%s",
+				      s->ksm_swpin_copy_delta, cfg->rearm_swpin_copies, target,
+				      urgent ? ", doubled under pressure" : "");
+		if (target != cur)
+			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
+		summarize(plan, "ksm", "re-arm", "%s; %s", cond, why);
+		return;
+	}
+
 	/* Benefit: pages newly merged per ksmd CPU-second.  Below the clock
 	 * tick resolution ksmd is nearly free: count 10 ms. */
 	{
@@ -952,11 +980,19 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
 			return;
 		}
-		g_ptr_array_sort(cand, by_priority_up);
+		/* Lowest priority first; among equals, the guest with the most
+		 * memory on a node under pressure: its swap-out frees memory
+		 * where it is short. */
+		g_ptr_array_sort_with_data(cand, by_priority_then_pressed, st);
 		for (guint i = 0; i < cand->len; i++) {
 			const KvGuestSense *g = g_ptr_array_index(cand, i);
 			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
 			guint64 ram = g->ram_kib * 1024, step = ram * cfg->swap_step_pct / 100;
+			guint64 there = kv_guest_pressed_kib(g, st);
+			g_autofree char *where = there ? g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on "
+									 "the node under pressure",
+									 there / MIB_KIB) :
+						  g_strdup("");
 			guint64 floor = MAX(ram * cfg->swap_min_pct / 100, g->balloon_floor_kib * 1024);
 			guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
 			KvAction *a;
@@ -976,8 +1012,8 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 				gs->cg_original_limit_bytes = g->cg_limit_bytes;
 			a = guest_action(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
 					 g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %"
-							 G_GUINT64_FORMAT " MiB", cond, g->priority,
-							 floor >> 20));
+							 G_GUINT64_FORMAT " MiB%s", cond, g->priority,
+							 floor >> 20, where));
 			a->cg_file = limit_file(g);
 			a->cg_version = g->cg_version;
 			have_level = TRUE;

@@ -138,6 +138,7 @@ typedef struct {
 	guint sleep_ms;
 	double min_gain_pages_per_cpu_s;
 	guint backoff_ticks;
+	guint64 rearm_swpin_copies;   /* pages copied at swap-in per tick: scan again */
 	KvAdvisorUse advisor;
 	guint advisor_max_cpu_pct;
 	guint64 unmerge_reserve_mib;

@@ -18,6 +18,7 @@ typedef struct {
 	double ksmd_cpu_s;           /* < 0: not measured */
 	gint64 merged_delta;
 	guint64 full_scans_delta;
+	guint64 swpin_copy_delta;    /* ksm_swpin_copy since the last tick */
 } HostCase;
 
 static KvSnapshot *
@@ -56,6 +57,7 @@ make_snapshot(const HostCase *h)
 	s->merged_delta_pages = h->merged_delta;
 	s->have_full_scans = TRUE;
 	s->full_scans_delta = h->full_scans_delta;
+	s->ksm_swpin_copy_delta = h->swpin_copy_delta;
 	return s;
 }
 
@@ -188,6 +190,30 @@ test_ksm_table(void)
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 1000, .sleep_ms = 20,
 		    .deltas = TRUE, .prev_run = 0, .ksmd_cpu_s = 0.0, .merged_delta = 0 },
 		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "until the benefit can be measured", FALSE },
+		{ "backed off, swap-in copied merged pages: re-arm at the start rate",
+		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1, .merged_delta = -20000,
+		    .swpin_copy_delta = 60000 },
+		  20 * GIB_KIB, TRUE, 5, NONE, 300, "re-arm", "60000 merged pages were copied at swap-in", FALSE },
+		{ "backed off, swap-in copies under pressure: re-arm doubled",
+		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1, .merged_delta = 0,
+		    .swpin_copy_delta = 1000 },
+		  4 * GIB_KIB, TRUE, 5, NONE, 600, "re-arm", "doubled under pressure", FALSE },
+		{ "scanning fast when copies appear: re-arm never lowers the rate",
+		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 2000, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 0,
+		    .swpin_copy_delta = 1000 },
+		  20 * GIB_KIB, TRUE, 5, NONE, NONE, "re-arm", "pages_to_scan 2000", FALSE },
+		{ "a few copies (under rearm-swpin-copies): stays backed off",
+		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1, .merged_delta = 0,
+		    .swpin_copy_delta = 255 },
+		  20 * GIB_KIB, TRUE, 5, NONE, NONE, "backed off", "backing off", FALSE },
+		{ "comfortable host: copies do not turn KSM on",
+		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 64, .sleep_ms = 20,
+		    .deltas = TRUE, .prev_run = 0, .swpin_copy_delta = 60000 },
+		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable", FALSE },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -218,7 +244,34 @@ test_ksm_table(void)
 		g_test_message("  -> %s: %s", sum->decision, sum->reason);
 		g_assert_cmpstr(sum->decision, ==, cases[i].want_decision);
 		g_assert_nonnull(strstr(sum->reason, cases[i].reason_has));
+		if (strcmp(cases[i].want_decision, "re-arm") == 0) {
+			g_assert_false(st->backed_off);
+			g_assert_cmpuint(st->low_gain_ticks, ==, 0);
+		}
 	}
+}
+
+/* rearm-swpin-copies = 0: copies never re-arm. */
+static void
+test_ksm_rearm_off(void)
+{
+	HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64,
+		       .sleep_ms = 20, .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1,
+		       .swpin_copy_delta = 60000 };
+	g_autoptr(KvSnapshot) s = make_snapshot(&h);
+	g_autoptr(KvPolicyState) st = kv_policy_state_new();
+	g_autoptr(KvPlan) p = kv_plan_new();
+	KvConfig cfg;
+
+	kv_config_defaults(&cfg);
+	cfg.rearm_swpin_copies = 0;
+	add_guest(s, "g1", 20 * GIB_KIB, 0);
+	st->ksm_active = TRUE;
+	st->low_gain_ticks = 5;
+	st->full_scans_since_on = 2;
+	kv_policy_ksm(s, &cfg, st, p);
+	assert_knob(p, KV_KSM_PAGES_TO_SCAN, NONE);
+	g_assert_cmpstr(kv_plan_summary(p, "ksm")->decision, ==, "backed off");
 }
 
 static void
@@ -834,6 +887,77 @@ test_swap_table(void)
 	}
 }
 
+/* Memory stalls with node 3 under pressure: among guests of the same
+ * priority, the one with the most memory on node 3 is limited first;
+ * priority still comes before the node. */
+static void
+test_node_swap(void)
+{
+	static const struct {
+		const char *what;
+		guint per_tick;
+		struct { const char *name; int prio; guint64 n0, n3; } g[3];
+		gboolean want[3];
+		const char *first_reason_has;   /* in the first limited guest's reason */
+	} cases[] = {
+		{ "same priority, one per tick: the guest on node 3", 1,
+		  { { "a", 0, 1000, 0 }, { "b", 0, 100, 900 }, { "c", 0, 600, 400 } },
+		  { FALSE, TRUE, FALSE }, "900 MiB of it on the node under pressure" },
+		{ "same priority, two per tick: node 3 order", 2,
+		  { { "a", 0, 1000, 0 }, { "b", 0, 100, 900 }, { "c", 0, 600, 400 } },
+		  { FALSE, TRUE, TRUE }, "900 MiB" },
+		{ "priority first: the low-priority guest off node 3 swaps", 1,
+		  { { "a", -1, 1000, 0 }, { "b", 0, 0, 1000 }, { NULL } },
+		  { TRUE, FALSE, FALSE }, "priority -1 swaps first" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HostCase h = { .avail_kib = 8 * GIB_KIB, .psi_some = 30, .psi_full = 20,
+			       .swap_free_kib = GIB_KIB };
+		g_autoptr(KvSnapshot) s = make_snapshot(&h);
+		g_autoptr(KvPolicyState) st = kv_policy_state_new();
+		g_autoptr(KvPlan) p = kv_plan_new();
+		KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, 30 };
+		gboolean first = TRUE;
+		KvConfig cfg;
+
+		g_test_message("node swap case %u: %s", i, cases[i].what);
+		kv_config_defaults(&cfg);
+		cfg.swap_guests_per_tick = cases[i].per_tick;
+		g_array_append_val(s->nodes, n0);
+		g_array_append_val(s->nodes, n3);
+		s->n_numa_nodes = 2;
+		st->tick = 10;
+		for (guint j = 0; j < 3 && cases[i].g[j].name; j++) {
+			KvGuestSense *g = add_node_guest(s, cases[i].g[j].name, cases[i].g[j].prio,
+							 cases[i].g[j].n0, cases[i].g[j].n3, 2048, 0);
+
+			g->cg_version = KV_CGROUP_V2;
+			g->cg_dir = g_strdup_printf("/sys/fs/cgroup/machine.slice/%s", cases[i].g[j].name);
+			g->cg_usage_bytes = 2000ull << 20;
+			g->cg_limit_bytes = KV_UNLIMITED;
+		}
+		kv_policy_numa(s, &cfg, st, p);
+		kv_policy_swap(s, &cfg, st, p);
+		g_test_message("  -> %s", kv_plan_summary(p, "swap")->reason);
+		for (guint j = 0; j < 3 && cases[i].g[j].name; j++) {
+			const KvAction *a = find_action(p, KV_ACTION_CGROUP_LIMIT, 0, cases[i].g[j].name);
+
+			g_assert_cmpint(a != NULL, ==, cases[i].want[j]);
+		}
+		for (guint j = 0; j < p->actions->len; j++) {
+			const KvAction *a = g_ptr_array_index(p->actions, j);
+
+			if (a->kind != KV_ACTION_CGROUP_LIMIT)
+				continue;
+			if (first)
+				g_assert_nonnull(strstr(a->reason, cases[i].first_reason_has));
+			first = FALSE;
+		}
+		g_assert_false(first);
+	}
+}
+
 static void
 test_swap_ebusy_learn(void)
 {
@@ -1027,6 +1151,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/policy/condition", test_condition);
 	g_test_add_func("/policy/ksm/table", test_ksm_table);
+	g_test_add_func("/policy/ksm/rearm-off", test_ksm_rearm_off);
 	g_test_add_func("/policy/ksm/advisor", test_ksm_advisor);
 	g_test_add_func("/policy/ksm/sequence", test_ksm_sequence);
 	g_test_add_func("/policy/ksm/blocked", test_ksm_blocked);
@@ -1040,6 +1165,7 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/balloon/table", test_balloon_table);
 	g_test_add_func("/policy/swap/table", test_swap_table);
 	g_test_add_func("/policy/swap/ebusy", test_swap_ebusy_learn);
+	g_test_add_func("/policy/swap/numa", test_node_swap);
 	g_test_add_func("/policy/describe", test_describe);
 	g_test_add_func("/policy/zero-pages/table", test_zero_pages_table);
 	g_test_add_func("/policy/guests-per-tick", test_guests_per_tick);
