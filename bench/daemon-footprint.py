@@ -9,6 +9,12 @@ its CPU time over the run as a percentage of one core.  Two runs: without
 libvirt, and connected to libvirt's test:///default driver.
 Targets: RSS <= 8 MiB and CPU <= 0.2 % of a core.
 
+Then, in the same run, the floor: bench/footprint-floor.c built at four
+stages (a GLib main loop; linked to libvirt; virInitialize(); a read-only
+test:///default connection with bulk balloon statistics every 5 s) and
+measured the same way, so the daemon's own share of its RSS shows apart
+from what loading libvirt costs any process.
+
 Usage: bench/daemon-footprint.py [N] [SECONDS]
 Exit status: 0 when both runs meet both targets, 1 otherwise.
 """
@@ -108,6 +114,38 @@ def run(n, seconds, extra, label, work):
     return rss <= RSS_TARGET_KIB and cpu_pct <= CPU_TARGET_PCT, rss, cpu_pct
 
 
+FLOOR_STAGES = (
+    (0, "GLib main loop only"),
+    (1, "+ linked to libvirt, not called"),
+    (2, "+ virInitialize()"),
+    (3, "+ test:///default, bulk stats/5 s"),
+)
+
+
+def floors(work):
+    """RSS of the floor programs: {stage: (rss, anon, file)} in KiB."""
+    src = os.path.join(TOP, "bench", "footprint-floor.c")
+    out = {}
+    for stage, _label in FLOOR_STAGES:
+        exe = os.path.join(work, "floor%d" % stage)
+        pkgs = ["glib-2.0"] + (["libvirt"] if stage >= 1 else [])
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs"] + pkgs, capture_output=True,
+                               text=True, check=True).stdout.split()
+        subprocess.run(["cc", "-O2", "-Wall", "-DSTAGE=%d" % stage, "-o", exe, src] + flags,
+                       check=True)
+        p = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+        try:
+            if p.stdout.readline().strip() != "ready":
+                raise RuntimeError("floor program %d failed" % stage)
+            time.sleep(6)   # past the first 5 s tick
+            out[stage] = (status_kib(p.pid, "VmRSS"), status_kib(p.pid, "RssAnon"),
+                          status_kib(p.pid, "RssFile"))
+        finally:
+            p.kill()
+            p.wait()
+    return out
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 60
@@ -116,7 +154,17 @@ def main():
         print("ksmvirtd, %d fixture guests, tick 5 s, measured over %d s; targets RSS <= %d MiB, CPU <= %.1f %%"
               % (n, seconds, RSS_TARGET_KIB // 1024, CPU_TARGET_PCT))
         ok1, _, _ = run(n, seconds, ["--no-libvirt"], "without libvirt", work)
-        ok2, _, _ = run(n, seconds, ["--connect", "test:///default"], "with libvirt test:///default", work)
+        ok2, rss2, _ = run(n, seconds, ["--connect", "test:///default"], "with libvirt test:///default",
+                           work)
+        fl = floors(work)
+        print("the floor (bench/footprint-floor.c, same run):")
+        for stage, label in FLOOR_STAGES:
+            rss, anon, fil = fl[stage]
+            print("    %-36s RSS %5.1f MiB  (anonymous %4.1f, file %4.1f)"
+                  % (label, rss / 1024, anon / 1024, fil / 1024))
+        print("    ksmvirtd connected is %+.1f MiB over the last floor program; linking libvirt "
+              "alone costs %.1f MiB over GLib alone"
+              % ((rss2 - fl[3][0]) / 1024, (fl[1][0] - fl[0][0]) / 1024))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("footprint: %s" % ("PASS" if ok1 and ok2 else "FAIL (see figures above)"))
