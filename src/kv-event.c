@@ -408,6 +408,9 @@ gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 		element_memory_kib(n, NULL, &memory_kib, NULL);
 	if ((n = child(dom, "currentMemory")) != NULL)
 		element_memory_kib(n, NULL, &current_kib, NULL);
+	guint64 min_guarantee_kib = 0;
+	if ((n = child(dom, "memtune")) != NULL && (n = child(n, "min_guarantee")) != NULL)
+		element_memory_kib(n, NULL, &min_guarantee_kib, NULL);
 
 	/* Facts are collected in a scratch event so ev stays untouched on error. */
 	g_autoptr(KvEvent) f = kv_event_new(ev->op, NULL, NULL);
@@ -425,6 +428,7 @@ gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 	ev->uuid = g_steal_pointer(&uuid);
 	ev->memory_kib = memory_kib;
 	ev->current_memory_kib = current_kib ? current_kib : memory_kib;
+	ev->min_guarantee_kib = min_guarantee_kib;
 	g_ptr_array_unref(ev->cells);
 	ev->cells = g_ptr_array_ref(f->cells);
 	ev->nosharepages = f->nosharepages;

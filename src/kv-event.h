@@ -78,6 +78,7 @@ typedef struct {
 	gchar *uuid;          /* lower-case canonical form, or NULL */
 	guint64 memory_kib;
 	guint64 current_memory_kib;
+	guint64 min_guarantee_kib;  /* <memtune><min_guarantee>; 0: none */
 	GPtrArray *cells;     /* of KvEventCell*, guest NUMA cells; never NULL */
 
 	/* <memoryBacking> */

@@ -213,47 +213,6 @@ libvirt_list(KvHv *hv, GError **error)
 	return out;
 }
 
-/* <memtune><min_guarantee unit='KiB'>N</min_guarantee>: a plain scan of
- * the XML libvirt itself formatted (one element, no nesting). */
-static guint64
-min_guarantee_kib(const char *xml)
-{
-	const char *p = xml ? strstr(xml, "<min_guarantee") : NULL;
-	const char *gt, *lt, *u;
-	g_autofree char *unit = NULL, *value = NULL;
-	guint64 kib = 0;
-
-	if (!p || !(gt = strchr(p, '>')) || !(lt = strchr(gt, '<')))
-		return 0;
-	u = g_strstr_len(p, gt - p, "unit='");
-	if (!u)
-		u = g_strstr_len(p, gt - p, "unit=\"");
-	if (u) {
-		const char *e = strpbrk(u + 6, "'\"");
-
-		if (e)
-			unit = g_strndup(u + 6, e - (u + 6));
-	}
-	value = g_strndup(gt + 1, lt - (gt + 1));
-	g_strstrip(value);
-	if (!kv_parse_size(value, 'K', &kib))
-		return 0;
-	kib /= 1024;
-	if (unit) {
-		static const struct { const char *u; guint64 mul_kib; } units[] = {
-			{ "b", 0 }, { "bytes", 0 }, { "KiB", 1 }, { "k", 1 }, { "KB", 1 },
-			{ "MiB", 1024 }, { "M", 1024 }, { "MB", 1024 },
-			{ "GiB", 1024 * 1024 }, { "G", 1024 * 1024 }, { "GB", 1024 * 1024 },
-		};
-		guint64 raw = kib;
-
-		for (guint i = 0; i < G_N_ELEMENTS(units); i++)
-			if (!g_ascii_strcasecmp(unit, units[i].u))
-				kib = units[i].mul_kib ? raw * units[i].mul_kib : raw / 1024;
-	}
-	return kib;
-}
-
 static KvBalloonStats *
 balloon_from_domain(virDomainPtr dom, virTypedParameterPtr params, int nparams)
 {
@@ -313,17 +272,21 @@ balloon_from_domain(virDomainPtr dom, virTypedParameterPtr params, int nparams)
 			}
 		}
 	}
+	/* The floor (<memtune><min_guarantee>) and the policy metadata, so
+	 * balloon floors and priorities hold even for guests the hook never
+	 * reported (started before it was installed): one parse of the live
+	 * XML with the hook's parser. */
 	xml = virDomainGetXMLDesc(dom, 0);
-	b->min_guarantee_kib = min_guarantee_kib(xml);
-	/* The policy metadata, so balloon floors and priorities hold even for
-	 * guests the hook never reported (started before it was installed). */
-	if (xml && strstr(xml, "policy")) {
+	if (xml) {
 		g_autoptr(KvEvent) ev = kv_event_new(KV_EVENT_OP_UNKNOWN, "-", "-");
 
-		if (kv_event_parse_domain_xml(ev, xml, strlen(xml), NULL) && ev->has_policy) {
-			b->has_policy = TRUE;
-			b->priority = ev->has_priority ? ev->priority : 0;
-			b->min_balloon_mib = ev->has_min_balloon ? ev->min_balloon_mib : 0;
+		if (kv_event_parse_domain_xml(ev, xml, strlen(xml), NULL)) {
+			b->min_guarantee_kib = ev->min_guarantee_kib;
+			if (ev->has_policy) {
+				b->has_policy = TRUE;
+				b->priority = ev->has_priority ? ev->priority : 0;
+				b->min_balloon_mib = ev->has_min_balloon ? ev->min_balloon_mib : 0;
+			}
 		}
 	}
 	return b;

@@ -9,6 +9,8 @@ static const char full_xml[] =
 	"  <uuid>0C2C4A4E-1D1B-4E6F-9A0B-1234567890AB</uuid>\n"
 	"  <memory unit='GiB'>2</memory>\n"
 	"  <currentMemory unit='MiB'>1536</currentMemory>\n"
+	"  <memtune><hard_limit unit='GiB'>3</hard_limit>"
+	"<min_guarantee unit='MiB'>768</min_guarantee></memtune>\n"
 	"  <metadata>\n"
 	"    <other:x xmlns:other='http://example.org/other' merge='off'/>\n"
 	"    <ksmvirt:policy merge='on' priority='-5' min-balloon-mib='512' group='web'/>\n"
@@ -94,6 +96,7 @@ static void test_parse_full(void)
 	g_assert_cmpstr(ev->uuid, ==, "0c2c4a4e-1d1b-4e6f-9a0b-1234567890ab");
 	g_assert_cmpuint(ev->memory_kib, ==, 2u << 20);
 	g_assert_cmpuint(ev->current_memory_kib, ==, 1536u << 10);
+	g_assert_cmpuint(ev->min_guarantee_kib, ==, 768u << 10);
 	g_assert_cmpuint(ev->cells->len, ==, 2);
 	KvEventCell *c1 = g_ptr_array_index(ev->cells, 1);
 	g_assert_cmpuint(c1->id, ==, 1);
@@ -175,6 +178,7 @@ static void test_parse_domstatus(void)
 	g_assert_cmpstr(ev->name, ==, "inner");
 	g_assert_cmpstr(ev->uuid, ==, "0c2c4a4e-1d1b-4e6f-9a0b-1234567890ab");
 	g_assert_cmpuint(ev->current_memory_kib, ==, 4096);
+	g_assert_cmpuint(ev->min_guarantee_kib, ==, 0);
 }
 
 static void test_parse_errors(void)
