@@ -456,6 +456,24 @@ def pressure_markdown(runs):
                "the guests' merged memory" if all(m["recovery_by"] == "guests" for m in ms) else
                "host-wide savings (pages_sharing + ksm_zero_pages; other users included)",
                cfg["recover_s"], runs[0]["meta"].get("kernel")), ""]
+    out.append("Per contender, median (min - max) over its runs:")
+    out.append("")
+    out.append("| contender | runs | guests merged before swap-out, MiB | peak swap, MiB | "
+               "guests' peak RSS after swap-in, MiB | ksm_swpin_copy | "
+               "sharing recovered after, s | ksmd CPU-s from swap-in to the end |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c in sorted({m["contender"] for m in ms}, key=contender_rank):
+        cm = [m for m in ms if m["contender"] == c]
+
+        def col(key, f="%.0f"):
+            return fmt_summary(summary([m[key] for m in cm]), cfg["recover_s"], f)
+        out.append("| %s (%s) | %d | %s | %s | %s | %s | %s | %s |" % (
+            c, LABEL.get(c, c), len(cm), col("guests_merged_before_mib"), col("peak_swap_mib"),
+            col("peak_rss_mib"), col("ksm_swpin_copy"), col("recover_s"),
+            col("ksmd_cpu_recover_s", "%.1f")))
+    out.append("")
+    out.append("Every run:")
+    out.append("")
     out.append("| run | host saved before, MiB | guests merged before / lowest / end, MiB | swapped out, MiB | peak swap, MiB | "
                "host saved after swap-out / lowest, MiB | "
                "swapped in, MiB | ksm_swpin_copy | guests RSS before / after swap-in / peak, MiB | "

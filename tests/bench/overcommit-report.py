@@ -205,6 +205,19 @@ def pressure(t):
     md = R.pressure_markdown([run])
     t.ok("| kernel-1 (KSM, kernel defaults) | 1024 | 0 / 0 / 0 | 512 | 512 | 512 / 256 | 512 | 2000 |" in md,
          "pressure table row: %s" % [x for x in md.splitlines() if x.startswith("| kernel-1")])
+    t.ok("| kernel (KSM, kernel defaults) | 1 | 0 | 512 | 3072 | 2000 | 30 | 3.9 |" in md,
+         "pressure summary row: %s" % [x for x in md.splitlines() if x.startswith("| kernel (")])
+    run2 = R.load_run(json.dumps(o) for o in lines)
+    run2["meta"] = dict(run2["meta"], rep=2)
+    run3 = R.load_run(json.dumps(o) for o in lines)
+    run3["meta"] = dict(run3["meta"], rep=3)
+    for sm in run3["samples"]:
+        sm["ksm_swpin_copy"] = 0 if sm["t"] < 61 else 5000
+    md3 = R.pressure_markdown([run, run2, run3])
+    t.ok("| kernel (KSM, kernel defaults) | 3 | 0 (0 - 0) | 512 (512 - 512) | 3072 (3072 - 3072) "
+         "| 2000 (2000 - 5000) | 30 (30 - 30) | 3.9 (3.9 - 3.9) |" in md3,
+         "pressure summary: median (min - max) over three runs: %s"
+         % [x for x in md3.splitlines() if x.startswith("| kernel (")])
     t.ok("recovery = host-wide savings" in md, "pressure: says what recovery was measured on (host-wide)")
     for o in lines:
         if o.get("what") == "merged":
