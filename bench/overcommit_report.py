@@ -205,9 +205,10 @@ def analyse(runs):
     }
 
 
-def curve_at(run, key_fn, xs):
-    """Values of key_fn at each x (s since filled): the last sample at or before it."""
-    tf = t_filled(run)
+def curve_at(run, key_fn, xs, origin=None):
+    """Values of key_fn at each x (s since filled, or since origin): the
+    last sample at or before it."""
+    tf = t_filled(run) if origin is None else origin
     samples = run["samples"]
     out, j = [], 0
     for x in xs:
@@ -442,7 +443,37 @@ def pressure_metrics(run):
     }
 
 
-def pressure_markdown(runs):
+def pressure_curves(runs):
+    """Per contender: the guests' merged GiB against seconds since the
+    swap-in started (median and min-max of the runs)."""
+    by = {}
+    for r in runs:
+        si = event_t(r, "swap-in start")
+        if si and pressure_metrics(r):
+            by.setdefault(r["meta"]["contender"], []).append((r, si["t"]))
+    if not by:
+        return None
+    start = -int(max(r["meta"]["config"]["swapout_s"] for rs in by.values() for r, _ in rs)) - 30
+    end = int(max(r["samples"][-1]["t"] - t0 for rs in by.values() for r, t0 in rs))
+    xs = list(range(start, end + 1))
+    out = []
+    for c in sorted(by, key=contender_rank):
+        vals = [curve_at(r, lambda s_, j, r=r: merged_bytes(r, s_) / GIB, xs, origin=t0)
+                for r, t0 in by[c]]
+        out.append((LABEL.get(c, c), COLOR.get(c, "#000"), xs, band(vals)))
+    return out
+
+
+def svg_pressure(runs):
+    series = pressure_curves(runs)
+    if not series:
+        return None
+    return svg_plot("The guests' merged memory around the swap-in (median and min-max of the runs)",
+                    "GiB merged", "seconds since the swap-in started (negative: limits on, swap-out)",
+                    series)
+
+
+def pressure_markdown(runs, figures=None):
     ms = [m for m in (pressure_metrics(r) for r in runs) if m]
     if not ms:
         return "No finished pressure runs.\n"
@@ -472,6 +503,9 @@ def pressure_markdown(runs):
             col("peak_rss_mib"), col("ksm_swpin_copy"), col("recover_s"),
             col("ksmd_cpu_recover_s", "%.1f")))
     out.append("")
+    if figures is not None:
+        out.append("![the guests' merged memory around the swap-in](%s/pressure-recovery.svg)" % figures)
+        out.append("")
     out.append("Every run:")
     out.append("")
     out.append("| run | host saved before, MiB | guests merged before / lowest / end, MiB | swapped out, MiB | peak swap, MiB | "

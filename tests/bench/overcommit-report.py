@@ -218,6 +218,18 @@ def pressure(t):
          "| 2000 (2000 - 5000) | 30 (30 - 30) | 3.9 (3.9 - 3.9) |" in md3,
          "pressure summary: median (min - max) over three runs: %s"
          % [x for x in md3.splitlines() if x.startswith("| kernel (")])
+    for sm in run["samples"]:
+        sm["guests_merging_pages"] = sm["pages_sharing"]
+    pc = R.pressure_curves([run])
+    xs, b = pc[0][2], pc[0][3]["median"]
+    t.ok(xs[0] == -75 and abs(b[xs.index(0)] - 0.25) < 1e-9 and abs(b[xs.index(25)] - 1.0) < 1e-9
+         and abs(b[xs.index(-50)] - 1.0) < 1e-9,
+         "pressure curve: merged GiB against seconds since the swap-in started")
+    svg = R.svg_pressure([run])
+    t.ok(svg.startswith("<svg") and "KSM, kernel defaults" in svg and "since the swap-in started" in svg,
+         "pressure plot rendered")
+    t.ok("pressure-recovery.svg" in R.pressure_markdown([run], figures="doc/bench"),
+         "pressure markdown links the plot")
     t.ok("recovery = host-wide savings" in md, "pressure: says what recovery was measured on (host-wide)")
     for o in lines:
         if o.get("what") == "merged":
