@@ -5,8 +5,12 @@ Mergeable helpers hold identical memory; a memory hog in a memory cgroup
 (v1, /sys/fs/cgroup/memory/ksmvirt-test) limited below its working set,
 with a temporary swap file, makes the host stall on memory (PSI).  The
 daemon must turn KSM on, raise the scan rate while merging pays, let the
-savings converge, back off when nothing more merges, and, once the hog is
-gone, stop scanning while keeping the merged pages (run=0, never run=2).
+savings converge, back off when nothing more merges; then, with the
+helpers' merged memory pushed out to swap (their own memory cgroup limited)
+and read back through /proc/PID/mem, which on a stock kernel gives every
+helper its own copy (ksm_swpin_copy), re-arm scanning and merge the copies
+again; and, once the hog is gone, stop scanning while keeping the merged
+pages (run=0, never run=2).
 Each step is checked in the daemon's status (decisions and reasons) and in
 sysfs.  Holds /run/lock/ksmvirt-ksm.lock and restores every KSM setting.
 """
@@ -24,6 +28,7 @@ from ksmtest import (BUILD, Helpers, KsmSettings, Tap, fail, ksm_read, ksm_stat,
                      ksm_write, require_root_ksm, skip)
 
 CG = "/sys/fs/cgroup/memory/ksmvirt-test"
+CG_HELPERS = "/sys/fs/cgroup/memory/ksmvirt-test-helpers"
 HELPERS, HELPER_MIB = 4, 64
 PAGES = HELPER_MIB * 256
 
@@ -66,10 +71,12 @@ def cleanup():
     if swap_on:
         subprocess.run(["swapoff", swapfile])
         swap_on = False
-    if os.path.isdir(CG):
+    for cg in (CG, CG_HELPERS):
+        if not os.path.isdir(cg):
+            continue
         for _ in range(50):
             try:
-                os.rmdir(CG)
+                os.rmdir(cg)
                 break
             except OSError:
                 time.sleep(0.2)
@@ -86,7 +93,16 @@ try:
         ksm_write("sleep_millisecs", 20)
         if os.path.exists("/sys/kernel/mm/ksm/advisor_mode"):
             ksm_write("advisor_mode", "none")
-        pids = [helpers.start(HELPER_MIB, "same", seed=4242) for _ in range(HELPERS)]
+        # The helpers live in a memory cgroup of their own, unlimited until
+        # their merged memory is pushed out to swap below.
+        os.makedirs(CG_HELPERS, exist_ok=True)
+
+        def helpers_cgroup():
+            with open(os.path.join(CG_HELPERS, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+        pids = [helpers.start(HELPER_MIB, "same", seed=4242, preexec_fn=helpers_cgroup)
+                for _ in range(HELPERS)]
 
         # Memory pressure: a hog in a memory cgroup limited below its size,
         # swapping to a temporary swap file.
@@ -168,6 +184,72 @@ try:
         t.ok(seen_backoff and pages_after_backoff is not None and pages_after_backoff < max_pages,
              "it backed off when nothing more merged (pages_to_scan %s < %d): %s" %
              (pages_after_backoff, max_pages, backoff_reason))
+
+        # Swap-out and swap-in of the merged pages: the helpers' cgroup
+        # is limited to 8 MiB (in steps: the kernel answers EBUSY while it
+        # cannot reclaim enough), then unlimited, and every helper's memory
+        # is read back.
+        def vmstat(key):
+            with open("/proc/vmstat") as f:
+                for line in f:
+                    k, v = line.split()
+                    if k == key:
+                        return int(v)
+            return 0
+
+        limit = os.path.join(CG_HELPERS, "memory.limit_in_bytes")
+        t1 = time.time()
+        reached = False
+        while time.time() - t1 < 60 and not reached:
+            usage = int(open(os.path.join(CG_HELPERS, "memory.usage_in_bytes")).read())
+            step = max(8 << 20, usage - (16 << 20))
+            try:
+                with open(limit, "w") as f:
+                    f.write(str(step))
+                reached = step == 8 << 20
+            except OSError:
+                time.sleep(0.2)
+        merged_out = sum(ksm_stat(p).get("ksm_merging_pages", 0) for p in pids)
+        t.ok(reached, "the helpers' memory pushed out to swap (cgroup limit 8 MiB; merged pages "
+             "left %d of %d)" % (merged_out, HELPERS * PAGES))
+        with open(limit, "w") as f:
+            f.write("-1")
+        copies0 = vmstat("ksm_swpin_copy")
+        for pid in pids:
+            with open("/proc/%d/maps" % pid) as f:
+                for line in f:
+                    fields = line.split()
+                    a, b = (int(x, 16) for x in fields[0].split("-"))
+                    if len(fields) < 6 and b - a >= HELPER_MIB << 20:
+                        fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
+                        try:
+                            for off in range(a, b, 1 << 20):
+                                try:
+                                    os.pread(fd, min(1 << 20, b - off), off)
+                                except OSError:
+                                    pass
+                        finally:
+                            os.close(fd)
+        copies = vmstat("ksm_swpin_copy") - copies0
+        t.ok(copies >= 256, "reading it back made %d private copies of merged pages (ksm_swpin_copy)"
+             % copies)
+        rearm = None
+        recovered = 0
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            time.sleep(0.5)
+            s = status()
+            if s and s.get("ksm") and decision(s, "ksm")["decision"] == "re-arm" and rearm is None:
+                rearm = (decision(s, "ksm")["reason"], int(ksm_read("pages_to_scan")))
+            recovered = sum(ksm_stat(p).get("ksm_merging_pages", 0) for p in pids)
+            if rearm and recovered >= 0.9 * HELPERS * PAGES:
+                break
+        t.ok(rearm is not None and "ksm_swpin_copy" in rearm[0],
+             "the daemon re-armed KSM after the swap-in: %s" % (rearm[0] if rearm else "no re-arm seen"))
+        t.ok(rearm is not None and rearm[1] > 64,
+             "pages_to_scan raised from the backed-off minimum (%s)" % (rearm[1] if rearm else "-"))
+        t.ok(recovered >= 0.9 * HELPERS * PAGES, "the copies merged again: %d of %d helper pages"
+             % (recovered, HELPERS * PAGES))
 
         # Pressure gone: scanning stops, merged pages stay (run=0, not 2).
         hog.kill()

@@ -108,9 +108,10 @@ class Helpers:
     def __init__(self):
         self.procs = []
 
-    def start(self, mib, fill, seed=1):
+    def start(self, mib, fill, seed=1, preexec_fn=None):
         p = subprocess.Popen([os.path.join(BUILD, "tests/helpers/mergeable"), "--mib", str(mib),
-                              "--fill", fill, "--seed", str(seed)], stdout=subprocess.PIPE, text=True)
+                              "--fill", fill, "--seed", str(seed)], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=preexec_fn)
         line = p.stdout.readline().split()
         if not line or line[0] != "ready":
             fail("mergeable helper did not start")
