@@ -478,12 +478,15 @@ def pressure_markdown(runs, figures=None):
     if not ms:
         return "No finished pressure runs.\n"
     cfg = runs[0]["meta"]["config"]
-    out = ["Pressure runs finished: %d (%s).  %d guests of %d MiB, per-guest memory cgroup "
+    out = ["Pressure runs finished: %d (%s).  %d guests of %d MiB; merge phase %s; per-guest memory cgroup "
            "limit %d MiB during the swap-out phase (%d s), swap file %d MiB; swap-in = every "
            "guest's RAM read back through /proc/PID/mem; recovery = %s back at 90%% of its level "
            "before the swap-out, within %d s of the swap-in start.  Kernel %s." % (
                len(ms), ", ".join("%s-%d" % (m["contender"], m["rep"]) for m in ms), cfg["guests"],
-               cfg["guest_mib"], cfg["budget_mib"], cfg["swapout_s"], cfg["swap_mib"],
+               cfg["guest_mib"],
+               ("at least %d s after the fill for every contender" % cfg["merge_min_s"])
+               if cfg.get("merge_min_s") else "until merging stopped (its length differs by contender)",
+               cfg["budget_mib"], cfg["swapout_s"], cfg["swap_mib"],
                "the guests' merged memory" if all(m["recovery_by"] == "guests" for m in ms) else
                "host-wide savings (pages_sharing + ksm_zero_pages; other users included)",
                cfg["recover_s"], runs[0]["meta"].get("kernel")), ""]
