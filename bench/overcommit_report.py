@@ -460,6 +460,12 @@ def pressure_curves(runs):
     for c in sorted(by, key=contender_rank):
         vals = [curve_at(r, lambda s_, j, r=r: merged_bytes(r, s_) / GIB, xs, origin=t0)
                 for r, t0 in by[c]]
+        # A run ends a few seconds after it recovered: it holds its last
+        # value, so the median does not fall back to the slower runs.
+        for v in vals:
+            last = max((i for i, y in enumerate(v) if y is not None), default=None)
+            for i in range(last + 1 if last is not None else len(v), len(v)):
+                v[i] = v[last]
         out.append((LABEL.get(c, c), COLOR.get(c, "#000"), xs, band(vals)))
     return out
 
