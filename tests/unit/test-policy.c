@@ -907,7 +907,7 @@ test_node_swap(void)
 		  { { "a", 0, 1000, 0 }, { "b", 0, 100, 900 }, { "c", 0, 600, 400 } },
 		  { FALSE, TRUE, TRUE }, "900 MiB" },
 		{ "priority first: the low-priority guest off node 3 swaps", 1,
-		  { { "a", -1, 1000, 0 }, { "b", 0, 0, 1000 }, { NULL } },
+		  { { "a", -1, 1000, 0 }, { "b", 0, 0, 1000 }, { NULL, 0, 0, 0 } },
 		  { TRUE, FALSE, FALSE }, "priority -1 swaps first" },
 	};
 
