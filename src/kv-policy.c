@@ -526,7 +526,7 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	KvHostCondition c;
 	g_autofree char *cond = NULL;
 	guint64 run, cur, target;
-	gboolean use_advisor, node_press, node_urgent;
+	gboolean use_advisor, node_press, node_urgent, urgent;
 
 	if (!cfg->ksm_manage) {
 		summarize(plan, "ksm", "unmanaged", "ksm-manage is false: KSM settings are left alone");
@@ -554,6 +554,9 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	node_press = st->pressed_nodes->len > 0;
 	node_urgent = node_press && kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) &&
 		      k->value[KV_KSM_MERGE_ACROSS_NODES] == 0;
+	/* Pressure on the host, or on a node whose merges stay within it:
+	 * the rate rises faster. */
+	urgent = c.psi_pressure || c.low_memory || node_urgent;
 	if (node_press) {
 		g_autofree char *c2 = cond;
 
@@ -646,7 +649,6 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	 * then the rate follows the pressure alone. */
 	st->full_scans_since_on += s->full_scans_delta;
 	if (s->have_full_scans && st->full_scans_since_on < 2) {
-		gboolean urgent = c.psi_pressure || c.low_memory || node_urgent;
 
 		target = urgent ? clamp_u64(cur * 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max) :
 			 clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
@@ -668,7 +670,6 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	 * the next tick the measured benefit drives the rate again. */
 	if (cfg->rearm_swpin_copies && s->have_deltas &&
 	    s->ksm_swpin_copy_delta >= cfg->rearm_swpin_copies) {
-		gboolean urgent = c.psi_pressure || c.low_memory || node_urgent;
 		g_autofree char *why = NULL;
 
 		target = MAX(cur, cfg->pages_to_scan_start);
@@ -693,7 +694,6 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	{
 		double cpu_s = MAX(s->ksmd_cpu_s, 0.01);
 		double gain = s->merged_delta_pages > 0 ? (double)s->merged_delta_pages / cpu_s : 0.0;
-		gboolean urgent = c.psi_pressure || c.low_memory || node_urgent;
 		g_autofree char *why = NULL;
 		const char *decision;
 
