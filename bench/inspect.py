@@ -20,18 +20,10 @@ import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+from ksmtest import guestfs_env  # noqa: E402
+
 KSMVIRT = os.path.join(TOP, "build", "ksmvirt")
-
-
-def env():
-    out = subprocess.run([os.path.join(TOP, "tests", "rig", "guestfs-kernel")], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    e = dict(os.environ)
-    for line in out.splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export "):].split("=", 1)
-            e[k] = v.strip("'\"")
-    return e
 
 
 def timed(args, e):
@@ -51,7 +43,7 @@ def main():
     if os.geteuid() != 0:
         print("needs root")
         return 77
-    e = env()
+    e = guestfs_env()
     with tempfile.TemporaryDirectory() as tmp:
         print("inspection with a libguestfs appliance (%s), %d cold and %d cached runs per image"
               % (e.get("LIBGUESTFS_BACKEND_SETTINGS", "default backend"), cold, warm))

@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ksmtest import guestfs_env  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, os.environ.get("KSMVIRT_BUILD", "build"))
 RIG = os.path.join(TOP, "tests", "rig")
@@ -62,16 +65,6 @@ def skip(msg):
 
 def run(*args, **kw):
     return subprocess.run(args, check=True, text=True, stdout=subprocess.PIPE, **kw).stdout
-
-
-def guestfs_env():
-    out = run(os.path.join(RIG, "guestfs-kernel"))
-    env = dict(os.environ)
-    for line in out.splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export "):].split("=", 1)
-            env[k] = v.strip("'\"")
-    return env
 
 
 class Daemon:

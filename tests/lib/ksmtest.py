@@ -47,6 +47,20 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+def guestfs_env():
+    """The environment libguestfs needs here: os.environ plus the exports
+    printed by tests/rig/guestfs-kernel (which unpacks Debian's kernel for
+    the appliance once)."""
+    out = subprocess.run([os.path.join(TOP, "tests", "rig", "guestfs-kernel")], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    env = dict(os.environ)
+    for line in out.splitlines():
+        if line.startswith("export ") and "=" in line:
+            k, v = line[len("export "):].split("=", 1)
+            env[k] = v.strip("'\"")
+    return env
+
+
 def require_root_ksm():
     if os.geteuid() != 0:
         skip("needs root")
