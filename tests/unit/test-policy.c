@@ -538,6 +538,18 @@ test_node_pressure_hysteresis(void)
 	}
 }
 
+/* A host with nodes 0 and 3 (ids need not be contiguous): node 0 at 900
+ * of 1000 free, node 3 at node3_free of 1000. */
+static void
+add_two_nodes(KvSnapshot *s, guint node3_free)
+{
+	KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, node3_free };
+
+	g_array_append_val(s->nodes, n0);
+	g_array_append_val(s->nodes, n3);
+	s->n_numa_nodes = 2;
+}
+
 static KvGuestSense *
 add_node_guest(KvSnapshot *s, const char *name, int prio, guint64 node0_mib, guint64 node3_mib,
 	       guint64 actual_mib, guint64 floor_mib)
@@ -595,15 +607,12 @@ test_node_balloon_table(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, cases[i].node3_free };
 		KvConfig cfg;
 
 		g_test_message("node balloon case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
 		cfg.balloon_guests_per_tick = cases[i].per_tick;
-		g_array_append_val(s->nodes, n0);
-		g_array_append_val(s->nodes, n3);
-		s->n_numa_nodes = 2;
+		add_two_nodes(s, cases[i].node3_free);
 		st->tick = 10;
 		for (guint j = 0; j < 4 && cases[i].g[j].name; j++)
 			add_node_guest(s, cases[i].g[j].name, cases[i].g[j].prio, cases[i].g[j].n0,
@@ -653,14 +662,11 @@ test_node_ksm(void)
 			       .prev_run = cases[i].run, .ksmd_cpu_s = 1.0, .merged_delta = 100000 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
-		KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, cases[i].node3_free };
 		g_autoptr(KvPlan) p = NULL;
 		KvConfig cfg;
 
 		kv_config_defaults(&cfg);
-		g_array_append_val(s->nodes, n0);
-		g_array_append_val(s->nodes, n3);
-		s->n_numa_nodes = 2;
+		add_two_nodes(s, cases[i].node3_free);
 		st->ksm_active = TRUE;
 		st->full_scans_since_on = 5;
 		p = kv_policy_decide(s, &cfg, st);
@@ -917,16 +923,13 @@ test_node_swap(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvNodeSense n0 = { 0, 1000, 900 }, n3 = { 3, 1000, 30 };
 		gboolean first = TRUE;
 		KvConfig cfg;
 
 		g_test_message("node swap case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
 		cfg.swap_guests_per_tick = cases[i].per_tick;
-		g_array_append_val(s->nodes, n0);
-		g_array_append_val(s->nodes, n3);
-		s->n_numa_nodes = 2;
+		add_two_nodes(s, 30);
 		st->tick = 10;
 		for (guint j = 0; j < 3 && cases[i].g[j].name; j++) {
 			KvGuestSense *g = add_node_guest(s, cases[i].g[j].name, cases[i].g[j].prio,
