@@ -171,9 +171,10 @@ static void
 load_state(KvBalancer *b)
 {
 	g_autofree char *path = NULL;
-	g_autoptr(JsonParser) jp = json_parser_new();
 	g_autoptr(GError) err = NULL;
-	JsonNode *root;
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *buf = NULL;
+	gsize len = 0;
 	JsonObject *o, *guests;
 
 	if (!b->state_dir)
@@ -181,12 +182,20 @@ load_state(KvBalancer *b)
 	path = state_path(b, "balancer-state.json");
 	if (!g_file_test(path, G_FILE_TEST_EXISTS))
 		return;
-	if (!json_parser_load_from_file(jp, path, &err)) {
+	if (!g_file_get_contents(path, &buf, &len, &err)) {
 		note(b, "balancer state %s unreadable, starting afresh: %s", path, err->message);
 		return;
 	}
-	root = json_parser_get_root(jp);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	root = kv_json_parse(buf, (gssize)MIN(len, (gsize)G_MAXSSIZE), 0, 0, &err);
+	if (!root) {
+		g_autoptr(GError) rerr = NULL;
+		g_autofree char *aside = kv_file_set_aside(path, &rerr);
+
+		note(b, "balancer state %s does not parse (%s), %s%s, starting afresh", path, err->message,
+		     aside ? "set aside as " : "cannot be set aside: ", aside ? aside : rerr->message);
+		return;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT(root) ||
 	    g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(root), "schema", ""),
 		      STATE_SCHEMA) != 0) {
 		note(b, "balancer state %s has another schema, starting afresh", path);
@@ -686,16 +695,14 @@ arr_member(JsonObject *o, const char *name)
 char *
 kv_status_render_text(const char *json, GError **error)
 {
-	g_autoptr(JsonParser) jp = json_parser_new();
+	g_autoptr(JsonNode) root = kv_json_parse(json, -1, 0, 0, error);
 	JsonObject *o, *host, *ksm;
 	JsonArray *guests, *dec, *acts, *notes, *nodes;
 	GString *t;
-	JsonNode *root;
 
-	if (!json_parser_load_from_data(jp, json, -1, error))
+	if (!root)
 		return NULL;
-	root = json_parser_get_root(jp);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	if (!JSON_NODE_HOLDS_OBJECT(root) ||
 	    g_strcmp0(str_member(json_node_get_object(root), "schema"), KV_STATUS_SCHEMA) != 0) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "not a %s document", KV_STATUS_SCHEMA);
 		return NULL;

@@ -313,14 +313,13 @@ kv_inspect_queue_build_json(KvInspectQueue *q, JsonBuilder *b, gboolean enabled,
 char *
 kv_inspect_status_render_text(const char *status_json)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
-	JsonNode *root, *in;
+	g_autoptr(JsonNode) root = kv_json_parse(status_json, -1, 0, 0, NULL);
+	JsonNode *in;
 	JsonObject *o;
 	JsonArray *guests;
 	GString *t;
 
-	if (!json_parser_load_from_data(p, status_json, -1, NULL) || !(root = json_parser_get_root(p)) ||
-	    !JSON_NODE_HOLDS_OBJECT(root) ||
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
 	    !(in = json_object_get_member(json_node_get_object(root), "inspection")) || !JSON_NODE_HOLDS_OBJECT(in))
 		return g_strdup("");
 	o = json_node_get_object(in);

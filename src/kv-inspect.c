@@ -122,13 +122,11 @@ os_info_from_object(JsonObject *o)
 KvOsInfo *
 kv_os_info_from_json(const char *buf, GError **error)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
-	JsonNode *root;
+	g_autoptr(JsonNode) root = kv_json_parse(buf, -1, 0, 0, error);
 
-	if (!json_parser_load_from_data(p, buf, -1, error))
+	if (!root)
 		return NULL;
-	root = json_parser_get_root(p);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+	if (!JSON_NODE_HOLDS_OBJECT(root)) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "OS information is not a JSON object");
 		return NULL;
 	}
@@ -308,30 +306,33 @@ kv_inspect_disks(const char *const *disks)
 	return os;
 }
 
-/* Loads the JSON file at PATH into PARSER and returns its top-level
- * MEMBER of type TYPE (borrowed from PARSER).  A missing file sets
+/* Loads the JSON file at PATH (root node into *ROOTP) and returns its
+ * top-level MEMBER of type TYPE (borrowed from *ROOTP).  A missing file sets
  * *MISSING and returns NULL without an error; WHAT names the file kind in
  * the error for any other problem. */
 static JsonNode *
-load_json_member(JsonParser *parser, const char *path, const char *member, JsonNodeType type,
+load_json_member(JsonNode **rootp, const char *path, const char *member, JsonNodeType type,
 		 const char *what, gboolean *missing, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autofree char *buf = NULL;
 	JsonNode *root, *node;
+	gsize len = 0;
 
 	*missing = FALSE;
-	if (!g_file_get_contents(path, &buf, NULL, &local)) {
+	if (!g_file_get_contents(path, &buf, &len, &local)) {
 		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			*missing = TRUE;
 		else
 			g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
 	}
-	if (!json_parser_load_from_data(parser, buf, -1, error))
+	root = *rootp = kv_json_parse(buf, (gssize)MIN(len, (gsize)G_MAXSSIZE), 0, 0, error);
+	if (!root) {
+		g_prefix_error(error, "%s: ", path);
 		return NULL;
-	root = json_parser_get_root(parser);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	}
+	if ( !JSON_NODE_HOLDS_OBJECT(root) ||
 	    !(node = json_object_get_member(json_node_get_object(root), member)) ||
 	    JSON_NODE_TYPE(node) != type) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: not %s", path, what);
@@ -403,9 +404,9 @@ KvInspectCache *
 kv_inspect_cache_load(const char *path, GError **error)
 {
 	g_autoptr(KvInspectCache) c = kv_inspect_cache_new();
-	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(JsonNode) root = NULL;
 	gboolean missing;
-	JsonNode *entries = load_json_member(p, path, "entries", JSON_NODE_ARRAY, "an inspection cache",
+	JsonNode *entries = load_json_member(&root, path, "entries", JSON_NODE_ARRAY, "an inspection cache",
 					     &missing, error);
 
 	if (!entries)
@@ -562,10 +563,10 @@ GHashTable *
 kv_os_map_load(const char *path, GError **error)
 {
 	g_autoptr(GHashTable) map = kv_os_map_new();
-	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(JsonNode) root = NULL;
 	g_autoptr(GList) members = NULL;
 	gboolean missing;
-	JsonNode *guests = load_json_member(p, path, "guests", JSON_NODE_OBJECT, "an OS map", &missing, error);
+	JsonNode *guests = load_json_member(&root, path, "guests", JSON_NODE_OBJECT, "an OS map", &missing, error);
 
 	if (!guests)
 		return missing ? g_steal_pointer(&map) : NULL;

@@ -1,8 +1,31 @@
 /* kv-json.h: the json-glib builder helpers every JSON writer of ksmvirt
- * uses (reports, balancer state and history, inspection results). */
+ * uses (reports, balancer state and history, inspection results), and the
+ * one bounded parser every JSON reader uses. */
 #pragma once
 
+#include <string.h>
 #include <json-glib/json-glib.h>
+
+/* Defaults of kv_json_parse() (a bound of 0 selects them). */
+#define KV_JSON_MAX_BYTES (16u << 20)
+#define KV_JSON_MAX_DEPTH 64u
+
+/* kv_json_check_depth: scans LEN bytes of JSON text for its nesting depth
+ * ('[' and '{' outside strings, escapes respected) without recursing.
+ * Returns FALSE with KV_ERROR_PARSE when it exceeds MAX_DEPTH. */
+gboolean kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError **error);
+
+/* kv_json_parse: parses BUF (LEN bytes, or NUL-terminated when LEN < 0)
+ * after checking its size against MAX_BYTES and its nesting against
+ * MAX_DEPTH (0: the defaults above); json-glib recurses without a limit,
+ * so nothing else in ksmvirt hands it text.  Returns the new root node
+ * (never NULL on success), or NULL with KV_ERROR_PARSE. */
+JsonNode *kv_json_parse(const char *buf, gssize len, gsize max_bytes, guint max_depth, GError **error);
+
+/* kv_file_set_aside: renames a file whose content does not parse to
+ * PATH.bad-YYYYmmddTHHMMSSZ, so the next start does not meet it again and
+ * it stays for a post-mortem.  Returns the new path, or NULL with ERROR. */
+char *kv_file_set_aside(const char *path, GError **error);
 
 /* kv_json_add_u64: json-glib numbers are int64: counters beyond 2^63-1
  * (hostile or broken sysfs) are clamped rather than wrapped negative. */

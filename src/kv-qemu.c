@@ -1,9 +1,15 @@
 /* kv-qemu.c: QEMU command-line parsing. */
 #include "kv-qemu.h"
 #include "kv-parse.h"
+#include "kv-json.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
+
+/* A -object argument is at most MAX_ARG_STRLEN (128 KiB); libvirt's nest
+ * two levels (an object holding a list of host nodes). */
+#define KV_QEMU_JSON_MAX_BYTES (128u << 10)
+#define KV_QEMU_JSON_MAX_DEPTH 8u
 
 gboolean
 kv_qemu_is_qemu(const char *comm, const char *const *argv)
@@ -94,15 +100,11 @@ kv_qemu_info_free(KvQemuInfo *qi)
 static GHashTable *
 json_object_to_table(const char *s)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonNode) root = kv_json_parse(s, -1, KV_QEMU_JSON_MAX_BYTES, KV_QEMU_JSON_MAX_DEPTH, NULL);
 	GHashTable *kv;
-	JsonNode *root;
 	JsonObject *obj;
 	g_autoptr(GList) members = NULL;
 
-	if (!json_parser_load_from_data(parser, s, -1, NULL))
-		return NULL;
-	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
 		return NULL;
 	obj = json_node_get_object(root);

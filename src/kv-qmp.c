@@ -1,11 +1,16 @@
 /* kv-qmp.c: a minimal, bounded QMP client and the query-memdev parser. */
 #include "kv-qmp.h"
 #include "kv-qemu.h"
+#include "kv-json.h"
 
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <poll.h>
 #include <string.h>
+
+/* read_line() takes up to this much; query-memdev nests three levels. */
+#define KV_QMP_REPLY_MAX_BYTES (8u << 20)
+#define KV_QMP_JSON_MAX_DEPTH 16u
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -31,15 +36,14 @@ member_size(JsonObject *o, const char *name, gboolean *have)
 GPtrArray *
 kv_qmp_parse_memdevs(const char *reply, GError **error)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)kv_qmp_memdev_free);
-	JsonNode *root, *ret;
+	g_autoptr(JsonNode) root = kv_json_parse(reply, -1, KV_QMP_REPLY_MAX_BYTES, KV_QMP_JSON_MAX_DEPTH, error);
+	JsonNode *ret;
 	JsonArray *arr;
 
-	if (!json_parser_load_from_data(parser, reply, -1, error))
+	if (!root)
 		return NULL;
-	root = json_parser_get_root(parser);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+	if (!JSON_NODE_HOLDS_OBJECT(root) ||
 	    !(ret = json_object_get_member(json_node_get_object(root), "return")) ||
 	    !JSON_NODE_HOLDS_ARRAY(ret)) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "query-memdev: no \"return\" array in reply");
@@ -108,7 +112,7 @@ read_line(int fd, GString *pending, char **line, gint64 deadline, GError **error
 			g_string_erase(pending, 0, nl - pending->str + 1);
 			return TRUE;
 		}
-		if (pending->len > (8u << 20)) {
+		if (pending->len > KV_QMP_REPLY_MAX_BYTES) {
 			g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "QMP reply too long");
 			return FALSE;
 		}

@@ -5,7 +5,7 @@
 #include "kv-paths.h"
 
 #include <errno.h>
-#include <json-glib/json-glib.h>
+#include "kv-json.h"
 #include <string.h>
 
 #define KV_REGISTRY_SCHEMA "ksmvirt-registry/1"
@@ -213,8 +213,12 @@ gchar *kv_registry_to_json(const KvRegistry *reg)
 		json_builder_set_member_name(b, "facts");
 		if (g->facts != NULL) {
 			g_autofree gchar *line = kv_event_to_json_line(g->facts);
-			g_autoptr(JsonNode) n = json_from_string(line, NULL);
-			json_builder_add_value(b, g_steal_pointer(&n));
+			g_autoptr(JsonNode) n = kv_json_parse(line, -1, 0, 0, NULL);
+
+			if (n)
+				json_builder_add_value(b, g_steal_pointer(&n));
+			else
+				json_builder_add_null_value(b);
 		} else {
 			json_builder_add_null_value(b);
 		}
@@ -249,14 +253,13 @@ static gboolean parse_error(GError **error, const char *what)
 
 KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
 	g_autoptr(GError) local = NULL;
-	if (len > G_MAXSSIZE || !json_parser_load_from_data(p, buf, (gssize)len, &local)) {
+	g_autoptr(JsonNode) root = len > G_MAXSSIZE ? NULL : kv_json_parse(buf, (gssize)len, 0, 0, &local);
+	if (root == NULL) {
 		parse_error(error, local ? local->message : "too large");
 		return NULL;
 	}
-	JsonNode *root = json_parser_get_root(p);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+	if (!JSON_NODE_HOLDS_OBJECT(root)) {
 		parse_error(error, "no JSON object");
 		return NULL;
 	}

@@ -295,14 +295,13 @@ static void inspect_stop(Daemon *d)
 /* The status document with the inspection state added. */
 static gchar *inspect_status_json(Daemon *d, const char *doc)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
-	if (!json_parser_load_from_data(p, doc, -1, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+	g_autoptr(JsonNode) root = kv_json_parse(doc, -1, 0, 0, NULL);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
 		return g_strdup(doc);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	const char *note = !d->cfg.inspect_enabled ? "[inspect] enabled = false" : d->inote;
 	kv_inspect_queue_build_json(d->iq, b, d->cfg.inspect_enabled && note == NULL, note,
 				    d->cfg.inspect_timeout_s, g_get_monotonic_time());
-	JsonNode *root = json_parser_get_root(p);
 	json_object_set_member(json_node_get_object(root), "inspection", json_builder_get_root(b));
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	json_generator_set_root(gen, root);

@@ -40,6 +40,7 @@
 #include "kv-config.h"
 #include "kv-event.h"
 #include "kv-inspect-queue.h"
+#include "kv-json.h"
 #include "kv-registry.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
@@ -163,7 +164,7 @@ static void log_event(Daemon *d, const KvEvent *ev, const char *how)
 
 /* Replay every spooled event in order.  Entries are removed only after the
  * registry holding them is saved; entries that do not decode are renamed
- * to NAME.bad so they are not retried.  Returns the number applied. */
+ * to NAME.bad-TIMESTAMP so they are not retried.  Returns the number applied. */
 static guint replay_spool(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
@@ -184,10 +185,14 @@ static guint replay_spool(Daemon *d)
 		g_autofree gchar *buf = kv_spool_read(path, &len, &e);
 		g_autoptr(KvEvent) ev = buf ? kv_event_from_json_line(buf, len, &e) : NULL;
 		if (ev == NULL) {
-			g_autofree gchar *bad = g_strconcat(path, ".bad", NULL);
-			log_msg("spooled event %s is unusable (%s): kept as %s", path,
-				e->message, bad);
-			g_rename(path, bad);
+			g_autoptr(GError) re = NULL;
+			g_autofree gchar *bad = kv_file_set_aside(path, &re);
+			if (bad)
+				log_msg("spooled event %s is unusable (%s): set aside as %s", path,
+					e->message, bad);
+			else
+				log_msg("spooled event %s is unusable (%s), cannot be set aside: %s",
+					path, e->message, re->message);
 			continue;
 		}
 		kv_registry_apply(d->reg, ev);
@@ -396,7 +401,14 @@ int main(int argc, char **argv)
 	}
 	d.reg = kv_registry_load(d.registry_path, &err);
 	if (d.reg == NULL) {
-		log_msg("%s: starting with an empty registry", err->message);
+		g_autoptr(GError) re = NULL;
+		g_autofree gchar *bad = g_error_matches(err, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE)
+						? kv_file_set_aside(d.registry_path, &re) : NULL;
+		if (bad)
+			log_msg("%s: set aside as %s, starting with an empty registry", err->message, bad);
+		else
+			log_msg("%s: starting with an empty registry%s%s", err->message,
+				re ? "; cannot set it aside: " : "", re ? re->message : "");
 		g_clear_error(&err);
 		d.reg = kv_registry_new();
 	}
