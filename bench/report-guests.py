@@ -42,7 +42,8 @@ def make_root(root, n):
             "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram","size":1073741824}',
             "-uuid", "0a1b2c3d-0000-4000-8000-%012d" % i, "-smp", "2,sockets=2",
             "-netdev", "user,id=n0", "-device", "virtio-net,netdev=n0"],
-            ksm_stat=mkroots.ksm_stat(262144, 1000, 200000, 800000000), rss_kib=900000)
+            ksm_stat=mkroots.ksm_stat(262144, 1000, 200000, 800000000), rss_kib=900000,
+            uid=mkroots.QEMU_UID).libvirt("vm-%03d" % i, i + 1)
         addr = 0x7f0000000000
         for k in range(60):    # libraries, heaps, thread stacks
             g.mapping(addr, 16, path="/usr/lib/x86_64-linux-gnu/lib%d.so" % k, inode=1000 + k, rss_kib=32)

@@ -28,6 +28,7 @@ struct KvBalancer {
 	gpointer lookup_data;
 	KvOsLookup is_windows;
 	GArray *pids;
+	char *qemu_user;
 	KvHv *(*open_hv)(const KvCtx *ctx, const char *uri, gpointer data, GError **error);
 	gpointer open_hv_data;
 	KvConfig cfg;
@@ -250,6 +251,7 @@ kv_balancer_new(const KvBalancerOptions *opts, const KvConfig *cfg)
 	b->lookup_data = opts->lookup_data;
 	b->is_windows = opts->is_windows;
 	b->pids = opts->pids ? g_array_ref(opts->pids) : NULL;
+	b->qemu_user = g_strdup(opts->qemu_user);
 	b->open_hv = opts->open_hv;
 	b->open_hv_data = opts->open_hv_data;
 	b->cfg = *cfg;
@@ -272,6 +274,7 @@ kv_balancer_free(KvBalancer *b)
 	kv_plan_free(b->plan);
 	if (b->pids)
 		g_array_unref(b->pids);
+	g_free(b->qemu_user);
 	g_ptr_array_unref(b->notes);
 	g_queue_clear_full(&b->recent, g_free);
 	g_free(b->uri);
@@ -457,7 +460,7 @@ const KvPlan *
 kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 {
 	KvSenseOptions so = { .lookup = b->lookup, .lookup_data = b->lookup_data, .pids = b->pids,
-			      .is_windows = b->is_windows };
+			      .is_windows = b->is_windows, .qemu_user = b->qemu_user };
 	KvSnapshot *snap;
 	gboolean dry = force_dry_run || b->cfg.dry_run;
 

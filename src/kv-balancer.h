@@ -30,6 +30,7 @@ typedef struct {
 	gpointer lookup_data;
 	KvOsLookup is_windows;        /* may be NULL; called with lookup_data */
 	GArray *pids;                 /* int: also treat as guests; may be NULL */
+	const char *qemu_user;        /* libvirt's QEMU user; NULL: qemu.conf's */
 	/* Opens the hypervisor (default: kv_hv_libvirt_open_rw); tests put a
 	 * fake behind the KvHv interface here.  Called again after the
 	 * hypervisor stopped answering. */

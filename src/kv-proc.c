@@ -72,8 +72,28 @@ kv_proc_status_parse(const char *buf, KvProcStatus *st)
 		{ "VmSwap", G_STRUCT_OFFSET(KvProcStatus, vm_swap_kib), 1 },
 	};
 
+	const char *uid;
+
 	memset(st, 0, sizeof(*st));
 	kv_parse_keyed_lines(buf, fields, G_N_ELEMENTS(fields), st, &st->have);
+	/* "Uid:\treal\teffective\tsaved\tfs" */
+	uid = buf ? strstr(buf, "\nUid:") : NULL;
+	if (uid) {
+		const char *p = uid + 5;
+		guint64 r, e;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (kv_parse_u64(p, &r, &p) && (*p == ' ' || *p == '\t')) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (kv_parse_u64(p, &e, NULL) && r <= G_MAXUINT && e <= G_MAXUINT) {
+				st->uid_real = (guint)r;
+				st->uid_effective = (guint)e;
+				st->have |= KV_PROC_STATUS_HAVE_UID;
+			}
+		}
+	}
 }
 
 static gboolean

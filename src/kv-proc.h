@@ -23,8 +23,11 @@ void kv_proc_stat_clear(KvProcStat *st);
 
 typedef struct {
 	guint64 vm_rss_kib, vm_swap_kib;
-	guint64 have;      /* bit 0 VmRSS, bit 1 VmSwap */
+	guint64 have;      /* bit 0 VmRSS, bit 1 VmSwap, bit 2 Uid */
+	guint uid_real, uid_effective;   /* "Uid:" (bit 2 of have) */
 } KvProcStatus;
+
+#define KV_PROC_STATUS_HAVE_UID (1u << 2)
 
 void kv_proc_status_parse(const char *buf, KvProcStatus *st);
 

@@ -1,5 +1,6 @@
 /* kv-report.c: sensing for the report model. */
 #include "kv-report.h"
+#include "kv-ident.h"
 #include "kv-qmp.h"
 
 #include <string.h>
@@ -420,6 +421,8 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 	g_autoptr(GArray) pids = NULL;
 	g_autoptr(GPtrArray) domains = NULL;
 	g_autoptr(KvCensusScanner) scanner = NULL;
+	g_autoptr(KvGuestIdent) ident = NULL;
+	g_autoptr(GString) impostors = g_string_new(NULL);
 	g_autoptr(GError) local = NULL;
 	guint64 shared, sharing;
 
@@ -465,6 +468,9 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 			g_clear_error(&local);
 		}
 	}
+	ident = kv_guest_ident_new(ctx, domains, opts->qemu_user);
+	for (guint i = 0; i < kv_guest_ident_notes(ident)->len; i++)
+		g_ptr_array_add(r->notes, g_strdup(kv_guest_ident_notes(ident)->pdata[i]));
 	if (opts->census) {
 		r->topo = kv_numa_read(ctx, error);
 		if (!r->topo)
@@ -486,13 +492,21 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		g_autoptr(GPtrArray) maps = NULL;
 		KvGuest *g;
 		gboolean is_qemu;
+		const char *why = NULL;
 
 		if (!p) {
 			/* Gone mid-scan, or not ours to read: skip it. */
 			g_clear_error(&local);
 			continue;
 		}
-		is_qemu = kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv);
+		/* libvirt's word, never the process's name or arguments. */
+		is_qemu = kv_guest_ident_check(ident, pid, &p->status, &why);
+		if (!is_qemu && kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv)) {
+			r->other.impostors++;
+			if (r->other.impostors <= 3)
+				g_string_append_printf(impostors, "%spid %d: %s", impostors->len ? "; " : "",
+						       pid, why);
+		}
 		if (!is_qemu && !pid_requested(opts, pid)) {
 			if (p->ksm.merging_pages || p->ksm.zero_pages) {
 				r->other.processes++;
@@ -562,6 +576,13 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		}
 		g_ptr_array_add(r->guests, g);
 	}
+	if (opts->note_impostors && r->other.impostors)
+		g_ptr_array_add(r->notes, g_strdup_printf("%u process%s named like QEMU %s not libvirt guest%s, "
+							  "counted as other processes (%s%s)",
+							  r->other.impostors, r->other.impostors > 1 ? "es" : "",
+							  r->other.impostors > 1 ? "are" : "is",
+							  r->other.impostors > 1 ? "s" : "", impostors->str,
+							  r->other.impostors > 3 ? "; ..." : ""));
 	g_ptr_array_sort(r->guests, cmp_guest);
 	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
 	r->other.saved_bytes = kv_guest_saved_bytes(r->other.merging_pages, r->other.zero_pages, shared,

@@ -67,10 +67,13 @@ typedef struct {
 	guint64 zero_page_bytes;      /* of which merged into the zero page */
 } KvOsFamily;
 
+/* Processes that are not guests (kv-ident.h), with KSM pages. */
 typedef struct {
 	guint processes;
 	guint64 merging_pages, zero_pages, rmap_items;
 	guint64 saved_bytes;
+	guint impostors;              /* named like QEMU, not libvirt guests
+	                                 (counted with or without KSM pages) */
 } KvOther;
 
 typedef struct {
@@ -106,6 +109,11 @@ typedef struct {
 	char *(*lookup_name)(const char *uuid, gpointer data);
 	gpointer lookup_data;
 	GHashTable *os_map;           /* UUID -> KvOsInfo (kv_os_map_load); may be NULL */
+	/* Who is a guest (kv-ident.h): the user libvirt runs QEMU as, NULL
+	 * for qemu.conf's; note_impostors adds a note naming processes that
+	 * look like QEMU but are not libvirt guests. */
+	const char *qemu_user;
+	gboolean note_impostors;
 } KvReportOptions;
 
 /* kv_report_collect: builds a report.  Processes that exit while being

@@ -395,7 +395,7 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 	g_autoptr(GError) err = NULL;
 	g_autofree char *psi = NULL;
 	KvReportOptions ro = { .interval_ms = 0, .hv = opts ? opts->hv : NULL,
-			       .pids = opts ? opts->pids : NULL };
+			       .pids = opts ? opts->pids : NULL, .qemu_user = opts ? opts->qemu_user : NULL };
 	int ksmd_pid = 0;
 	guint64 ticks = 0;
 

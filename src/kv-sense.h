@@ -33,6 +33,7 @@ typedef struct {
 	gpointer lookup_data;
 	GArray *pids;                 /* int: also treat these processes as guests */
 	KvOsLookup is_windows;        /* may be NULL; called with lookup_data */
+	const char *qemu_user;        /* libvirt's QEMU user; NULL: qemu.conf's */
 } KvSenseOptions;
 
 /* kv_psi_parse: "some avg10=1.23 ..." / "full avg10=..." lines of

@@ -18,6 +18,7 @@
 #include "kv-inspect.h"
 #include "kv-inspect-queue.h"
 #include "kv-advise.h"
+#include "kv-ident.h"
 
 #include <json-glib/json-glib.h>
 
@@ -72,7 +73,7 @@ cmd_report(int argc, char **argv)
 	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL;
 	g_autofree char *registry_path = NULL, *os_map_arg = NULL, *os_map_path = NULL;
-	g_autofree char *history_arg = NULL, *history_path = NULL;
+	g_autofree char *history_arg = NULL, *history_path = NULL, *qemu_user = NULL;
 	g_autoptr(GArray) history = NULL;
 	g_autoptr(KvRegistry) reg = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
@@ -99,6 +100,8 @@ cmd_report(int argc, char **argv)
 		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
 		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
 		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
+		{ "qemu-user", 0, 0, G_OPTION_ARG_STRING, &qemu_user,
+		  "The user libvirt runs QEMU as (default: qemu.conf's \"user\", else " KV_QEMU_USER_DEFAULT ")", "USER" },
 		{ "registry", 0, 0, G_OPTION_ARG_FILENAME, &registry,
 		  "The libvirt hook's guest registry (default below --root: " DEFAULT_REGISTRY ")", "FILE" },
 		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg,
@@ -186,7 +189,7 @@ cmd_report(int argc, char **argv)
 					   .pids = pids,
 					   .lookup_name = reg ? registry_name : NULL,
 					   .lookup_data = reg,
-					   .os_map = os_map };
+					   .os_map = os_map, .qemu_user = qemu_user, .note_impostors = TRUE };
 		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 		g_autofree char *out = NULL;
 
@@ -621,7 +624,7 @@ static int
 cmd_balance(int argc, char **argv)
 {
 	gboolean oneshot = FALSE, dry_run = FALSE, json = FALSE, no_libvirt = FALSE, print_config = FALSE;
-	g_autofree char *root = NULL, *uri = NULL, *config = NULL, *state_dir = NULL;
+	g_autofree char *root = NULL, *uri = NULL, *config = NULL, *state_dir = NULL, *qemu_user = NULL;
 	gint ticks = 1, interval_ms = -1;
 	g_auto(GStrv) pid_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
@@ -653,6 +656,8 @@ cmd_balance(int argc, char **argv)
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Do not ask libvirt", NULL },
 		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
 		  "Also treat process PID as a guest; repeatable", "PID" },
+		{ "qemu-user", 0, 0, G_OPTION_ARG_STRING, &qemu_user,
+		  "The user libvirt runs QEMU as (default: qemu.conf's \"user\", else " KV_QEMU_USER_DEFAULT ")", "USER" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
@@ -717,7 +722,7 @@ cmd_balance(int argc, char **argv)
 		g_clear_error(&err);
 	}
 	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = !no_libvirt && (uri || !root),
-						    .uri = uri, .state_dir = state_dir, .pids = pids,
+						    .uri = uri, .state_dir = state_dir, .pids = pids, .qemu_user = qemu_user,
 						    .lookup_data = os_map, .is_windows = os_map_is_windows }, &cfg);
 	for (gint i = 0; i < ticks; i++) {
 		const KvPlan *plan;

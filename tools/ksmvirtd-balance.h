@@ -98,6 +98,7 @@ static KvBalancer *balance_new(Daemon *d, const KvCtx *ctx, gboolean use_libvirt
 	KvBalancerOptions o = {
 		.ctx = ctx, .use_libvirt = use_libvirt, .uri = uri, .state_dir = state_dir,
 		.lookup = registry_policy, .lookup_data = d, .is_windows = inspect_is_windows,
+		.qemu_user = d->qemu_user,
 	};
 	return kv_balancer_new(&o, &d->cfg);
 }

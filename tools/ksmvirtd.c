@@ -39,6 +39,7 @@
 #include "kv-balancer.h"
 #include "kv-config.h"
 #include "kv-event.h"
+#include "kv-ident.h"
 #include "kv-inspect-queue.h"
 #include "kv-json.h"
 #include "kv-registry.h"
@@ -68,6 +69,7 @@ typedef struct {
 	/* Guest OS inspection (ksmvirtd-inspect.h). */
 	const KvCtx *ctx;
 	const char *uri;
+	const char *qemu_user;    /* --qemu-user, NULL: qemu.conf's */
 	KvHv *ihv;                /* read-only libvirt connection */
 	KvInspectQueue *iq;
 	KvInspectCache *icache;
@@ -354,7 +356,7 @@ int main(int argc, char **argv)
 	g_autofree gchar *state_dir = NULL;
 	gboolean oneshot = FALSE, verbose = FALSE, dry_run = FALSE, no_libvirt = FALSE,
 		 no_balance = FALSE;
-	g_autofree gchar *config_path = NULL, *root = NULL, *uri = NULL;
+	g_autofree gchar *config_path = NULL, *root = NULL, *uri = NULL, *qemu_user = NULL;
 	/* An inspection child: "ksmvirtd --inspect-child DISK..." */
 	if (argc >= 3 && !strcmp(argv[1], INSPECT_CHILD_ARG))
 		return inspect_child_main(argc - 2, argv + 2);
@@ -372,6 +374,8 @@ int main(int argc, char **argv)
 		  "read and write /proc and /sys below DIR (tests)", "DIR" },
 		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI [qemu:///system]", "URI" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "do not ask libvirt", NULL },
+		{ "qemu-user", 0, 0, G_OPTION_ARG_STRING, &qemu_user,
+		  "libvirt runs QEMU as USER [qemu.conf's user, else " KV_QEMU_USER_DEFAULT "]", "USER" },
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "decide but change nothing", NULL },
 		{ "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "keep the registry only", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -423,6 +427,7 @@ int main(int argc, char **argv)
 	d.dry_run_forced = dry_run;
 	d.ctx = kctx;
 	d.uri = uri;
+	d.qemu_user = qemu_user;
 	if (!no_balance)
 		d.bal = balance_new(&d, kctx, !no_libvirt, uri, state_dir);
 	if (!oneshot)

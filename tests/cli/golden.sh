@@ -54,6 +54,11 @@ case_ advise-numa-spread.json 0 advise --root $R/numa-spread --no-libvirt --json
 case_ advise-apply-test-driver 0 advise --root $R/host-full --connect test:///default --apply
 case_ numa-spread.json 0 report --root $R/numa-spread --json --census "${common[@]}"
 case_ libvirt-test-driver.json 0 report --root $R/host-full --json --interval 0 --connect test:///default
+# Processes that only call themselves QEMU (-m 1T, -qmp, a 100000-deep JSON
+# -object) are other processes: one guest, KSM stays off.
+case_ impostor.text 0 report --root $R/impostor "${common[@]}"
+case_ impostor.json 0 report --root $R/impostor --json "${common[@]}"
+case_ impostor.balance 0 balance --oneshot --dry-run --root $R/impostor --no-libvirt --config $R/impostor/etc/ksmvirt/ksmvirtd.conf
 
 # HTML goes to a file: compare the file.
 n=$((n + 1))

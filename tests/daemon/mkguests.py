@@ -58,11 +58,13 @@ def main():
         merging = (i * 37) % 5000
         p = mkroots.Proc(root, pid, "qemu-system-x86", argv,
                          ksm_stat=mkroots.ksm_stat(merging + 10, 0, merging, merging * 4096),
-                         rss_kib=ram_kib // 2, swap_kib=0)
+                         rss_kib=ram_kib // 2, swap_kib=0, uid=mkroots.QEMU_UID)
         p.mapping(0x7f0000000000, ram_kib // 4, rss_kib=ram_kib // 2, ksm_kib=merging * 4,
                   flags="rd wr mr mw me ac sd mg dc dd")
         p.finish()
         scope = "/machine/qemu-%d-%s.libvirt-qemu" % (i + 1, name)
+        # libvirt's pid file and /etc/passwd: the guest is libvirt's.
+        p.libvirt(name, i + 1)
         if i % 2:
             mkroots.write(root, "/proc/%d/cgroup" % pid, "4:memory:%s\n1:name=systemd:/\n0::/\n" % scope)
             d = "/sys/fs/cgroup/memory" + scope

@@ -67,18 +67,40 @@ def smaps_entry(start, end, path="", inode=0, rss_kib=0, swap_kib=0, ksm_kib=Non
     return s
 
 
+# The user libvirt runs QEMU as (Debian's libvirt-qemu), and a local user.
+QEMU_UID, USER_UID = 64055, 1000
+PASSWD = ("root:x:0:0:root:/root:/bin/bash\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+          "libvirt-qemu:x:%d:107:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n"
+          "alice:x:%d:1000:,,,:/home/alice:/bin/bash\n" % (QEMU_UID, USER_UID))
+
+
 class Proc:
-    def __init__(self, root, pid, comm, argv, ppid=1, ksm_stat=None, rss_kib=20000, swap_kib=0):
+    def __init__(self, root, pid, comm, argv, ppid=1, ksm_stat=None, rss_kib=20000, swap_kib=0, uid=0):
         self.root, self.pid = root, pid
         write(root, "/proc/%d/stat" % pid, stat_line(pid, comm, ppid))
         write(root, "/proc/%d/status" % pid,
-              "Name:\t%s\nState:\tS (sleeping)\nVmRSS:\t%8d kB\nVmSwap:\t%8d kB\n" % (
-                  comm.replace("\n", "\\n"), rss_kib, swap_kib))
+              "Name:\t%s\nState:\tS (sleeping)\nUid:\t%d\t%d\t%d\t%d\nVmRSS:\t%8d kB\nVmSwap:\t%8d kB\n" % (
+                  comm.replace("\n", "\\n"), uid, uid, uid, uid, rss_kib, swap_kib))
         write(root, "/proc/%d/cmdline" % pid, "\0".join(argv) + "\0")
         if ksm_stat is not None:
             write(root, "/proc/%d/ksm_stat" % pid, ksm_stat)
         self.smaps = ""
         self.pagemap = {}
+
+    def libvirt(self, name, domid, v2=False, cgroup=None, pidfile=True):
+        """What libvirt leaves for a QEMU it started: its pid file, the
+        guest's machine cgroup (v1 memory, or v2), and /etc/passwd with
+        the QEMU user (the process must be made with uid=QEMU_UID)."""
+        if pidfile:
+            write(self.root, "/run/libvirt/qemu/%s.pid" % name, "%d" % self.pid)
+        if cgroup is None:
+            scope = "/machine/qemu-%d-%s.libvirt-qemu" % (domid, name)
+            cgroup = ("0::%s/emulator\n" % scope if v2 else
+                      "12:memory:%s/emulator\n1:name=systemd:/system.slice/libvirtd.service\n0::/\n" % scope)
+        write(self.root, "/proc/%d/cgroup" % self.pid, cgroup)
+        write(self.root, "/etc/passwd", PASSWD)
+        return self
 
     def mapping(self, start, pages, entries=None, **kw):
         """entries: list of (kind, pfn) per page: kind in present/swap/none."""
@@ -138,7 +160,7 @@ def host_full():
         "-accel", "tcg", "-m", "size=256k",
         "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram","size":262144}',
         "-uuid", "0A1B2C3D-0000-4000-8000-000000000001"],
-        ksm_stat=ksm_stat(64, 4, 60, 245000), rss_kib=3000)
+        ksm_stat=ksm_stat(64, 4, 60, 245000), rss_kib=3000, uid=QEMU_UID).libvirt("web-1", 1)
     web.mapping(0x400000, 8, path="/usr/bin/qemu-system-x86_64", inode=4242, rss_kib=32)
     # 64 pages: 60 KSM (frames 1000-1059), 2 zero, 1 private, 1 swapped.
     web.mapping(0x1000000, 64, rss_kib=252, swap_kib=4, ksm_kib=240, flags="rd wr mr mw me ac sd mg dc dd",
@@ -155,7 +177,7 @@ def host_full():
         "-object", "memory-backend-ram,id=m1,size=512K,merge=off",
         "-numa", "node,nodeid=0,memdev=m0", "-numa", "node,nodeid=1,memdev=m1",
         "-uuid", "0a1b2c3d-0000-4000-8000-000000000002"],
-        ksm_stat=ksm_stat(256, 0, 60, 240000), rss_kib=5000)
+        ksm_stat=ksm_stat(256, 0, 60, 240000), rss_kib=5000, uid=QEMU_UID).libvirt("db-primary", 2, v2=True)
     db.mapping(0x2000000, 128, rss_kib=512, ksm_kib=160, flags="rd wr mr mw me ac sd mg dc",
                entries=[("present", 1040 + i) for i in range(40)] + [("present", 6000 + i) for i in range(88)])
     db.mapping(0x2080000, 1, flags="mr mw me ac")
@@ -167,7 +189,7 @@ def host_full():
     win = Proc(root, 1403, "qemu-system-x86", [
         "/usr/bin/qemu-system-x86_64", "-name", "guest=win10", "-machine", "pc,mem-merge=off",
         "-m", "512k", "-uuid", "0a1b2c3d-0000-4000-8000-000000000003"],
-        ksm_stat=ksm_stat(0, 0, 0, 0, mergeable="no"), rss_kib=1000)
+        ksm_stat=ksm_stat(0, 0, 0, 0, mergeable="no"), rss_kib=1000, uid=QEMU_UID).libvirt("win10", 3)
     win.mapping(0x3000000, 128, rss_kib=512, ksm_kib=0, flags="rd wr mr mw me ac sd dc",
                 entries=[("present", 7000 + i) for i in range(128)])
     win.finish()
@@ -177,7 +199,7 @@ def host_full():
     lv = Proc(root, 1700, "qemu-system-x86", [
         "/usr/bin/qemu-system-x86_64", "-name", "guest=lv-probe", "-m", "128k",
         "-uuid", "6695eb01-f6a4-8304-79aa-97f2502e193f"],
-        ksm_stat=ksm_stat(32, 0, 0, -2048), rss_kib=800)
+        ksm_stat=ksm_stat(32, 0, 0, -2048), rss_kib=800, uid=QEMU_UID).libvirt("test", 4)
     lv.mapping(0x4000000, 32, rss_kib=128, ksm_kib=0, flags="rd wr mr mw me ac sd mg dc")
     lv.finish()
 
@@ -250,7 +272,7 @@ def numa_spread():
         uuid = "0a1b2c3d-0000-4000-8000-0000000001%02d" % i
         g = Proc(root, 4000 + i, "qemu-system-x86", [
             "/usr/bin/qemu-system-x86_64", "-name", "guest=" + name, "-m", "256k", "-uuid", uuid],
-            ksm_stat=ksm_stat(64, 0, 0, 0), rss_kib=1000)
+            ksm_stat=ksm_stat(64, 0, 0, 0), rss_kib=1000, uid=QEMU_UID).libvirt(name, i + 1)
         base = 32768 * (1 if node == 3 else 0) + 1000 + 100 * i
         g.mapping(0x1000000, 64, rss_kib=256, ksm_kib=0, flags="rd wr mr mw me ac sd mg dc",
                   entries=[("present", base + k) for k in range(64)])
@@ -285,7 +307,8 @@ def host_old():
     Proc(root, 1, "init", ["/sbin/init"]).finish()
     Proc(root, 45, "ksmd", [], ppid=2).finish()
     g = Proc(root, 2001, "qemu-system-x86", [
-        "/usr/libexec/qemu-kvm", "-name", "legacy", "-m", "256k", "-uuid", "0a1b2c3d000040008000000000000099"])
+        "/usr/libexec/qemu-kvm", "-name", "legacy", "-m", "256k", "-uuid", "0a1b2c3d000040008000000000000099"],
+        uid=QEMU_UID).libvirt("legacy", 1)
     g.mapping(0x5000000, 64, rss_kib=256, flags="rd wr mr mw me ac sd mg dc")
     g.finish()
 
@@ -322,9 +345,49 @@ def hostile():
         "/usr/bin/qemu-system-x86_64", "-name", "", "-m", "lots", "-object", "{not json",
         "-object", "memory-backend-ram,id=x,size=-1", "-numa", "node,memdev=nosuch", "-uuid", "zz"],
         ksm_stat="ksm_rmap_items 18446744073709551615\nksm_zero_pages x\nksm_merging_pages\n"
-                 "ksm_process_profit -9223372036854775808\nksm_merge_any: maybe\n")
+                 "ksm_process_profit -9223372036854775808\nksm_merge_any: maybe\n",
+        uid=QEMU_UID).libvirt("junk", 1, v2=True)
     q.smaps = "1000-2000 rw-p 00000000 00:00 0\nSize: 4 kB\nRss: 99999999999999999999 kB\nVmFlags: mg\n"
     q.finish()
+
+
+def impostor():
+    """One libvirt guest and processes that only call themselves QEMU: a
+    local user's fake qemu-system-x86_64 with -m 1T, a -qmp socket and a
+    100000-deep JSON -object, and processes that have two of libvirt's
+    three marks (pid file, machine cgroup, QEMU user) but not the third.
+    None of them is a guest: they are "other processes"."""
+    root = os.path.join(ROOTS, "impostor")
+    ksm_sysfs(root, dict(FULL_KSM, run=0, pages_shared=0, pages_sharing=0, ksm_zero_pages=0))
+    write(root, "/proc/vmstat", VMSTAT)
+    write(root, "/proc/meminfo", MEMINFO)
+    Proc(root, 1, "init", ["/sbin/init"]).finish()
+    Proc(root, 2, "kthreadd", []).finish()
+    Proc(root, 40, "ksmd", [], ppid=2).finish()
+    vm = Proc(root, 4100, "qemu-system-x86", [
+        "/usr/bin/qemu-system-x86_64", "-name", "guest=vm-1,debug-threads=on", "-m", "256k",
+        "-uuid", "0a1b2c3d-0000-4000-8000-000000000401"],
+        ksm_stat=ksm_stat(64, 0, 0, 0), rss_kib=1000, uid=QEMU_UID).libvirt("vm-1", 1)
+    vm.mapping(0x1000000, 64, rss_kib=256, ksm_kib=0, flags="rd wr mr mw me ac sd mg dc")
+    vm.finish()
+    user_cg = "0::/user.slice/user-1000.slice/session-1.scope\n"
+    evil = ["/tmp/qemu-system-x86_64", "-name", "guest=evil", "-m", "1T",
+            "-qmp", "unix:/tmp/evil-qmp.sock,server,nowait",
+            "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram","size":' + "[" * 100000,
+            "-uuid", "0a1b2c3d-0000-4000-8000-000000000001"]
+    # No mark at all: a local user's process.
+    p = Proc(root, 5001, "qemu-system-x86", evil, ksm_stat=ksm_stat(40, 0, 30, 100000), uid=USER_UID)
+    p.mapping(0x2000000, 64, rss_kib=256, ksm_kib=120, flags="rd wr mr mw me ac sd mg")
+    write(root, "/proc/5001/cgroup", user_cg)
+    p.finish()
+    # Machine cgroup and QEMU user, no pid file.
+    Proc(root, 5002, "qemu-system-x86", evil, uid=QEMU_UID).libvirt("none", 9, pidfile=False).finish()
+    # A pid file (stale, its pid reused) and the machine cgroup, not the QEMU user.
+    Proc(root, 5003, "qemu-system-x86", evil, uid=USER_UID).libvirt("gone-1", 10).finish()
+    # The defaults, whatever is installed on the host running the tests.
+    write(root, "/etc/ksmvirt/ksmvirtd.conf", "# defaults\n")
+    # A pid file and the QEMU user, outside the machine cgroups.
+    Proc(root, 5004, "qemu-system-x86", evil, uid=QEMU_UID).libvirt("gone-2", 11, cgroup=user_cg).finish()
 
 
 if __name__ == "__main__":
@@ -334,3 +397,4 @@ if __name__ == "__main__":
     host_old()
     no_ksm()
     hostile()
+    impostor()
