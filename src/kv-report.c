@@ -491,7 +491,7 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		g_autoptr(KvQemuInfo) qi = NULL;
 		g_autoptr(GPtrArray) maps = NULL;
 		KvGuest *g;
-		gboolean is_qemu;
+		gboolean is_qemu, looks_qemu, requested;
 		const char *why = NULL;
 
 		if (!p) {
@@ -499,15 +499,20 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 			g_clear_error(&local);
 			continue;
 		}
-		/* libvirt's word, never the process's name or arguments. */
+		/* libvirt's word, never the process's name or arguments; or
+		 * the caller's, who named the pid (--pid). */
 		is_qemu = kv_guest_ident_check(ident, pid, &p->status, &why);
-		if (!is_qemu && kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv)) {
+		looks_qemu = kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv);
+		requested = pid_requested(opts, pid);
+		if (!is_qemu && looks_qemu && !requested) {
 			r->other.impostors++;
 			if (r->other.impostors <= 3)
 				g_string_append_printf(impostors, "%spid %d: %s", impostors->len ? "; " : "",
 						       pid, why);
 		}
-		if (!is_qemu && !pid_requested(opts, pid)) {
+		if (requested && looks_qemu)
+			is_qemu = TRUE;
+		if (!is_qemu && !requested) {
 			if (p->ksm.merging_pages || p->ksm.zero_pages) {
 				r->other.processes++;
 				r->other.merging_pages += p->ksm.merging_pages;

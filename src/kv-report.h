@@ -101,9 +101,10 @@ typedef struct {
 	gboolean census;
 	gboolean qmp;                 /* ask QEMUs with a -qmp unix: socket */
 	KvHv *hv;                     /* may be NULL */
-	GArray *pids;                 /* int: also report these non-QEMU processes
-	                                 as guests (their MADV_MERGEABLE mappings
-	                                 are their "RAM"); may be NULL */
+	GArray *pids;                 /* int: also report these processes as
+	                                 guests: a QEMU by its command line, any
+	                                 other by its MADV_MERGEABLE mappings (its
+	                                 "RAM"); may be NULL */
 	/* Called with a guest's UUID when libvirt does not name it (before
 	 * QEMU's -name is used); returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);

@@ -58,6 +58,8 @@ case_ libvirt-test-driver.json 0 report --root $R/host-full --json --interval 0 
 # -object) are other processes: one guest, KSM stays off.
 case_ impostor.text 0 report --root $R/impostor "${common[@]}"
 case_ impostor.json 0 report --root $R/impostor --json "${common[@]}"
+# A pid named with --pid is trusted: read from its command line (bounded).
+case_ impostor-pid.text 0 report --root $R/impostor --pid 5001 "${common[@]}"
 case_ impostor.balance 0 balance --oneshot --dry-run --root $R/impostor --no-libvirt --config $R/impostor/etc/ksmvirt/ksmvirtd.conf
 
 # HTML goes to a file: compare the file.
