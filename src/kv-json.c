@@ -68,7 +68,7 @@ kv_json_parse(const char *buf, gssize len, gsize max_bytes, guint max_depth, GEr
 	}
 	if (!kv_json_check_depth(buf, n, max_depth, error))
 		return NULL;
-	parser = json_parser_new_immutable();
+	parser = json_parser_new();
 	if (!json_parser_load_from_data(parser, buf, (gssize)n, &local)) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s", local->message);
 		return NULL;

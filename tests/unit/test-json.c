@@ -116,6 +116,18 @@ test_size_cap(void)
 	g_assert_error(err, KV_ERROR, KV_ERROR_PARSE);
 }
 
+/* Callers add members to what they parsed (the daemon's status gets its
+ * "inspection" member so): the tree must not be sealed. */
+static void
+test_mutable(void)
+{
+	g_autoptr(JsonNode) n = kv_json_parse("{\"a\":1}", -1, 0, 0, NULL);
+
+	g_assert_false(json_node_is_immutable(n));
+	json_object_set_int_member(json_node_get_object(n), "b", 2);
+	g_assert_cmpint(json_object_get_int_member(json_node_get_object(n), "b"), ==, 2);
+}
+
 static void
 test_deep_default(void)
 {
@@ -231,6 +243,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/depth-bound", test_depth_bound);
 	g_test_add_func("/json/strings", test_strings);
 	g_test_add_func("/json/size-cap", test_size_cap);
+	g_test_add_func("/json/mutable", test_mutable);
 	g_test_add_func("/json/deep-default", test_deep_default);
 	g_test_add_func("/json/deep/qemu-argv", test_deep_qemu_argv);
 	g_test_add_func("/json/deep/qmp", test_deep_qmp);
