@@ -64,10 +64,12 @@ static void notify_systemd(const char *state)
 	close(fd);
 }
 
-static gboolean load_config(Daemon *d, KvConfig *cfg, GError **error)
+/* At start a missing file means the defaults; on a reload it keeps the
+ * running configuration, as a broken file does. */
+static gboolean load_config(Daemon *d, KvConfig *cfg, gboolean reload, GError **error)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-	if (!kv_config_load(d->config_path, cfg, warnings, error))
+	if (!(reload ? kv_config_reload : kv_config_load)(d->config_path, cfg, warnings, error))
 		return FALSE;
 	for (guint i = 0; i < warnings->len; i++)
 		log_msg("%s: %s", d->config_path, (char *)g_ptr_array_index(warnings, i));
@@ -151,7 +153,7 @@ static void reload_config(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	KvConfig cfg;
-	if (!load_config(d, &cfg, &err)) {
+	if (!load_config(d, &cfg, TRUE, &err)) {
 		log_msg("reload: %s; keeping the previous configuration", err->message);
 		return;
 	}

@@ -402,7 +402,7 @@ int main(int argc, char **argv)
 	}
 
 	g_autoptr(KvCtx) kctx = kv_ctx_new(root ? root : g_getenv("KSMVIRT_ROOT"));
-	if (!load_config(&d, &d.cfg, &err)) {
+	if (!load_config(&d, &d.cfg, FALSE, &err)) {
 		log_msg("%s", err->message);
 		return 1;
 	}
