@@ -162,6 +162,10 @@ static void reload_config(Daemon *d)
 	gboolean retime = cfg.tick_ms != d->cfg.tick_ms;
 	guint old_inspect_s = d->cfg.inspect_interval_s;
 	d->cfg = cfg;
+	if (d->server) {
+		KvServerLimits lim = server_limits(&cfg);
+		kv_server_set_limits(d->server, &lim);
+	}
 	inspect_reconfigure(d, old_inspect_s);
 	if (d->bal == NULL)
 		return;
