@@ -41,6 +41,7 @@
 #include "kv-balancer.h"
 #include "kv-config.h"
 #include "kv-event.h"
+#include "kv-file.h"
 #include "kv-inspect-queue.h"
 #include "kv-registry.h"
 #include "kv-server.h"
@@ -383,6 +384,11 @@ int main(int argc, char **argv)
 	};
 	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
 		log_msg("cannot create %s: %s", state_dir, g_strerror(errno));
+		return 1;
+	}
+	/* Files in it are replaced by rename: nobody else may change it. */
+	if (!kv_file_check_dir(state_dir, &err)) {
+		log_msg("unsafe state directory: %s", err->message);
 		return 1;
 	}
 	d.reg = kv_registry_load(d.registry_path, &err);

@@ -26,8 +26,8 @@ CONF = ("[daemon]\ntick-seconds = 5\nmax-connections = %d\nidle-timeout-seconds 
         "max-line-kib = %d\n" % (MAX_CONN, IDLE_S, LINE_KIB))
 
 t = Tap()
-# Parts to run (all by default): mode stall flood idle cap trace hostile
-parts = sys.argv[1:] or ["mode", "stall", "flood", "idle", "cap", "trace", "hostile"]
+# Parts to run (all by default): mode stall flood idle cap trace hostile state
+parts = sys.argv[1:] or ["mode", "stall", "flood", "idle", "cap", "trace", "hostile", "state"]
 work = tempfile.mkdtemp(prefix="ksmvirt-socket.")
 procs = []
 
@@ -340,6 +340,33 @@ try:
         nobody = pwd.getpwnam("nobody")
         os.chown(other, nobody.pw_uid, nobody.pw_gid)
         refused_dir(other, "socket directory owned by another user")
+
+    if "state" in parts:
+        # -- The state directory: checked like the socket's; files in it
+        # never followed through a symlink.
+        st_dir = os.path.join(work, "state-ww")
+        os.mkdir(st_dir)
+        os.chmod(st_dir, 0o777)
+        lg = os.path.join(work, "state.log")
+        r = subprocess.run([os.path.join(BUILD, "ksmvirtd"), "--socket", os.path.join(sock_dir, "s2.sock"),
+                            "--state-dir", st_dir, "--no-balance", "--oneshot", "--config", "/dev/null"],
+                           capture_output=True, text=True, timeout=60)
+        t.ok(r.returncode == 1 and "unsafe state directory" in r.stderr,
+             "world-writable state directory refused (exit %d): %s" % (r.returncode, r.stderr.strip()[-120:]))
+        st_dir = os.path.join(work, "state-link")
+        os.mkdir(st_dir, 0o755)
+        victim = os.path.join(work, "victim")
+        with open(victim, "w") as f:
+            f.write("not a registry\n")
+        os.symlink(victim, os.path.join(st_dir, "registry.json"))
+        r = subprocess.run([os.path.join(BUILD, "ksmvirtd"), "--socket", os.path.join(sock_dir, "s2.sock"),
+                            "--state-dir", st_dir, "--no-balance", "--oneshot", "--config", "/dev/null"],
+                           capture_output=True, text=True, timeout=60)
+        with open(victim) as f:
+            kept = f.read()
+        t.ok(kept == "not a registry\n" and os.path.islink(os.path.join(st_dir, "registry.json"))
+             and "symbolic link" in r.stderr,
+             "a symlinked registry.json is neither read nor replaced: %s" % r.stderr.strip()[-160:])
 finally:
     cleanup()
 t.done()
