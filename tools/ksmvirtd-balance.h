@@ -115,6 +115,7 @@ static void balance_tick(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	const KvPlan *plan = kv_balancer_tick(d->bal, FALSE, &err);
+	g_clear_pointer(&d->status_doc, g_free);  /* status shows this tick */
 	log_notes(d);
 	if (plan == NULL) {
 		log_msg("balancer: %s", err->message);
@@ -162,6 +163,7 @@ static void reload_config(Daemon *d)
 	gboolean retime = cfg.tick_ms != d->cfg.tick_ms;
 	guint old_inspect_s = d->cfg.inspect_interval_s;
 	d->cfg = cfg;
+	g_clear_pointer(&d->status_doc, g_free);
 	if (d->server) {
 		KvServerLimits lim = server_limits(&cfg);
 		kv_server_set_limits(d->server, &lim);

@@ -51,6 +51,8 @@
 #define DEFAULT_SOCKET KV_PATH_SOCKET
 #define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
 #define SPOOL_POLL_INTERVAL_S 5
+/* A status document is reused this long (a burst of requests builds one). */
+#define STATUS_REUSE_US (250 * 1000)
 /* The longest answer buffered for one client (a status document). */
 #define MAX_ANSWER_BYTES (64u << 20)
 
@@ -62,6 +64,10 @@ typedef struct {
 	KvRegistry *reg;
 	GMainLoop *loop;
 	KvServer *server;
+	/* The status document, built at most every STATUS_REUSE_US and once
+	 * after each tick, however many clients ask. */
+	gchar *status_doc;
+	gint64 status_built_us;
 	gboolean saving;  /* a registry write runs in a worker thread */
 	gboolean dirty;   /* the registry changed since that write began */
 	/* Hook events acknowledged once the registry holding them is saved:
@@ -254,10 +260,15 @@ static void on_request(KvServerClient *client, const char *line, gsize len, gpoi
 	Daemon *d = data;
 	g_autoptr(GError) err = NULL;
 	if (!strcmp(line, KV_STATUS_REQUEST)) {
-		g_autofree gchar *bdoc = d->bal ? kv_balancer_status_json(d->bal) : NULL;
-		g_autofree gchar *doc = bdoc ? inspect_status_json(d, bdoc) :
-			g_strdup("error the balancer is off (--no-balance)\n");
-		kv_server_client_answer(client, doc);
+		gint64 now = g_get_monotonic_time();
+		if (d->status_doc == NULL || now - d->status_built_us >= STATUS_REUSE_US) {
+			g_autofree gchar *bdoc = d->bal ? kv_balancer_status_json(d->bal) : NULL;
+			g_free(d->status_doc);
+			d->status_doc = bdoc ? inspect_status_json(d, bdoc) :
+				g_strdup("error the balancer is off (--no-balance)\n");
+			d->status_built_us = now;
+		}
+		kv_server_client_answer(client, d->status_doc);
 		return;
 	}
 	g_autoptr(KvEvent) ev = kv_event_from_json_line(line, len, &err);
@@ -462,6 +473,7 @@ out:
 	kv_registry_free(d.reg);
 	g_free(d.spool_dir);
 	g_free(d.registry_path);
+	g_free(d.status_doc);
 	g_ptr_array_unref(d.acks_waiting);
 	g_ptr_array_unref(d.acks_in_flight);
 	return rc;
