@@ -384,15 +384,6 @@ int main(int argc, char **argv)
 	if (state_dir == NULL)
 		state_dir = g_strdup(g_getenv("KSMVIRT_STATE_DIR") ? g_getenv("KSMVIRT_STATE_DIR") : DEFAULT_STATE_DIR);
 
-	Daemon d = {
-		.config_path = config_path ? g_strdup(config_path) : g_strdup(KV_CONFIG_DEFAULT_PATH),
-		.socket_path = socket_path,
-		.spool_dir = g_build_filename(state_dir, "spool", NULL),
-		.registry_path = g_build_filename(state_dir, "registry.json", NULL),
-		.verbose = verbose,
-		.acks_waiting = g_ptr_array_new_with_free_func(ack_free),
-		.acks_in_flight = g_ptr_array_new_with_free_func(ack_free),
-	};
 	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
 		log_msg("cannot create %s: %s", state_dir, g_strerror(errno));
 		return 1;
@@ -402,6 +393,16 @@ int main(int argc, char **argv)
 		log_msg("unsafe state directory: %s", err->message);
 		return 1;
 	}
+
+	Daemon d = {
+		.config_path = config_path ? g_strdup(config_path) : g_strdup(KV_CONFIG_DEFAULT_PATH),
+		.socket_path = socket_path,
+		.spool_dir = g_build_filename(state_dir, "spool", NULL),
+		.registry_path = g_build_filename(state_dir, "registry.json", NULL),
+		.verbose = verbose,
+		.acks_waiting = g_ptr_array_new_with_free_func(ack_free),
+		.acks_in_flight = g_ptr_array_new_with_free_func(ack_free),
+	};
 	d.reg = kv_registry_load(d.registry_path, &err);
 	if (d.reg == NULL) {
 		log_msg("%s: starting with an empty registry", err->message);

@@ -66,7 +66,13 @@ def start():
     t0 = time.time()
     while time.time() - t0 < 20:
         if os.path.exists(sock):
-            return p
+            try:
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                c.connect(sock)   # bound is not yet listening
+                c.close()
+                return p
+            except OSError:
+                pass
         if p.poll() is not None:
             break
         time.sleep(0.02)

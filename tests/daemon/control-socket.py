@@ -213,12 +213,17 @@ try:
         sent = [0]
 
         def pump():
-            try:
-                view = memoryview(flood)
-                while sent[0] < len(flood):
+            # The reader below sets a short timeout on the shared socket:
+            # a send that times out is tried again.
+            view = memoryview(flood)
+            deadline = time.time() + 20
+            while sent[0] < len(flood) and time.time() < deadline:
+                try:
                     sent[0] += c.send(view[sent[0]:sent[0] + 65536])
-            except OSError:
-                pass
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
         th = threading.Thread(target=pump, daemon=True)
         th.start()
         ans, eof = read_all(c, 5)
