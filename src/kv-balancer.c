@@ -9,13 +9,17 @@
 
 #include "kv-act.h"
 #include "kv-config.h"
+#include "kv-file.h"
 #include "kv-json.h"
+#include "kv-spool.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #define STATE_SCHEMA "ksmvirt-balancer-state/1"
+/* The state file is read up to this size. */
+#define STATE_MAX_BYTES (16u << 20)
 #define HV_RETRY_TICKS 6
 #define RECENT_ACTIONS_MAX 32
 
@@ -154,7 +158,7 @@ save_state(KvBalancer *b)
 	json_builder_end_object(jb);
 	text = kv_json_to_string(jb, TRUE);
 	path = state_path(b, "balancer-state.json");
-	if (!g_file_set_contents(path, text, -1, &err))
+	if (!kv_file_write_atomic(path, text, strlen(text), 0644, KV_FILE_WRITE_CHECK_DIR, &err))
 		note(b, "cannot save the balancer state: %s", err->message);
 }
 
@@ -183,7 +187,8 @@ load_state(KvBalancer *b)
 	path = state_path(b, "balancer-state.json");
 	if (!g_file_test(path, G_FILE_TEST_EXISTS))
 		return;
-	if (!g_file_get_contents(path, &buf, &len, &err)) {
+	buf = kv_file_read_capped(path, STATE_MAX_BYTES, 0, &len, &err);
+	if (!buf) {
 		note(b, "balancer state %s unreadable, starting afresh: %s", path, err->message);
 		return;
 	}
@@ -354,10 +359,10 @@ static void
 history_append(KvBalancer *b)
 {
 	g_autoptr(JsonBuilder) jb = json_builder_new();
-	g_autofree char *line = NULL, *path = NULL;
+	g_autofree char *line = NULL, *out = NULL, *path = NULL;
 	const KvSnapshot *s = b->snap;
 	GStatBuf st;
-	FILE *f;
+	int fd;
 
 	if (!b->state_dir || !s)
 		return;
@@ -401,13 +406,18 @@ history_append(KvBalancer *b)
 	add_decisions(jb, b->plan);
 	json_builder_end_object(jb);
 	line = kv_json_to_string(jb, FALSE);
-	f = g_fopen(path, "a");
-	if (!f) {
+	out = g_strconcat(line, "\n", NULL);
+	/* Never through a symlink, never into a FIFO or a device. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		note(b, "history %s: %s", path, g_strerror(errno));
 		return;
 	}
-	fprintf(f, "%s\n", line);
-	if (fclose(f) != 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		note(b, "history %s: not a regular file", path);
+	else if (!kv_write_all(fd, out, strlen(out)))
+		note(b, "history %s: %s", path, g_strerror(errno));
+	if (close(fd) != 0)
 		note(b, "history %s: %s", path, g_strerror(errno));
 }
 

@@ -1,8 +1,12 @@
 /* kv-config.c: ksmvirtd.conf (see kv-config.h and ksmvirtd.conf(5)). */
 #include "kv-config.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
+
+#include "kv-file.h"
 
 typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH, T_GLOBS } KeyType;
 
@@ -20,6 +24,9 @@ static const KeyDef keys[] = {
 	K("daemon", "dry-run", T_BOOL, dry_run, 0, 1),
 	K("daemon", "history-max-kib", T_UINT, history_max_kib, 16, 1 << 20),
 	K("daemon", "guests", T_GLOBS, guests, 0, 0),
+	K("daemon", "max-connections", T_UINT, max_connections, 1, 4096),
+	K("daemon", "idle-timeout-seconds", T_UINT, idle_timeout_s, 1, 3600),
+	K("daemon", "max-line-kib", T_UINT, max_line_kib, 1, 16384),
 	K("ksm", "manage", T_BOOL, ksm_manage, 0, 1),
 	K("ksm", "overcommit-ratio", T_DOUBLE, overcommit_ratio, 0.1, 100),
 	K("ksm", "mem-available-low-percent", T_UINT, avail_low_pct, 0, 100),
@@ -126,9 +133,13 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 			goto bad;
 		return TRUE;
 	default: {
-		double x = g_ascii_strtod(v, &end);
+		double x;
 
-		if (end == v || *end || x < d->min || x > d->max)
+		errno = 0;
+		x = g_ascii_strtod(v, &end);
+		/* Comparisons with NaN are false: reject the non-finite first
+		 * (nan, inf, infinity, and overflows to them). */
+		if (end == v || *end || errno == ERANGE || !isfinite(x) || x < d->min || x > d->max)
 			goto bad;
 		if (d->type != T_DOUBLE && d->type != T_TICK && x != (double)(guint64)x)
 			goto bad;
@@ -202,7 +213,11 @@ kv_config_load(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **er
 	gsize len = 0;
 	g_autoptr(GError) e = NULL;
 
-	if (!g_file_get_contents(path, &data, &len, &e)) {
+	/* Symlinks are followed (the file is the administrator's), a FIFO
+	 * does not block, /dev/null reads as an empty file. */
+	data = kv_file_read_capped(path, KV_CONFIG_MAX_BYTES, KV_FILE_READ_FOLLOW | KV_FILE_READ_DEVICE, &len,
+				   &e);
+	if (!data) {
 		kv_config_defaults(cfg);
 		if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return TRUE;
@@ -214,6 +229,16 @@ kv_config_load(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **er
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+kv_config_reload(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error)
+{
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s is missing", path);
+		return FALSE;
+	}
+	return kv_config_load(path, cfg, warnings, error);
 }
 
 char *

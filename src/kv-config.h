@@ -20,9 +20,18 @@ G_BEGIN_DECLS
 gboolean kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
 			 GError **error);
 
-/* kv_config_load: kv_config_parse() of the file at PATH.  A missing file
- * gives the defaults and returns TRUE. */
+/* The configuration file is read up to this size; a larger one is an error. */
+#define KV_CONFIG_MAX_BYTES (1u << 20)
+
+/* kv_config_load: kv_config_parse() of the file at PATH (symlinks
+ * followed, read without blocking, at most KV_CONFIG_MAX_BYTES).  A missing
+ * file gives the defaults and returns TRUE. */
 gboolean kv_config_load(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error);
+
+/* kv_config_reload: kv_config_load() for a running daemon: a missing file is
+ * an error (G_FILE_ERROR_NOENT) like a broken one, so the caller keeps its
+ * running configuration rather than falling back to the defaults. */
+gboolean kv_config_reload(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error);
 
 /* kv_config_guest_selected: TRUE when guest NAME matches the guests key
  * (every guest when it is empty). */

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <guestfs.h>
+#include "kv-file.h"
 #include "kv-json.h"
 #include <signal.h>
 #include <string.h>
@@ -447,7 +448,7 @@ kv_inspect_cache_save(KvInspectCache *c, const char *path, GError **error)
 		kv_set_error_errno(error, errno, dir);
 		return FALSE;
 	}
-	return g_file_set_contents(path, out->str, (gssize)out->len, error);
+	return kv_file_write_atomic(path, out->str, out->len, 0644, 0, error);
 }
 
 static void
@@ -597,5 +598,5 @@ kv_os_map_save(GHashTable *map, const char *path, GError **error)
 		kv_set_error_errno(error, errno, dir);
 		return FALSE;
 	}
-	return g_file_set_contents(path, out->str, (gssize)out->len, error);
+	return kv_file_write_atomic(path, out->str, out->len, 0644, 0, error);
 }

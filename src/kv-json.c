@@ -80,22 +80,3 @@ kv_json_parse(const char *buf, gssize len, gsize max_bytes, guint max_depth, GEr
 	}
 	return root;
 }
-
-char *
-kv_file_set_aside(const char *path, GError **error)
-{
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-	g_autofree char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
-	g_autofree char *aside = g_strdup_printf("%s.bad-%s", path, stamp);
-
-	/* Two bad files in one second: keep the first, number the rest. */
-	for (guint i = 1; g_file_test(aside, G_FILE_TEST_EXISTS) && i < 100; i++) {
-		g_free(aside);
-		aside = g_strdup_printf("%s.bad-%s.%u", path, stamp, i);
-	}
-	if (rename(path, aside) < 0) {
-		kv_set_error_errno(error, errno, path);
-		return NULL;
-	}
-	return g_steal_pointer(&aside);
-}

@@ -22,11 +22,6 @@ gboolean kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError
  * (never NULL on success), or NULL with KV_ERROR_PARSE. */
 JsonNode *kv_json_parse(const char *buf, gssize len, gsize max_bytes, guint max_depth, GError **error);
 
-/* kv_file_set_aside: renames a file whose content does not parse to
- * PATH.bad-YYYYmmddTHHMMSSZ, so the next start does not meet it again and
- * it stays for a post-mortem.  Returns the new path, or NULL with ERROR. */
-char *kv_file_set_aside(const char *path, GError **error);
-
 /* kv_json_add_u64: json-glib numbers are int64: counters beyond 2^63-1
  * (hostile or broken sysfs) are clamped rather than wrapped negative. */
 static inline void

@@ -124,6 +124,10 @@ typedef struct {
 	guint tick_ms;
 	gboolean dry_run;
 	guint history_max_kib;
+	/* The control socket (kv-server.h). */
+	guint max_connections;        /* served at once; more are refused */
+	guint idle_timeout_s;         /* a connection moving no byte is closed */
+	guint max_line_kib;           /* longest request line */
 	/* Only guests whose name matches one of these shell globs (separated
 	 * by ';', ',' or spaces) are sensed and managed; "" for every guest. */
 	char guests[256];

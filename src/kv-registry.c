@@ -2,6 +2,7 @@
  * kv-registry: fold hook events into guests.  See kv-registry.h.
  */
 #include "kv-registry.h"
+#include "kv-file.h"
 #include "kv-paths.h"
 
 #include <errno.h>
@@ -318,7 +319,7 @@ KvRegistry *kv_registry_load(const char *path, GError **error)
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &buf, &len, &local)) {
+	if (!(buf = kv_file_read_capped(path, KV_REGISTRY_MAX_BYTES, 0, &len, &local))) {
 		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return kv_registry_new();
 		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_IO,
@@ -349,9 +350,7 @@ gboolean kv_registry_save_json(const char *json, const char *path, GError **erro
 		return FALSE;
 	}
 	g_autoptr(GError) local = NULL;
-	if (!g_file_set_contents_full(path, json, -1,
-				      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-				      0644, &local)) {
+	if (!kv_file_write_atomic(path, json, strlen(json), 0644, KV_FILE_WRITE_CHECK_DIR, &local)) {
 		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_IO,
 			    "%s", local->message);
 		return FALSE;

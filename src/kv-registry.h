@@ -72,9 +72,14 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error);
  * (LOCALSTATEDIR/lib/ksmvirt/registry.json).  Static string. */
 const char *kv_registry_default_path(void);
 
-/* Read the registry file at path.  A missing file is an empty registry. */
+/* The registry file is read up to this size. */
+#define KV_REGISTRY_MAX_BYTES (64u << 20)
+
+/* Read the registry file at path (not through a symlink, at most
+ * KV_REGISTRY_MAX_BYTES).  A missing file is an empty registry. */
 KvRegistry *kv_registry_load(const char *path, GError **error);
-/* Replace the file at path atomically (temporary file, fsync, rename),
+/* Replace the file at path atomically (kv_file_write_atomic(): temporary
+ * file, fsync, rename, in a directory only this user can change),
  * creating its directory when missing. */
 gboolean kv_registry_save(const KvRegistry *reg, const char *path, GError **error);
 

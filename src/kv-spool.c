@@ -2,6 +2,7 @@
  * kv-spool: atomic event files.  See kv-spool.h.
  */
 #include "kv-spool.h"
+#include "kv-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -117,7 +118,8 @@ gchar *kv_spool_read(const char *path, gsize *out_len, GError **error)
 	gchar *buf = NULL;
 	gsize len = 0;
 	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &buf, &len, &local)) {
+	/* Not through a symlink, not from a FIFO, never more than the bound. */
+	if (!(buf = kv_file_read_capped(path, KV_SPOOL_MAX_BYTES, 0, &len, &local))) {
 		g_set_error(error, KV_SPOOL_ERROR, KV_SPOOL_ERROR_IO, "%s", local->message);
 		return NULL;
 	}

@@ -35,8 +35,11 @@ gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
  * spool.  Returns NULL with error set when dir cannot be read. */
 GPtrArray *kv_spool_list(const char *dir, GError **error);
 
-/* Read one entry.  Returns its contents (NUL-terminated) or NULL with error
- * set. */
+/* A spool entry is read up to this size. */
+#define KV_SPOOL_MAX_BYTES (16u << 20)
+
+/* Read one entry (not through a symlink, at most KV_SPOOL_MAX_BYTES).
+ * Returns its contents (NUL-terminated) or NULL with error set. */
 gchar *kv_spool_read(const char *path, gsize *out_len, GError **error);
 
 /* Remove an entry after its event was applied.  An entry already gone is

@@ -64,10 +64,12 @@ static void notify_systemd(const char *state)
 	close(fd);
 }
 
-static gboolean load_config(Daemon *d, KvConfig *cfg, GError **error)
+/* At start a missing file means the defaults; on a reload it keeps the
+ * running configuration, as a broken file does. */
+static gboolean load_config(Daemon *d, KvConfig *cfg, gboolean reload, GError **error)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-	if (!kv_config_load(d->config_path, cfg, warnings, error))
+	if (!(reload ? kv_config_reload : kv_config_load)(d->config_path, cfg, warnings, error))
 		return FALSE;
 	for (guint i = 0; i < warnings->len; i++)
 		log_msg("%s: %s", d->config_path, (char *)g_ptr_array_index(warnings, i));
@@ -114,6 +116,7 @@ static void balance_tick(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	const KvPlan *plan = kv_balancer_tick(d->bal, FALSE, &err);
+	g_clear_pointer(&d->status_doc, g_free);  /* status shows this tick */
 	log_notes(d);
 	if (plan == NULL) {
 		log_msg("balancer: %s", err->message);
@@ -152,7 +155,7 @@ static void reload_config(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	KvConfig cfg;
-	if (!load_config(d, &cfg, &err)) {
+	if (!load_config(d, &cfg, TRUE, &err)) {
 		log_msg("reload: %s; keeping the previous configuration", err->message);
 		return;
 	}
@@ -161,6 +164,11 @@ static void reload_config(Daemon *d)
 	gboolean retime = cfg.tick_ms != d->cfg.tick_ms;
 	guint old_inspect_s = d->cfg.inspect_interval_s;
 	d->cfg = cfg;
+	g_clear_pointer(&d->status_doc, g_free);
+	if (d->server) {
+		KvServerLimits lim = server_limits(&cfg);
+		kv_server_set_limits(d->server, &lim);
+	}
 	inspect_reconfigure(d, old_inspect_s);
 	if (d->bal == NULL)
 		return;

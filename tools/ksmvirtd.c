@@ -3,8 +3,10 @@
  *
  * This first version keeps the guest registry: it listens on a Unix socket
  * for the events of the libvirt hook (one JSON line per connection,
- * answered with "ok ID" or "error MESSAGE"), folds them into the registry
- * and keeps the registry file up to date.  Events the hook could not
+ * answered with "ok ID" once the registry holding the event is saved, or
+ * "error MESSAGE"), folds them into the registry and keeps the registry
+ * file up to date.  The socket (kv-server.h) never blocks the main loop:
+ * connection cap, idle timeout, bounded lines and answers.  Events the hook could not
  * deliver wait in the spool directory; the daemon replays them at start, on
  * SIGHUP and every few seconds, then removes them.
  *
@@ -40,16 +42,21 @@
 #include "kv-config.h"
 #include "kv-event.h"
 #include "kv-ident.h"
+#include "kv-file.h"
 #include "kv-inspect-queue.h"
 #include "kv-json.h"
 #include "kv-registry.h"
+#include "kv-server.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
 
 #define DEFAULT_SOCKET KV_PATH_SOCKET
 #define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
 #define SPOOL_POLL_INTERVAL_S 5
-#define MAX_EVENT_LINE_BYTES (4u << 20)
+/* A status document is reused this long (a burst of requests builds one). */
+#define STATUS_REUSE_US (250 * 1000)
+/* The longest answer buffered for one client (a status document). */
+#define MAX_ANSWER_BYTES (64u << 20)
 
 typedef struct {
 	gchar *socket_path;
@@ -58,9 +65,16 @@ typedef struct {
 	gboolean verbose;
 	KvRegistry *reg;
 	GMainLoop *loop;
-	GSocketService *service;
+	KvServer *server;
+	/* The status document, built at most every STATUS_REUSE_US and once
+	 * after each tick, however many clients ask. */
+	gchar *status_doc;
+	gint64 status_built_us;
 	gboolean saving;  /* a registry write runs in a worker thread */
 	gboolean dirty;   /* the registry changed since that write began */
+	/* Hook events acknowledged once the registry holding them is saved:
+	 * Ack*, waiting for the next write, and covered by the running one. */
+	GPtrArray *acks_waiting, *acks_in_flight;
 	KvBalancer *bal;  /* NULL with --no-balance */
 	KvConfig cfg;
 	gchar *config_path;
@@ -103,10 +117,37 @@ static void save_registry(Daemon *d)
 		log_msg("cannot save the registry: %s", err->message);
 }
 
+/* An acknowledgement owed to a hook once its event is saved. */
+typedef struct {
+	KvServerClient *client;
+	gchar *reply;
+} Ack;
+
+static void ack_free(gpointer p)
+{
+	Ack *a = p;
+	g_free(a->reply);
+	g_free(a);
+}
+
+/* Answers every Ack in acks: "ok ID" when the registry holding them was
+ * saved, else an error (the hook then spools the event). */
+static void answer_acks(GPtrArray *acks, const GError *save_error)
+{
+	for (guint i = 0; i < acks->len; i++) {
+		Ack *a = g_ptr_array_index(acks, i);
+		g_autofree gchar *err = save_error ?
+			g_strdup_printf("error cannot save the registry: %s\n", save_error->message) : NULL;
+		kv_server_client_answer(a->client, err ? err : a->reply);
+	}
+	g_ptr_array_set_size(acks, 0);
+}
+
 /* Registry writes fsync: on a busy disk that takes long enough to make
- * hooks wait for their acknowledgement.  So events are acknowledged from
- * the main loop and the file is written by a worker thread, one write at a
- * time, coalescing changes that arrive meanwhile. */
+ * hooks wait for their acknowledgement, and an event is acknowledged only
+ * once it is on disk.  So the file is written by a worker thread, one
+ * write at a time, coalescing the changes that arrive meanwhile (and their
+ * acknowledgements) into the next write; the main loop goes on serving. */
 static void save_thread(GTask *task, gpointer source, gpointer data,
 			GCancellable *cancel)
 {
@@ -126,6 +167,7 @@ static void on_saved(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(GError) err = NULL;
 	if (!g_task_propagate_boolean(G_TASK(res), &err))
 		log_msg("cannot save the registry: %s", err->message);
+	answer_acks(d->acks_in_flight, err);
 	d->saving = FALSE;
 	if (d->dirty)
 		start_save(d);
@@ -135,6 +177,9 @@ static void start_save(Daemon *d)
 {
 	d->dirty = FALSE;
 	d->saving = TRUE;
+	/* The acknowledgements waiting so far ride on this write. */
+	g_ptr_array_extend_and_steal(d->acks_in_flight, d->acks_waiting);
+	d->acks_waiting = g_ptr_array_new_with_free_func(ack_free);
 	g_autoptr(GTask) task = g_task_new(NULL, NULL, on_saved, d);
 	g_object_set_data_full(G_OBJECT(task), "path", g_strdup(d->registry_path), g_free);
 	g_task_set_task_data(task, kv_registry_to_json(d->reg), g_free);
@@ -217,78 +262,52 @@ static guint replay_spool(Daemon *d)
 
 static gchar *inspect_status_json(Daemon *d, const char *doc);
 
-typedef struct {
-	Daemon *d;
-	GSocketConnection *conn;
-	GDataInputStream *in;
-} Client;
-
-static void client_free(Client *c)
+static void on_request(KvServerClient *client, const char *line, gsize len, gpointer data)
 {
-	g_object_unref(c->in);
-	g_object_unref(c->conn);
-	g_free(c);
-}
-
-static void answer(Client *c, const char *text)
-{
-	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
-	/* The hook waits a few ms at most: a short blocking write is fine. */
-	g_output_stream_write_all(out, text, strlen(text), NULL, NULL, NULL);
-	g_output_stream_flush(out, NULL, NULL);
-}
-
-static void on_line(GObject *src, GAsyncResult *res, gpointer data)
-{
-	Client *c = data;
-	Daemon *d = c->d;
-	gsize len = 0;
+	Daemon *d = data;
 	g_autoptr(GError) err = NULL;
-	g_autofree gchar *line = g_data_input_stream_read_line_finish(c->in, res, &len, &err);
-	if (line == NULL) {
-		if (err != NULL)
-			log_msg("reading an event: %s", err->message);
-		client_free(c);
-		return;
-	}
 	if (!strcmp(line, KV_STATUS_REQUEST)) {
-		g_autofree gchar *bdoc = d->bal ? kv_balancer_status_json(d->bal) : NULL;
-		g_autofree gchar *doc = bdoc ? inspect_status_json(d, bdoc) :
-			g_strdup("error the balancer is off (--no-balance)\n");
-		answer(c, doc);
-		client_free(c);
+		gint64 now = g_get_monotonic_time();
+		if (d->status_doc == NULL || now - d->status_built_us >= STATUS_REUSE_US) {
+			g_autofree gchar *bdoc = d->bal ? kv_balancer_status_json(d->bal) : NULL;
+			g_free(d->status_doc);
+			d->status_doc = bdoc ? inspect_status_json(d, bdoc) :
+				g_strdup("error the balancer is off (--no-balance)\n");
+			d->status_built_us = now;
+		}
+		kv_server_client_answer(client, d->status_doc);
 		return;
 	}
-	g_autoptr(KvEvent) ev = len <= MAX_EVENT_LINE_BYTES ?
-		kv_event_from_json_line(line, len, &err) : NULL;
+	g_autoptr(KvEvent) ev = kv_event_from_json_line(line, len, &err);
 	if (ev == NULL) {
-		const char *why = err ? err->message : "event line too long";
-		log_msg("rejected an event: %s", why);
-		g_autofree gchar *reply = g_strdup_printf("error %s\n", why);
-		answer(c, reply);
-		client_free(c);
+		log_msg("rejected an event: %s", err->message);
+		g_autofree gchar *reply = g_strdup_printf("error %s\n", err->message);
+		kv_server_client_answer(client, reply);
 		return;
 	}
 	gboolean changed = kv_registry_apply(d->reg, ev);
-	/* Acknowledge first: the hook is on libvirt's critical path. */
-	g_autofree gchar *reply = g_strdup_printf("ok %s\n", ev->id);
-	answer(c, reply);
-	client_free(c);
 	log_event(d, ev, changed ? "event" : "stale event");
-	if (changed)
+	Ack *a = g_new0(Ack, 1);
+	a->client = client;
+	a->reply = g_strdup_printf("ok %s\n", ev->id);
+	/* Acknowledge only what is on disk: a crash after "ok" must not lose
+	 * the event (the hook spools what is not acknowledged).  A stale
+	 * event changes nothing, but may repeat one still being written. */
+	g_ptr_array_add(d->acks_waiting, a);
+	if (changed || d->saving || d->dirty)
 		save_registry_soon(d);
+	else
+		answer_acks(d->acks_waiting, NULL);
 }
 
-static gboolean on_incoming(GSocketService *service, GSocketConnection *conn,
-			    GObject *source, gpointer data)
+static KvServerLimits server_limits(const KvConfig *cfg)
 {
-	Client *c = g_new0(Client, 1);
-	c->d = data;
-	c->conn = g_object_ref(conn);
-	c->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
-	g_data_input_stream_set_newline_type(c->in, G_DATA_STREAM_NEWLINE_TYPE_LF);
-	g_data_input_stream_read_line_async(c->in, G_PRIORITY_DEFAULT, NULL, on_line, c);
-	return TRUE;
+	return (KvServerLimits){
+		.max_clients = cfg->max_connections,
+		.idle_timeout_ms = cfg->idle_timeout_s * 1000,
+		.max_line_bytes = (gsize)cfg->max_line_kib * 1024,
+		.max_answer_bytes = MAX_ANSWER_BYTES,
+	};
 }
 
 static gboolean on_quit(gpointer data)
@@ -317,37 +336,19 @@ static gboolean on_spool_tick(gpointer data)
 #include "ksmvirtd-balance.h"
 #include "ksmvirtd-inspect.h"
 
-/* Listen on path, replacing a stale socket file but never a live daemon.
- * Returns FALSE with error set on failure. */
+static void on_server_log(const char *msg, gpointer data)
+{
+	log_level(LOG_LEVEL_WARNING, "control socket: %s", msg);
+}
+
+/* Listen on the socket (kv-server.h: mode 0600 from the start, directory
+ * checked, a stale socket replaced but never a live daemon).  Returns
+ * FALSE with error set on failure. */
 static gboolean listen_on(Daemon *d, GError **error)
 {
-	g_autofree gchar *dir = g_path_get_dirname(d->socket_path);
-	if (g_mkdir_with_parents(dir, 0755) < 0) {
-		int err = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
-			    "cannot create %s: %s", dir, g_strerror(err));
-		return FALSE;
-	}
-	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(d->socket_path);
-	if (g_file_test(d->socket_path, G_FILE_TEST_EXISTS)) {
-		g_autoptr(GSocketClient) probe = g_socket_client_new();
-		g_autoptr(GSocketConnection) live =
-			g_socket_client_connect(probe, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
-		if (live != NULL) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
-				    "another ksmvirtd listens on %s", d->socket_path);
-			return FALSE;
-		}
-		g_unlink(d->socket_path);
-	}
-	d->service = g_socket_service_new();
-	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(d->service), addr,
-					   G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
-					   NULL, NULL, error))
-		return FALSE;
-	g_chmod(d->socket_path, 0600);
-	g_signal_connect(d->service, "incoming", G_CALLBACK(on_incoming), d);
-	return TRUE;
+	KvServerLimits lim = server_limits(&d->cfg);
+	d->server = kv_server_new(d->socket_path, &lim, on_request, on_server_log, d, error);
+	return d->server != NULL;
 }
 
 int main(int argc, char **argv)
@@ -392,17 +393,25 @@ int main(int argc, char **argv)
 	if (state_dir == NULL)
 		state_dir = g_strdup(g_getenv("KSMVIRT_STATE_DIR") ? g_getenv("KSMVIRT_STATE_DIR") : DEFAULT_STATE_DIR);
 
+	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
+		log_msg("cannot create %s: %s", state_dir, g_strerror(errno));
+		return 1;
+	}
+	/* Files in it are replaced by rename: nobody else may change it. */
+	if (!kv_file_check_dir(state_dir, &err)) {
+		log_msg("unsafe state directory: %s", err->message);
+		return 1;
+	}
+
 	Daemon d = {
 		.config_path = config_path ? g_strdup(config_path) : g_strdup(KV_CONFIG_DEFAULT_PATH),
 		.socket_path = socket_path,
 		.spool_dir = g_build_filename(state_dir, "spool", NULL),
 		.registry_path = g_build_filename(state_dir, "registry.json", NULL),
 		.verbose = verbose,
+		.acks_waiting = g_ptr_array_new_with_free_func(ack_free),
+		.acks_in_flight = g_ptr_array_new_with_free_func(ack_free),
 	};
-	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
-		log_msg("cannot create %s: %s", state_dir, g_strerror(errno));
-		return 1;
-	}
 	d.reg = kv_registry_load(d.registry_path, &err);
 	if (d.reg == NULL) {
 		g_autoptr(GError) re = NULL;
@@ -418,7 +427,7 @@ int main(int argc, char **argv)
 	}
 
 	g_autoptr(KvCtx) kctx = kv_ctx_new(root ? root : g_getenv("KSMVIRT_ROOT"));
-	if (!load_config(&d, &d.cfg, &err)) {
+	if (!load_config(&d, &d.cfg, FALSE, &err)) {
 		log_msg("%s", err->message);
 		return 1;
 	}
@@ -465,13 +474,16 @@ int main(int argc, char **argv)
 	notify_systemd("READY=1\nSTATUS=balancing");
 	g_main_loop_run(d.loop);
 	notify_systemd("STOPPING=1");
-	g_socket_service_stop(d.service);
-	g_socket_listener_close(G_SOCKET_LISTENER(d.service));
-	g_unlink(d.socket_path);
 	wait_saves(&d);
-	save_registry(&d);
+	{
+		/* Events folded in but not in a write yet: save, then answer. */
+		g_autoptr(GError) serr = NULL;
+		if (!kv_registry_save(d.reg, d.registry_path, &serr))
+			log_msg("cannot save the registry: %s", serr->message);
+		answer_acks(d.acks_waiting, serr);
+	}
+	kv_server_free(d.server);
 	g_main_loop_unref(d.loop);
-	g_object_unref(d.service);
 out:
 	inspect_stop(&d);
 	kv_balancer_free(d.bal);
@@ -479,5 +491,8 @@ out:
 	kv_registry_free(d.reg);
 	g_free(d.spool_dir);
 	g_free(d.registry_path);
+	g_free(d.status_doc);
+	g_ptr_array_unref(d.acks_waiting);
+	g_ptr_array_unref(d.acks_in_flight);
 	return rc;
 }

@@ -96,6 +96,43 @@ try:
         time.sleep(0.3)
     t.ok(ksm["decision"] == "unmanaged", "SIGHUP reloaded the configuration: %s" % ksm["reason"])
 
+    # A dry-run daemon never goes live by accident: a missing file or a
+    # non-finite number on SIGHUP keeps the running configuration.
+    def hup_and_wait_ticks():
+        tick = status()["tick"]
+        daemon.send_signal(signal.SIGHUP)
+        deadline = time.time() + 20
+        while time.time() < deadline and status()["tick"] < tick + 3:
+            time.sleep(0.2)
+        return status()
+
+    with open(conf, "w") as f:
+        f.write("[daemon]\ntick-seconds = 0.5\nhistory-max-kib = 16\ndry-run = true\n")
+    t.ok(hup_and_wait_ticks()["dry_run"] is True, "SIGHUP: dry run on")
+    logf = os.path.join(work, "ksmvirtd.log")
+    mark = os.path.getsize(logf)
+    os.unlink(conf)
+    s = hup_and_wait_ticks()
+    with open(logf) as f:
+        f.seek(mark)
+        new = f.read()
+    t.ok(s["dry_run"] is True, "config file gone, SIGHUP: still a dry run")
+    t.ok("keeping the previous configuration" in new,
+         "the missing file is logged: %s" % [x for x in new.splitlines() if "reload" in x])
+    for bad in ("tick-seconds = nan", "tick-seconds = inf", "history-max-kib = nan", "tick-seconds = -infinity"):
+        mark = os.path.getsize(logf)
+        with open(conf, "w") as f:
+            f.write("[daemon]\nhistory-max-kib = 16\n%s\ndry-run = false\n" % bad)
+        s = hup_and_wait_ticks()
+        with open(logf) as f:
+            f.seek(mark)
+            new = [x for x in f.read().splitlines() if "reload" in x]
+        t.ok(s["dry_run"] is True and any("not a valid value" in x for x in new),
+             "%s on SIGHUP: rejected, still a dry run: %s" % (bad, new))
+    with open(conf, "w") as f:
+        f.write("[daemon]\ntick-seconds = 0.5\nhistory-max-kib = 16\n[ksm]\nmanage = false\n")
+    daemon.send_signal(signal.SIGHUP)
+
     # History stays bounded: two parts of at most history-max-kib / 2 each.
     time.sleep(6)
     hist = os.path.join(state, "history.jsonl")

@@ -6,6 +6,7 @@
 #include "kv-sense.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -144,6 +145,19 @@ test_config(void)
 		{ "[ksm]\nmem-available-low-percent = 1.5\n", FALSE, 0 },
 		{ "[ksm]\nlock-file = relative\n", FALSE, 0 },
 		{ "not a key file", FALSE, 0 },
+		/* Non-finite and overflowing numbers (NaN compares false with
+		 * every bound, so a range check alone lets it through). */
+		{ "[ksm]\novercommit-ratio = nan\n", FALSE, 0 },
+		{ "[ksm]\npsi-some-on-percent = -nan\n", FALSE, 0 },
+		{ "[daemon]\ntick-seconds = nan\n", FALSE, 0 },
+		{ "[daemon]\ntick-seconds = NAN(123)\n", FALSE, 0 },
+		{ "[ksm]\nmin-gain-pages-per-cpu-second = inf\n", FALSE, 0 },
+		{ "[ksm]\nmin-gain-pages-per-cpu-second = -Infinity\n", FALSE, 0 },
+		{ "[ksm]\nmin-gain-pages-per-cpu-second = 1e400\n", FALSE, 0 },
+		{ "[ksm]\npages-to-scan-max = 1e400\n", FALSE, 0 },
+		{ "[ksm]\novercommit-ratio = 1e-400\n", FALSE, 0 },
+		{ "[daemon]\nhistory-max-kib = nan\n", FALSE, 0 },
+		{ "[ksm]\novercommit-ratio = 1.5\n", TRUE, 0 },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -174,6 +188,47 @@ test_config(void)
 		g_assert_cmpstr(again, ==, twice);
 		g_assert_cmpuint(b.tick_ms, ==, 2000);
 	}
+}
+
+static char *temp_root(void);
+
+/* The file: size-capped, a FIFO never blocks, a missing file is the
+ * defaults at start and an error on reload. */
+static void
+test_config_load(void)
+{
+	g_autofree char *dir = temp_root();
+	g_autofree char *big = g_build_filename(dir, "big.conf", NULL);
+	g_autofree char *fifo = g_build_filename(dir, "fifo.conf", NULL);
+	g_autofree char *missing = g_build_filename(dir, "missing.conf", NULL);
+	g_autofree char *ok = g_build_filename(dir, "ok.conf", NULL);
+	g_autoptr(GString) text = g_string_new("[daemon]\ndry-run = true\n");
+	g_autoptr(GError) err = NULL;
+	KvConfig cfg;
+
+	while (text->len <= KV_CONFIG_MAX_BYTES)
+		g_string_append(text, "# padding padding padding padding padding padding\n");
+	g_assert_true(g_file_set_contents(big, text->str, (gssize)text->len, NULL));
+	g_assert_false(kv_config_load(big, &cfg, NULL, &err));
+	g_assert_nonnull(strstr(err->message, "larger than"));
+	g_clear_error(&err);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_false(kv_config_load(fifo, &cfg, NULL, &err));
+	g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+	g_clear_error(&err);
+	g_assert_true(kv_config_load(missing, &cfg, NULL, &err));
+	g_assert_false(cfg.dry_run);
+	g_assert_false(kv_config_reload(missing, &cfg, NULL, &err));
+	g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+	g_clear_error(&err);
+	g_assert_true(g_file_set_contents(ok, "[daemon]\ndry-run = true\n", -1, NULL));
+	g_assert_true(kv_config_reload(ok, &cfg, NULL, &err));
+	g_assert_true(cfg.dry_run);
+	g_assert_true(kv_config_load("/dev/null", &cfg, NULL, &err));
+	g_unlink(big);
+	g_unlink(fifo);
+	g_unlink(ok);
+	g_rmdir(dir);
 }
 
 static char *
@@ -565,6 +620,7 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/config/load", test_config_load);
 	g_test_add_func("/sense/psi", test_psi);
 	g_test_add_func("/sense/cgroup", test_cgroup_parse);
 	g_test_add_func("/sense/node-meminfo", test_node_meminfo);
