@@ -15,6 +15,7 @@
 #include "kv-config.h"
 #include "kv-registry.h"
 #include "kv-table.h"
+#include "kv-escape.h"
 #include "kv-inspect.h"
 #include "kv-inspect-queue.h"
 #include "kv-advise.h"
@@ -321,16 +322,23 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (json) {
 		g_autofree char *s = kv_os_info_to_json(os);
+		g_autofree char *valid = kv_escape_json_text(s);
 
-		printf("%s\n", s);
+		printf("%s\n", valid);
 	} else {
 		g_autofree char *family = kv_os_info_family(os);
+		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
+		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
+		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
+		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
 
 		printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\narch:     %s\nfamily:   %s\n",
-		       os->type, os->distro ? os->distro : "-", os->product_name ? os->product_name : "-",
-		       os->major, os->minor, os->arch ? os->arch : "-", family);
-		if (os->reason)
-			printf("reason:   %s\n", os->reason);
+		       type, distro, product, os->major, os->minor, arch, fam);
+		if (os->reason) {
+			g_autofree char *reason = kv_escape_term(os->reason);
+
+			printf("reason:   %s\n", reason);
+		}
 	}
 	return 0;
 }
@@ -475,7 +483,7 @@ cmd_advise(int argc, char **argv)
 		g_autoptr(JsonBuilder) b = json_builder_new();
 		g_autoptr(JsonGenerator) gen = json_generator_new();
 		g_autoptr(JsonNode) jroot = NULL;
-		g_autofree char *text = NULL;
+		g_autofree char *text = NULL, *valid = NULL;
 
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "schema");
@@ -510,7 +518,8 @@ cmd_advise(int argc, char **argv)
 		json_generator_set_root(gen, jroot);
 		json_generator_set_pretty(gen, TRUE);
 		text = json_generator_to_data(gen, NULL);
-		printf("%s\n", text);
+		valid = kv_escape_json_text(text);
+		printf("%s\n", valid);
 	} else {
 		g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
 		g_autofree char *a = kv_format_bytes(saved_now), *b2 = kv_format_bytes(saved_plan);
@@ -544,22 +553,23 @@ cmd_advise(int argc, char **argv)
 		for (guint i = 0; i < r->guests->len; i++) {
 			const KvGuest *g = r->guests->pdata[i];
 			g_autofree char *nodeset = g_strdup_printf("%d", plan[i]);
-			g_autofree char *got = NULL;
+			g_autofree char *got = NULL, *name = kv_escape_term(g->name), *why = NULL;
 
 			if (plan[i] == now[i])
 				continue;
 			if (g_strcmp0(g->source, "libvirt") != 0) {
-				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", g->name);
+				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", name);
 				continue;
 			}
 			got = kv_hv_libvirt_set_nodeset(uri, g->name, nodeset, &err);
 			if (!got) {
-				g_printerr("ksmvirt advise: %s: %s\n", g->name, err->message);
+				why = kv_escape_term(err->message);
+				g_printerr("ksmvirt advise: %s: %s\n", name, why);
 				g_clear_error(&err);
 				rc = EXIT_PRIV;
 				continue;
 			}
-			printf("applied: %s numatune nodeset %s (strict)\n", g->name, got);
+			printf("applied: %s numatune nodeset %s (strict)\n", name, got);
 		}
 		return rc;
 	}
@@ -590,6 +600,13 @@ cmd_status(int argc, char **argv)
 	if (!sock)
 		sock = g_strdup(g_getenv("KSMVIRT_SOCKET") ? g_getenv("KSMVIRT_SOCKET") : DEFAULT_SOCKET);
 	doc = kv_status_query(sock, &err);
+	if (doc) {
+		/* The daemon copies guest names as they are: make them UTF-8. */
+		char *valid = kv_escape_json_text(doc);
+
+		g_free(doc);
+		doc = valid;
+	}
 	if (doc && !json)
 		text = kv_status_render_text(doc, &err);
 	if (!doc || (!json && !text)) {
