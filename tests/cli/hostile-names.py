@@ -218,6 +218,25 @@ def serve_status(path, doc, stop):
     srv.close()
 
 
+def check_daemon_log(tmp):
+    """ksmvirtd's log line for a hook event names the domain: escaped."""
+    build = os.path.dirname(BIN)
+    name = "log\u009b2J\u202eevil\\x"
+    env = dict(os.environ, KSMVIRT_SOCKET=os.path.join(tmp, "none.sock"),
+               KSMVIRT_STATE_DIR=os.path.join(tmp, "state"), KSMVIRT_HOOK_FOREGROUND="1")
+    xml = subprocess.run([os.path.join(TOP, "tests", "rig", "mkdomain"), "--name", "placeholder",
+                          "--rig", "/nonexistent", "--uuid", "b0000000-0000-4000-8000-000000000001"],
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    xml = xml.replace("<name>placeholder</name>", f"<name>{name}</name>")
+    p = subprocess.run([os.path.join(build, "libvirt-hooks", "ksmvirt-hook"), name, "started", "begin", "-"],
+                       input=xml.encode(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check("hook spools an event for a hostile domain name", p.returncode == 0, p.stderr.decode("utf-8", "replace"))
+    p = subprocess.run([os.path.join(build, "ksmvirtd"), "--oneshot", "--verbose", "--no-balance"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check("ksmvirtd --oneshot replays it", p.returncode == 0, p.stderr.decode("utf-8", "replace"))
+    check_terminal("ksmvirtd log", p.stderr, ["log\\u009b2J\\u202eevil\\\\x"])
+
+
 def main():
     if not shutil.which("promtool"):
         print("not ok 1 - promtool not found (Debian package prometheus: scripts/install-deps build)")
@@ -280,6 +299,7 @@ def main():
         finally:
             stop.set()
             t.join()
+        check_daemon_log(tmp)
     print(f"1..{n}")
     print(f"{n - failed} passed, {failed} failed")
     return 1 if failed else 0
