@@ -23,9 +23,11 @@
 #include <json-glib/json-glib.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_FAIL 1
@@ -51,9 +53,165 @@ exit_code_for(const GError *e)
 }
 
 static gboolean
+set_errno_error(GError **error, int errsv, const char *what, const char *why)
+{
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "%s: %s%s", what,
+		    why ? why : "", g_strerror(errsv));
+	return FALSE;
+}
+
+/* write_all: all of DATA to FD, WHAT naming it in the error.  A write that
+ * makes no progress is an error too.  Returns TRUE or FALSE with ERROR. */
+static gboolean
+write_all(int fd, const char *what, const char *data, gsize len, GError **error)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return set_errno_error(error, n < 0 ? errno : EIO, what, NULL);
+		data += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* A device or FIFO the user named is written where it is: no O_CREAT, no
+ * O_TRUNC, so /dev/null stays /dev/null.  FOLLOW: PATH is a symlink the
+ * caller found pointing at one. */
+static gboolean
+write_in_place(const char *path, gboolean follow, const char *data, GError **error)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	struct stat st;
+	gboolean ok;
+
+	if (fd < 0)
+		return set_errno_error(error, errno, path, NULL);
+	/* Replaced since lstat(): write only to what was checked. */
+	if (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		close(fd);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			    "%s: changed while being opened: not written", path);
+		return FALSE;
+	}
+	ok = write_all(fd, path, data, strlen(data), error);
+	if (close(fd) < 0 && ok)
+		ok = set_errno_error(error, errno, path, NULL);
+	return ok;
+}
+
+/* A regular file (or a new one) is replaced atomically: a temporary file
+ * in the same directory, fsync, rename.  OLD: what PATH is now, whose
+ * mode and owner the new file keeps, or NULL. */
+static gboolean
+write_replace(const char *path, const struct stat *old, const char *data, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+	mode_t mask = umask(0);
+	int fd, dfd;
+
+	umask(mask);
+	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return set_errno_error(error, errno, path, "cannot create a temporary file: ");
+	/* Root writing a user's file leaves it the user's. */
+	if (old && fchown(fd, old->st_uid, old->st_gid) < 0 && errno != EPERM)
+		goto fail;
+	if (fchmod(fd, old ? old->st_mode & 07777 : 0666 & ~mask) < 0)
+		goto fail;
+	if (!write_all(fd, path, data, strlen(data), error))
+		goto fail_set;
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	/* The rename itself reaches the disk with the directory. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return TRUE;
+fail:
+	set_errno_error(error, errno, path, NULL);
+fail_set:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return FALSE;
+}
+
+/* write_file: DATA to PATH as the user named it.  A regular file is
+ * replaced atomically, a character device or FIFO written in place (also
+ * through a symlink), anything else refused: a symlink to a file or to
+ * nothing, a directory, a socket, a block device.  Returns TRUE or FALSE
+ * with ERROR. */
+static gboolean
 write_file(const char *path, const char *data, GError **error)
 {
-	return g_file_set_contents(path, data, -1, error);
+	struct stat st, target;
+	const char *what;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? write_replace(path, NULL, data, error)
+				       : set_errno_error(error, errno, path, NULL);
+	if (S_ISREG(st.st_mode))
+		return write_replace(path, &st, data, error);
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+		return write_in_place(path, FALSE, data, error);
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &target) == 0 && (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)))
+			return write_in_place(path, TRUE, data, error);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+			    "%s: is a symbolic link: not replaced (name the file itself)", path);
+		return FALSE;
+	}
+	what = S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
+	       : S_ISBLK(st.st_mode) ? "a block device" : "not a regular file";
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "%s: is %s: not written", path, what);
+	return FALSE;
+}
+
+/* print_out: TEXT on standard output, written now; a failure (a full
+ * disk, a closed pipe) is reported as "ksmvirt CMD: ..." and FALSE. */
+static gboolean
+print_out(const char *cmd, const char *text)
+{
+	g_autoptr(GError) err = NULL;
+
+	fflush(stdout);
+	if (write_all(STDOUT_FILENO, "standard output", text, strlen(text), &err))
+		return TRUE;
+	g_printerr("ksmvirt %s: %s\n", cmd, err->message);
+	return FALSE;
+}
+
+/* finish_stdout: what is left in stdio's buffer flushed and stdout
+ * closed; a failure makes a successful RC EXIT_FAIL. */
+static int
+finish_stdout(int rc)
+{
+	int errsv = 0;
+
+	if (fflush(stdout) != 0)
+		errsv = errno;
+	else if (ferror(stdout))
+		errsv = EIO;
+	if (fclose(stdout) != 0 && !errsv)
+		errsv = errno;
+	if (!errsv)
+		return rc;
+	g_printerr("ksmvirt: standard output: %s\n", g_strerror(errsv));
+	return rc ? rc : EXIT_FAIL;
 }
 
 #define DEFAULT_REGISTRY KV_PATH_REGISTRY
@@ -213,13 +371,12 @@ cmd_report(int argc, char **argv)
 			out = kv_render_prometheus(r);
 		else if (!html || watch_s)
 			out = kv_render_text(r);
-		if (watch_s && isatty(STDOUT_FILENO))
-			fputs("\033[H\033[2J", stdout);
-		if (out)
-			fputs(out, stdout);
-		else if (html)
+		if (watch_s && isatty(STDOUT_FILENO) && !print_out("report", "\033[H\033[2J"))
+			return EXIT_FAIL;
+		if (out && !print_out("report", out))
+			return EXIT_FAIL;
+		if (!out && html)
 			g_printerr("ksmvirt report: wrote %s\n", html);
-		fflush(stdout);
 		if (!watch_s)
 			break;
 		/* The ksmd sample already took interval_ms of the period. */
@@ -323,22 +480,25 @@ cmd_inspect(int argc, char **argv)
 	if (json) {
 		g_autofree char *s = kv_os_info_to_json(os);
 		g_autofree char *valid = kv_escape_json_text(s);
+		g_autofree char *line = g_strconcat(valid, "\n", NULL);
 
-		printf("%s\n", valid);
+		if (!print_out("inspect", line))
+			return EXIT_FAIL;
 	} else {
 		g_autofree char *family = kv_os_info_family(os);
 		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
 		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
 		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
 		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
+		g_autofree char *reason = os->reason ? kv_escape_term(os->reason) : NULL;
+		g_autofree char *text = g_strdup_printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\n"
+							"arch:     %s\nfamily:   %s\n%s%s%s",
+							type, distro, product, os->major, os->minor, arch, fam,
+							reason ? "reason:   " : "", reason ? reason : "",
+							reason ? "\n" : "");
 
-		printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\narch:     %s\nfamily:   %s\n",
-		       type, distro, product, os->major, os->minor, arch, fam);
-		if (os->reason) {
-			g_autofree char *reason = kv_escape_term(os->reason);
-
-			printf("reason:   %s\n", reason);
-		}
+		if (!print_out("inspect", text))
+			return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -519,7 +679,10 @@ cmd_advise(int argc, char **argv)
 		json_generator_set_pretty(gen, TRUE);
 		text = json_generator_to_data(gen, NULL);
 		valid = kv_escape_json_text(text);
-		printf("%s\n", valid);
+		g_free(text);
+		text = g_strconcat(valid, "\n", NULL);
+		if (!print_out("advise", text))
+			return EXIT_FAIL;
 	} else {
 		g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
 		g_autofree char *a = kv_format_bytes(saved_now), *b2 = kv_format_bytes(saved_plan);
@@ -533,19 +696,20 @@ cmd_advise(int argc, char **argv)
 
 			kv_table_add_rowv(t, guests[i].name, guests[i].family, ram, n1, n2);
 		}
-		{
-			GString *out = g_string_new(NULL);
+		g_autoptr(GString) out = g_string_new("NUMA placement advice (KSM merges within a node when "
+						      "merge_across_nodes=0)\n");
 
-			kv_table_render(t, 2, out);
-			printf("NUMA placement advice (KSM merges within a node when merge_across_nodes=0)\n%s", out->str);
-			g_string_free(out, TRUE);
-		}
-		printf("Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n", a, b2, gain);
+		kv_table_render(t, 2, out);
+		g_string_append_printf(out, "Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n",
+				       a, b2, gain);
 		if (mans)
-			printf("note: merge_across_nodes is 1: pages merge across nodes now, so placement changes\n"
-			       "      no savings until it is set to 0 (which needs everything unmerged first).\n");
+			g_string_append(out, "note: merge_across_nodes is 1: pages merge across nodes now, so placement "
+					"changes\n      no savings until it is set to 0 (which needs everything unmerged "
+					"first).\n");
 		if (!apply)
-			printf("Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
+			g_string_append(out, "Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
+		if (!print_out("advise", out->str))
+			return EXIT_FAIL;
 	}
 	if (apply) {
 		int rc = 0;
@@ -553,7 +717,7 @@ cmd_advise(int argc, char **argv)
 		for (guint i = 0; i < r->guests->len; i++) {
 			const KvGuest *g = r->guests->pdata[i];
 			g_autofree char *nodeset = g_strdup_printf("%d", plan[i]);
-			g_autofree char *got = NULL, *name = kv_escape_term(g->name), *why = NULL;
+			g_autofree char *got = NULL, *name = kv_escape_term(g->name), *why = NULL, *line = NULL;
 
 			if (plan[i] == now[i])
 				continue;
@@ -569,7 +733,9 @@ cmd_advise(int argc, char **argv)
 				rc = EXIT_PRIV;
 				continue;
 			}
-			printf("applied: %s numatune nodeset %s (strict)\n", name, got);
+			line = g_strdup_printf("applied: %s numatune nodeset %s (strict)\n", name, got);
+			if (!print_out("advise", line))
+				return EXIT_FAIL;
 		}
 		return rc;
 	}
@@ -613,13 +779,16 @@ cmd_status(int argc, char **argv)
 		g_printerr("ksmvirt status: %s\n", err->message);
 		return EXIT_FAIL;
 	}
-	fputs(json ? doc : text, stdout);
+	if (!print_out("status", json ? doc : text))
+		return EXIT_FAIL;
 	if (json) {
-		fputc('\n', stdout);
+		if (!print_out("status", "\n"))
+			return EXIT_FAIL;
 	} else {
 		g_autofree char *insp = kv_inspect_status_render_text(doc);
 
-		fputs(insp, stdout);
+		if (!print_out("status", insp))
+			return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -689,8 +858,7 @@ cmd_balance(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		text = kv_config_to_string(&cfg);
-		fputs(text, stdout);
-		return 0;
+		return print_out("balance", text) ? 0 : EXIT_FAIL;
 	}
 	if (!oneshot) {
 		g_printerr("ksmvirt balance: only --oneshot is supported; the continuous balancer is ksmvirtd(8)\n");
@@ -765,9 +933,8 @@ cmd_balance(int argc, char **argv)
 			g_printerr("ksmvirt balance: %s\n", err->message);
 			return EXIT_FAIL;
 		}
-		fputs(json ? doc : text, stdout);
-		if (json)
-			fputc('\n', stdout);
+		if (!print_out("balance", json ? doc : text) || (json && !print_out("balance", "\n")))
+			return EXIT_FAIL;
 	}
 	return failed ? EXIT_ACTION : 0;
 }
@@ -790,14 +957,11 @@ usage(FILE *f)
 	      "4 not privileged enough, 5 a balancer action failed.  See ksmvirt(1).\n", f);
 }
 
-int
-main(int argc, char **argv)
+static int
+run_command(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "report";
 
-	setlocale(LC_ALL, "");
-	/* Numbers in machine-readable output never use a locale's comma. */
-	setlocale(LC_NUMERIC, "C");
 	if (argc > 1 && argv[1][0] == '-') {
 		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 			usage(stdout);
@@ -831,4 +995,14 @@ main(int argc, char **argv)
 	g_printerr("ksmvirt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	/* Numbers in machine-readable output never use a locale's comma. */
+	setlocale(LC_NUMERIC, "C");
+	/* Output that did not reach its file is a failure, whatever wrote it. */
+	return finish_stdout(run_command(argc, argv));
 }
