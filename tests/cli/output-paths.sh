@@ -116,12 +116,15 @@ echo old >"$1/r.html"
 rc=$?
 [ "$(cat "$1/r.html")" = old ] || rc=98
 [ "$(ls -A "$1")" = r.html ] || rc=97
-exit $rc
+[ "$rc" = 1 ] || exit "$rc"
+# The Prometheus text to a file on the full file system: a short write.
+"$2" report --prometheus --census --root "$3" --interval 0 --no-libvirt >"$1/m.prom" 2>>"$4"
 EOF
 unshare -m --propagation private sh "$tmp/small.sh" "$tmp/small" "$bin" "$R" "$tmp/err"
 rc=$?
-checke "--html on a full file system: exit 1, old file whole, no temporary (rc $rc)" \
-	'[ "$rc" = 1 ] && grep -q "No space left on device" "$tmp/err"'
+checke "--html, then --prometheus > FILE on a full file system: exit 1, old file whole, no temporary (rc $rc)" \
+	'[ "$rc" = 1 ] && grep -q "r.html: No space left on device" "$tmp/err" &&
+	 grep -q "standard output: No space left on device" "$tmp/err"'
 
 # 6. Standard output on a full device: every command and format says so.
 : >"$tmp/empty.conf"
