@@ -121,7 +121,8 @@ write_replace(const char *path, const struct stat *old, const char *data, GError
 	/* Root writing a user's file leaves it the user's. */
 	if (old && fchown(fd, old->st_uid, old->st_gid) < 0 && errno != EPERM)
 		goto fail;
-	if (fchmod(fd, old ? old->st_mode & 07777 : 0666 & ~mask) < 0)
+	/* Its permissions, never set-id bits, on what is now a report. */
+	if (fchmod(fd, old ? old->st_mode & 0777 : 0666 & ~mask) < 0)
 		goto fail;
 	if (!write_all(fd, path, data, strlen(data), error))
 		goto fail_set;
