@@ -9,6 +9,7 @@
 
 #include "kv-act.h"
 #include "kv-config.h"
+#include "kv-escape.h"
 #include "kv-file.h"
 #include "kv-json.h"
 #include "kv-spool.h"
@@ -539,6 +540,7 @@ kv_balancer_status_json(const KvBalancer *b)
 {
 	g_autoptr(JsonBuilder) jb = json_builder_new();
 	const KvSnapshot *s = b->snap;
+	g_autofree char *text = NULL;
 
 	json_builder_begin_object(jb);
 	kv_json_str(jb, "schema", KV_STATUS_SCHEMA);
@@ -669,7 +671,9 @@ kv_balancer_status_json(const KvBalancer *b)
 		json_builder_add_string_value(jb, g_ptr_array_index(s->notes, i));
 	json_builder_end_array(jb);
 	json_builder_end_object(jb);
-	return kv_json_to_string(jb, TRUE);
+	text = kv_json_to_string(jb, TRUE);
+	/* Guest names from QEMU's command line may be any bytes. */
+	return kv_escape_json_text(text);
 }
 
 static const char *
@@ -708,7 +712,8 @@ arr_member(JsonObject *o, const char *name)
 char *
 kv_status_render_text(const char *json, GError **error)
 {
-	g_autoptr(JsonNode) root = kv_json_parse(json, -1, 0, 0, error);
+	g_autofree char *valid = kv_escape_json_text(json);
+	g_autoptr(JsonNode) root = kv_json_parse(valid, -1, 0, 0, error);
 	JsonObject *o, *host, *ksm;
 	JsonArray *guests, *dec, *acts, *notes, *nodes;
 	GString *t;
@@ -728,11 +733,14 @@ kv_status_render_text(const char *json, GError **error)
 			       int_member(o, "tick_ms", 0) / 1000.0,
 			       json_object_get_boolean_member_with_default(o, "dry_run", FALSE) ? ", dry run" : "",
 			       json_object_get_boolean_member_with_default(o, "libvirt", FALSE) ? ", libvirt connected" : "");
-	if (str_member(o, "libvirt_error"))
+	if (str_member(o, "libvirt_error")) {
+		g_autofree char *why = kv_escape_term(str_member(o, "libvirt_error"));
+
 		g_string_append_printf(t, ", libvirt disconnected for %.0f s: %s",
 				       MAX(0.0, json_object_get_double_member_with_default(o, "time", 0) -
 					   json_object_get_double_member_with_default(o, "libvirt_down_since", 0)),
-				       str_member(o, "libvirt_error"));
+				       why);
+	}
 	g_string_append_c(t, '\n');
 	if (host) {
 		g_string_append_printf(t, "host: MemAvailable %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " MiB",
@@ -781,10 +789,11 @@ kv_status_render_text(const char *json, GError **error)
 		g_autofree char *ls = !cg ? g_strdup("-") : int_member(cg, "limit_bytes", -1) < 0 ?
 				      g_strdup("max") : g_strdup_printf("%" G_GINT64_FORMAT,
 									  int_member(cg, "limit_bytes", 0) >> 20);
+		g_autofree char *name = kv_escape_term(str_member(g, "name") ? str_member(g, "name") : "?");
 
 		g_string_append_printf(t, "%-24s %7" G_GINT64_FORMAT " %9" G_GINT64_FORMAT " %9" G_GINT64_FORMAT
 				       " %9" G_GINT64_FORMAT " %5" G_GINT64_FORMAT " %11s %11s\n",
-				       str_member(g, "name") ? str_member(g, "name") : "?", int_member(g, "pid", 0),
+				       name, int_member(g, "pid", 0),
 				       int_member(g, "ram_kib", 0) / 1024, int_member(g, "rss_kib", 0) / 1024,
 				       int_member(g, "merging_pages", 0), int_member(g, "priority", 0), bs, ls);
 	}
@@ -794,18 +803,21 @@ kv_status_render_text(const char *json, GError **error)
 	g_string_append(t, "\nDecisions:\n");
 	for (guint i = 0; dec && i < json_array_get_length(dec); i++) {
 		JsonObject *d = json_array_get_object_element(dec, i);
+		g_autofree char *policy = kv_escape_term(str_member(d, "policy"));
+		g_autofree char *decision = kv_escape_term(str_member(d, "decision"));
+		g_autofree char *reason = kv_escape_term(str_member(d, "reason"));
 
-		g_string_append_printf(t, "  %-8s %-12s %s\n", str_member(d, "policy"), str_member(d, "decision"),
-				       str_member(d, "reason"));
+		g_string_append_printf(t, "  %-8s %-12s %s\n", policy, decision, reason);
 	}
 	acts = arr_member(o, "actions");
 	g_string_append(t, "\nActions:\n");
 	for (guint i = 0; acts && i < json_array_get_length(acts); i++) {
 		JsonObject *a = json_array_get_object_element(acts, i);
+		g_autofree char *result = kv_escape_term(str_member(a, "result"));
+		g_autofree char *what = kv_escape_term(str_member(a, "description"));
+		g_autofree char *why = kv_escape_term(str_member(a, "error"));
 
-		g_string_append_printf(t, "  [%s] %s%s%s\n", str_member(a, "result"), str_member(a, "description"),
-				       str_member(a, "error") ? ": " : "",
-				       str_member(a, "error") ? str_member(a, "error") : "");
+		g_string_append_printf(t, "  [%s] %s%s%s\n", result, what, str_member(a, "error") ? ": " : "", why);
 	}
 	if (!acts || json_array_get_length(acts) == 0)
 		g_string_append(t, "  (none: every knob already has the wanted value)\n");
@@ -814,12 +826,18 @@ kv_status_render_text(const char *json, GError **error)
 		guint n = json_array_get_length(acts), from = n > 10 ? n - 10 : 0;
 
 		g_string_append(t, "\nRecent changes:\n");
-		for (guint i = from; i < n; i++)
-			g_string_append_printf(t, "  %s\n", json_array_get_string_element(acts, i));
+		for (guint i = from; i < n; i++) {
+			g_autofree char *line = kv_escape_term(json_array_get_string_element(acts, i));
+
+			g_string_append_printf(t, "  %s\n", line);
+		}
 	}
 	notes = arr_member(o, "notes");
-	for (guint i = 0; notes && i < json_array_get_length(notes); i++)
-		g_string_append_printf(t, "note: %s\n", json_array_get_string_element(notes, i));
+	for (guint i = 0; notes && i < json_array_get_length(notes); i++) {
+		g_autofree char *note = kv_escape_term(json_array_get_string_element(notes, i));
+
+		g_string_append_printf(t, "note: %s\n", note);
+	}
 	return g_string_free(t, FALSE);
 }
 

@@ -2,6 +2,7 @@
  * kv-inspect-queue.h).  No I/O here. */
 #include "kv-inspect-queue.h"
 #include "kv-ctx.h"
+#include "kv-escape.h"
 
 #include <string.h>
 #include "kv-json.h"
@@ -325,7 +326,9 @@ kv_inspect_status_render_text(const char *status_json)
 	o = json_node_get_object(in);
 	t = g_string_new("\nGuest OS inspection");
 	if (!json_object_get_boolean_member_with_default(o, "enabled", FALSE)) {
-		g_string_append_printf(t, ": off (%s)\n", json_object_get_string_member_with_default(o, "note", "disabled"));
+		g_autofree char *note = kv_escape_term(json_object_get_string_member_with_default(o, "note", "disabled"));
+
+		g_string_append_printf(t, ": off (%s)\n", note);
 		return g_string_free(t, FALSE);
 	}
 	g_string_append_printf(t, " (one appliance at a time, timeout %" G_GINT64_FORMAT " s):\n",
@@ -340,7 +343,7 @@ kv_inspect_status_render_text(const char *status_json)
 		JsonObject *g = json_array_get_object_element(guests, i);
 		const char *state = json_object_get_string_member_with_default(g, "state", "?");
 		JsonObject *os = json_object_has_member(g, "os") ? json_object_get_object_member(g, "os") : NULL;
-		g_autofree char *what = NULL;
+		g_autofree char *what = NULL, *what_e = NULL, *name = NULL, *state_e = NULL;
 		gint64 for_s = json_object_get_int_member_with_default(g, "for_s", 0);
 
 		if (!strcmp(state, "pending") || !strcmp(state, "running")) {
@@ -357,8 +360,11 @@ kv_inspect_status_render_text(const char *status_json)
 			what = g_strdup(os ? json_object_get_string_member_with_default(os, "reason", "no reason given")
 				       : "no reason given");
 		}
-		g_string_append_printf(t, "  %-24s %-8s %s\n", json_object_get_string_member_with_default(g, "name", "?"),
-				       state, what);
+		/* WHAT holds OS names and reasons: escaped as a whole. */
+		name = kv_escape_term(json_object_get_string_member_with_default(g, "name", "?"));
+		state_e = kv_escape_term(state);
+		what_e = kv_escape_term(what);
+		g_string_append_printf(t, "  %-24s %-8s %s\n", name, state_e, what_e);
 	}
 	return g_string_free(t, FALSE);
 }

@@ -2,6 +2,7 @@
  * bounded child that runs it. */
 #include "kv-inspect.h"
 #include "kv-ctx.h"
+#include "kv-escape.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -587,16 +588,21 @@ kv_os_map_save(GHashTable *map, const char *path, GError **error)
 	g_autoptr(GString) out = g_string_new("{\n  \"schema\": \"ksmvirt-os/1\",\n  \"guests\": {");
 	g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(map), (GCompareFunc)strcmp);
 	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *valid = NULL;
 
 	for (GList *l = keys; l; l = l->next) {
 		g_autofree char *os = kv_os_info_to_json(g_hash_table_lookup(map, l->data));
+		g_autoptr(JsonNode) k = json_node_init_string(json_node_alloc(), l->data);
+		g_autofree char *ks = json_to_string(k, FALSE);
 
-		g_string_append_printf(out, "%s\n    \"%s\": %s", l == keys ? "" : ",", (char *)l->data, os);
+		g_string_append_printf(out, "%s\n    %s: %s", l == keys ? "" : ",", ks, os);
 	}
 	g_string_append(out, "\n  }\n}\n");
+	/* Names from inspection may be any bytes: a map must load again. */
+	valid = kv_escape_json_text(out->str);
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		kv_set_error_errno(error, errno, dir);
 		return FALSE;
 	}
-	return kv_file_write_atomic(path, out->str, out->len, 0644, 0, error);
+	return kv_file_write_atomic(path, valid, strlen(valid), 0644, 0, error);
 }

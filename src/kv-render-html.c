@@ -1,5 +1,6 @@
 /* kv-render-html.c: one self-contained HTML page with SVG bar charts. */
 #include "kv-report.h"
+#include "kv-escape.h"
 
 #include <string.h>
 
@@ -7,10 +8,11 @@
 #define ROW_H 26
 #define LABEL_W 220
 
+/* A string from outside, in HTML or SVG text or a quoted attribute. */
 static void
 esc(GString *out, const char *s)
 {
-	g_autofree char *e = g_markup_escape_text(s ? s : "", -1);
+	g_autofree char *e = kv_escape_html(s);
 
 	g_string_append(out, e);
 }
@@ -225,7 +227,12 @@ kv_render_html(const KvReport *r)
 		svg_line(out, "MemAvailable", pts, r->history->len, y_avail_pct, r->page_size, "% of MemTotal");
 	}
 	g_string_append(out, "<h2>Details</h2>\n<pre>");
-	esc(out, text);
+	{
+		/* The text report escaped its strings for the terminal already. */
+		g_autofree char *pre = kv_escape_html_pre(text);
+
+		g_string_append(out, pre);
+	}
 	g_string_append(out, "</pre>\n</body></html>\n");
 	return g_string_free(out, FALSE);
 }

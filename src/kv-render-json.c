@@ -1,7 +1,7 @@
 /* kv-render-json.c: the --json report (schema "ksmvirt-report/1",
  * documented in doc/report-json.md). */
 #include "kv-report.h"
-
+#include "kv-escape.h"
 #include "kv-json.h"
 
 
@@ -293,10 +293,9 @@ kv_render_json(const KvReport *r)
 	json_generator_set_pretty(gen, TRUE);
 	json_generator_set_indent(gen, 2);
 	{
-		char *s = json_generator_to_data(gen, NULL);
-		char *with_nl = g_strconcat(s, "\n", NULL);
+		g_autofree char *s = json_generator_to_data(gen, NULL);
+		g_autofree char *valid = kv_escape_json_text(s);
 
-		g_free(s);
-		return with_nl;
+		return g_strconcat(valid, "\n", NULL);
 	}
 }

@@ -1,25 +1,8 @@
 /* kv-render-prom.c: Prometheus text exposition format (version 0.0.4). */
 #include "kv-report.h"
+#include "kv-escape.h"
 
 #include <string.h>
-
-static char *
-label_escape(const char *s)
-{
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = s ? s : ""; *p; p++) {
-		if (*p == '\\')
-			g_string_append(out, "\\\\");
-		else if (*p == '"')
-			g_string_append(out, "\\\"");
-		else if (*p == '\n')
-			g_string_append(out, "\\n");
-		else
-			g_string_append_c(out, *p);
-	}
-	return g_string_free(out, FALSE);
-}
 
 static void
 header(GString *out, const char *name, const char *type, const char *help)
@@ -30,8 +13,8 @@ header(GString *out, const char *name, const char *type, const char *help)
 static char *
 guest_labels(const KvGuest *g)
 {
-	g_autofree char *name = label_escape(g->name);
-	g_autofree char *uuid = label_escape(g->uuid ? g->uuid : "");
+	g_autofree char *name = kv_escape_prom_label(g->name);
+	g_autofree char *uuid = kv_escape_prom_label(g->uuid ? g->uuid : "");
 
 	return g_strdup_printf("name=\"%s\",uuid=\"%s\",pid=\"%d\"", name, uuid, g->pid);
 }
@@ -102,7 +85,7 @@ kv_render_prometheus(const KvReport *r)
 			g_string_append_printf(out, "%s %" G_GUINT64_FORMAT "\n", name, r->ksm->value[i]);
 	}
 	if (r->ksm->advisor_mode) {
-		g_autofree char *mode = label_escape(r->ksm->advisor_mode);
+		g_autofree char *mode = kv_escape_prom_label(r->ksm->advisor_mode);
 
 		header(out, "ksmvirt_ksm_advisor_mode_info", "gauge", "The KSM advisor mode in force.");
 		g_string_append_printf(out, "ksmvirt_ksm_advisor_mode_info{mode=\"%s\"} 1\n", mode);
@@ -140,9 +123,10 @@ kv_render_prometheus(const KvReport *r)
 		header(out, "ksmvirt_guest_os_info", "gauge", "The guest's operating system (libguestfs inspection); 1.");
 		for (guint i = 0; i < r->guests->len; i++) {
 			const KvGuest *g = r->guests->pdata[i];
-			g_autofree char *fam = kv_os_info_family(g->os);
-			g_autofree char *type = label_escape(g->os ? g->os->type : "unknown");
-			g_autofree char *distro = label_escape(g->os && g->os->distro ? g->os->distro : "");
+			g_autofree char *family = kv_os_info_family(g->os);
+			g_autofree char *fam = kv_escape_prom_label(family);
+			g_autofree char *type = kv_escape_prom_label(g->os ? g->os->type : "unknown");
+			g_autofree char *distro = kv_escape_prom_label(g->os && g->os->distro ? g->os->distro : "");
 			g_autofree char *l = g_strdup_printf("%s,family=\"%s\",type=\"%s\",distro=\"%s\"",
 							     (char *)labels->pdata[i], fam, type, distro);
 
@@ -152,7 +136,7 @@ kv_render_prometheus(const KvReport *r)
 		       "Savings of the guests of one OS family; kind=zero_page is the part merged into the zero page.");
 		for (guint i = 0; r->families && i < r->families->len; i++) {
 			const KvOsFamily *f = r->families->pdata[i];
-			g_autofree char *fam = label_escape(f->family);
+			g_autofree char *fam = kv_escape_prom_label(f->family);
 			g_autofree char *l1 = g_strdup_printf("family=\"%s\",kind=\"all\"", fam);
 			g_autofree char *l2 = g_strdup_printf("family=\"%s\",kind=\"zero_page\"", fam);
 
@@ -178,7 +162,7 @@ kv_render_prometheus(const KvReport *r)
 
 				for (guint j = 0; j < g->nodes->len; j++) {
 					const KvGuestNode *n = g->nodes->pdata[j];
-					g_autofree char *be = label_escape(n->backend_id);
+					g_autofree char *be = kv_escape_prom_label(n->backend_id);
 					g_autofree char *l = NULL;
 					double v;
 

@@ -1,6 +1,7 @@
 /* kv-render-text.c: the default aligned-table report. */
 #include "kv-report.h"
 #include "kv-table.h"
+#include "kv-escape.h"
 
 #include <string.h>
 
@@ -270,16 +271,20 @@ kv_render_text(const KvReport *r)
 			const KvGuest *g = r->guests->pdata[i];
 
 			for (guint j = 0; j < g->warnings->len; j++) {
-				g_autofree char *name = kv_escape_control(g->name);
+				g_autofree char *name = kv_escape_term(g->name);
+				g_autofree char *warning = kv_escape_term(g->warnings->pdata[j]);
 
 				if (first)
 					g_string_append(out, "\nWarnings\n");
 				first = FALSE;
-				g_string_append_printf(out, "  %s: %s\n", name, (char *)g->warnings->pdata[j]);
+				g_string_append_printf(out, "  %s: %s\n", name, warning);
 			}
 		}
 	}
-	for (guint i = 0; i < r->notes->len; i++)
-		g_string_append_printf(out, "note: %s\n", (char *)r->notes->pdata[i]);
+	for (guint i = 0; i < r->notes->len; i++) {
+		g_autofree char *note = kv_escape_term(r->notes->pdata[i]);
+
+		g_string_append_printf(out, "note: %s\n", note);
+	}
 	return g_string_free(out, FALSE);
 }

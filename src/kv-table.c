@@ -1,5 +1,6 @@
 /* kv-table.c: aligned text tables. */
 #include "kv-table.h"
+#include "kv-escape.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -31,38 +32,13 @@ kv_table_free(KvTable *t)
 	g_free(t);
 }
 
-char *
-kv_escape_control(const char *s)
-{
-	GString *out = g_string_new(NULL);
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n')
-			g_string_append(out, "\\n");
-		else if (*p == '\t')
-			g_string_append(out, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			g_string_append_printf(out, "\\x%02x", *p);
-		else
-			g_string_append_c(out, (char)*p);
-	}
-	/* Invalid UTF-8 would break width computation: make it valid. */
-	if (!g_utf8_validate(out->str, -1, NULL)) {
-		char *valid = g_utf8_make_valid(out->str, -1);
-
-		g_string_free(out, TRUE);
-		return valid;
-	}
-	return g_string_free(out, FALSE);
-}
-
 void
 kv_table_add_row(KvTable *t, const char *const *cells)
 {
 	char **row = g_new0(char *, t->n_cols + 1);
 
 	for (guint i = 0; i < t->n_cols; i++)
-		row[i] = kv_escape_control(cells[i] ? cells[i] : "-");
+		row[i] = kv_escape_term(cells[i] ? cells[i] : "-");
 	g_ptr_array_add(t->rows, row);
 }
 

@@ -13,14 +13,11 @@ void kv_table_free(KvTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvTable, kv_table_free)
 
 /* kv_table_add_row: appends a row of N_COLS cells (copied; NULL is "-").
- * Control characters in cells are shown escaped (\n, \t, \xNN). */
+ * Cells are shown escaped for the terminal (kv_escape_term). */
 void kv_table_add_row(KvTable *t, const char *const *cells);
 /* kv_table_add_rowv: the same with a NULL-free varargs list of N_COLS. */
 void kv_table_add_rowv(KvTable *t, ...);
 /* kv_table_render: appends the table, INDENT spaces in, to OUT. */
 void kv_table_render(const KvTable *t, guint indent, GString *out);
-
-/* kv_escape_control: copy of S with control characters escaped. */
-char *kv_escape_control(const char *s);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "kv-config.h"
 #include "kv-registry.h"
 #include "kv-table.h"
+#include "kv-escape.h"
 #include "kv-inspect.h"
 #include "kv-inspect-queue.h"
 #include "kv-advise.h"
@@ -23,9 +24,11 @@
 #include <json-glib/json-glib.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_FAIL 1
@@ -51,9 +54,166 @@ exit_code_for(const GError *e)
 }
 
 static gboolean
+set_errno_error(GError **error, int errsv, const char *what, const char *why)
+{
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "%s: %s%s", what,
+		    why ? why : "", g_strerror(errsv));
+	return FALSE;
+}
+
+/* write_all: all of DATA to FD, WHAT naming it in the error.  A write that
+ * makes no progress is an error too.  Returns TRUE or FALSE with ERROR. */
+static gboolean
+write_all(int fd, const char *what, const char *data, gsize len, GError **error)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return set_errno_error(error, n < 0 ? errno : EIO, what, NULL);
+		data += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* A device or FIFO the user named is written where it is: no O_CREAT, no
+ * O_TRUNC, so /dev/null stays /dev/null.  FOLLOW: PATH is a symlink the
+ * caller found pointing at one. */
+static gboolean
+write_in_place(const char *path, gboolean follow, const char *data, GError **error)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	struct stat st;
+	gboolean ok;
+
+	if (fd < 0)
+		return set_errno_error(error, errno, path, NULL);
+	/* Replaced since lstat(): write only to what was checked. */
+	if (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		close(fd);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			    "%s: changed while being opened: not written", path);
+		return FALSE;
+	}
+	ok = write_all(fd, path, data, strlen(data), error);
+	if (close(fd) < 0 && ok)
+		ok = set_errno_error(error, errno, path, NULL);
+	return ok;
+}
+
+/* A regular file (or a new one) is replaced atomically: a temporary file
+ * in the same directory, fsync, rename.  OLD: what PATH is now, whose
+ * mode and owner the new file keeps, or NULL. */
+static gboolean
+write_replace(const char *path, const struct stat *old, const char *data, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+	mode_t mask = umask(0);
+	int fd, dfd;
+
+	umask(mask);
+	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return set_errno_error(error, errno, path, "cannot create a temporary file: ");
+	/* Root writing a user's file leaves it the user's. */
+	if (old && fchown(fd, old->st_uid, old->st_gid) < 0 && errno != EPERM)
+		goto fail;
+	/* Its permissions, never set-id bits, on what is now a report. */
+	if (fchmod(fd, old ? old->st_mode & 0777 : 0666 & ~mask) < 0)
+		goto fail;
+	if (!write_all(fd, path, data, strlen(data), error))
+		goto fail_set;
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	/* The rename itself reaches the disk with the directory. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return TRUE;
+fail:
+	set_errno_error(error, errno, path, NULL);
+fail_set:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return FALSE;
+}
+
+/* write_file: DATA to PATH as the user named it.  A regular file is
+ * replaced atomically, a character device or FIFO written in place (also
+ * through a symlink), anything else refused: a symlink to a file or to
+ * nothing, a directory, a socket, a block device.  Returns TRUE or FALSE
+ * with ERROR. */
+static gboolean
 write_file(const char *path, const char *data, GError **error)
 {
-	return g_file_set_contents(path, data, -1, error);
+	struct stat st, target;
+	const char *what;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? write_replace(path, NULL, data, error)
+				       : set_errno_error(error, errno, path, NULL);
+	if (S_ISREG(st.st_mode))
+		return write_replace(path, &st, data, error);
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+		return write_in_place(path, FALSE, data, error);
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &target) == 0 && (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)))
+			return write_in_place(path, TRUE, data, error);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+			    "%s: is a symbolic link: not replaced (name the file itself)", path);
+		return FALSE;
+	}
+	what = S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
+	       : S_ISBLK(st.st_mode) ? "a block device" : "not a regular file";
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "%s: is %s: not written", path, what);
+	return FALSE;
+}
+
+/* print_out: TEXT on standard output, written now; a failure (a full
+ * disk, a closed pipe) is reported as "ksmvirt CMD: ..." and FALSE. */
+static gboolean
+print_out(const char *cmd, const char *text)
+{
+	g_autoptr(GError) err = NULL;
+
+	fflush(stdout);
+	if (write_all(STDOUT_FILENO, "standard output", text, strlen(text), &err))
+		return TRUE;
+	g_printerr("ksmvirt %s: %s\n", cmd, err->message);
+	return FALSE;
+}
+
+/* finish_stdout: what is left in stdio's buffer flushed and stdout
+ * closed; a failure makes a successful RC EXIT_FAIL. */
+static int
+finish_stdout(int rc)
+{
+	int errsv = 0;
+
+	if (fflush(stdout) != 0)
+		errsv = errno;
+	else if (ferror(stdout))
+		errsv = EIO;
+	if (fclose(stdout) != 0 && !errsv)
+		errsv = errno;
+	if (!errsv)
+		return rc;
+	g_printerr("ksmvirt: standard output: %s\n", g_strerror(errsv));
+	return rc ? rc : EXIT_FAIL;
 }
 
 #define DEFAULT_REGISTRY KV_PATH_REGISTRY
@@ -215,13 +375,12 @@ cmd_report(int argc, char **argv)
 			out = kv_render_prometheus(r);
 		else if (!html || watch_s)
 			out = kv_render_text(r);
-		if (watch_s && isatty(STDOUT_FILENO))
-			fputs("\033[H\033[2J", stdout);
-		if (out)
-			fputs(out, stdout);
-		else if (html)
+		if (watch_s && isatty(STDOUT_FILENO) && !print_out("report", "\033[H\033[2J"))
+			return EXIT_FAIL;
+		if (out && !print_out("report", out))
+			return EXIT_FAIL;
+		if (!out && html)
 			g_printerr("ksmvirt report: wrote %s\n", html);
-		fflush(stdout);
 		if (!watch_s)
 			break;
 		/* The ksmd sample already took interval_ms of the period. */
@@ -324,16 +483,26 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (json) {
 		g_autofree char *s = kv_os_info_to_json(os);
+		g_autofree char *valid = kv_escape_json_text(s);
+		g_autofree char *line = g_strconcat(valid, "\n", NULL);
 
-		printf("%s\n", s);
+		if (!print_out("inspect", line))
+			return EXIT_FAIL;
 	} else {
 		g_autofree char *family = kv_os_info_family(os);
+		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
+		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
+		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
+		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
+		g_autofree char *reason = os->reason ? kv_escape_term(os->reason) : NULL;
+		g_autofree char *text = g_strdup_printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\n"
+							"arch:     %s\nfamily:   %s\n%s%s%s",
+							type, distro, product, os->major, os->minor, arch, fam,
+							reason ? "reason:   " : "", reason ? reason : "",
+							reason ? "\n" : "");
 
-		printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\narch:     %s\nfamily:   %s\n",
-		       os->type, os->distro ? os->distro : "-", os->product_name ? os->product_name : "-",
-		       os->major, os->minor, os->arch ? os->arch : "-", family);
-		if (os->reason)
-			printf("reason:   %s\n", os->reason);
+		if (!print_out("inspect", text))
+			return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -478,7 +647,7 @@ cmd_advise(int argc, char **argv)
 		g_autoptr(JsonBuilder) b = json_builder_new();
 		g_autoptr(JsonGenerator) gen = json_generator_new();
 		g_autoptr(JsonNode) jroot = NULL;
-		g_autofree char *text = NULL;
+		g_autofree char *text = NULL, *valid = NULL;
 
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "schema");
@@ -513,7 +682,11 @@ cmd_advise(int argc, char **argv)
 		json_generator_set_root(gen, jroot);
 		json_generator_set_pretty(gen, TRUE);
 		text = json_generator_to_data(gen, NULL);
-		printf("%s\n", text);
+		valid = kv_escape_json_text(text);
+		g_free(text);
+		text = g_strconcat(valid, "\n", NULL);
+		if (!print_out("advise", text))
+			return EXIT_FAIL;
 	} else {
 		g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
 		g_autofree char *a = kv_format_bytes(saved_now), *b2 = kv_format_bytes(saved_plan);
@@ -527,19 +700,20 @@ cmd_advise(int argc, char **argv)
 
 			kv_table_add_rowv(t, guests[i].name, guests[i].family, ram, n1, n2);
 		}
-		{
-			GString *out = g_string_new(NULL);
+		g_autoptr(GString) out = g_string_new("NUMA placement advice (KSM merges within a node when "
+						      "merge_across_nodes=0)\n");
 
-			kv_table_render(t, 2, out);
-			printf("NUMA placement advice (KSM merges within a node when merge_across_nodes=0)\n%s", out->str);
-			g_string_free(out, TRUE);
-		}
-		printf("Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n", a, b2, gain);
+		kv_table_render(t, 2, out);
+		g_string_append_printf(out, "Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n",
+				       a, b2, gain);
 		if (mans)
-			printf("note: merge_across_nodes is 1: pages merge across nodes now, so placement changes\n"
-			       "      no savings until it is set to 0 (which needs everything unmerged first).\n");
+			g_string_append(out, "note: merge_across_nodes is 1: pages merge across nodes now, so placement "
+					"changes\n      no savings until it is set to 0 (which needs everything unmerged "
+					"first).\n");
 		if (!apply)
-			printf("Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
+			g_string_append(out, "Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
+		if (!print_out("advise", out->str))
+			return EXIT_FAIL;
 	}
 	if (apply) {
 		int rc = 0;
@@ -547,22 +721,25 @@ cmd_advise(int argc, char **argv)
 		for (guint i = 0; i < r->guests->len; i++) {
 			const KvGuest *g = r->guests->pdata[i];
 			g_autofree char *nodeset = g_strdup_printf("%d", plan[i]);
-			g_autofree char *got = NULL;
+			g_autofree char *got = NULL, *name = kv_escape_term(g->name), *why = NULL, *line = NULL;
 
 			if (plan[i] == now[i])
 				continue;
 			if (g_strcmp0(g->source, "libvirt") != 0) {
-				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", g->name);
+				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", name);
 				continue;
 			}
 			got = kv_hv_libvirt_set_nodeset(uri, g->name, nodeset, &err);
 			if (!got) {
-				g_printerr("ksmvirt advise: %s: %s\n", g->name, err->message);
+				why = kv_escape_term(err->message);
+				g_printerr("ksmvirt advise: %s: %s\n", name, why);
 				g_clear_error(&err);
 				rc = EXIT_PRIV;
 				continue;
 			}
-			printf("applied: %s numatune nodeset %s (strict)\n", g->name, got);
+			line = g_strdup_printf("applied: %s numatune nodeset %s (strict)\n", name, got);
+			if (!print_out("advise", line))
+				return EXIT_FAIL;
 		}
 		return rc;
 	}
@@ -593,19 +770,29 @@ cmd_status(int argc, char **argv)
 	if (!sock)
 		sock = g_strdup(g_getenv("KSMVIRT_SOCKET") ? g_getenv("KSMVIRT_SOCKET") : DEFAULT_SOCKET);
 	doc = kv_status_query(sock, &err);
+	if (doc) {
+		/* The daemon copies guest names as they are: make them UTF-8. */
+		char *valid = kv_escape_json_text(doc);
+
+		g_free(doc);
+		doc = valid;
+	}
 	if (doc && !json)
 		text = kv_status_render_text(doc, &err);
 	if (!doc || (!json && !text)) {
 		g_printerr("ksmvirt status: %s\n", err->message);
 		return EXIT_FAIL;
 	}
-	fputs(json ? doc : text, stdout);
+	if (!print_out("status", json ? doc : text))
+		return EXIT_FAIL;
 	if (json) {
-		fputc('\n', stdout);
+		if (!print_out("status", "\n"))
+			return EXIT_FAIL;
 	} else {
 		g_autofree char *insp = kv_inspect_status_render_text(doc);
 
-		fputs(insp, stdout);
+		if (!print_out("status", insp))
+			return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -677,8 +864,7 @@ cmd_balance(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		text = kv_config_to_string(&cfg);
-		fputs(text, stdout);
-		return 0;
+		return print_out("balance", text) ? 0 : EXIT_FAIL;
 	}
 	if (!oneshot) {
 		g_printerr("ksmvirt balance: only --oneshot is supported; the continuous balancer is ksmvirtd(8)\n");
@@ -753,9 +939,8 @@ cmd_balance(int argc, char **argv)
 			g_printerr("ksmvirt balance: %s\n", err->message);
 			return EXIT_FAIL;
 		}
-		fputs(json ? doc : text, stdout);
-		if (json)
-			fputc('\n', stdout);
+		if (!print_out("balance", json ? doc : text) || (json && !print_out("balance", "\n")))
+			return EXIT_FAIL;
 	}
 	return failed ? EXIT_ACTION : 0;
 }
@@ -778,14 +963,11 @@ usage(FILE *f)
 	      "4 not privileged enough, 5 a balancer action failed.  See ksmvirt(1).\n", f);
 }
 
-int
-main(int argc, char **argv)
+static int
+run_command(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "report";
 
-	setlocale(LC_ALL, "");
-	/* Numbers in machine-readable output never use a locale's comma. */
-	setlocale(LC_NUMERIC, "C");
 	if (argc > 1 && argv[1][0] == '-') {
 		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 			usage(stdout);
@@ -819,4 +1001,14 @@ main(int argc, char **argv)
 	g_printerr("ksmvirt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	/* Numbers in machine-readable output never use a locale's comma. */
+	setlocale(LC_NUMERIC, "C");
+	/* Output that did not reach its file is a failure, whatever wrote it. */
+	return finish_stdout(run_command(argc, argv));
 }

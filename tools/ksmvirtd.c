@@ -40,6 +40,7 @@
 
 #include "kv-balancer.h"
 #include "kv-config.h"
+#include "kv-escape.h"
 #include "kv-event.h"
 #include "kv-ident.h"
 #include "kv-file.h"
@@ -107,7 +108,9 @@ static void log_msg(const char *fmt, ...)
 	va_start(ap, fmt);
 	g_autofree gchar *msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ksmvirtd: %s\n", msg);
+	/* Messages carry guest names: one line each, no terminal controls. */
+	g_autofree gchar *line = kv_escape_term(msg);
+	fprintf(stderr, "ksmvirtd: %s\n", line);
 }
 
 static void save_registry(Daemon *d)

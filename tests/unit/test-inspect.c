@@ -292,6 +292,34 @@ test_queue(void)
 	g_assert_cmpstr(((KvOsInfo *)g_hash_table_lookup(map, "d"))->type, ==, "linux");
 }
 
+/* An OS map whose key and OS name came from outside (a hand-edited map,
+ * inspection of a hostile image) saves as JSON it can load again. */
+static void
+test_os_map_hostile(void)
+{
+	g_autoptr(GHashTable) map = kv_os_map_new();
+	g_autoptr(GHashTable) back = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = g_dir_make_tmp("ksmvirt-osmap-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "os.json", NULL);
+	const KvOsInfo *got;
+
+	g_hash_table_replace(map, g_strdup("a\"b\\c\n"), os_new("linux", "Debian\xff\x1b 12", 12));
+	g_hash_table_replace(map, g_strdup("0a1b2c3d-0000-4000-8000-000000000001"), os_new("windows", "W", 10));
+	g_assert_true(kv_os_map_save(map, path, &err));
+	g_assert_no_error(err);
+	back = kv_os_map_load(path, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(back);
+	g_assert_cmpuint(g_hash_table_size(back), ==, 2);
+	got = g_hash_table_lookup(back, "a\"b\\c\n");
+	g_assert_nonnull(got);
+	g_assert_cmpstr(got->product_name, ==, "Debian\\xff\x1b 12");
+	g_assert_true(kv_os_info_is_windows(g_hash_table_lookup(back, "0a1b2c3d-0000-4000-8000-000000000001")));
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
 static void
 test_queue_status(void)
 {
@@ -411,6 +439,7 @@ main(int argc, char **argv)
 	g_test_add_func("/inspect/child", test_child);
 	g_test_add_func("/inspect/queue", test_queue);
 	g_test_add_func("/inspect/queue-status", test_queue_status);
+	g_test_add_func("/inspect/os-map-hostile", test_os_map_hostile);
 	g_test_add_func("/inspect/domain-disks", test_domain_disks);
 	g_test_add_func("/inspect/transient", test_transient);
 	return g_test_run();
