@@ -2,6 +2,7 @@
  * kv-event: domain XML facts and the event line format.  See kv-event.h.
  */
 #include "kv-event.h"
+#include "kv-xml.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -13,7 +14,6 @@
 #define KV_POLICY_NS "http://ksmvirt.org/xmlns/policy/1.0"
 
 G_DEFINE_QUARK(kv-event-error-quark, kv_event_error)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 
 static const char *const op_names[] = {
 	[KV_EVENT_OP_UNKNOWN] = "unknown",
@@ -365,20 +365,11 @@ static const xmlNode *find_domain(const xmlNode *root)
 gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 				   GError **error)
 {
-	if (len > G_MAXINT) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML,
-			    "domain XML of %" G_GSIZE_FORMAT " bytes is too large", len);
-		return FALSE;
-	}
-	g_autoptr(xmlDoc) doc = xmlReadMemory(buf, (int)len, "domain.xml", NULL,
-				    XML_PARSE_NONET | XML_PARSE_HUGE |
-				    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(xmlDoc) doc = kv_xml_parse(buf, len, &local);
 	if (doc == NULL) {
-		const xmlError *e = xmlGetLastError();
-		g_autofree gchar *msg = g_strstrip(g_strdup(e && e->message ? e->message : "unknown error"));
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML,
-			    "domain XML does not parse: line %d: %s",
-			    e ? e->line : 0, msg);
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML, "domain XML %s",
+			    local->message);
 		return FALSE;
 	}
 	const xmlNode *root = xmlDocGetRootElement(doc);
