@@ -6,21 +6,21 @@
  *     50-ksmvirt OBJECT OP SUBOP EXTRA     (domain XML on stdin)
  *
  * for the operations prepare, start, started, stopped, release, migrate,
- * restore, reconnect and attach.  The hook parses the XML, sends one event
- * line to ksmvirtd over its Unix socket and waits briefly for the "ok"
- * acknowledgement.  When no daemon listens or it does not answer within
- * the budget, the event goes to the spool directory, which the daemon
- * replays when it starts.  For migrate and restore libvirt takes the hook's
- * output as the new domain XML: the hook copies its input there unchanged.
- *
- * libvirt waits for the hook before it goes on with the guest, so the hook
- * parses and passes the XML through, then forks: the parent exits at once
- * and the child, detached from libvirt's pipes, delivers the event (or
- * spools it) and logs to STATE_DIR/hook.log.
+ * restore, reconnect and attach, and waits for it before it goes on with
+ * the guest.  So the hook only reads its standard input to the end (libvirt
+ * cancels an incoming migration when that write fails) and forks: the parent
+ * exits 0 at once, having printed nothing (for migrate and restore libvirt
+ * takes the output as the new domain XML, and empty output means
+ * "unchanged").  The child, detached from libvirt's pipes, parses the XML
+ * (kv-xml.h: bounded, no entities), sends one event line to ksmvirtd over
+ * its Unix socket and waits briefly for the "ok" acknowledgement; when no
+ * daemon listens or it does not answer within the budget, the event goes
+ * to the spool directory, which the daemon replays.  The child logs to
+ * STATE_DIR/hook.log.
  *
  * The hook never talks to libvirt (libvirtd waits for the hook: that would
  * deadlock) and never fails a guest operation: it exits 0 whatever happens
- * to the event, and 2 only on a malformed invocation.
+ * to the event or to its pipes, and 2 only on a malformed invocation.
  *
  * Environment (for tests):
  *   KSMVIRT_SOCKET           daemon socket  [RUNSTATEDIR/ksmvirt/ksmvirtd.sock]
@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,6 +47,7 @@
 #include "kv-event.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
+#include "kv-xml.h"
 
 #define DEFAULT_SOCKET KV_PATH_SOCKET
 #define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
@@ -66,10 +68,13 @@ static void usage(FILE *f)
 		prog);
 }
 
-/* Read all of fd.  Returns FALSE with errno set on a read error. */
-static gboolean read_all(int fd, GByteArray *out)
+/* Read fd to its end, keeping at most max_bytes in out and counting the
+ * rest in *dropped (libvirt's write fails if we stop reading).  Returns
+ * FALSE with errno set on a read error. */
+static gboolean read_all_bounded(int fd, GByteArray *out, gsize max_bytes, gsize *dropped)
 {
 	guint8 buf[65536];
+	*dropped = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n < 0) {
@@ -79,7 +84,9 @@ static gboolean read_all(int fd, GByteArray *out)
 		}
 		if (n == 0)
 			return TRUE;
-		g_byte_array_append(out, buf, (guint)n);
+		gsize keep = MIN((gsize)n, max_bytes - MIN(out->len, max_bytes));
+		g_byte_array_append(out, buf, (guint)keep);
+		*dropped += (gsize)n - keep;
 	}
 }
 
@@ -269,18 +276,18 @@ static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
 }
 
 /*
- * Leave libvirt's critical path: fork a child that delivers the event while
- * the parent exits at once.  The child closes the pipes libvirt reads (it
- * waits for them to close) and logs to STATE_DIR/hook.log instead.
- * Returns 1 in the parent, 0 in the child, -1 when fork failed.
+ * Leave libvirt's critical path: fork a child that parses the XML and
+ * delivers the event while the parent exits at once.  The child leaves the
+ * pipes libvirt reads (it waits for them to close) and logs to
+ * STATE_DIR/hook.log instead.  Returns 1 in the parent, 0 in the child, -1
+ * when fork failed.
  */
-static int detach(void)
+static int detach(const char *state_dir)
 {
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid > 0 ? 1 : -1;
 	setsid();
-	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
 	g_autofree gchar *log_path = g_build_filename(state_dir, "hook.log", NULL);
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	g_mkdir_with_parents(state_dir, 0755);
@@ -297,11 +304,38 @@ static int detach(void)
 		dup2(null_fd, STDOUT_FILENO);
 	}
 	dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
+	if (log_fd > STDERR_FILENO)
+		close(log_fd);
+	if (null_fd > STDERR_FILENO)
+		close(null_fd);
 	return 0;
+}
+
+/* Fill ev from the domain XML read (xml, plus dropped bytes over the cap),
+ * reporting problems on stderr. */
+static void describe(KvEvent *ev, const GByteArray *xml, gsize dropped,
+		     const char *object, const char *op_name)
+{
+	if (dropped > 0) {
+		fprintf(stderr, "%s: %s %s: domain XML is refused: %" G_GSIZE_FORMAT
+			" bytes, over the limit of %u MiB; sending the event without domain facts\n",
+			prog, object, op_name, xml->len + dropped, KV_XML_MAX_BYTES >> 20);
+		return;
+	}
+	if (is_blank(xml->data, xml->len))
+		return;
+	g_autoptr(GError) err = NULL;
+	if (!kv_event_parse_domain_xml(ev, (const char *)xml->data, xml->len, &err))
+		fprintf(stderr, "%s: %s %s: %s; sending the event without domain facts\n",
+			prog, object, op_name, err->message);
+	else if (ev->policy_error != NULL)
+		fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name, ev->policy_error);
 }
 
 int main(int argc, char **argv)
 {
+	/* libvirt may close our pipes early: a write must fail, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
@@ -315,16 +349,19 @@ int main(int argc, char **argv)
 	const char *object = argv[1], *op_name = argv[2];
 	KvEventOp op = kv_event_op_from_string(op_name);
 
-	g_autoptr(GByteArray) xml = g_byte_array_new();
-	if (!read_all(STDIN_FILENO, xml))
-		fprintf(stderr, "%s: %s %s: cannot read the domain XML: %s\n",
-			prog, object, op_name, g_strerror(errno));
+	/* For migrate and restore libvirt takes what we print as the new
+	 * domain XML, and empty output means "unchanged": print nothing. */
+	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null_fd >= 0 && null_fd != STDOUT_FILENO) {
+		dup2(null_fd, STDOUT_FILENO);
+		close(null_fd);
+	}
 
-	/* libvirt uses what we print as the new XML: give it back unchanged
-	 * before anything else can go wrong. */
-	if (kv_event_op_passes_xml(op) && xml->len > 0 &&
-	    !kv_write_all(STDOUT_FILENO, xml->data, xml->len))
-		fprintf(stderr, "%s: %s %s: cannot pass the domain XML through: %s\n",
+	/* Read to the end even past the cap: libvirt's write must not fail. */
+	g_autoptr(GByteArray) xml = g_byte_array_new();
+	gsize dropped = 0;
+	if (!read_all_bounded(STDIN_FILENO, xml, KV_XML_MAX_BYTES, &dropped))
+		fprintf(stderr, "%s: %s %s: cannot read the domain XML: %s\n",
 			prog, object, op_name, g_strerror(errno));
 
 	if (op == KV_EVENT_OP_UNKNOWN) {
@@ -333,25 +370,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
 	g_autoptr(KvEvent) ev = kv_event_new(op, argv[3], argv[4]);
 	ev->name = g_strdup(object);
-	if (!is_blank(xml->data, xml->len)) {
-		g_autoptr(GError) err = NULL;
-		if (!kv_event_parse_domain_xml(ev, (const char *)xml->data, xml->len, &err))
-			fprintf(stderr, "%s: %s %s: %s; sending the event without domain facts\n",
-				prog, object, op_name, err->message);
-		else if (ev->policy_error != NULL)
-			fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name,
-				ev->policy_error);
-	}
-	g_autofree gchar *line = kv_event_to_json_line(ev);
 
 	const char *fg = g_getenv("KSMVIRT_HOOK_FOREGROUND");
-	if (fg == NULL || *fg == '\0' || strcmp(fg, "0") == 0) {
-		int r = detach();
+	gboolean foreground = fg != NULL && *fg != '\0' && strcmp(fg, "0") != 0;
+	if (!foreground) {
+		int r = detach(state_dir);
 		if (r == 1)
 			return 0;
 		if (r == 0) {
+			/* From here on nothing holds libvirt up. */
+			describe(ev, xml, dropped, object, op_name);
+			g_autofree gchar *line = kv_event_to_json_line(ev);
 			deliver(ev, line, object, op_name,
 				timeout_ms_from_env(BACKGROUND_TIMEOUT_MS), TRUE);
 			_exit(0);
@@ -359,6 +391,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n",
 			prog, object, op_name, g_strerror(errno));
 	}
+	describe(ev, xml, dropped, object, op_name);
+	g_autofree gchar *line = kv_event_to_json_line(ev);
 	deliver(ev, line, object, op_name, timeout_ms_from_env(FOREGROUND_TIMEOUT_MS), FALSE);
 	return 0;
 }

@@ -44,7 +44,8 @@ KvEventOp kv_event_op_from_string(const char *name);
 /* Returns a static string; "unknown" for KV_EVENT_OP_UNKNOWN. */
 const char *kv_event_op_to_string(KvEventOp op);
 /* TRUE for the operations whose hook output libvirt uses as the new
- * domain XML (migrate, restore): the hook must copy its input there. */
+ * domain XML (migrate, restore).  Empty output means "unchanged": the hook
+ * prints nothing. */
 gboolean kv_event_op_passes_xml(KvEventOp op);
 
 typedef enum {
