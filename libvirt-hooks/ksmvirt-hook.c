@@ -16,7 +16,7 @@
  * its Unix socket and waits briefly for the "ok" acknowledgement; when no
  * daemon listens or it does not answer within the budget, the event goes
  * to the spool directory, which the daemon replays.  The child logs to
- * STATE_DIR/hook.log.
+ * STATE_DIR/hook.log (never through a symlink, rotated past 1 MiB).
  *
  * The hook never talks to libvirt (libvirtd waits for the hook: that would
  * deadlock) and never fails a guest operation: it exits 0 whatever happens
@@ -36,6 +36,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,6 +46,7 @@
 #include <glib/gstdio.h>
 
 #include "kv-event.h"
+#include "kv-owned.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
 #include "kv-xml.h"
@@ -55,7 +57,10 @@
  * background (the default) only the daemon's own latency matters. */
 #define FOREGROUND_TIMEOUT_MS 20
 #define BACKGROUND_TIMEOUT_MS 2000
+/* hook.log is rotated to hook.log.1 past this size. */
 #define HOOK_LOG_MAX_BYTES (1 << 20)
+#define HOOK_LOG "hook.log"
+#define HOOK_LOG_OLD "hook.log.1"
 
 static const char *prog = "ksmvirt-hook";
 
@@ -275,6 +280,32 @@ static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
 	return FALSE;
 }
 
+/* Open STATE_DIR/hook.log for appending (kv-owned.h: no symlink, no FIFO,
+ * no directory others may write to), first rotating it to hook.log.1 when
+ * it grew past HOOK_LOG_MAX_BYTES.  Returns the fd, or -1: then the child
+ * logs nowhere. */
+static int open_log(const char *state_dir)
+{
+	int dfd = kv_owned_dir_open(state_dir, NULL);
+	if (dfd < 0)
+		return -1;
+	const int flags = O_WRONLY | O_APPEND | O_CREAT;
+	int fd = kv_owned_file_openat(dfd, HOOK_LOG, flags, 0640, NULL);
+	struct stat st, now;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > HOOK_LOG_MAX_BYTES) {
+		/* Whoever gets the lock first renames; the others then find
+		 * that the name no longer leads to their file. */
+		if (flock(fd, LOCK_EX) == 0 &&
+		    fstatat(dfd, HOOK_LOG, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+			renameat(dfd, HOOK_LOG, dfd, HOOK_LOG_OLD);
+		close(fd);
+		fd = kv_owned_file_openat(dfd, HOOK_LOG, flags, 0640, NULL);
+	}
+	close(dfd);
+	return fd;
+}
+
 /*
  * Leave libvirt's critical path: fork a child that parses the XML and
  * delivers the event while the parent exits at once.  The child leaves the
@@ -288,17 +319,8 @@ static int detach(const char *state_dir)
 	if (pid != 0)
 		return pid > 0 ? 1 : -1;
 	setsid();
-	g_autofree gchar *log_path = g_build_filename(state_dir, "hook.log", NULL);
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	g_mkdir_with_parents(state_dir, 0755);
-	int log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	struct stat st;
-	/* Keep the log bounded: start over when it grew too large. */
-	if (log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size > HOOK_LOG_MAX_BYTES &&
-	    ftruncate(log_fd, 0) < 0) {
-		close(log_fd);
-		log_fd = -1;
-	}
+	int log_fd = open_log(state_dir);
 	if (null_fd >= 0) {
 		dup2(null_fd, STDIN_FILENO);
 		dup2(null_fd, STDOUT_FILENO);
