@@ -8,7 +8,8 @@
  * for the operations prepare, start, started, stopped, release, migrate,
  * restore, reconnect and attach, and waits for it before it goes on with
  * the guest.  So the hook only reads its standard input to the end (libvirt
- * cancels an incoming migration when that write fails) and forks: the parent
+ * cancels an incoming migration when that write fails), takes the next
+ * number of the per-boot event sequence (kv-order.h) and forks: the parent
  * exits 0 at once, having printed nothing (for migrate and restore libvirt
  * takes the output as the new domain XML, and empty output means
  * "unchanged").  The child, detached from libvirt's pipes, parses the XML
@@ -23,8 +24,10 @@
  * to the event or to its pipes, and 2 only on a malformed invocation.
  *
  * Environment (for tests):
- *   KSMVIRT_SOCKET           daemon socket  [RUNSTATEDIR/ksmvirt/ksmvirtd.sock]
+ *   KSMVIRT_SOCKET           daemon socket  [RUNSTATEDIR/ksmvirt/ksmvirtd.sock];
+ *                            its directory holds the sequence counter
  *   KSMVIRT_STATE_DIR        spool is STATE_DIR/spool [LOCALSTATEDIR/lib/ksmvirt]
+ *   KSMVIRT_ROOT             read /proc below this directory [/]
  *   KSMVIRT_HOOK_TIMEOUT_MS  budget for the socket exchange
  *                            [2000 in the background, 20 in the foreground]
  *   KSMVIRT_HOOK_FOREGROUND  when 1, deliver before exiting (no fork) and
@@ -46,6 +49,7 @@
 #include <glib/gstdio.h>
 
 #include "kv-event.h"
+#include "kv-order.h"
 #include "kv-owned.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
@@ -333,6 +337,24 @@ static int detach(const char *state_dir)
 	return 0;
 }
 
+/* Stamp ev with this boot's id and the next sequence number (kv-order.h);
+ * cheap enough for libvirt's critical path, and taken there so the
+ * numbers follow the order in which libvirt ran the hooks.  Returns why
+ * that failed (the event still gets a usable number), or NULL. */
+static gchar *stamp_order(KvEvent *ev, const char *socket_path)
+{
+	g_autoptr(KvCtx) ctx = kv_ctx_new(g_getenv("KSMVIRT_ROOT"));
+	g_autoptr(GError) err = NULL;
+	g_autofree gchar *run_dir = g_path_get_dirname(socket_path);
+	ev->boot_id = kv_order_boot_id(ctx, &err);
+	if (ev->boot_id == NULL)
+		return g_strdup_printf("no boot id: %s", err->message);
+	if (!kv_order_next_seq(run_dir, &ev->seq, &err))
+		return g_strdup_printf("no sequence number from %s/" KV_ORDER_SEQ_FILE
+				       ": %s; using the time since boot", run_dir, err->message);
+	return NULL;
+}
+
 /* Fill ev from the domain XML read (xml, plus dropped bytes over the cap),
  * reporting problems on stderr. */
 static void describe(KvEvent *ev, const GByteArray *xml, gsize dropped,
@@ -392,9 +414,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	const char *socket_path = env_or("KSMVIRT_SOCKET", DEFAULT_SOCKET);
 	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
 	g_autoptr(KvEvent) ev = kv_event_new(op, argv[3], argv[4]);
 	ev->name = g_strdup(object);
+	g_autofree gchar *order_why = stamp_order(ev, socket_path);
 
 	const char *fg = g_getenv("KSMVIRT_HOOK_FOREGROUND");
 	gboolean foreground = fg != NULL && *fg != '\0' && strcmp(fg, "0") != 0;
@@ -404,6 +428,8 @@ int main(int argc, char **argv)
 			return 0;
 		if (r == 0) {
 			/* From here on nothing holds libvirt up. */
+			if (order_why != NULL)
+				fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name, order_why);
 			describe(ev, xml, dropped, object, op_name);
 			g_autofree gchar *line = kv_event_to_json_line(ev);
 			deliver(ev, line, object, op_name,
@@ -413,6 +439,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n",
 			prog, object, op_name, g_strerror(errno));
 	}
+	if (order_why != NULL)
+		fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name, order_why);
 	describe(ev, xml, dropped, object, op_name);
 	g_autofree gchar *line = kv_event_to_json_line(ev);
 	deliver(ev, line, object, op_name, timeout_ms_from_env(FOREGROUND_TIMEOUT_MS), FALSE);

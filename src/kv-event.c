@@ -95,6 +95,7 @@ void kv_event_free(KvEvent *ev)
 	g_free(ev->subop);
 	g_free(ev->extra);
 	g_free(ev->id);
+	g_free(ev->boot_id);
 	g_free(ev->name);
 	g_free(ev->uuid);
 	g_ptr_array_unref(ev->cells);
@@ -110,6 +111,7 @@ KvEvent *kv_event_copy(const KvEvent *ev)
 	c->subop = g_strdup(ev->subop);
 	c->extra = g_strdup(ev->extra);
 	c->id = g_strdup(ev->id);
+	c->boot_id = g_strdup(ev->boot_id);
 	c->name = g_strdup(ev->name);
 	c->uuid = g_strdup(ev->uuid);
 	c->group = g_strdup(ev->group);
@@ -531,6 +533,9 @@ gchar *kv_event_to_json_line(const KvEvent *ev)
 	json_member_str(o, "subop", ev->subop);
 	json_member_str(o, "extra", ev->extra);
 	json_member_int(o, "time_us", ev->time_us);
+	json_member_str(o, "boot_id", ev->boot_id);
+	if (ev->seq != 0)
+		g_string_append_printf(o, ",\"seq\":%" G_GUINT64_FORMAT, ev->seq);
 	json_member_bool(o, "has_xml", ev->has_xml);
 	json_member_str(o, "name", ev->name);
 	json_member_str(o, "uuid", ev->uuid);

@@ -70,6 +70,8 @@ typedef struct {
 	gchar *subop;         /* "begin", "end", "-", ... as libvirt passed it */
 	gchar *extra;
 	gint64 time_us;       /* wall clock (g_get_real_time()) of the hook run */
+	gchar *boot_id;       /* the boot the hook ran in (kv-order.h), or NULL */
+	guint64 seq;          /* its place in that boot's sequence; 0: none */
 	gchar *id;            /* unique per event: deduplicates replays */
 
 	/* Facts from the domain XML; has_xml is FALSE when there was none or it

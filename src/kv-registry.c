@@ -2,6 +2,7 @@
  * kv-registry: fold hook events into guests.  See kv-registry.h.
  */
 #include "kv-registry.h"
+#include "kv-order.h"
 #include "kv-paths.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@ G_DEFINE_QUARK(kv-registry-error-quark, kv_registry_error)
 
 struct _KvRegistry {
 	GHashTable *by_key;  /* key (lower-case UUID) -> KvRegistryGuest* */
+	gchar *boot_id;      /* this boot, or NULL */
 };
 
 static const char *const state_names[] = {
@@ -46,6 +48,7 @@ static void guest_free(gpointer p)
 	g_free(g->uuid);
 	g_free(g->name);
 	g_free(g->last_subop);
+	g_free(g->last_boot_id);
 	g_free(g->last_event_id);
 	kv_event_free(g->facts);
 	g_free(g);
@@ -63,7 +66,27 @@ void kv_registry_free(KvRegistry *reg)
 	if (reg == NULL)
 		return;
 	g_hash_table_unref(reg->by_key);
+	g_free(reg->boot_id);
 	g_free(reg);
+}
+
+void kv_registry_set_boot_id(KvRegistry *reg, const char *boot_id)
+{
+	g_free(reg->boot_id);
+	reg->boot_id = g_strdup(boot_id);
+}
+
+static KvOrderStamp guest_stamp(const KvRegistryGuest *g)
+{
+	return (KvOrderStamp){ g->last_boot_id, g->last_seq, g->last_time_us };
+}
+
+/* Which of two guests was heard from last: kv_order_compare(). */
+static int compare_recency(const KvRegistry *reg, const KvRegistryGuest *a,
+			   const KvRegistryGuest *b)
+{
+	KvOrderStamp sa = guest_stamp(a), sb = guest_stamp(b);
+	return kv_order_compare(&sa, &sb, reg->boot_id);
 }
 
 guint kv_registry_size(const KvRegistry *reg)
@@ -92,7 +115,7 @@ const KvRegistryGuest *kv_registry_lookup_name(const KvRegistry *reg, const char
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		const KvRegistryGuest *g = v;
 		if (g_strcmp0(g->name, name) == 0 &&
-		    (best == NULL || g->last_time_us > best->last_time_us))
+		    (best == NULL || compare_recency(reg, g, best) > 0))
 			best = g;
 	}
 	return best;
@@ -154,7 +177,10 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 	}
 	KvRegistryGuest *g = g_hash_table_lookup(reg->by_key, key);
 	if (g != NULL) {
-		if (g_strcmp0(g->last_event_id, ev->id) == 0 || ev->time_us < g->last_time_us)
+		KvOrderStamp now = { ev->boot_id, ev->seq, ev->time_us };
+		KvOrderStamp last = guest_stamp(g);
+		if (g_strcmp0(g->last_event_id, ev->id) == 0 ||
+		    kv_order_compare(&now, &last, reg->boot_id) < 0)
 			return FALSE;
 	} else {
 		/* A guest first heard of by name gets its UUID key now. */
@@ -173,6 +199,9 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 	g_free(g->last_subop);
 	g->last_subop = g_strdup(ev->subop);
 	g->last_time_us = ev->time_us;
+	g_free(g->last_boot_id);
+	g->last_boot_id = g_strdup(ev->boot_id);
+	g->last_seq = ev->seq;
 	g_free(g->last_event_id);
 	g->last_event_id = g_strdup(ev->id);
 	if (ev->has_xml) {
@@ -208,6 +237,12 @@ gchar *kv_registry_to_json(const KvRegistry *reg)
 		json_builder_add_string_value(b, g->last_subop);
 		json_builder_set_member_name(b, "last_time_us");
 		json_builder_add_int_value(b, g->last_time_us);
+		if (g->last_seq != 0) {
+			json_builder_set_member_name(b, "last_boot_id");
+			json_builder_add_string_value(b, g->last_boot_id);
+			json_builder_set_member_name(b, "last_seq");
+			json_builder_add_int_value(b, (gint64)g->last_seq);
+		}
 		json_builder_set_member_name(b, "last_event_id");
 		json_builder_add_string_value(b, g->last_event_id);
 		json_builder_set_member_name(b, "facts");
@@ -295,6 +330,13 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		JsonNode *tn = json_object_get_member(go, "last_time_us");
 		if (tn && JSON_NODE_HOLDS_VALUE(tn) && json_node_get_value_type(tn) == G_TYPE_INT64)
 			g->last_time_us = json_node_get_int(tn);
+		/* Absent in registries written before sequences. */
+		JsonNode *sn = json_object_get_member(go, "last_seq");
+		if (sn && JSON_NODE_HOLDS_VALUE(sn) && json_node_get_value_type(sn) == G_TYPE_INT64 &&
+		    json_node_get_int(sn) > 0) {
+			g->last_seq = (guint64)json_node_get_int(sn);
+			g->last_boot_id = g_strdup(obj_str(go, "last_boot_id"));
+		}
 		JsonNode *fn = json_object_get_member(go, "facts");
 		if (fn && JSON_NODE_HOLDS_OBJECT(fn)) {
 			g_autofree gchar *line = json_to_string(fn, FALSE);

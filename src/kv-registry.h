@@ -4,8 +4,9 @@
  * The daemon folds every hook event into the registry and keeps it in a
  * JSON file (LOCALSTATEDIR/lib/ksmvirt/registry.json by default); the CLI
  * reads that file to name QEMU processes when libvirt cannot be asked.
- * Folding is idempotent and ordered by event time: replaying an event
- * again, or an event older than what a guest already saw, changes nothing.
+ * Folding is idempotent and ordered by (boot, sequence) (kv-order.h), not
+ * by the wall clock: replaying an event again, or an event older than what
+ * a guest already saw, changes nothing.
  */
 #pragma once
 
@@ -40,6 +41,8 @@ typedef struct {
 	KvEventOp last_op;
 	gchar *last_subop;
 	gint64 last_time_us;
+	gchar *last_boot_id;   /* boot and sequence of the last event (kv-order.h); */
+	guint64 last_seq;      /* NULL and 0 for events from before sequences */
 	gchar *last_event_id;
 	KvEvent *facts;        /* the newest event that carried domain XML, or NULL */
 } KvRegistryGuest;
@@ -49,6 +52,10 @@ typedef struct _KvRegistry KvRegistry;
 KvRegistry *kv_registry_new(void);
 void kv_registry_free(KvRegistry *reg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvRegistry, kv_registry_free)
+
+/* The boot the daemon runs in (kv_order_boot_id()): its events come after
+ * those of any other boot.  NULL: unknown. */
+void kv_registry_set_boot_id(KvRegistry *reg, const char *boot_id);
 
 /* Fold one event in.  Returns TRUE when the registry changed. */
 gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev);

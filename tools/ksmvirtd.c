@@ -40,6 +40,7 @@
 #include "kv-config.h"
 #include "kv-event.h"
 #include "kv-inspect-queue.h"
+#include "kv-order.h"
 #include "kv-registry.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
@@ -402,6 +403,13 @@ int main(int argc, char **argv)
 	}
 
 	g_autoptr(KvCtx) kctx = kv_ctx_new(root ? root : g_getenv("KSMVIRT_ROOT"));
+	/* Events of this boot come after those of any earlier one. */
+	g_autofree gchar *boot_id = kv_order_boot_id(kctx, &err);
+	if (boot_id == NULL) {
+		log_msg("%s: events of different boots are ordered by the wall clock", err->message);
+		g_clear_error(&err);
+	}
+	kv_registry_set_boot_id(d.reg, boot_id);
 	if (!load_config(&d, &d.cfg, &err)) {
 		log_msg("%s", err->message);
 		return 1;

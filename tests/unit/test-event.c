@@ -221,6 +221,8 @@ static void test_json_roundtrip(void)
 	g_autoptr(KvEvent) ev = parse(full_xml, &err);
 	g_assert_no_error(err);
 	ev->hugepages = TRUE;
+	ev->boot_id = g_strdup("aaaaaaaa-0000-4000-8000-000000000001");
+	ev->seq = G_GUINT64_CONSTANT(123456789012345);
 	g_free(ev->extra);
 	ev->extra = g_strdup("line\nbreak");
 	g_autofree gchar *line = kv_event_to_json_line(ev);
@@ -233,6 +235,8 @@ static void test_json_roundtrip(void)
 	g_assert_cmpstr(back->extra, ==, "line\nbreak");
 	g_assert_cmpstr(back->id, ==, ev->id);
 	g_assert_cmpint(back->time_us, ==, ev->time_us);
+	g_assert_cmpstr(back->boot_id, ==, ev->boot_id);
+	g_assert_cmpuint(back->seq, ==, ev->seq);
 	g_assert_true(back->has_xml);
 	g_assert_cmpstr(back->name, ==, ev->name);
 	g_assert_cmpstr(back->uuid, ==, ev->uuid);
@@ -269,6 +273,10 @@ static void test_json_escapes(void)
 	g_assert_false(back->has_xml);
 	g_assert_false(back->has_policy);
 	g_assert_null(back->uuid);
+	/* No sequence: neither is written, neither comes back. */
+	g_assert_null(strstr(line, "\"seq\""));
+	g_assert_null(back->boot_id);
+	g_assert_cmpuint(back->seq, ==, 0);
 }
 
 static void test_json_errors(void)
