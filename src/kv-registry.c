@@ -141,6 +141,8 @@ GPtrArray *kv_registry_guests(const KvRegistry *reg)
 	return r;
 }
 
+static guint evict_over_cap(KvRegistry *reg);
+
 static KvGuestState next_state(KvGuestState cur, KvEventOp op)
 {
 	switch (op) {
@@ -176,6 +178,7 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 		key = known ? g_strdup(known->uuid) : g_strdup_printf("name:%s", ev->name);
 	}
 	KvRegistryGuest *g = g_hash_table_lookup(reg->by_key, key);
+	gboolean added = FALSE;
 	if (g != NULL) {
 		KvOrderStamp now = { ev->boot_id, ev->seq, ev->time_us };
 		KvOrderStamp last = guest_stamp(g);
@@ -191,6 +194,7 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 		g = g_new0(KvRegistryGuest, 1);
 		g->uuid = g_strdup(key);
 		g_hash_table_insert(reg->by_key, g->uuid, g);
+		added = TRUE;
 	}
 	g_free(g->name);
 	g->name = g_strdup(ev->name);
@@ -208,7 +212,53 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 		kv_event_free(g->facts);
 		g->facts = kv_event_copy(ev);
 	}
+	if (added)
+		evict_over_cap(reg);
 	return TRUE;
+}
+
+static gboolean is_gone(const KvRegistryGuest *g)
+{
+	return g->state == KV_GUEST_STATE_STOPPED;
+}
+
+/* Drop the least recent guests, stopped ones first, until at most
+ * KV_REGISTRY_MAX_GUESTS are left.  Returns how many went. */
+static guint evict_over_cap(KvRegistry *reg)
+{
+	guint dropped = 0;
+	while (g_hash_table_size(reg->by_key) > KV_REGISTRY_MAX_GUESTS) {
+		GHashTableIter it;
+		gpointer v;
+		KvRegistryGuest *victim = NULL;
+		g_hash_table_iter_init(&it, reg->by_key);
+		while (g_hash_table_iter_next(&it, NULL, &v)) {
+			KvRegistryGuest *g = v;
+			if (victim == NULL || is_gone(g) > is_gone(victim) ||
+			    (is_gone(g) == is_gone(victim) && compare_recency(reg, g, victim) < 0))
+				victim = g;
+		}
+		g_hash_table_remove(reg->by_key, victim->uuid);
+		dropped++;
+	}
+	return dropped;
+}
+
+guint kv_registry_expire(KvRegistry *reg, gint64 now_us)
+{
+	const gint64 max_age_us = (gint64)KV_REGISTRY_STOPPED_MAX_AGE_S * G_USEC_PER_SEC;
+	guint dropped = 0;
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, reg->by_key);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const KvRegistryGuest *g = v;
+		if (is_gone(g) && now_us - g->last_time_us > max_age_us) {
+			g_hash_table_iter_remove(&it);
+			dropped++;
+		}
+	}
+	return dropped + evict_over_cap(reg);
 }
 
 /* ---- JSON ------------------------------------------------------------------- */
@@ -344,6 +394,7 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		}
 		g_hash_table_replace(reg->by_key, g->uuid, g);
 	}
+	evict_over_cap(reg);
 	return g_steal_pointer(&reg);
 }
 

@@ -302,9 +302,20 @@ static gboolean on_hup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Forget guests gone long ago (kv_registry_expire()). */
+static void expire_registry(Daemon *d)
+{
+	guint n = kv_registry_expire(d->reg, g_get_real_time());
+	if (n > 0) {
+		log_msg("forgot %u guest(s) gone from the registry", n);
+		save_registry_soon(d);
+	}
+}
+
 static gboolean on_spool_tick(gpointer data)
 {
 	replay_spool(data);
+	expire_registry(data);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -410,6 +421,7 @@ int main(int argc, char **argv)
 		g_clear_error(&err);
 	}
 	kv_registry_set_boot_id(d.reg, boot_id);
+	kv_registry_expire(d.reg, g_get_real_time());
 	if (!load_config(&d, &d.cfg, &err)) {
 		log_msg("%s", err->message);
 		return 1;

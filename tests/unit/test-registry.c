@@ -248,6 +248,66 @@ static void test_order_file(void)
 	g_assert_true(apply_seq(legacy, KV_EVENT_OP_STOPPED, BOOT_1, 1, 4));
 }
 
+static void test_expire(void)
+{
+	gint64 now = g_get_real_time();
+	gint64 max_age_us = (gint64)KV_REGISTRY_STOPPED_MAX_AGE_S * G_USEC_PER_SEC;
+	g_autoptr(KvRegistry) reg = kv_registry_new();
+	apply(reg, KV_EVENT_OP_STOPPED, "gone", "00000000-0000-4000-8000-000000000001",
+	      now - max_age_us - 1, TRUE);
+	apply(reg, KV_EVENT_OP_RELEASE, "released", "00000000-0000-4000-8000-000000000002",
+	      now - 2 * max_age_us, TRUE);
+	apply(reg, KV_EVENT_OP_STOPPED, "recent", "00000000-0000-4000-8000-000000000003",
+	      now - max_age_us + G_USEC_PER_SEC, TRUE);
+	/* Running for long without an event: kept. */
+	apply(reg, KV_EVENT_OP_STARTED, "long-running", "00000000-0000-4000-8000-000000000004",
+	      now - 10 * max_age_us, TRUE);
+	g_assert_cmpuint(kv_registry_expire(reg, now), ==, 2);
+	g_assert_cmpuint(kv_registry_size(reg), ==, 2);
+	g_assert_null(kv_registry_lookup_name(reg, "gone"));
+	g_assert_null(kv_registry_lookup_name(reg, "released"));
+	g_assert_nonnull(kv_registry_lookup_name(reg, "recent"));
+	g_assert_nonnull(kv_registry_lookup_name(reg, "long-running"));
+	g_assert_cmpuint(kv_registry_expire(reg, now), ==, 0);
+}
+
+static void test_cap(void)
+{
+	/* Many more guests than the bound: the stopped ones heard from least
+	 * recently go first, the running ones stay. */
+	g_autoptr(KvRegistry) reg = kv_registry_new();
+	const guint n = KV_REGISTRY_MAX_GUESTS + 500;
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *uuid = g_strdup_printf("00000000-0000-4000-8000-%012u", i);
+		g_autofree gchar *name = g_strdup_printf("g%u", i);
+		KvEventOp op = i % 10 == 0 ? KV_EVENT_OP_STARTED : KV_EVENT_OP_STOPPED;
+		g_autoptr(KvEvent) ev = event(op, name, uuid, 1000 + i);
+		ev->boot_id = g_strdup(BOOT_1);
+		ev->seq = 1 + i;
+		g_assert_true(kv_registry_apply(reg, ev));
+		g_assert_cmpuint(kv_registry_size(reg), <=, KV_REGISTRY_MAX_GUESTS);
+	}
+	g_assert_cmpuint(kv_registry_size(reg), ==, KV_REGISTRY_MAX_GUESTS);
+	for (guint i = 0; i < n; i += 10) {
+		g_autofree gchar *name = g_strdup_printf("g%u", i);
+		g_assert_nonnull(kv_registry_lookup_name(reg, name));
+	}
+	g_assert_null(kv_registry_lookup_name(reg, "g1"));
+	g_assert_nonnull(kv_registry_lookup_name(reg, "g1499"));
+	/* A file holding more is cut to the bound when read. */
+	g_autoptr(GString) big = g_string_new("{\"schema\":\"ksmvirt-registry/1\",\"guests\":[");
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(big, "%s{\"uuid\":\"u%u\",\"name\":\"n%u\",\"state\":\"stopped\","
+				       "\"last_time_us\":%u}", i ? "," : "", i, i, i);
+	g_string_append(big, "]}");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvRegistry) back = kv_registry_from_json(big->str, big->len, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(kv_registry_size(back), ==, KV_REGISTRY_MAX_GUESTS);
+	g_assert_nonnull(kv_registry_lookup_name(back, "n1499"));
+	g_assert_null(kv_registry_lookup_name(back, "n0"));
+}
+
 static guint64 boottime_us(void)
 {
 	struct timespec ts;
@@ -345,6 +405,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/registry/order/boots", test_order_boots);
 	g_test_add_func("/registry/order/legacy", test_order_legacy);
 	g_test_add_func("/registry/order/file", test_order_file);
+	g_test_add_func("/registry/expire", test_expire);
+	g_test_add_func("/registry/cap", test_cap);
 	g_test_add_func("/order/next-seq", test_next_seq);
 	g_test_add_func("/order/boot-id", test_boot_id);
 	return g_test_run();
