@@ -2,8 +2,8 @@
 # Hook contract: a domain XML whose DOCTYPE nests entity declarations ten
 # deep (a "billion laughs", 10^9 copies of "lol" once expanded) cannot hold
 # libvirt up: 200 runs of the installed hook (it forks, its child parses)
-# return with a p99 of at most 50 ms (best of three rounds, for a loaded
-# machine), each run is killed after 5 s, the
+# return with a p99 of at most 50 ms (best of three rounds; see below for
+# a machine too loaded to measure that), each run is killed after 5 s, the
 # event still arrives (by the object name, without domain facts) and the
 # refusal is logged.
 . "$(dirname "$0")/lib.sh"
@@ -32,34 +32,51 @@ PY
 
 start_daemon
 laughs "$work/laughs.xml"
-# Three rounds at most (a shared, loaded machine stalls any process now
-# and then, even /bin/true), one of which must meet the bound; each run is
+# Three rounds at most, one of which must meet the bound; each run is
 # timed from spawn to exit and killed after 5 s.  The hook that parsed
-# before forking never finished a single run.
+# before forking never finished a single run.  A shared, loaded machine
+# stalls any process now and then: each hook run is paired with a run of
+# "hook --help" (same binary and loading, no work).  Only when even that
+# misses the bound in a round is the machine too loaded to resolve 50 ms;
+# then the hook must stay within 1.5 times the reference's p99 instead,
+# and the output says so.
 python3 - "$hook" "$work/laughs.xml" "$runs" "$limit_ms" <<'PY' || fail "see above"
 import os, subprocess, sys, time
 hook, xml, runs, limit_ms = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 data = open(xml, "rb").read()
+
+def timed(args, stdin):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(args, input=stdin, capture_output=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        print("FAIL: %s: still running after 5 s" % " ".join(args[1:]))
+        sys.exit(1)
+    return (time.monotonic() - t0) * 1000, p
+
+def pct(v, q):
+    v = sorted(v)
+    return v[max(0, -(-len(v) * q // 100) - 1)]
+
 for r in (1, 2, 3):
-    ms = []
+    ms, ref = [], []
     for i in range(runs):
-        t0 = time.monotonic()
-        try:
-            p = subprocess.run([hook, "laughs", "started", "begin", "-"], input=data,
-                               capture_output=True, timeout=5)
-        except subprocess.TimeoutExpired:
-            print("FAIL: run %d: the hook was still running after 5 s" % (i + 1))
-            sys.exit(1)
-        ms.append((time.monotonic() - t0) * 1000)
+        ref.append(timed([hook, "--help"], b"")[0])
+        t, p = timed([hook, "laughs", "started", "begin", "-"], data)
+        ms.append(t)
         if p.returncode != 0 or p.stdout:
             print("FAIL: run %d: exit %d, %d bytes on stdout: %s" %
                   (i + 1, p.returncode, len(p.stdout), p.stderr.decode(errors="replace")))
             sys.exit(1)
-    ms.sort()
-    p50, p99 = ms[(runs + 1) // 2 - 1], ms[(runs * 99 + 99) // 100 - 1]
-    print("billion laughs, round %d: %d runs, p50 %.1f ms, p99 %.1f ms, max %.1f ms (load %.1f)"
-          % (r, runs, p50, p99, ms[-1], os.getloadavg()[0]))
+    p99, ref99 = pct(ms, 99), pct(ref, 99)
+    print("billion laughs, round %d: %d runs, p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+          "reference (hook --help) p99 %.1f ms; load %.1f"
+          % (r, runs, pct(ms, 50), p99, max(ms), ref99, os.getloadavg()[0]))
     if p99 <= limit_ms:
+        sys.exit(0)
+    if ref99 > limit_ms and p99 <= 1.5 * ref99:
+        print("the machine is too loaded to resolve %d ms (the reference misses it too): "
+              "p99 within 1.5 times the reference's" % limit_ms)
         sys.exit(0)
 print("FAIL: p99 over %d ms in every round" % limit_ms)
 sys.exit(1)
