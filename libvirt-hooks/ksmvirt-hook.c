@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -253,6 +254,24 @@ static const char *env_or(const char *name, const char *fallback)
 	return v != NULL && *v != '\0' ? v : fallback;
 }
 
+/* One line on stderr about object and op: prefixed with the UTC time when
+ * stamp (stderr is hook.log then). */
+G_GNUC_PRINTF(4, 5)
+static void report(gboolean stamp, const char *object, const char *op_name,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree gchar *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_autofree gchar *when = NULL;
+	if (stamp) {
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+		when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ ");
+	}
+	fprintf(stderr, "%s%s: %s %s: %s\n", when ? when : "", prog, object, op_name, msg);
+}
+
 /* Send line to the daemon or else spool it; report on stderr.  Returns
  * TRUE unless the event is lost. */
 static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
@@ -265,22 +284,16 @@ static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
 	if (send_event(socket_path, line, t0_us + timeout_ms * 1000, &why))
 		return TRUE;
 
-	g_autofree gchar *when = NULL;
-	if (stamp) {
-		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-		when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ ");
-	}
 	g_autofree gchar *spool_dir = g_build_filename(state_dir, "spool", NULL);
 	g_autofree gchar *path = NULL;
 	g_autoptr(GError) err = NULL;
 	if (kv_spool_write(spool_dir, line, ev->time_us, &path, &err)) {
-		fprintf(stderr, "%s%s: %s %s: ksmvirtd at %s: %s; event spooled as %s (%.1f ms)\n",
-			when ? when : "", prog, object, op_name, socket_path, why, path,
-			(double)(g_get_monotonic_time() - t0_us) / 1000.0);
+		report(stamp, object, op_name, "ksmvirtd at %s: %s; event spooled as %s (%.1f ms)",
+		       socket_path, why, path, (double)(g_get_monotonic_time() - t0_us) / 1000.0);
 		return TRUE;
 	}
-	fprintf(stderr, "%s%s: %s %s: ksmvirtd at %s: %s; event LOST: %s\n",
-		when ? when : "", prog, object, op_name, socket_path, why, err->message);
+	report(stamp, object, op_name, "ksmvirtd at %s: %s; event LOST: %s",
+	       socket_path, why, err->message);
 	return FALSE;
 }
 
@@ -356,24 +369,27 @@ static gchar *stamp_order(KvEvent *ev, const char *socket_path)
 }
 
 /* Fill ev from the domain XML read (xml, plus dropped bytes over the cap),
- * reporting problems on stderr. */
+ * reporting problems (and order_why, when not NULL) on stderr. */
 static void describe(KvEvent *ev, const GByteArray *xml, gsize dropped,
-		     const char *object, const char *op_name)
+		     const char *order_why, const char *object, const char *op_name,
+		     gboolean stamp)
 {
+	if (order_why != NULL)
+		report(stamp, object, op_name, "%s", order_why);
 	if (dropped > 0) {
-		fprintf(stderr, "%s: %s %s: domain XML is refused: %" G_GSIZE_FORMAT
-			" bytes, over the limit of %u MiB; sending the event without domain facts\n",
-			prog, object, op_name, xml->len + dropped, KV_XML_MAX_BYTES >> 20);
+		report(stamp, object, op_name, "domain XML is refused: %" G_GSIZE_FORMAT
+		       " bytes, over the limit of %u MiB; sending the event without domain facts",
+		       xml->len + dropped, KV_XML_MAX_BYTES >> 20);
 		return;
 	}
 	if (is_blank(xml->data, xml->len))
 		return;
 	g_autoptr(GError) err = NULL;
 	if (!kv_event_parse_domain_xml(ev, (const char *)xml->data, xml->len, &err))
-		fprintf(stderr, "%s: %s %s: %s; sending the event without domain facts\n",
-			prog, object, op_name, err->message);
+		report(stamp, object, op_name, "%s; sending the event without domain facts",
+		       err->message);
 	else if (ev->policy_error != NULL)
-		fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name, ev->policy_error);
+		report(stamp, object, op_name, "%s", ev->policy_error);
 }
 
 int main(int argc, char **argv)
@@ -428,9 +444,7 @@ int main(int argc, char **argv)
 			return 0;
 		if (r == 0) {
 			/* From here on nothing holds libvirt up. */
-			if (order_why != NULL)
-				fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name, order_why);
-			describe(ev, xml, dropped, object, op_name);
+			describe(ev, xml, dropped, order_why, object, op_name, TRUE);
 			g_autofree gchar *line = kv_event_to_json_line(ev);
 			deliver(ev, line, object, op_name,
 				timeout_ms_from_env(BACKGROUND_TIMEOUT_MS), TRUE);
@@ -439,9 +453,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n",
 			prog, object, op_name, g_strerror(errno));
 	}
-	if (order_why != NULL)
-		fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name, order_why);
-	describe(ev, xml, dropped, object, op_name);
+	describe(ev, xml, dropped, order_why, object, op_name, FALSE);
 	g_autofree gchar *line = kv_event_to_json_line(ev);
 	deliver(ev, line, object, op_name, timeout_ms_from_env(FOREGROUND_TIMEOUT_MS), FALSE);
 	return 0;

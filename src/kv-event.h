@@ -111,8 +111,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvEvent, kv_event_free)
  * NUL-terminated).  The root may be <domain> or a wrapper holding one
  * (<domstatus>).  Returns TRUE on success; FALSE with error set when the
  * XML does not parse or holds no domain name, leaving ev's facts
- * untouched.  Never fetches anything over the network or expands
- * external entities. */
+ * untouched.  Parses with kv_xml_parse() (kv-xml.h): at most
+ * KV_XML_MAX_BYTES, no network, and a DOCTYPE declaring entities is
+ * refused. */
 gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 				   GError **error);
 
