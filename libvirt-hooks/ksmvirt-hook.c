@@ -6,25 +6,28 @@
  *     50-ksmvirt OBJECT OP SUBOP EXTRA     (domain XML on stdin)
  *
  * for the operations prepare, start, started, stopped, release, migrate,
- * restore, reconnect and attach.  The hook parses the XML, sends one event
- * line to ksmvirtd over its Unix socket and waits briefly for the "ok"
- * acknowledgement.  When no daemon listens or it does not answer within
- * the budget, the event goes to the spool directory, which the daemon
- * replays when it starts.  For migrate and restore libvirt takes the hook's
- * output as the new domain XML: the hook copies its input there unchanged.
- *
- * libvirt waits for the hook before it goes on with the guest, so the hook
- * parses and passes the XML through, then forks: the parent exits at once
- * and the child, detached from libvirt's pipes, delivers the event (or
- * spools it) and logs to STATE_DIR/hook.log.
+ * restore, reconnect and attach, and waits for it before it goes on with
+ * the guest.  So the hook only reads its standard input to the end (libvirt
+ * cancels an incoming migration when that write fails), takes the next
+ * number of the per-boot event sequence (kv-order.h) and forks: the parent
+ * exits 0 at once, having printed nothing (for migrate and restore libvirt
+ * takes the output as the new domain XML, and empty output means
+ * "unchanged").  The child, detached from libvirt's pipes, parses the XML
+ * (kv-xml.h: bounded, no entities), sends one event line to ksmvirtd over
+ * its Unix socket and waits briefly for the "ok" acknowledgement; when no
+ * daemon listens or it does not answer within the budget, the event goes
+ * to the spool directory, which the daemon replays.  The child logs to
+ * STATE_DIR/hook.log (never through a symlink, rotated past 1 MiB).
  *
  * The hook never talks to libvirt (libvirtd waits for the hook: that would
  * deadlock) and never fails a guest operation: it exits 0 whatever happens
- * to the event, and 2 only on a malformed invocation.
+ * to the event or to its pipes, and 2 only on a malformed invocation.
  *
  * Environment (for tests):
- *   KSMVIRT_SOCKET           daemon socket  [RUNSTATEDIR/ksmvirt/ksmvirtd.sock]
+ *   KSMVIRT_SOCKET           daemon socket  [RUNSTATEDIR/ksmvirt/ksmvirtd.sock];
+ *                            its directory holds the sequence counter
  *   KSMVIRT_STATE_DIR        spool is STATE_DIR/spool [LOCALSTATEDIR/lib/ksmvirt]
+ *   KSMVIRT_ROOT             read /proc below this directory [/]
  *   KSMVIRT_HOOK_TIMEOUT_MS  budget for the socket exchange
  *                            [2000 in the background, 20 in the foreground]
  *   KSMVIRT_HOOK_FOREGROUND  when 1, deliver before exiting (no fork) and
@@ -33,8 +36,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,8 +50,11 @@
 #include <glib/gstdio.h>
 
 #include "kv-event.h"
+#include "kv-order.h"
+#include "kv-owned.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
+#include "kv-xml.h"
 
 #define DEFAULT_SOCKET KV_PATH_SOCKET
 #define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
@@ -53,7 +62,10 @@
  * background (the default) only the daemon's own latency matters. */
 #define FOREGROUND_TIMEOUT_MS 20
 #define BACKGROUND_TIMEOUT_MS 2000
+/* hook.log is rotated to hook.log.1 past this size. */
 #define HOOK_LOG_MAX_BYTES (1 << 20)
+#define HOOK_LOG "hook.log"
+#define HOOK_LOG_OLD "hook.log.1"
 
 static const char *prog = "ksmvirt-hook";
 
@@ -66,10 +78,13 @@ static void usage(FILE *f)
 		prog);
 }
 
-/* Read all of fd.  Returns FALSE with errno set on a read error. */
-static gboolean read_all(int fd, GByteArray *out)
+/* Read fd to its end, keeping at most max_bytes in out and counting the
+ * rest in *dropped (libvirt's write fails if we stop reading).  Returns
+ * FALSE with errno set on a read error. */
+static gboolean read_all_bounded(int fd, GByteArray *out, gsize max_bytes, gsize *dropped)
 {
 	guint8 buf[65536];
+	*dropped = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n < 0) {
@@ -79,7 +94,9 @@ static gboolean read_all(int fd, GByteArray *out)
 		}
 		if (n == 0)
 			return TRUE;
-		g_byte_array_append(out, buf, (guint)n);
+		gsize keep = MIN((gsize)n, max_bytes - MIN(out->len, max_bytes));
+		g_byte_array_append(out, buf, (guint)keep);
+		*dropped += (gsize)n - keep;
 	}
 }
 
@@ -237,6 +254,24 @@ static const char *env_or(const char *name, const char *fallback)
 	return v != NULL && *v != '\0' ? v : fallback;
 }
 
+/* One line on stderr about object and op: prefixed with the UTC time when
+ * stamp (stderr is hook.log then). */
+G_GNUC_PRINTF(4, 5)
+static void report(gboolean stamp, const char *object, const char *op_name,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree gchar *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_autofree gchar *when = NULL;
+	if (stamp) {
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+		when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ ");
+	}
+	fprintf(stderr, "%s%s: %s %s: %s\n", when ? when : "", prog, object, op_name, msg);
+}
+
 /* Send line to the daemon or else spool it; report on stderr.  Returns
  * TRUE unless the event is lost. */
 static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
@@ -249,59 +284,118 @@ static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
 	if (send_event(socket_path, line, t0_us + timeout_ms * 1000, &why))
 		return TRUE;
 
-	g_autofree gchar *when = NULL;
-	if (stamp) {
-		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-		when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ ");
-	}
 	g_autofree gchar *spool_dir = g_build_filename(state_dir, "spool", NULL);
 	g_autofree gchar *path = NULL;
 	g_autoptr(GError) err = NULL;
 	if (kv_spool_write(spool_dir, line, ev->time_us, &path, &err)) {
-		fprintf(stderr, "%s%s: %s %s: ksmvirtd at %s: %s; event spooled as %s (%.1f ms)\n",
-			when ? when : "", prog, object, op_name, socket_path, why, path,
-			(double)(g_get_monotonic_time() - t0_us) / 1000.0);
+		report(stamp, object, op_name, "ksmvirtd at %s: %s; event spooled as %s (%.1f ms)",
+		       socket_path, why, path, (double)(g_get_monotonic_time() - t0_us) / 1000.0);
 		return TRUE;
 	}
-	fprintf(stderr, "%s%s: %s %s: ksmvirtd at %s: %s; event LOST: %s\n",
-		when ? when : "", prog, object, op_name, socket_path, why, err->message);
+	report(stamp, object, op_name, "ksmvirtd at %s: %s; event LOST: %s",
+	       socket_path, why, err->message);
 	return FALSE;
 }
 
+/* Open STATE_DIR/hook.log for appending (kv-owned.h: no symlink, no FIFO,
+ * no directory others may write to), first rotating it to hook.log.1 when
+ * it grew past HOOK_LOG_MAX_BYTES.  Returns the fd, or -1: then the child
+ * logs nowhere. */
+static int open_log(const char *state_dir)
+{
+	int dfd = kv_owned_dir_open(state_dir, NULL);
+	if (dfd < 0)
+		return -1;
+	const int flags = O_WRONLY | O_APPEND | O_CREAT;
+	int fd = kv_owned_file_openat(dfd, HOOK_LOG, flags, 0640, NULL);
+	struct stat st, now;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > HOOK_LOG_MAX_BYTES) {
+		/* Whoever gets the lock first renames; the others then find
+		 * that the name no longer leads to their file. */
+		if (flock(fd, LOCK_EX) == 0 &&
+		    fstatat(dfd, HOOK_LOG, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+			renameat(dfd, HOOK_LOG, dfd, HOOK_LOG_OLD);
+		close(fd);
+		fd = kv_owned_file_openat(dfd, HOOK_LOG, flags, 0640, NULL);
+	}
+	close(dfd);
+	return fd;
+}
+
 /*
- * Leave libvirt's critical path: fork a child that delivers the event while
- * the parent exits at once.  The child closes the pipes libvirt reads (it
- * waits for them to close) and logs to STATE_DIR/hook.log instead.
- * Returns 1 in the parent, 0 in the child, -1 when fork failed.
+ * Leave libvirt's critical path: fork a child that parses the XML and
+ * delivers the event while the parent exits at once.  The child leaves the
+ * pipes libvirt reads (it waits for them to close) and logs to
+ * STATE_DIR/hook.log instead.  Returns 1 in the parent, 0 in the child, -1
+ * when fork failed.
  */
-static int detach(void)
+static int detach(const char *state_dir)
 {
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid > 0 ? 1 : -1;
 	setsid();
-	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
-	g_autofree gchar *log_path = g_build_filename(state_dir, "hook.log", NULL);
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	g_mkdir_with_parents(state_dir, 0755);
-	int log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	struct stat st;
-	/* Keep the log bounded: start over when it grew too large. */
-	if (log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size > HOOK_LOG_MAX_BYTES &&
-	    ftruncate(log_fd, 0) < 0) {
-		close(log_fd);
-		log_fd = -1;
-	}
+	int log_fd = open_log(state_dir);
 	if (null_fd >= 0) {
 		dup2(null_fd, STDIN_FILENO);
 		dup2(null_fd, STDOUT_FILENO);
 	}
 	dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
+	if (log_fd > STDERR_FILENO)
+		close(log_fd);
+	if (null_fd > STDERR_FILENO)
+		close(null_fd);
 	return 0;
+}
+
+/* Stamp ev with this boot's id and the next sequence number (kv-order.h);
+ * cheap enough for libvirt's critical path, and taken there so the
+ * numbers follow the order in which libvirt ran the hooks.  Returns why
+ * that failed (the event still gets a usable number), or NULL. */
+static gchar *stamp_order(KvEvent *ev, const char *socket_path)
+{
+	g_autoptr(KvCtx) ctx = kv_ctx_new(g_getenv("KSMVIRT_ROOT"));
+	g_autoptr(GError) err = NULL;
+	g_autofree gchar *run_dir = g_path_get_dirname(socket_path);
+	ev->boot_id = kv_order_boot_id(ctx, &err);
+	if (ev->boot_id == NULL)
+		return g_strdup_printf("no boot id: %s", err->message);
+	if (!kv_order_next_seq(run_dir, &ev->seq, &err))
+		return g_strdup_printf("no sequence number from %s/" KV_ORDER_SEQ_FILE
+				       ": %s; using the time since boot", run_dir, err->message);
+	return NULL;
+}
+
+/* Fill ev from the domain XML read (xml, plus dropped bytes over the cap),
+ * reporting problems (and order_why, when not NULL) on stderr. */
+static void describe(KvEvent *ev, const GByteArray *xml, gsize dropped,
+		     const char *order_why, const char *object, const char *op_name,
+		     gboolean stamp)
+{
+	if (order_why != NULL)
+		report(stamp, object, op_name, "%s", order_why);
+	if (dropped > 0) {
+		report(stamp, object, op_name, "domain XML is refused: %" G_GSIZE_FORMAT
+		       " bytes, over the limit of %u MiB; sending the event without domain facts",
+		       xml->len + dropped, KV_XML_MAX_BYTES >> 20);
+		return;
+	}
+	if (is_blank(xml->data, xml->len))
+		return;
+	g_autoptr(GError) err = NULL;
+	if (!kv_event_parse_domain_xml(ev, (const char *)xml->data, xml->len, &err))
+		report(stamp, object, op_name, "%s; sending the event without domain facts",
+		       err->message);
+	else if (ev->policy_error != NULL)
+		report(stamp, object, op_name, "%s", ev->policy_error);
 }
 
 int main(int argc, char **argv)
 {
+	/* libvirt may close our pipes early: a write must fail, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
@@ -315,16 +409,19 @@ int main(int argc, char **argv)
 	const char *object = argv[1], *op_name = argv[2];
 	KvEventOp op = kv_event_op_from_string(op_name);
 
-	g_autoptr(GByteArray) xml = g_byte_array_new();
-	if (!read_all(STDIN_FILENO, xml))
-		fprintf(stderr, "%s: %s %s: cannot read the domain XML: %s\n",
-			prog, object, op_name, g_strerror(errno));
+	/* For migrate and restore libvirt takes what we print as the new
+	 * domain XML, and empty output means "unchanged": print nothing. */
+	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null_fd >= 0 && null_fd != STDOUT_FILENO) {
+		dup2(null_fd, STDOUT_FILENO);
+		close(null_fd);
+	}
 
-	/* libvirt uses what we print as the new XML: give it back unchanged
-	 * before anything else can go wrong. */
-	if (kv_event_op_passes_xml(op) && xml->len > 0 &&
-	    !kv_write_all(STDOUT_FILENO, xml->data, xml->len))
-		fprintf(stderr, "%s: %s %s: cannot pass the domain XML through: %s\n",
+	/* Read to the end even past the cap: libvirt's write must not fail. */
+	g_autoptr(GByteArray) xml = g_byte_array_new();
+	gsize dropped = 0;
+	if (!read_all_bounded(STDIN_FILENO, xml, KV_XML_MAX_BYTES, &dropped))
+		fprintf(stderr, "%s: %s %s: cannot read the domain XML: %s\n",
 			prog, object, op_name, g_strerror(errno));
 
 	if (op == KV_EVENT_OP_UNKNOWN) {
@@ -333,25 +430,22 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	const char *socket_path = env_or("KSMVIRT_SOCKET", DEFAULT_SOCKET);
+	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
 	g_autoptr(KvEvent) ev = kv_event_new(op, argv[3], argv[4]);
 	ev->name = g_strdup(object);
-	if (!is_blank(xml->data, xml->len)) {
-		g_autoptr(GError) err = NULL;
-		if (!kv_event_parse_domain_xml(ev, (const char *)xml->data, xml->len, &err))
-			fprintf(stderr, "%s: %s %s: %s; sending the event without domain facts\n",
-				prog, object, op_name, err->message);
-		else if (ev->policy_error != NULL)
-			fprintf(stderr, "%s: %s %s: %s\n", prog, object, op_name,
-				ev->policy_error);
-	}
-	g_autofree gchar *line = kv_event_to_json_line(ev);
+	g_autofree gchar *order_why = stamp_order(ev, socket_path);
 
 	const char *fg = g_getenv("KSMVIRT_HOOK_FOREGROUND");
-	if (fg == NULL || *fg == '\0' || strcmp(fg, "0") == 0) {
-		int r = detach();
+	gboolean foreground = fg != NULL && *fg != '\0' && strcmp(fg, "0") != 0;
+	if (!foreground) {
+		int r = detach(state_dir);
 		if (r == 1)
 			return 0;
 		if (r == 0) {
+			/* From here on nothing holds libvirt up. */
+			describe(ev, xml, dropped, order_why, object, op_name, TRUE);
+			g_autofree gchar *line = kv_event_to_json_line(ev);
 			deliver(ev, line, object, op_name,
 				timeout_ms_from_env(BACKGROUND_TIMEOUT_MS), TRUE);
 			_exit(0);
@@ -359,6 +453,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n",
 			prog, object, op_name, g_strerror(errno));
 	}
+	describe(ev, xml, dropped, order_why, object, op_name, FALSE);
+	g_autofree gchar *line = kv_event_to_json_line(ev);
 	deliver(ev, line, object, op_name, timeout_ms_from_env(FOREGROUND_TIMEOUT_MS), FALSE);
 	return 0;
 }

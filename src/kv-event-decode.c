@@ -75,6 +75,10 @@ KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
 	gint64 v;
 	if (get_int(o, "time_us", &v))
 		ev->time_us = v;
+	/* Events from before sequences have neither. */
+	ev->boot_id = g_strdup(get_str(o, "boot_id"));
+	if (get_int(o, "seq", &v) && v > 0)
+		ev->seq = (guint64)v;
 	ev->has_xml = get_bool(o, "has_xml");
 	ev->name = g_strdup(name);
 	ev->uuid = g_strdup(get_str(o, "uuid"));

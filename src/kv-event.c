@@ -2,6 +2,7 @@
  * kv-event: domain XML facts and the event line format.  See kv-event.h.
  */
 #include "kv-event.h"
+#include "kv-xml.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -13,7 +14,6 @@
 #define KV_POLICY_NS "http://ksmvirt.org/xmlns/policy/1.0"
 
 G_DEFINE_QUARK(kv-event-error-quark, kv_event_error)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 
 static const char *const op_names[] = {
 	[KV_EVENT_OP_UNKNOWN] = "unknown",
@@ -95,6 +95,7 @@ void kv_event_free(KvEvent *ev)
 	g_free(ev->subop);
 	g_free(ev->extra);
 	g_free(ev->id);
+	g_free(ev->boot_id);
 	g_free(ev->name);
 	g_free(ev->uuid);
 	g_ptr_array_unref(ev->cells);
@@ -110,6 +111,7 @@ KvEvent *kv_event_copy(const KvEvent *ev)
 	c->subop = g_strdup(ev->subop);
 	c->extra = g_strdup(ev->extra);
 	c->id = g_strdup(ev->id);
+	c->boot_id = g_strdup(ev->boot_id);
 	c->name = g_strdup(ev->name);
 	c->uuid = g_strdup(ev->uuid);
 	c->group = g_strdup(ev->group);
@@ -365,20 +367,11 @@ static const xmlNode *find_domain(const xmlNode *root)
 gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 				   GError **error)
 {
-	if (len > G_MAXINT) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML,
-			    "domain XML of %" G_GSIZE_FORMAT " bytes is too large", len);
-		return FALSE;
-	}
-	g_autoptr(xmlDoc) doc = xmlReadMemory(buf, (int)len, "domain.xml", NULL,
-				    XML_PARSE_NONET | XML_PARSE_HUGE |
-				    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(xmlDoc) doc = kv_xml_parse(buf, len, &local);
 	if (doc == NULL) {
-		const xmlError *e = xmlGetLastError();
-		g_autofree gchar *msg = g_strstrip(g_strdup(e && e->message ? e->message : "unknown error"));
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML,
-			    "domain XML does not parse: line %d: %s",
-			    e ? e->line : 0, msg);
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML, "domain XML %s",
+			    local->message);
 		return FALSE;
 	}
 	const xmlNode *root = xmlDocGetRootElement(doc);
@@ -540,6 +533,9 @@ gchar *kv_event_to_json_line(const KvEvent *ev)
 	json_member_str(o, "subop", ev->subop);
 	json_member_str(o, "extra", ev->extra);
 	json_member_int(o, "time_us", ev->time_us);
+	json_member_str(o, "boot_id", ev->boot_id);
+	if (ev->seq != 0)
+		g_string_append_printf(o, ",\"seq\":%" G_GUINT64_FORMAT, ev->seq);
 	json_member_bool(o, "has_xml", ev->has_xml);
 	json_member_str(o, "name", ev->name);
 	json_member_str(o, "uuid", ev->uuid);

@@ -44,7 +44,8 @@ KvEventOp kv_event_op_from_string(const char *name);
 /* Returns a static string; "unknown" for KV_EVENT_OP_UNKNOWN. */
 const char *kv_event_op_to_string(KvEventOp op);
 /* TRUE for the operations whose hook output libvirt uses as the new
- * domain XML (migrate, restore): the hook must copy its input there. */
+ * domain XML (migrate, restore).  Empty output means "unchanged": the hook
+ * prints nothing. */
 gboolean kv_event_op_passes_xml(KvEventOp op);
 
 typedef enum {
@@ -69,6 +70,8 @@ typedef struct {
 	gchar *subop;         /* "begin", "end", "-", ... as libvirt passed it */
 	gchar *extra;
 	gint64 time_us;       /* wall clock (g_get_real_time()) of the hook run */
+	gchar *boot_id;       /* the boot the hook ran in (kv-order.h), or NULL */
+	guint64 seq;          /* its place in that boot's sequence; 0: none */
 	gchar *id;            /* unique per event: deduplicates replays */
 
 	/* Facts from the domain XML; has_xml is FALSE when there was none or it
@@ -108,8 +111,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvEvent, kv_event_free)
  * NUL-terminated).  The root may be <domain> or a wrapper holding one
  * (<domstatus>).  Returns TRUE on success; FALSE with error set when the
  * XML does not parse or holds no domain name, leaving ev's facts
- * untouched.  Never fetches anything over the network or expands
- * external entities. */
+ * untouched.  Parses with kv_xml_parse() (kv-xml.h): at most
+ * KV_XML_MAX_BYTES, no network, and a DOCTYPE declaring entities is
+ * refused. */
 gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 				   GError **error);
 

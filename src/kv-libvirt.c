@@ -2,10 +2,10 @@
 #include "kv-hv.h"
 #include "kv-event.h"
 #include "kv-parse.h"
+#include "kv-xml.h"
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
 
@@ -82,12 +82,12 @@ char **
 kv_domain_disks_from_xml(const char *xml, gsize len, GError **error)
 {
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) local = NULL;
 	xmlDoc *doc;
 	xmlNode *root, *devices;
 
-	if (len > G_MAXINT || !(doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-						      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING))) {
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "domain XML does not parse");
+	if (!(doc = kv_xml_parse(xml, len, &local))) {
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "domain XML %s", local->message);
 		return NULL;
 	}
 	root = xmlDocGetRootElement(doc);

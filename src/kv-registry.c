@@ -3,6 +3,7 @@
  */
 #include "kv-registry.h"
 #include "kv-file.h"
+#include "kv-order.h"
 #include "kv-paths.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@ G_DEFINE_QUARK(kv-registry-error-quark, kv_registry_error)
 
 struct _KvRegistry {
 	GHashTable *by_key;  /* key (lower-case UUID) -> KvRegistryGuest* */
+	gchar *boot_id;      /* this boot, or NULL */
 };
 
 static const char *const state_names[] = {
@@ -47,6 +49,7 @@ static void guest_free(gpointer p)
 	g_free(g->uuid);
 	g_free(g->name);
 	g_free(g->last_subop);
+	g_free(g->last_boot_id);
 	g_free(g->last_event_id);
 	kv_event_free(g->facts);
 	g_free(g);
@@ -64,7 +67,27 @@ void kv_registry_free(KvRegistry *reg)
 	if (reg == NULL)
 		return;
 	g_hash_table_unref(reg->by_key);
+	g_free(reg->boot_id);
 	g_free(reg);
+}
+
+void kv_registry_set_boot_id(KvRegistry *reg, const char *boot_id)
+{
+	g_free(reg->boot_id);
+	reg->boot_id = g_strdup(boot_id);
+}
+
+static KvOrderStamp guest_stamp(const KvRegistryGuest *g)
+{
+	return (KvOrderStamp){ g->last_boot_id, g->last_seq, g->last_time_us };
+}
+
+/* Which of two guests was heard from last: kv_order_compare(). */
+static int compare_recency(const KvRegistry *reg, const KvRegistryGuest *a,
+			   const KvRegistryGuest *b)
+{
+	KvOrderStamp sa = guest_stamp(a), sb = guest_stamp(b);
+	return kv_order_compare(&sa, &sb, reg->boot_id);
 }
 
 guint kv_registry_size(const KvRegistry *reg)
@@ -93,7 +116,7 @@ const KvRegistryGuest *kv_registry_lookup_name(const KvRegistry *reg, const char
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		const KvRegistryGuest *g = v;
 		if (g_strcmp0(g->name, name) == 0 &&
-		    (best == NULL || g->last_time_us > best->last_time_us))
+		    (best == NULL || compare_recency(reg, g, best) > 0))
 			best = g;
 	}
 	return best;
@@ -118,6 +141,8 @@ GPtrArray *kv_registry_guests(const KvRegistry *reg)
 	g_ptr_array_sort(r, compare_guests);
 	return r;
 }
+
+static guint evict_over_cap(KvRegistry *reg);
 
 static KvGuestState next_state(KvGuestState cur, KvEventOp op)
 {
@@ -154,8 +179,12 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 		key = known ? g_strdup(known->uuid) : g_strdup_printf("name:%s", ev->name);
 	}
 	KvRegistryGuest *g = g_hash_table_lookup(reg->by_key, key);
+	gboolean added = FALSE;
 	if (g != NULL) {
-		if (g_strcmp0(g->last_event_id, ev->id) == 0 || ev->time_us < g->last_time_us)
+		KvOrderStamp now = { ev->boot_id, ev->seq, ev->time_us };
+		KvOrderStamp last = guest_stamp(g);
+		if (g_strcmp0(g->last_event_id, ev->id) == 0 ||
+		    kv_order_compare(&now, &last, reg->boot_id) < 0)
 			return FALSE;
 	} else {
 		/* A guest first heard of by name gets its UUID key now. */
@@ -166,6 +195,7 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 		g = g_new0(KvRegistryGuest, 1);
 		g->uuid = g_strdup(key);
 		g_hash_table_insert(reg->by_key, g->uuid, g);
+		added = TRUE;
 	}
 	g_free(g->name);
 	g->name = g_strdup(ev->name);
@@ -174,13 +204,62 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 	g_free(g->last_subop);
 	g->last_subop = g_strdup(ev->subop);
 	g->last_time_us = ev->time_us;
+	g_free(g->last_boot_id);
+	g->last_boot_id = g_strdup(ev->boot_id);
+	g->last_seq = ev->seq;
 	g_free(g->last_event_id);
 	g->last_event_id = g_strdup(ev->id);
 	if (ev->has_xml) {
 		kv_event_free(g->facts);
 		g->facts = kv_event_copy(ev);
 	}
+	if (added)
+		evict_over_cap(reg);
 	return TRUE;
+}
+
+static gboolean is_gone(const KvRegistryGuest *g)
+{
+	return g->state == KV_GUEST_STATE_STOPPED;
+}
+
+/* Drop the least recent guests, stopped ones first, until at most
+ * KV_REGISTRY_MAX_GUESTS are left.  Returns how many went. */
+static guint evict_over_cap(KvRegistry *reg)
+{
+	guint dropped = 0;
+	while (g_hash_table_size(reg->by_key) > KV_REGISTRY_MAX_GUESTS) {
+		GHashTableIter it;
+		gpointer v;
+		KvRegistryGuest *victim = NULL;
+		g_hash_table_iter_init(&it, reg->by_key);
+		while (g_hash_table_iter_next(&it, NULL, &v)) {
+			KvRegistryGuest *g = v;
+			if (victim == NULL || is_gone(g) > is_gone(victim) ||
+			    (is_gone(g) == is_gone(victim) && compare_recency(reg, g, victim) < 0))
+				victim = g;
+		}
+		g_hash_table_remove(reg->by_key, victim->uuid);
+		dropped++;
+	}
+	return dropped;
+}
+
+guint kv_registry_expire(KvRegistry *reg, gint64 now_us)
+{
+	const gint64 max_age_us = (gint64)KV_REGISTRY_STOPPED_MAX_AGE_S * G_USEC_PER_SEC;
+	guint dropped = 0;
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, reg->by_key);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const KvRegistryGuest *g = v;
+		if (is_gone(g) && now_us - g->last_time_us > max_age_us) {
+			g_hash_table_iter_remove(&it);
+			dropped++;
+		}
+	}
+	return dropped + evict_over_cap(reg);
 }
 
 /* ---- JSON ------------------------------------------------------------------- */
@@ -209,6 +288,12 @@ gchar *kv_registry_to_json(const KvRegistry *reg)
 		json_builder_add_string_value(b, g->last_subop);
 		json_builder_set_member_name(b, "last_time_us");
 		json_builder_add_int_value(b, g->last_time_us);
+		if (g->last_seq != 0) {
+			json_builder_set_member_name(b, "last_boot_id");
+			json_builder_add_string_value(b, g->last_boot_id);
+			json_builder_set_member_name(b, "last_seq");
+			json_builder_add_int_value(b, (gint64)g->last_seq);
+		}
 		json_builder_set_member_name(b, "last_event_id");
 		json_builder_add_string_value(b, g->last_event_id);
 		json_builder_set_member_name(b, "facts");
@@ -299,6 +384,13 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		JsonNode *tn = json_object_get_member(go, "last_time_us");
 		if (tn && JSON_NODE_HOLDS_VALUE(tn) && json_node_get_value_type(tn) == G_TYPE_INT64)
 			g->last_time_us = json_node_get_int(tn);
+		/* Absent in registries written before sequences. */
+		JsonNode *sn = json_object_get_member(go, "last_seq");
+		if (sn && JSON_NODE_HOLDS_VALUE(sn) && json_node_get_value_type(sn) == G_TYPE_INT64 &&
+		    json_node_get_int(sn) > 0) {
+			g->last_seq = (guint64)json_node_get_int(sn);
+			g->last_boot_id = g_strdup(obj_str(go, "last_boot_id"));
+		}
 		JsonNode *fn = json_object_get_member(go, "facts");
 		if (fn && JSON_NODE_HOLDS_OBJECT(fn)) {
 			g_autofree gchar *line = json_to_string(fn, FALSE);
@@ -306,6 +398,7 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		}
 		g_hash_table_replace(reg->by_key, g->uuid, g);
 	}
+	evict_over_cap(reg);
 	return g_steal_pointer(&reg);
 }
 

@@ -4,8 +4,15 @@
  * The daemon folds every hook event into the registry and keeps it in a
  * JSON file (LOCALSTATEDIR/lib/ksmvirt/registry.json by default); the CLI
  * reads that file to name QEMU processes when libvirt cannot be asked.
- * Folding is idempotent and ordered by event time: replaying an event
- * again, or an event older than what a guest already saw, changes nothing.
+ * Folding is idempotent and ordered by (boot, sequence) (kv-order.h), not
+ * by the wall clock: replaying an event again, or an event older than what
+ * a guest already saw, changes nothing.
+ *
+ * The registry forgets guests that are gone: a guest stopped (or released)
+ * for longer than KV_REGISTRY_STOPPED_MAX_AGE_S is dropped by
+ * kv_registry_expire(), and it never holds more than KV_REGISTRY_MAX_GUESTS
+ * guests: past that, the guest heard from least recently goes, stopped
+ * guests first.
  */
 #pragma once
 
@@ -14,6 +21,11 @@
 #include "kv-event.h"
 
 G_BEGIN_DECLS
+
+/* Stopped guests are forgotten a week after their last event. */
+#define KV_REGISTRY_STOPPED_MAX_AGE_S (7 * 24 * 3600)
+/* At most this many guests are kept. */
+#define KV_REGISTRY_MAX_GUESTS 1024
 
 #define KV_REGISTRY_ERROR (kv_registry_error_quark())
 GQuark kv_registry_error_quark(void);
@@ -40,6 +52,8 @@ typedef struct {
 	KvEventOp last_op;
 	gchar *last_subop;
 	gint64 last_time_us;
+	gchar *last_boot_id;   /* boot and sequence of the last event (kv-order.h); */
+	guint64 last_seq;      /* NULL and 0 for events from before sequences */
 	gchar *last_event_id;
 	KvEvent *facts;        /* the newest event that carried domain XML, or NULL */
 } KvRegistryGuest;
@@ -50,8 +64,18 @@ KvRegistry *kv_registry_new(void);
 void kv_registry_free(KvRegistry *reg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvRegistry, kv_registry_free)
 
-/* Fold one event in.  Returns TRUE when the registry changed. */
+/* The boot the daemon runs in (kv_order_boot_id()): its events come after
+ * those of any other boot.  NULL: unknown. */
+void kv_registry_set_boot_id(KvRegistry *reg, const char *boot_id);
+
+/* Fold one event in.  Returns TRUE when the registry changed.  A new guest
+ * beyond KV_REGISTRY_MAX_GUESTS evicts the least recent one. */
 gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev);
+
+/* Forget the guests stopped for longer than KV_REGISTRY_STOPPED_MAX_AGE_S
+ * at wall-clock time now_us, and the least recent ones beyond
+ * KV_REGISTRY_MAX_GUESTS.  Returns how many were forgotten. */
+guint kv_registry_expire(KvRegistry *reg, gint64 now_us);
 
 /* Borrowed pointers, or NULL when unknown.  UUIDs compare
  * case-insensitively. */

@@ -46,6 +46,7 @@
 #include "kv-file.h"
 #include "kv-inspect-queue.h"
 #include "kv-json.h"
+#include "kv-order.h"
 #include "kv-registry.h"
 #include "kv-server.h"
 #include "kv-spool.h"
@@ -330,9 +331,20 @@ static gboolean on_hup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Forget guests gone long ago (kv_registry_expire()). */
+static void expire_registry(Daemon *d)
+{
+	guint n = kv_registry_expire(d->reg, g_get_real_time());
+	if (n > 0) {
+		log_msg("forgot %u guest(s) gone from the registry", n);
+		save_registry_soon(d);
+	}
+}
+
 static gboolean on_spool_tick(gpointer data)
 {
 	replay_spool(data);
+	expire_registry(data);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -430,6 +442,14 @@ int main(int argc, char **argv)
 	}
 
 	g_autoptr(KvCtx) kctx = kv_ctx_new(root ? root : g_getenv("KSMVIRT_ROOT"));
+	/* Events of this boot come after those of any earlier one. */
+	g_autofree gchar *boot_id = kv_order_boot_id(kctx, &err);
+	if (boot_id == NULL) {
+		log_msg("%s: events of different boots are ordered by the wall clock", err->message);
+		g_clear_error(&err);
+	}
+	kv_registry_set_boot_id(d.reg, boot_id);
+	kv_registry_expire(d.reg, g_get_real_time());
 	if (!load_config(&d, &d.cfg, FALSE, &err)) {
 		log_msg("%s", err->message);
 		return 1;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Hook contract: the whole argument matrix.  Every documented operation and
-# subop exits 0 and reaches the daemon; migrate and restore copy the XML to
-# stdout unchanged and the others print nothing; malformed invocations exit
+# subop exits 0, reaches the daemon and prints nothing (for migrate and
+# restore libvirt takes empty output as "XML unchanged"); malformed invocations exit
 # 2 with a usage message; an unknown operation is ignored.
 . "$(dirname "$0")/lib.sh"
 # The installed default: the hook forks, its child delivers the event.
@@ -18,10 +18,7 @@ for op in prepare start started stopped release migrate restore reconnect attach
 			"$hook" matrix "$op" "$subop" "$extra" <"$xml" >"$work/out" 2>"$work/err" || rc=$?
 			[ "$rc" = 0 ] || fail "$op $subop '$extra': exit $rc: $(cat "$work/err")"
 			[ -s "$work/err" ] && fail "$op $subop: unexpected stderr: $(cat "$work/err")"
-			case "$op" in
-			migrate|restore) cmp -s "$xml" "$work/out" || fail "$op: XML not passed through unchanged" ;;
-			*) [ -s "$work/out" ] && fail "$op: printed something on stdout" ;;
-			esac
+			[ -s "$work/out" ] && fail "$op: printed something on stdout"
 			expect_registry 'g["matrix"]["last_op"] + " " + g["matrix"]["last_subop"] + " " + g["matrix"]["facts"]["extra"]' \
 				"$op $subop $extra" "$op $subop"
 			n=$((n + 1))

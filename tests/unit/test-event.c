@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kv-event.h"
+#include "kv-hv.h"
 
 static const char full_xml[] =
 	"<domain type='qemu' xmlns:ksmvirt='http://ksmvirt.org/xmlns/policy/1.0'>\n"
@@ -194,8 +195,11 @@ static void test_parse_errors(void)
 		{ "<network><name>n</name></network>", KV_EVENT_ERROR_DOMAIN },
 		{ "<domain><uuid>0c2c4a4e-1d1b-4e6f-9a0b-1234567890ab</uuid></domain>", KV_EVENT_ERROR_DOMAIN },
 		{ "<domain><name></name></domain>", KV_EVENT_ERROR_DOMAIN },
+		/* Any entity declaration is refused, external or not. */
 		{ "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain><name>&x;</name></domain>",
-		  KV_EVENT_ERROR_DOMAIN },
+		  KV_EVENT_ERROR_XML },
+		{ "<!DOCTYPE d [<!ENTITY x 'y'>]><domain><name>a</name></domain>", KV_EVENT_ERROR_XML },
+		{ "<!DOCTYPE d [<!ENTITY % p 'y'>]><domain><name>a</name></domain>", KV_EVENT_ERROR_XML },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) err = NULL;
@@ -217,6 +221,8 @@ static void test_json_roundtrip(void)
 	g_autoptr(KvEvent) ev = parse(full_xml, &err);
 	g_assert_no_error(err);
 	ev->hugepages = TRUE;
+	ev->boot_id = g_strdup("aaaaaaaa-0000-4000-8000-000000000001");
+	ev->seq = G_GUINT64_CONSTANT(123456789012345);
 	g_free(ev->extra);
 	ev->extra = g_strdup("line\nbreak");
 	g_autofree gchar *line = kv_event_to_json_line(ev);
@@ -229,6 +235,8 @@ static void test_json_roundtrip(void)
 	g_assert_cmpstr(back->extra, ==, "line\nbreak");
 	g_assert_cmpstr(back->id, ==, ev->id);
 	g_assert_cmpint(back->time_us, ==, ev->time_us);
+	g_assert_cmpstr(back->boot_id, ==, ev->boot_id);
+	g_assert_cmpuint(back->seq, ==, ev->seq);
 	g_assert_true(back->has_xml);
 	g_assert_cmpstr(back->name, ==, ev->name);
 	g_assert_cmpstr(back->uuid, ==, ev->uuid);
@@ -265,6 +273,10 @@ static void test_json_escapes(void)
 	g_assert_false(back->has_xml);
 	g_assert_false(back->has_policy);
 	g_assert_null(back->uuid);
+	/* No sequence: neither is written, neither comes back. */
+	g_assert_null(strstr(line, "\"seq\""));
+	g_assert_null(back->boot_id);
+	g_assert_cmpuint(back->seq, ==, 0);
 }
 
 static void test_json_errors(void)
@@ -296,6 +308,82 @@ static void test_big_xml(void)
 	g_assert_cmpuint(ev->memory_kib, ==, 65536);
 }
 
+/* Ten levels of ten references each: 10^9 copies of "lol" once expanded,
+ * referenced in element text and in attribute values. */
+static gchar *billion_laughs(const char *body)
+{
+	g_autoptr(GString) s = g_string_new("<?xml version='1.0'?>\n<!DOCTYPE domain [\n"
+					    "<!ENTITY lol0 'lol'>\n");
+	for (guint i = 1; i < 10; i++) {
+		g_string_append_printf(s, "<!ENTITY lol%u '", i);
+		for (guint j = 0; j < 10; j++)
+			g_string_append_printf(s, "&lol%u;", i - 1);
+		g_string_append(s, "'>\n");
+	}
+	g_string_append_printf(s, "]>\n%s\n", body);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static void test_billion_laughs(void)
+{
+	static const char *const bodies[] = {
+		"<domain><name>a&lol9;</name><memory>1&lol9;</memory></domain>",
+		"<domain><name>a</name><memory unit='&lol9;'>1</memory></domain>",
+		("<domain><name>a</name><metadata><ksmvirt:policy xmlns:ksmvirt="
+		 "'http://ksmvirt.org/xmlns/policy/1.0' group='&lol9;'/></metadata></domain>"),
+		"<domain><name>a</name><devices><disk><source file='/&lol9;'/></disk></devices></domain>",
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(bodies); i++) {
+		g_autofree gchar *xml = billion_laughs(bodies[i]);
+		g_autoptr(GError) err = NULL;
+		g_autoptr(KvEvent) ev = kv_event_new(KV_EVENT_OP_START, "begin", "-");
+		gint64 t0 = g_get_monotonic_time();
+		g_assert_false(kv_event_parse_domain_xml(ev, xml, strlen(xml), &err));
+		gint64 event_us = g_get_monotonic_time() - t0;
+		g_assert_error(err, KV_EVENT_ERROR, KV_EVENT_ERROR_XML);
+		g_assert_nonnull(strstr(err->message, "declares entities"));
+		g_clear_error(&err);
+		/* The daemon's other parse of domain XML (the disks to inspect). */
+		t0 = g_get_monotonic_time();
+		g_auto(GStrv) disks = kv_domain_disks_from_xml(xml, strlen(xml), &err);
+		gint64 disks_us = g_get_monotonic_time() - t0;
+		g_assert_null(disks);
+		g_assert_nonnull(err);
+		g_test_message("case %u: refused in %" G_GINT64_FORMAT " us and %"
+			       G_GINT64_FORMAT " us", i, event_us, disks_us);
+		/* Milliseconds, with room for sanitizers and a loaded machine. */
+		g_assert_cmpint(event_us, <, 500000);
+		g_assert_cmpint(disks_us, <, 500000);
+	}
+}
+
+static void test_xml_bounds(void)
+{
+	g_autoptr(GError) err = NULL;
+	/* A DOCTYPE that declares nothing is harmless. */
+	g_autoptr(KvEvent) ev = parse("<?xml version='1.0'?>\n<!DOCTYPE domain>\n"
+				      "<domain><name>d&amp;t&#x41;</name></domain>", &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(ev->name, ==, "d&tA");
+	/* Over the size cap: refused without parsing. */
+	gsize len = (16u << 20) + 1;
+	g_autofree gchar *big = g_malloc(len);
+	memset(big, ' ', len);
+	memcpy(big, "<domain><name>big</name></domain>", 33);
+	g_autoptr(KvEvent) e2 = kv_event_new(KV_EVENT_OP_START, "begin", "-");
+	g_assert_false(kv_event_parse_domain_xml(e2, big, len, &err));
+	g_assert_error(err, KV_EVENT_ERROR, KV_EVENT_ERROR_XML);
+	g_assert_nonnull(strstr(err->message, "over the limit"));
+	g_clear_error(&err);
+	/* Nesting deeper than libxml2's default bound (XML_PARSE_HUGE lifts it). */
+	g_autoptr(GString) deep = g_string_new("<domain><name>deep</name><metadata>");
+	for (guint i = 0; i < 100000; i++)
+		g_string_append(deep, "<a>");
+	g_autoptr(KvEvent) e3 = kv_event_new(KV_EVENT_OP_START, "begin", "-");
+	g_assert_false(kv_event_parse_domain_xml(e3, deep->str, deep->len, &err));
+	g_assert_error(err, KV_EVENT_ERROR, KV_EVENT_ERROR_XML);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -307,6 +395,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/event/parse/domstatus", test_parse_domstatus);
 	g_test_add_func("/event/parse/errors", test_parse_errors);
 	g_test_add_func("/event/parse/big", test_big_xml);
+	g_test_add_func("/event/parse/billion-laughs", test_billion_laughs);
+	g_test_add_func("/event/parse/bounds", test_xml_bounds);
 	g_test_add_func("/event/json/roundtrip", test_json_roundtrip);
 	g_test_add_func("/event/json/escapes", test_json_escapes);
 	g_test_add_func("/event/json/errors", test_json_errors);
