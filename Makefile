@@ -6,11 +6,13 @@
 #   make syntax-check    static checks on sources and scripts
 #   make install         install binaries, man pages, config
 #   make install-hooks   install the libvirt hook
+#   make fuzz            build the libFuzzer targets, run each FUZZ_SECONDS (fuzz/README)
 #   make demo            start real guests under libvirt and report their sharing
 #   make demo-stop       undo make demo
 #   make clean / distclean
 #
-# Build directories: build/ (configured flags), build-san/ (ASan + UBSan).
+# Build directories: build/ (configured flags), build-san/ (ASan + UBSan),
+# build-fuzz/ (clang, libFuzzer + ASan + UBSan).
 
 -include config.mk
 
@@ -122,6 +124,8 @@ install-hooks: all
 	$(Q)if [ -z "$(DESTDIR)" ] && pid=$$(pgrep -o -x libvirtd); then \
 		echo "  HUP     libvirtd ($$pid) to load the hook"; kill -HUP $$pid; fi
 
+include fuzz/fuzz.mk
+
 demo: deps config.mk all
 	$(Q)scripts/demo start
 
@@ -129,7 +133,7 @@ demo-stop:
 	$(Q)scripts/demo stop
 
 clean:
-	rm -rf build build-san build-clang tests/logs
+	rm -rf build build-san build-clang build-fuzz tests/logs
 
 distclean: clean
 	rm -f config.mk ci.log
