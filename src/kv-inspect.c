@@ -436,6 +436,7 @@ kv_inspect_cache_save(KvInspectCache *c, const char *path, GError **error)
 	g_autoptr(GString) out = g_string_new("{\n  \"schema\": \"ksmvirt-inspect-cache/1\",\n  \"entries\": [");
 	g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(c->map), (GCompareFunc)strcmp);
 	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *valid = NULL;
 
 	for (GList *l = keys; l; l = l->next) {
 		g_autofree char *os = kv_os_info_to_json(g_hash_table_lookup(c->map, l->data));
@@ -445,11 +446,14 @@ kv_inspect_cache_save(KvInspectCache *c, const char *path, GError **error)
 		g_string_append_printf(out, "%s\n    { \"key\": %s, \"os\": %s }", l == keys ? "" : ",", ks, os);
 	}
 	g_string_append(out, "\n  ]\n}\n");
+	/* Names from inspection and disk paths may be any bytes: a cache must
+	 * load again (an escaped path no longer matches: it is inspected anew). */
+	valid = kv_escape_json_text(out->str);
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		kv_set_error_errno(error, errno, dir);
 		return FALSE;
 	}
-	return kv_file_write_atomic(path, out->str, out->len, 0644, 0, error);
+	return kv_file_write_atomic(path, valid, strlen(valid), 0644, 0, error);
 }
 
 static void

@@ -320,6 +320,33 @@ test_os_map_hostile(void)
 	g_rmdir(dir);
 }
 
+/* The cache keeps names from inspection, which may be any bytes: a saved
+ * cache must load again (a disk path may hold any bytes too). */
+static void
+test_cache_hostile(void)
+{
+	g_autoptr(KvInspectCache) c = kv_inspect_cache_new();
+	g_autoptr(KvInspectCache) back = NULL;
+	g_autoptr(KvOsInfo) os = os_new("linux", "Debian\xff\x1b 12", 12);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = g_dir_make_tmp("ksmvirt-cache-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "inspect-cache.json", NULL);
+	const KvOsInfo *got;
+
+	kv_inspect_cache_store(c, "/img\xfe.qcow2\t1\t2\n", os);
+	g_assert_true(kv_inspect_cache_save(c, path, &err));
+	g_assert_no_error(err);
+	back = kv_inspect_cache_load(path, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(back);
+	g_assert_cmpuint(kv_inspect_cache_size(back), ==, 1);
+	got = kv_inspect_cache_lookup(back, "/img\\xfe.qcow2\t1\t2\n");
+	g_assert_nonnull(got);
+	g_assert_cmpstr(got->product_name, ==, "Debian\\xff\x1b 12");
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
 static void
 test_queue_status(void)
 {
@@ -440,6 +467,7 @@ main(int argc, char **argv)
 	g_test_add_func("/inspect/queue", test_queue);
 	g_test_add_func("/inspect/queue-status", test_queue_status);
 	g_test_add_func("/inspect/os-map-hostile", test_os_map_hostile);
+	g_test_add_func("/inspect/cache-hostile", test_cache_hostile);
 	g_test_add_func("/inspect/domain-disks", test_domain_disks);
 	g_test_add_func("/inspect/transient", test_transient);
 	return g_test_run();
