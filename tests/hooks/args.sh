@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: the whole argument matrix.  Every documented operation and
 # subop exits 0 and reaches the daemon; migrate and restore copy the XML to
 # stdout unchanged and the others print nothing; malformed invocations exit

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: what libvirt may feed it.  Malformed XML still exits 0 and
 # still sends an event (by the object name); a 10 MB domain XML parses and
 # passes through migrate unchanged; names with spaces, quotes and non-ASCII
