@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # ksmvirt top-level Makefile.
 #
 #   make                 build the library, ksmvirt, ksmvirtd, the hook, test helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Census throughput: GiB of mapped guest RAM walked per CPU-second.
 
 Starts one real process with MIB MiB (default 4096) of resident,

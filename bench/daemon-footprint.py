@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ksmvirtd footprint: RSS and CPU at a 5 s tick with N fixture guests.
 
 Builds a fake host root with N QEMU guests (tests/daemon/mkguests.py,

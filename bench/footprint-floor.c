@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The resident-set floor of a process that uses libvirt: the smallest
  * programs that do what ksmvirtd does with libvirt, one stage at a time,
  * each built with -DSTAGE=N.  bench/daemon-footprint.py builds and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Guest OS inspection: appliance launch per image, and the cache hit.
 
 Usage: python3 bench/inspect.py [COLD_RUNS [WARM_RUNS]]   (defaults 3, 20)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Metrics, Markdown table and SVG plots of bench/overcommit runs.
 
 Pure functions over the runs' JSON lines (no access to the host), so that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Per-guest report time for N fixture guests (default 100).
 
 Builds a fixture root (tests/data/mkroots.py's writers) with N QEMU

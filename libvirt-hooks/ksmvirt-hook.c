@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ksmvirt-hook: libvirt qemu hook that tells ksmvirtd about guests.
  *

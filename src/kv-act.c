@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-act.c: the balancer's actuators (see kv-act.h). */
 #include "kv-act.h"
 

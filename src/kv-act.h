@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-act.h: applies a plan (kv-policy.h): KSM sysfs writes, balloon moves
  * through the hypervisor, memory cgroup limit writes.  Every write goes
  * below the context root.  A failed write is classed as transient (worth

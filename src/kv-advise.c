@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-advise.c: placement advice (pure). */
 #include "kv-advise.h"
 

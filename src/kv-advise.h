@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-advise.h: NUMA placement advice for KSM with merge_across_nodes=0.
  *
  * With merge_across_nodes=0 KSM merges pages only within a host NUMA node,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-balancer.c: sense -> decide -> act, state and history (see kv-balancer.h). */
 #include "kv-balancer.h"
 

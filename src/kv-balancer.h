@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-balancer.h: one entry point for the daemon and the CLI: each tick
  * senses (kv-sense), decides (kv-policy), acts (kv-act), feeds the results
  * back into the policy state, and records what it saw and did.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-census.c: pagemap + kpageflags walk. */
 #include "kv-census.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-census.h: where a process's pages are, page by page.
  *
  * Walks /proc/PID/pagemap over address ranges and looks each present

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-config.c: ksmvirtd.conf (see kv-config.h and ksmvirtd.conf(5)). */
 #include "kv-config.h"
 

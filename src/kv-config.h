@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-config.h: ksmvirtd.conf (GKeyFile), every key documented in
  * ksmvirtd.conf(5).  A missing file means every default. */
 #pragma once

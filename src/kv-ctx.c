@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-ctx.c: root prefix and file access for all sensing code. */
 #include "kv-ctx.h"
 

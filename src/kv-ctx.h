@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-ctx.h: the context every sensing function takes.
  *
  * All reads of /proc, /sys and /run go through kv_ctx_path(), which puts

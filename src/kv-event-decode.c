@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-event-decode: read event lines back (json-glib).  See kv-event.h.
  */

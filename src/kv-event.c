@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-event: domain XML facts and the event line format.  See kv-event.h.
  */

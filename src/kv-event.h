@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-event: what the libvirt hook learns about a guest at one moment.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-history.c: reading ksmvirtd's history.jsonl. */
 #include "kv-history.h"
 

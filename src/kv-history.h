@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-history.h: ksmvirtd's time series (history.jsonl, schema
  * "ksmvirt-history/1": one JSON object a tick), read back for plotting. */
 #pragma once

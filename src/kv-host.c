@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-host.c: KSM sysfs, vmstat and meminfo parsers and readers. */
 #include "kv-host.h"
 #include "kv-parse.h"

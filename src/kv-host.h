@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-host.h: host-wide sensing: KSM sysfs, /proc/vmstat, /proc/meminfo. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-hv.h: the hypervisor behind an interface.  ksmvirt asks it for the
  * running domains and their QEMU pids; libvirt implements it
  * (kv-libvirt.c), and tests use libvirt's test:///default driver. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-inspect-queue.c: which running guest ksmvirtd inspects next (see
  * kv-inspect-queue.h).  No I/O here. */
 #include "kv-inspect-queue.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-inspect-queue.h: which running guest ksmvirtd inspects next.
  *
  * The daemon senses the running guests and their disks (each disk's path,

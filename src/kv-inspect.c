@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-inspect.c: guest OS inspection with libguestfs, its cache and the
  * bounded child that runs it. */
 #include "kv-inspect.h"

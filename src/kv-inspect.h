@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-inspect.h: what operating system a guest runs, from its disks.
  *
  * kv_inspect_disks() opens the disks read-only with libguestfs (never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-json.h: the json-glib builder helpers every JSON writer of ksmvirt
  * uses (reports, balancer state and history, inspection results), and the
  * one bounded parser every JSON reader uses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-libvirt.c: KvHv implemented with libvirt's C API. */
 #include "kv-hv.h"
 #include "kv-event.h"

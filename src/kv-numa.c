@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-numa.c: host NUMA topology from sysfs. */
 #include "kv-numa.h"
 #include "kv-parse.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-numa.h: host NUMA nodes and their physical page-frame ranges.
  * Node ids are discovered from sysfs, never assumed contiguous. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-parse.c: strict number parsing shared by every parser. */
 #include "kv-parse.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-parse.h: strict number parsing and line iteration over buffers.
  * Every parser in ksmvirt takes a NUL-terminated buffer, never a path. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-paths.h: ksmvirt's well-known files, in one place for the CLI, the
  * daemon and the hook.  RUNSTATEDIR and LOCALSTATEDIR come from
  * ./configure (--runstatedir, --localstatedir). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-policy.c: the balancer's pure decide functions (see kv-policy.h). */
 #include "kv-policy.h"
 

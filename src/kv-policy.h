@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-policy.h: what the balancer senses in one tick, how it is configured,
  * and the pure functions that decide what to change.
  *

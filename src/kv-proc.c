@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-proc.c: per-process parsers and readers. */
 #include "kv-proc.h"
 #include "kv-parse.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-proc.h: per-process parsers (/proc/PID/{stat,status,cmdline,ksm_stat,smaps})
  * and the process scan. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-qemu.c: QEMU command-line parsing. */
 #include "kv-qemu.h"
 #include "kv-parse.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-qemu.h: recognising QEMU processes and reading their configuration
  * from the command line (guest name, UUID, RAM, memory backends, NUMA). */
 #pragma once

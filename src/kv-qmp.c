@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-qmp.c: a minimal, bounded QMP client and the query-memdev parser. */
 #include "kv-qmp.h"
 #include "kv-qemu.h"

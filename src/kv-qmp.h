@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-qmp.h: per-backend KSM figures from QEMU's QMP query-memdev.
  *
  * A QEMU with the ksm-per-node series reports, for each memory backend,

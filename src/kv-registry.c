@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-registry: fold hook events into guests.  See kv-registry.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-registry: the guests the libvirt hook has told us about, by UUID.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-render-html.c: one self-contained HTML page with SVG bar charts. */
 #include "kv-report.h"
 #include "kv-escape.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-render-json.c: the --json report (schema "ksmvirt-report/1",
  * documented in doc/report-json.md). */
 #include "kv-report.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-render-prom.c: Prometheus text exposition format (version 0.0.4). */
 #include "kv-report.h"
 #include "kv-escape.h"

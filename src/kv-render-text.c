@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-render-text.c: the default aligned-table report. */
 #include "kv-report.h"
 #include "kv-table.h"

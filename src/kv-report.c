@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-report.c: sensing for the report model. */
 #include "kv-report.h"
 #include "kv-ident.h"

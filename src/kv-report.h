@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-report.h: the one table model behind every report format.
  *
  * kv_report_collect() senses (host KSM, every process, guest RAM mappings,

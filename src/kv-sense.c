@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-sense.c: one tick of sensing for the balancer (see kv-sense.h). */
 #include "kv-sense.h"
 

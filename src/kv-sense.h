@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-sense.h: fills a KvSnapshot (kv-policy.h) from the system, through the
  * context's root prefix and the hypervisor interface. */
 #pragma once

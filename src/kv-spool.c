@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-spool: atomic event files.  See kv-spool.h.
  */

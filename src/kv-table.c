@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-table.c: aligned text tables. */
 #include "kv-table.h"
 #include "kv-escape.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-table.h: aligned text tables for the terminal renderer. */
 #pragma once
 

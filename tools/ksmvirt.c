@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ksmvirt: report what KSM saves per guest, per guest NUMA node and per
  * host NUMA node.
  *

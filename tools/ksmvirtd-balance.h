@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ksmvirtd-balance.h: the balancer side of ksmvirtd's main loop: the tick,
  * configuration (re)loading, the registry as the source of guest policy,
  * and systemd readiness.  Included once, by ksmvirtd.c. */

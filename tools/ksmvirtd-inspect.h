@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ksmvirtd-inspect.h: guest OS inspection inside ksmvirtd's main loop.
  * Included once, by ksmvirtd.c.
  *

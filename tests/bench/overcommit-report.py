@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/overcommit_report over synthetic runs: metrics, censoring, medians,
 the Markdown table, the targets, the SVG plots and the BENCHMARKS.md section.
 No host access; fast."""

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Bad input: every failure gives a clear message and its documented exit
 # code (ksmvirt(1)), never a crash.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Golden-file tests: ksmvirt report over fixture roots in every format.
 #
 # Usage: tests/cli/golden.sh [BUILD-DIR]     (default: build)

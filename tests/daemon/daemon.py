@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ksmvirtd over a fake host root: systemd readiness (READY=1 on
 $NOTIFY_SOCKET), the status command on its socket and `ksmvirt status`,
 SIGHUP reloads the configuration, state kept across a restart, a bounded

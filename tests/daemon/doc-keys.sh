@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every configuration key the daemon knows is documented in
 # ksmvirtd.conf(5), and the example file lists them all.
 set -u

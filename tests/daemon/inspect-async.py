@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ksmvirtd inspects running guests by itself, asynchronously.
 
 Real libvirtd, real TCG rig guests carrying disks (tests/rig/mkdomain

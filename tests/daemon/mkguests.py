@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """mkguests.py N DIR [--psi-some X] [--psi-full Y] [--avail-pct P] [--ram-mib M]
 
 Writes a fake host root with N QEMU guests under DIR (which must not exist):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # ksmvirt balance --oneshot over fixture roots with libvirt's test:///default
 # driver: dry runs change nothing and say what they would do; real runs
 # write only what changes; a read-only KSM sysfs is reported and not

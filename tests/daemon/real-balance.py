@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Real host: ksmvirtd tunes KSM under memory pressure and backs off.
 
 Mergeable helpers hold identical memory; a memory hog in a memory cgroup

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A guest memory cgroup limit the kernel refuses (EBUSY): detected, not
 retried every tick.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Real guests: ksmvirtd moves real virtio balloons within bounds, and
 survives libvirtd being killed and restarted.
 

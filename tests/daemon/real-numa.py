@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """merge_across_nodes on the real kernel: the change goes only through a
 safe unmerge, and EBUSY from the kernel is handled without looping.
 

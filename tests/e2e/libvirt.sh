@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # End to end with real libvirtd and real TCG guests.
 #
 #  - three guests started with virsh fill 128 MiB with identical content,

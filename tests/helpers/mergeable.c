@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mergeable: a test process whose memory KSM can merge.
  *
  * Maps MIB MiB of anonymous memory, fills it, marks it MADV_MERGEABLE and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: the whole argument matrix.  Every documented operation and
 # subop exits 0, reaches the daemon and prints nothing (for migrate and
 # restore libvirt takes empty output as "XML unchanged"); malformed invocations exit

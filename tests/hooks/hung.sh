@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: a daemon that accepts connections but never reads them
 # cannot hold up libvirt: hook runs return within 50 ms (wall clock, process
 # start to exit; 90% of them on a loaded machine) and their events are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared code of the hook contract tests: sourced, not run.
 # Every test gets a private socket and state directory; nothing touches the
 # system's /run/ksmvirt or /var/lib/ksmvirt.

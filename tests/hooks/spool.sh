@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: with no daemon the events go to the spool, nothing is lost,
 # and ksmvirtd replays them in order when it starts, then empties the spool.
 . "$(dirname "$0")/lib.sh"

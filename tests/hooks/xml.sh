@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: what libvirt may feed it.  Malformed XML still exits 0 and
 # still sends an event (by the object name) and is logged in hook.log (the
 # child parses, after libvirt has moved on); a 10 MB domain XML parses and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared helpers for ksmvirt's real-system tests (python3, standard library only).
 
 Tests that change host-wide KSM settings hold an exclusive lock on

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Real libguestfs inspection: disk images built here from Debian packages
 # (base-files, coreutils; an NTFS image with registry hives made with
 # hivex's tools) and broken ones; "ksmvirt inspect" must name the Debian

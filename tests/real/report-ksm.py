@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Real-host test: ksmvirt report against real KSM on this kernel.
 
 Three processes hold 64 MiB of identical content, one 32 MiB of zeros (as

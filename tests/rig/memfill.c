@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * memfill: fill guest memory with content that KSM can or cannot merge.
  *

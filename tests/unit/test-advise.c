@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: NUMA placement advice as pure functions, with tables. */
 #include "kv-advise.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: sensing parsers, configuration, actuators, and a balancer
  * tick over a fixture root with libvirt's test:///default driver. */
 #include "kv-act.h"

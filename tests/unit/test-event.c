@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of kv-event: domain XML facts and the event line. */
 #include <string.h>
 

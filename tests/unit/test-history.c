@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: reading ksmvirtd's history back. */
 #include "kv-history.h"
 

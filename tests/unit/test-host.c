@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: KSM sysfs, vmstat, meminfo, CPU %. */
 #include "kv-host.h"
 

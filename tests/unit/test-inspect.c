@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: OS info, the inspection cache and the bounded child (no
  * libguestfs appliance is launched here; tests/real/inspect.sh does). */
 #include "kv-inspect.h"

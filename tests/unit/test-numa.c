@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: host NUMA topology and the census. */
 #include "kv-numa.h"
 #include "kv-census.h"

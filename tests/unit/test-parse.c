@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: number parsing and keyed lines. */
 #include "kv-parse.h"
 

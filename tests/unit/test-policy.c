@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the balancer's decide functions, one table per policy. */
 #include "kv-policy.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: QEMU command-line parsing. */
 #include "kv-qemu.h"
 

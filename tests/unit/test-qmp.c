@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the QMP client against a scripted server, and query-memdev. */
 #include "kv-qmp.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of kv-registry: folding events, lookups, the JSON file. */
 #include <glib/gstdio.h>
 #include <string.h>

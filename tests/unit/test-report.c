@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the report model over fixture roots, and the savings
  * attribution as a pure function. */
 #include "kv-report.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of kv-spool: atomic entries, order, consumption. */
 #include <glib/gstdio.h>
 #include <string.h>
