@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-cgroup: /proc/PID/cgroup (kv_cgroup_parse) and a cgroup memory
  * limit file (kv_cgroup_limit_parse: memory.high, memory.limit_in_bytes). */
 #include "fuzz.h"

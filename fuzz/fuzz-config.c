@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-config: ksmvirtd.conf (kv_config_parse), and the effective
  * configuration it yields printed and parsed again. */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-disks-xml: the disk images of a domain's XML as libvirt returns it
  * (kv_domain_disks_from_xml), for guest inspection. */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-domain-xml: the domain XML libvirt feeds the hook on stdin
  * (kv_event_parse_domain_xml), then the facts it found through the event
  * line encoder and decoder, as the hook sends them to the daemon. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-event-line: one line on ksmvirtd's control socket, as any local
  * client may send it (kv_event_from_json_line), folded into a registry
  * (kv_registry_apply) the way the daemon does, which is then written and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-history: history.jsonl lines (kv_history_parse). */
 #include "fuzz.h"
 #include "kv-history.h"

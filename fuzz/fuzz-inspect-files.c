@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-inspect-files: the inspection cache and the OS map files the daemon
  * keeps under its state directory (kv_inspect_cache_load, kv_os_map_load),
  * fed through a memfd. */

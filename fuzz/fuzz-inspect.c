@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-inspect: what the inspection child prints (kv_inspect_child_result,
  * kv_os_info_from_json), then the answer through its own JSON encoder. */
 #include "fuzz.h"

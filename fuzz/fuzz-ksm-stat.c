@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-ksm-stat: /proc/PID/ksm_stat (kv_ksm_stat_parse). */
 #include "fuzz.h"
 #include "kv-proc.h"

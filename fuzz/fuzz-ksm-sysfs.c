@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-ksm-sysfs: one /sys/kernel/mm/ksm file (kv_ksm_parse_value).  The
  * first byte picks the knob, the rest is the file's content; the same
  * KvKsm takes every knob in turn so repeated values (advisor_mode) are

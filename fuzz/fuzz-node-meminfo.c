@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-node-meminfo: /sys/devices/system/node/nodeN/meminfo
  * (kv_node_meminfo_parse). */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-numa-maps: /proc/PID/numa_maps (kv_numa_maps_parse). */
 #include "fuzz.h"
 #include "kv-sense.h"

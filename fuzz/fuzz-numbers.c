@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-numbers: the number and line primitives of kv-parse.c that every
  * /proc and /sys parser builds on (decimal, signed, hex, QEMU sizes, keyed
  * lines). */

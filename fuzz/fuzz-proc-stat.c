@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-proc-stat: /proc/PID/stat (kv_proc_stat_parse). */
 #include "fuzz.h"
 #include "kv-proc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-proc-status: /proc/PID/status (kv_proc_status_parse). */
 #include "fuzz.h"
 #include "kv-proc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-psi: /proc/pressure/memory (kv_psi_parse). */
 #include "fuzz.h"
 #include "kv-sense.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-qemu-cmdline: a /proc/PID/cmdline (NUL-separated) split by
  * kv_cmdline_parse, then read as a QEMU command line: kv_qemu_is_qemu,
  * kv_qemu_parse_argv (including JSON -object arguments), the guest RAM

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-qemu-keyval: QEMU's "a=b,c=d" option syntax with ",," escapes
  * (kv_qemu_keyval_parse), as -machine, -object and -numa arguments of a
  * /proc/PID/cmdline carry it. */

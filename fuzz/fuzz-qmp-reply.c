@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-qmp-reply: a QMP query-memdev reply (kv_qmp_parse_memdevs), as a
  * QEMU (or whatever listens on the socket) sends it. */
 #include "fuzz.h"

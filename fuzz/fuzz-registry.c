@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-registry: registry.json as the daemon and the CLI load it
  * (kv_registry_from_json), written back and read again. */
 #include "fuzz.h"

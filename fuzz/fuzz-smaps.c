@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-smaps: /proc/PID/smaps (kv_smaps_parse), and the VmFlags lookup on
  * every mapping it returns. */
 #include "fuzz.h"

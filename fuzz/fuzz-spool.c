@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-spool: one spool entry as the daemon replays it at start: read from
  * its file (kv_spool_read, here a memfd), decoded (kv_event_from_json_line)
  * and folded into the registry. */

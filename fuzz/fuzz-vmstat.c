@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-vmstat: /proc/vmstat (kv_vmstat_parse). */
 #include "fuzz.h"
 #include "kv-host.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-zoneinfo: /proc/zoneinfo (kv_zoneinfo_parse). */
 #include "fuzz.h"
 #include "kv-numa.h"

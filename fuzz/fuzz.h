@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz.h: the libFuzzer entry point every target under fuzz/ defines.
  * Each target feeds DATA to one parser of outside input; a crash, a leak,
  * undefined behaviour or a GLib critical is a finding. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fuzz.mk: libFuzzer targets (included by the top-level Makefile).
 #
 #   make fuzz          build every target into build-fuzz/ and run each for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* init.c: set-up shared by every fuzz target (linked into each).
  *
  * A GLib critical or warning from the library or from json-glib on hostile

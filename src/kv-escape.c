@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-escape.c: outside strings escaped for the terminal, HTML, JSON and
  * Prometheus. */
 #include "kv-escape.h"

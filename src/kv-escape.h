@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-escape.h: strings from outside (guest names, OS names, labels, QEMU's
  * arguments, the hook's registry) escaped for where they are shown.
  *

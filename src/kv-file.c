@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-file.c: safe reads and atomic writes (see kv-file.h). */
 #include "kv-file.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-ident.c: who is a guest (see kv-ident.h). */
 #include "kv-ident.h"
 #include "kv-hv.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-ident.h: who is a guest.
  *
  * A process is a guest because libvirt says so, never because of its name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-json.c: the one way ksmvirt parses JSON (see kv-json.h). */
 #include "kv-json.h"
 #include "kv-ctx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-order: per-boot event sequence.  See kv-order.h.
  */

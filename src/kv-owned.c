@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-owned: files in directories nobody else controls.  See kv-owned.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-owned: open files that a root process writes in a directory, such
  * that nobody else can steer the write.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-server.c: the control socket (see kv-server.h). */
 #include "kv-server.h"
 

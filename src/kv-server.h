@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-server: ksmvirtd's control socket, a Unix stream socket on which each
  * connection carries one request line and gets one answer, then is closed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-xml: bounded XML parsing.  See kv-xml.h.
  */

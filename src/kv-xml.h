@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kv-xml: the one way ksmvirt parses XML it did not write (domain XML from
  * the hook's standard input and from libvirt).

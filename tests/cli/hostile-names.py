@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile names: guest names, OS names and labels that come from outside
 (QEMU's command line, the hook's registry, the OS map, ksmvirtd's status
 document) carry terminal escapes, newlines, markup, quotes, backslashes and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Output paths the user names: "ksmvirt report --html PATH" never replaces
 # a path that is not a regular file (a device is written in place, a
 # socket, a block device or a symlink to a regular file is refused), a

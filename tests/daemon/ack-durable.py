@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """An acknowledged hook event survives a crash: ksmvirtd answers "ok ID"
 only once the registry holding the event is saved, so killing the daemon
 with SIGKILL the moment the acknowledgement arrives loses nothing (a

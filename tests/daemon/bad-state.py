@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ksmvirtd starts over state files a hostile or broken writer left: a
 spooled event, registry.json and balancer-state.json that are each one
 long line of '[' (json-glib recurses without a limit).  The daemon must

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ksmvirtd's control socket against hostile local clients: status clients
 that never read, a line of "[" with no newline, 2,000 idle connections, the
 idle timeout, the socket's mode and a hostile socket directory.  A fake

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: a domain XML whose DOCTYPE nests entity declarations ten
 # deep (a "billion laughs", 10^9 copies of "lol" once expanded) cannot hold
 # libvirt up: 200 runs of the installed hook (it forks, its child parses)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The hook's log (STATE_DIR/hook.log), written by root: a symlink at its path
 # is never followed (the root-owned file it points at stays untouched), a
 # FIFO there cannot block the delivering child, a state directory others

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Events are ordered by a per-boot sequence, not by the wall clock: an
 # event stamped a day ahead (the clock was wrong when the hook ran, and was
 # then put right) does not make the later events be dropped.  Every event

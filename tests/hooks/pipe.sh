@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract, libvirt's side of the pipes: libvirt feeds the domain XML
 # on stdin and, for migrate and restore, takes stdout as the new XML (empty
 # means unchanged; a failed or partial write of stdin cancels an incoming

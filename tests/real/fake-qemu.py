@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Real-host test: a local user's fake QEMU is not a guest.
 
 An unprivileged user (nobody) runs a program called qemu-system-x86_64

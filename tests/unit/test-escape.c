@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: escaping outside strings for the terminal, HTML, JSON and
  * Prometheus. */
 #include "kv-escape.h"

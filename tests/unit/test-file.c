@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-file.c: kv-file (capped reads, atomic writes, directory checks). */
 #include <errno.h>
 #include <fcntl.h>

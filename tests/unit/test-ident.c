@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: who is a guest (kv-ident.h). */
 #include "kv-ident.h"
 #include "kv-hv.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the bounded JSON parser, and every JSON reader of ksmvirt
  * fed nesting deeper than json-glib's recursion survives (each of these
  * overflowed the stack before all JSON went through kv_json_parse). */
