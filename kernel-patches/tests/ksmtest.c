@@ -931,6 +931,132 @@ out:
 	stop_group(s, 2);
 }
 
+/* --------------------------------------------------------- memory offline */
+
+/* Wait for ksmd to complete n more full scans; 0 or -ETIMEDOUT. */
+static int wait_full_scans(int n, int timeout_s)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	long long want = ksm_get("full_scans") + n;
+
+	ksm_fast();
+	while (now_ns() < end) {
+		if (ksm_get("full_scans") >= want)
+			return 0;
+		sleep_ms(100);
+	}
+	diag("ksmd did not complete %d full scans in %d s", n, timeout_s);
+	return -ETIMEDOUT;
+}
+
+static long long memory_block_bytes(void)
+{
+	char buf[64];
+
+	if (read_str("/sys/devices/system/memory/block_size_bytes", buf,
+		     sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 16);
+}
+
+static int memory_block_set(long block, const char *state)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%ld/state",
+		 block);
+	return write_str(path, state);
+}
+
+#define MAX_BLOCKS 4096
+
+/*
+ * offline: merged pages in a movable memory block are swapped out, the
+ * block goes offline (its memmap poisoned), then a sharer is killed, so
+ * ksmd removes that sharer's rmap_items: it must not look at the old
+ * page of a swapped-out page.  The others must read and write their
+ * content correctly.  The VM boots with movablecore=, so that user pages
+ * land in blocks that can go offline.
+ */
+static void test_offline(struct result *r)
+{
+	const size_t pages = 4096;
+	struct sharer s[3] = { 0 };
+	uint64_t *pm = calloc(pages, sizeof(*pm));
+	long *ksm_in_block = calloc(MAX_BLOCKS, sizeof(long));
+	long long block_b = memory_block_bytes();
+	long offlined = -1, best;
+	int err;
+
+	if (!pm || !ksm_in_block) {
+		expect(r, 0, "out of memory");
+		goto out;
+	}
+	if (block_b <= 0) {
+		expect(r, 0, "no memory blocks in sysfs (CONFIG_MEMORY_HOTPLUG)");
+		goto out;
+	}
+	if (start_group(s, 3, pages, 11, 0, r))
+		goto out;
+	/* where the KSM pages are: the pfn all three map */
+	expect(r, count_shared(s, 3, pages) >= pages * 99 / 100,
+	       "pages not shared after merge");
+	if (sharer_pagemap(&s[0], pages, pm)) {
+		expect(r, 0, "pagemap");
+		goto out;
+	}
+	for (size_t i = 0; i < pages; i++) {
+		uint64_t blk;
+
+		if (!(pm[i] & PM_PRESENT))
+			continue;
+		blk = (pm[i] & PM_PFN_MASK) * PAGE_SIZE_B / (uint64_t)block_b;
+		if (blk < MAX_BLOCKS)
+			ksm_in_block[blk]++;
+	}
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 180)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	/* offline the block that held the most KSM pages and allows it */
+	for (;;) {
+		best = -1;
+		for (long b = 0; b < MAX_BLOCKS; b++)
+			if (ksm_in_block[b] > 0 &&
+			    (best < 0 || ksm_in_block[b] > ksm_in_block[best]))
+				best = b;
+		if (best < 0)
+			break;
+		err = memory_block_set(best, "offline");
+		diag("offline: memory%ld held %ld KSM pages: offline %s",
+		     best, ksm_in_block[best], err ? strerror(-err) : "done");
+		if (!err) {
+			offlined = best;
+			break;
+		}
+		ksm_in_block[best] = 0;
+	}
+	expect(r, offlined >= 0, "no memory block holding KSM pages went offline");
+	if (offlined < 0)
+		goto out;
+	/* ksmd removes the killed sharer's rmap_items */
+	sharer_kill(&s[1]);
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled after offline");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0,
+	       "content after offline, exit and swap-in");
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled after swap-in");
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	if (offlined >= 0)
+		expect(r, memory_block_set(offlined, "online_movable") == 0,
+		       "memory%ld does not come back online", offlined);
+	free(pm);
+	free(ksm_in_block);
+}
+
 /*
  * leak: once every sharer is gone, ksmd must drop every stable node,
  * including those kept for swapped-out pages.
@@ -1032,6 +1158,7 @@ static const struct test tests[] = {
 	{ "memcg", test_memcg, 300 },
 	{ "many", test_many, 300 },
 	{ "thp", test_thp, 300 },
+	{ "offline", test_offline, 600 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
