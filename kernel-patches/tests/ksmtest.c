@@ -241,6 +241,16 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 			return -errno;
 		a->pages /= 2;
 		return 0;
+	case 'M':	/* unmap the whole area */
+		if (munmap(a->base, a->pages * PAGE_SIZE_B))
+			return -errno;
+		a->pages = 0;
+		return 0;
+	case 'D':	/* drop the whole area: it reads back as zeroes */
+		if (madvise(a->base, a->pages * PAGE_SIZE_B, MADV_DONTNEED))
+			return -errno;
+		a->pages = 0;
+		return 0;
 	case 'F':	/* fork a child that reads everything back */
 		pid = fork();
 		if (pid < 0)
@@ -931,7 +941,7 @@ out:
 	stop_group(s, 2);
 }
 
-/* --------------------------------------------------------- memory offline */
+/* ---------------------------------------------- memory offline, slab */
 
 /* Wait for ksmd to complete n more full scans; 0 or -ETIMEDOUT. */
 static int wait_full_scans(int n, int timeout_s)
@@ -947,6 +957,35 @@ static int wait_full_scans(int n, int timeout_s)
 	}
 	diag("ksmd did not complete %d full scans in %d s", n, timeout_s);
 	return -ETIMEDOUT;
+}
+
+/*
+ * Objects in use in slab cache name (/proc/slabinfo active_objs; the VM
+ * boots with slab_nomerge so that KSM's caches are listed apart), -1 if
+ * it is not listed.
+ */
+static long long slab_active(const char *name)
+{
+	static char buf[1 << 17];
+	size_t len = strlen(name);
+	char *p;
+
+	if (read_str("/proc/slabinfo", buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, name, len) && p[len] == ' ')
+			return atoll(p + len);
+	}
+	return -1;
+}
+
+/* "key N" from /proc/PID/ksm_stat, -1 if absent */
+static long long ksm_stat(struct sharer *s, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)s->pid);
+	return read_keyed(path, key);
 }
 
 static long long memory_block_bytes(void)
@@ -1058,6 +1097,86 @@ out:
 }
 
 /*
+ * drop: one of three sharers gives up its area (munmap, MADV_UNMERGEABLE,
+ * MADV_DONTNEED) while the merged pages are swapped out, or after the
+ * others read them back; then ksmd must drop its rmap_items, as mainline
+ * does: its ksm_rmap_items and ksm_merging_pages go to 0 and the slab
+ * holds no more rmap_items than the live processes own.  Once all are
+ * gone, the ksm_rmap_item and ksm_stable_node slabs are back where they
+ * were before.
+ */
+static void drop_case(struct result *r, char op, int after_swapin,
+		      uint64_t seed)
+{
+	const size_t pages = 2048, slack = 512;
+	struct sharer s[3] = { 0 };
+	long long items0, nodes0, items, nodes, own, merging, live;
+	const char *what = op == 'M' ? "munmap" : op == 'U' ?
+			   "MADV_UNMERGEABLE" : "MADV_DONTNEED";
+	const char *when = after_swapin ? "after swap-in" : "while swapped";
+
+	if (wait_ksm_idle(60) || wait_full_scans(2, 60)) {
+		expect(r, 0, "KSM not idle before the test");
+		return;
+	}
+	items0 = slab_active("ksm_rmap_item");
+	nodes0 = slab_active("ksm_stable_node");
+	if (items0 < 0 || nodes0 < 0) {
+		expect(r, 0, "no ksm_rmap_item/ksm_stable_node in /proc/slabinfo (slab_nomerge, SLUB_DEBUG)");
+		return;
+	}
+	if (start_group(s, 3, pages, seed, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	if (after_swapin) {
+		expect(r, sharer_cmd(&s[0], 'R') == 0, "content after swap-in");
+		expect(r, sharer_cmd(&s[2], 'R') == 0, "content after swap-in");
+	}
+	expect(r, sharer_cmd(&s[1], op) == 0, "%s", what);
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	own = ksm_stat(&s[1], "ksm_rmap_items");
+	merging = ksm_stat(&s[1], "ksm_merging_pages");
+	items = slab_active("ksm_rmap_item");
+	nodes = slab_active("ksm_stable_node");
+	live = ksm_stat(&s[0], "ksm_rmap_items") +
+	       ksm_stat(&s[2], "ksm_rmap_items");
+	diag("drop: %s %s: ksm_rmap_items %lld ksm_merging_pages %lld in that process; slab ksm_rmap_item %+lld ksm_stable_node %+lld, the others own %lld rmap_items",
+	     what, when, own, merging, items - items0, nodes - nodes0, live);
+	expect(r, own == 0 && merging == 0,
+	       "%s %s: the process still has %lld rmap_items, %lld merging pages",
+	       what, when, own, merging);
+	expect(r, items - items0 <= live + (long long)slack,
+	       "%s %s: %lld more ksm_rmap_item objects than the others own (%lld)",
+	       what, when, items - items0, live);
+	expect(r, sharer_cmd(&s[0], 'R') == 0 && sharer_cmd(&s[2], 'R') == 0,
+	       "content of the others after %s", what);
+out:
+	stop_group(s, 3);
+	if (wait_ksm_idle(60) || wait_full_scans(2, 60))
+		expect(r, 0, "KSM not idle after the test");
+	items = slab_active("ksm_rmap_item");
+	nodes = slab_active("ksm_stable_node");
+	expect(r, items <= items0 + (long long)slack &&
+	       nodes <= nodes0 + (long long)slack,
+	       "%s %s: slab after all sharers left: ksm_rmap_item %lld (was %lld), ksm_stable_node %lld (was %lld)",
+	       what, when, items, items0, nodes, nodes0);
+}
+
+static void test_drop(struct result *r)
+{
+	static const char ops[] = { 'M', 'U', 'D' };
+
+	for (int after = 0; after < 2; after++)
+		for (size_t i = 0; i < sizeof(ops); i++)
+			drop_case(r, ops[i], after, 20 + after * 3 + i);
+}
+
+/*
  * leak: once every sharer is gone, ksmd must drop every stable node,
  * including those kept for swapped-out pages.
  */
@@ -1159,6 +1278,7 @@ static const struct test tests[] = {
 	{ "many", test_many, 300 },
 	{ "thp", test_thp, 300 },
 	{ "offline", test_offline, 600 },
+	{ "drop", test_drop, 900 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
