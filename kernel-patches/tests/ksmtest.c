@@ -265,6 +265,9 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 	}
 }
 
+/* NUMA node the sharers' memory is bound to (MPOL_BIND), -1: none */
+static int sharer_node = -1;
+
 static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
 			uint64_t seed, int thp)
 {
@@ -279,6 +282,13 @@ static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (write_str(CG_DIR "/cgroup.procs", pid))
 		_exit(6);
+	if (sharer_node >= 0) {
+		unsigned long mask = 1UL << sharer_node;
+
+		/* MPOL_BIND is 2 */
+		if (syscall(SYS_set_mempolicy, 2, &mask, 8 * sizeof(mask)))
+			_exit(7);
+	}
 	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED)
@@ -1021,20 +1031,16 @@ static int memory_block_set(long block, const char *state)
 #define MAX_BLOCKS 4096
 
 /*
- * offline: merged pages in a movable memory block are swapped out, the
- * block goes offline (its memmap poisoned), then a sharer is killed, so
- * ksmd removes that sharer's rmap_items: it must not look at the old
- * page of a swapped-out page.  The others must read and write their
- * content correctly.  The VM boots with movablecore=, so that user pages
- * land in blocks that can go offline.
+ * Merge three sharers' pages, note the memory blocks of the KSM pages,
+ * swap them out and offline the block that held most of them and lets
+ * itself go offline.  Returns the block, or -1 (the group is left running
+ * either way).
  */
-static void test_offline(struct result *r)
+static long offline_ksm_block(struct result *r, struct sharer *s, size_t pages,
+			      uint64_t seed, long long block_b)
 {
-	const size_t pages = 4096;
-	struct sharer s[3] = { 0 };
 	uint64_t *pm = calloc(pages, sizeof(*pm));
 	long *ksm_in_block = calloc(MAX_BLOCKS, sizeof(long));
-	long long block_b = memory_block_bytes();
 	long offlined = -1, best;
 	int err;
 
@@ -1042,11 +1048,7 @@ static void test_offline(struct result *r)
 		expect(r, 0, "out of memory");
 		goto out;
 	}
-	if (block_b <= 0) {
-		expect(r, 0, "no memory blocks in sysfs (CONFIG_MEMORY_HOTPLUG)");
-		goto out;
-	}
-	if (start_group(s, 3, pages, 11, 0, r))
+	if (start_group(s, 3, pages, seed, 0, r))
 		goto out;
 	/* where the KSM pages are: the pfn all three map */
 	expect(r, count_shared(s, 3, pages) >= pages * 99 / 100,
@@ -1070,7 +1072,10 @@ static void test_offline(struct result *r)
 		expect(r, 0, "could not swap out");
 		goto out;
 	}
-	/* offline the block that held the most KSM pages and allows it */
+	/*
+	 * A block that spans two zones (EINVAL) or holds boot-time
+	 * allocations (EBUSY) cannot go offline: try the next one.
+	 */
 	for (;;) {
 		best = -1;
 		for (long b = 0; b < MAX_BLOCKS; b++)
@@ -1088,6 +1093,46 @@ static void test_offline(struct result *r)
 		}
 		ksm_in_block[best] = 0;
 	}
+out:
+	free(pm);
+	free(ksm_in_block);
+	return offlined;
+}
+
+/*
+ * offline: merged pages in a movable memory block are swapped out, the
+ * block goes offline (its memmap poisoned), then a sharer is killed, so
+ * ksmd removes that sharer's rmap_items: it must not look at the old
+ * page of a swapped-out page.  The others must read and write their
+ * content correctly.  The VM boots with movablecore=, so that user pages
+ * land in blocks that can go offline; where the pages landed is up to the
+ * page allocator, so a group whose blocks cannot go offline is replaced.
+ */
+static void test_offline(struct result *r)
+{
+	const size_t pages = 4096;
+	struct sharer s[3] = { 0 };
+	long long block_b = memory_block_bytes();
+	long offlined = -1;
+
+	if (block_b <= 0) {
+		expect(r, 0, "no memory blocks in sysfs (CONFIG_MEMORY_HOTPLUG)");
+		return;
+	}
+	/*
+	 * On node 1 (no memory holes below it) the movable zone starts on a
+	 * block boundary; node 0's first movable block also holds Normal
+	 * pages and cannot go offline.
+	 */
+	sharer_node = 1;
+	for (int attempt = 0; attempt < 4 && offlined < 0 && !r->fails;
+	     attempt++) {
+		offlined = offline_ksm_block(r, s, pages, 11 + (uint64_t)attempt,
+					     block_b);
+		if (offlined < 0)
+			stop_group(s, 3);
+	}
+	sharer_node = -1;
 	expect(r, offlined >= 0, "no memory block holding KSM pages went offline");
 	if (offlined < 0)
 		goto out;
@@ -1103,8 +1148,6 @@ out:
 	if (offlined >= 0)
 		expect(r, memory_block_set(offlined, "online_movable") == 0,
 		       "memory%ld does not come back online", offlined);
-	free(pm);
-	free(ksm_in_block);
 }
 
 /*
