@@ -1230,6 +1230,78 @@ out:
 	       what, when, items, items0, nodes, nodes0);
 }
 
+/*
+ * count: pages_shared, pages_sharing and ksm_merging_pages count pages in
+ * memory, as in mainline: once ksmd has seen the merged pages go to swap
+ * they drop to 0, and the pages kept (with the series) show in
+ * swapped_pages_shared and swapped_pages_sharing, if the kernel has them.
+ * Prints what the kept state costs per swapped-out page in slab objects.
+ */
+static void test_count(struct result *r)
+{
+	const size_t pages = 2048, nproc = 4;
+	struct sharer s[4] = { 0 };
+	long long items0, nodes0, items, nodes, shared, sharing, merging = 0;
+	long long sw_shared, sw_sharing;
+
+	if (wait_ksm_idle(60)) {
+		expect(r, 0, "KSM not idle before the test");
+		return;
+	}
+	ksm_drop_stale();
+	items0 = slab_active("ksm_rmap_item");
+	nodes0 = slab_active("ksm_stable_node");
+	if (start_group(s, nproc, pages, 30, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	shared = ksm_get("pages_shared");
+	sharing = ksm_get("pages_sharing");
+	for (size_t i = 0; i < nproc; i++)
+		merging += ksm_stat(&s[i], "ksm_merging_pages");
+	sw_shared = ksm_get("swapped_pages_shared");
+	sw_sharing = ksm_get("swapped_pages_sharing");
+	items = slab_active("ksm_rmap_item");
+	nodes = slab_active("ksm_stable_node");
+	diag("count: swapped out: pages_shared %lld pages_sharing %lld ksm_merging_pages %lld swapped_pages_shared %lld swapped_pages_sharing %lld",
+	     shared, sharing, merging, sw_shared, sw_sharing);
+	diag("count: kept while swapped out: %+lld ksm_rmap_item, %+lld ksm_stable_node objects, %.0f bytes per swapped page (%zu sharers)",
+	     items - items0, nodes - nodes0,
+	     (double)((items - items0) * 64 + (nodes - nodes0) * 72) /
+	     (double)pages, nproc);
+	expect(r, shared * 100 <= (long long)pages &&
+	       sharing * 100 <= (long long)pages &&
+	       merging * 100 <= (long long)pages,
+	       "swapped pages counted as in memory: pages_shared %lld pages_sharing %lld ksm_merging_pages %lld",
+	       shared, sharing, merging);
+	if (sw_shared >= 0)
+		expect(r, sw_shared * 100 >= (long long)pages * 99 &&
+		       sw_sharing * 100 >= (long long)(pages * (nproc - 1)) * 99,
+		       "swapped_pages_shared %lld swapped_pages_sharing %lld: not the pages kept",
+		       sw_shared, sw_sharing);
+	expect(r, sharers_all(s, (int)nproc, 'R', NULL) == 0,
+	       "content after swap-in");
+	ksm_fast();
+	expect(r, wait_sharing((long long)(pages * (nproc - 1)) * 99 / 100,
+			       120) == 0, "not shared again after swap-in");
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	sw_shared = ksm_get("swapped_pages_shared");
+	sw_sharing = ksm_get("swapped_pages_sharing");
+	diag("count: read back: pages_sharing %lld swapped_pages_shared %lld swapped_pages_sharing %lld",
+	     ksm_get("pages_sharing"), sw_shared, sw_sharing);
+	if (sw_shared >= 0)
+		expect(r, sw_shared == 0 && sw_sharing == 0,
+		       "swapped_pages_shared %lld swapped_pages_sharing %lld after swap-in",
+		       sw_shared, sw_sharing);
+out:
+	stop_group(s, (int)nproc);
+}
+
 static void test_drop(struct result *r)
 {
 	static const char ops[] = { 'M', 'U', 'D' };
@@ -1342,6 +1414,7 @@ static const struct test tests[] = {
 	{ "thp", test_thp, 300 },
 	{ "offline", test_offline, 600 },
 	{ "drop", test_drop, 900 },
+	{ "count", test_count, 600 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
