@@ -1308,6 +1308,53 @@ out:
 	stop_group(s, (int)nproc);
 }
 
+/*
+ * swapoff: merged pages of three sharers are swapped out, then swap is
+ * turned off, which reads every page back: the pages must stay shared
+ * (no ksm_swpin_copy), like a swap-in fault.  Mainline copies them for
+ * every sharer but the first.  Swap goes back on afterwards.
+ */
+#define SWAP_DEV "/dev/zram0"
+
+static void test_swapoff(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[3] = { 0 };
+	long long copies;
+	size_t shared;
+	int swap_off = 0;
+
+	if (start_group(s, 3, pages, 40, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	copies = vmstat("ksm_swpin_copy");
+	if (syscall(SYS_swapoff, SWAP_DEV)) {
+		expect(r, 0, "swapoff: %s", strerror(errno));
+		goto out;
+	}
+	swap_off = 1;
+	copies = vmstat("ksm_swpin_copy") - copies;
+	shared = count_shared(s, 3, pages);
+	diag("swapoff: ksm_swpin_copy +%lld, %zu of %zu pages shared by all after swapoff",
+	     copies, shared, pages);
+	expect(r, copies * 100 <= (long long)pages,
+	       "swapoff: ksm_swpin_copy grew by %lld", copies);
+	expect(r, shared * 100 >= pages * 99,
+	       "swapoff: only %zu of %zu pages shared", shared, pages);
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after swapoff");
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	if (swap_off)
+		expect(r, syscall(SYS_swapon, SWAP_DEV, 0) == 0,
+		       "swapon again: %s", strerror(errno));
+}
+
 static void test_drop(struct result *r)
 {
 	static const char ops[] = { 'H', 'u', 'd' };
@@ -1421,6 +1468,7 @@ static const struct test tests[] = {
 	{ "offline", test_offline, 600 },
 	{ "drop", test_drop, 900 },
 	{ "count", test_count, 600 },
+	{ "swapoff", test_swapoff, 600 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
