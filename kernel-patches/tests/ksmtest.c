@@ -241,6 +241,14 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 			return -errno;
 		a->pages /= 2;
 		return 0;
+	case 'u':	/* MADV_UNMERGEABLE on the upper half */
+	case 'd':	/* MADV_DONTNEED on the upper half: zeroes */
+		if (madvise(a->base + (a->pages / 2) * WORDS_PER_PAGE,
+			    (a->pages - a->pages / 2) * PAGE_SIZE_B,
+			    cmd == 'u' ? MADV_UNMERGEABLE : MADV_DONTNEED))
+			return -errno;
+		a->pages /= 2;
+		return 0;
 	case 'F':	/* fork a child that reads everything back */
 		pid = fork();
 		if (pid < 0)
@@ -254,6 +262,9 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 		return -EINVAL;
 	}
 }
+
+/* NUMA node the sharers' memory is bound to (MPOL_BIND), -1: none */
+static int sharer_node = -1;
 
 static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
 			uint64_t seed, int thp)
@@ -269,6 +280,13 @@ static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (write_str(CG_DIR "/cgroup.procs", pid))
 		_exit(6);
+	if (sharer_node >= 0) {
+		unsigned long mask = 1UL << sharer_node;
+
+		/* MPOL_BIND is 2 */
+		if (syscall(SYS_set_mempolicy, 2, &mask, 8 * sizeof(mask)))
+			_exit(7);
+	}
 	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED)
@@ -931,6 +949,421 @@ out:
 	stop_group(s, 2);
 }
 
+/* ---------------------------------------------- memory offline, slab */
+
+/* Wait for ksmd to complete n more full scans; 0 or -ETIMEDOUT. */
+static int wait_full_scans(int n, int timeout_s)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	long long want = ksm_get("full_scans") + n;
+
+	ksm_fast();
+	while (now_ns() < end) {
+		if (ksm_get("full_scans") >= want)
+			return 0;
+		sleep_ms(100);
+	}
+	diag("ksmd did not complete %d full scans in %d s", n, timeout_s);
+	return -ETIMEDOUT;
+}
+
+/*
+ * Objects in use in slab cache name (/proc/slabinfo active_objs, after
+ * the cache's per-CPU slabs are flushed; the VM boots with slab_nomerge so
+ * that KSM's caches are listed apart), -1 if it is not listed.
+ */
+static long long slab_active(const char *name)
+{
+	static char buf[1 << 17];
+	size_t len = strlen(name);
+	char shrink[96];
+	char *p;
+
+	/* free objects cached per CPU would count as active: flush them */
+	snprintf(shrink, sizeof(shrink), "/sys/kernel/slab/%s/shrink", name);
+	write_str(shrink, "1");
+	if (read_str("/proc/slabinfo", buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, name, len) && p[len] == ' ')
+			return atoll(p + len);
+	}
+	return -1;
+}
+
+/*
+ * With no sharers left, have KSM drop every stable node: mainline leaves
+ * a node whose last rmap_item went in the stable tree until a search meets
+ * it stale, so slab counts are compared after run=2 (which frees them all).
+ */
+static void ksm_drop_stale(void)
+{
+	ksm_set("run", 2);
+	ksm_fast();
+}
+
+/* "key N" from /proc/PID/ksm_stat, -1 if absent */
+static long long ksm_stat(struct sharer *s, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)s->pid);
+	return read_keyed(path, key);
+}
+
+static long long memory_block_bytes(void)
+{
+	char buf[64];
+
+	if (read_str("/sys/devices/system/memory/block_size_bytes", buf,
+		     sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 16);
+}
+
+static int memory_block_set(long block, const char *state)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%ld/state",
+		 block);
+	return write_str(path, state);
+}
+
+#define MAX_BLOCKS 4096
+
+/*
+ * Merge three sharers' pages, note the memory blocks of the KSM pages,
+ * swap them out and offline the block that held most of them and lets
+ * itself go offline.  Returns the block, or -1 (the group is left running
+ * either way).
+ */
+static long offline_ksm_block(struct result *r, struct sharer *s, size_t pages,
+			      uint64_t seed, long long block_b)
+{
+	uint64_t *pm = calloc(pages, sizeof(*pm));
+	long *ksm_in_block = calloc(MAX_BLOCKS, sizeof(long));
+	long offlined = -1, best;
+	int err;
+
+	if (!pm || !ksm_in_block) {
+		expect(r, 0, "out of memory");
+		goto out;
+	}
+	if (start_group(s, 3, pages, seed, 0, r))
+		goto out;
+	/* where the KSM pages are: the pfn all three map */
+	expect(r, count_shared(s, 3, pages) >= pages * 99 / 100,
+	       "pages not shared after merge");
+	if (sharer_pagemap(&s[0], pages, pm)) {
+		expect(r, 0, "pagemap");
+		goto out;
+	}
+	for (size_t i = 0; i < pages; i++) {
+		uint64_t blk;
+
+		if (!(pm[i] & PM_PRESENT))
+			continue;
+		blk = (pm[i] & PM_PFN_MASK) * PAGE_SIZE_B / (uint64_t)block_b;
+		if (blk < MAX_BLOCKS)
+			ksm_in_block[blk]++;
+	}
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 180)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	/*
+	 * A block that spans two zones (EINVAL) or holds boot-time
+	 * allocations (EBUSY) cannot go offline: try the next one.
+	 */
+	for (;;) {
+		best = -1;
+		for (long b = 0; b < MAX_BLOCKS; b++)
+			if (ksm_in_block[b] > 0 &&
+			    (best < 0 || ksm_in_block[b] > ksm_in_block[best]))
+				best = b;
+		if (best < 0)
+			break;
+		err = memory_block_set(best, "offline");
+		diag("offline: memory%ld held %ld KSM pages: offline %s",
+		     best, ksm_in_block[best], err ? strerror(-err) : "done");
+		if (!err) {
+			offlined = best;
+			break;
+		}
+		ksm_in_block[best] = 0;
+	}
+out:
+	free(pm);
+	free(ksm_in_block);
+	return offlined;
+}
+
+/*
+ * offline: merged pages in a movable memory block are swapped out, the
+ * block goes offline (its memmap poisoned), then a sharer is killed, so
+ * ksmd removes that sharer's rmap_items: it must not look at the old
+ * page of a swapped-out page.  The others must read and write their
+ * content correctly.  The VM boots with movablecore=, so that user pages
+ * land in blocks that can go offline; where the pages landed is up to the
+ * page allocator, so a group whose blocks cannot go offline is replaced.
+ */
+static void test_offline(struct result *r)
+{
+	const size_t pages = 4096;
+	struct sharer s[3] = { 0 };
+	long long block_b = memory_block_bytes();
+	long offlined = -1;
+
+	if (block_b <= 0) {
+		expect(r, 0, "no memory blocks in sysfs (CONFIG_MEMORY_HOTPLUG)");
+		return;
+	}
+	/*
+	 * On node 1 (no memory holes below it) the movable zone starts on a
+	 * block boundary; node 0's first movable block also holds Normal
+	 * pages and cannot go offline.
+	 */
+	sharer_node = 1;
+	for (int attempt = 0; attempt < 4 && offlined < 0 && !r->fails;
+	     attempt++) {
+		offlined = offline_ksm_block(r, s, pages, 11 + (uint64_t)attempt,
+					     block_b);
+		if (offlined < 0)
+			stop_group(s, 3);
+	}
+	sharer_node = -1;
+	expect(r, offlined >= 0, "no memory block holding KSM pages went offline");
+	if (offlined < 0)
+		goto out;
+	/* ksmd removes the killed sharer's rmap_items */
+	sharer_kill(&s[1]);
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled after offline");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0,
+	       "content after offline, exit and swap-in");
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled after swap-in");
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	if (offlined >= 0)
+		expect(r, memory_block_set(offlined, "online_movable") == 0,
+		       "memory%ld does not come back online", offlined);
+}
+
+/*
+ * drop: one of three sharers gives up the upper half of its area (munmap,
+ * MADV_UNMERGEABLE, MADV_DONTNEED) while the merged pages are swapped out,
+ * or after the others read them back; the lower half stays mergeable (and
+ * swapped out), so ksmd goes on scanning that process.  ksmd must drop the
+ * rmap_items of the upper half, as mainline does: the process keeps at
+ * most those of the lower half (ksm_rmap_items, ksm_merging_pages), and
+ * the slab holds no more rmap_items than the live processes own.  Once
+ * all are gone, the ksm_rmap_item and ksm_stable_node slabs are back
+ * where they were before.
+ */
+static void drop_case(struct result *r, char op, int after_swapin,
+		      uint64_t seed)
+{
+	const size_t pages = 2048, slack = 512;
+	struct sharer s[3] = { 0 };
+	long long items0, nodes0, items, nodes, own, merging, live;
+	const long long half = (long long)pages / 2 + 16;
+	const char *what = op == 'H' ? "munmap" : op == 'u' ?
+			   "MADV_UNMERGEABLE" : "MADV_DONTNEED";
+	const char *when = after_swapin ? "after swap-in" : "while swapped";
+
+	if (wait_ksm_idle(60)) {
+		expect(r, 0, "KSM not idle before the test");
+		return;
+	}
+	ksm_drop_stale();
+	items0 = slab_active("ksm_rmap_item");
+	nodes0 = slab_active("ksm_stable_node");
+	if (items0 < 0 || nodes0 < 0) {
+		expect(r, 0, "no ksm_rmap_item/ksm_stable_node in /proc/slabinfo (slab_nomerge, SLUB_DEBUG)");
+		return;
+	}
+	if (start_group(s, 3, pages, seed, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	if (after_swapin) {
+		expect(r, sharer_cmd(&s[0], 'R') == 0, "content after swap-in");
+		expect(r, sharer_cmd(&s[2], 'R') == 0, "content after swap-in");
+	}
+	expect(r, sharer_cmd(&s[1], op) == 0, "%s", what);
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	own = ksm_stat(&s[1], "ksm_rmap_items");
+	merging = ksm_stat(&s[1], "ksm_merging_pages");
+	items = slab_active("ksm_rmap_item");
+	nodes = slab_active("ksm_stable_node");
+	live = ksm_stat(&s[0], "ksm_rmap_items") +
+	       ksm_stat(&s[2], "ksm_rmap_items");
+	diag("drop: %s %s: ksm_rmap_items %lld ksm_merging_pages %lld in that process; slab ksm_rmap_item %+lld ksm_stable_node %+lld, the others own %lld rmap_items",
+	     what, when, own, merging, items - items0, nodes - nodes0, live);
+	expect(r, own <= half && merging <= half,
+	       "%s %s of half the area: the process still has %lld rmap_items, %lld merging pages (at most %lld expected)",
+	       what, when, own, merging, half);
+	expect(r, items - items0 <= live + own + (long long)slack,
+	       "%s %s: %lld more ksm_rmap_item objects than the processes own (%lld)",
+	       what, when, items - items0, live + own);
+	expect(r, sharer_cmd(&s[0], 'R') == 0 && sharer_cmd(&s[2], 'R') == 0 &&
+	       sharer_cmd(&s[1], 'R') == 0,
+	       "content after %s", what);
+out:
+	stop_group(s, 3);
+	/* ksmd frees the rmap_items of exited mms on its next pass */
+	ksm_fast();
+	for (int i = 0; i < 600; i++) {
+		items = slab_active("ksm_rmap_item");
+		if (items <= items0 + (long long)slack)
+			break;
+		sleep_ms(100);
+	}
+	wait_ksm_idle(60);
+	ksm_drop_stale();
+	items = slab_active("ksm_rmap_item");
+	nodes = slab_active("ksm_stable_node");
+	expect(r, items <= items0 + (long long)slack &&
+	       nodes <= nodes0 + (long long)slack,
+	       "%s %s: slab after all sharers left: ksm_rmap_item %lld (was %lld), ksm_stable_node %lld (was %lld)",
+	       what, when, items, items0, nodes, nodes0);
+}
+
+/*
+ * count: pages_shared, pages_sharing and ksm_merging_pages count pages in
+ * memory, as in mainline: once ksmd has seen the merged pages go to swap
+ * they drop to 0, and the pages kept (with the series) show in
+ * swapped_pages_shared and swapped_pages_sharing, if the kernel has them.
+ * Prints what the kept state costs per swapped-out page in slab objects.
+ */
+static void test_count(struct result *r)
+{
+	const size_t pages = 2048, nproc = 4;
+	struct sharer s[4] = { 0 };
+	long long items0, nodes0, items, nodes, shared, sharing, merging = 0;
+	long long sw_shared, sw_sharing;
+
+	if (wait_ksm_idle(60)) {
+		expect(r, 0, "KSM not idle before the test");
+		return;
+	}
+	ksm_drop_stale();
+	items0 = slab_active("ksm_rmap_item");
+	nodes0 = slab_active("ksm_stable_node");
+	if (start_group(s, nproc, pages, 30, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	shared = ksm_get("pages_shared");
+	sharing = ksm_get("pages_sharing");
+	for (size_t i = 0; i < nproc; i++)
+		merging += ksm_stat(&s[i], "ksm_merging_pages");
+	sw_shared = ksm_get("swapped_pages_shared");
+	sw_sharing = ksm_get("swapped_pages_sharing");
+	items = slab_active("ksm_rmap_item");
+	nodes = slab_active("ksm_stable_node");
+	diag("count: swapped out: pages_shared %lld pages_sharing %lld ksm_merging_pages %lld swapped_pages_shared %lld swapped_pages_sharing %lld",
+	     shared, sharing, merging, sw_shared, sw_sharing);
+	diag("count: kept while swapped out: %+lld ksm_rmap_item, %+lld ksm_stable_node objects, %.0f bytes per swapped page (%zu sharers)",
+	     items - items0, nodes - nodes0,
+	     (double)((items - items0) * 64 + (nodes - nodes0) * 72) /
+	     (double)pages, nproc);
+	expect(r, shared * 100 <= (long long)pages &&
+	       sharing * 100 <= (long long)pages &&
+	       merging * 100 <= (long long)pages,
+	       "swapped pages counted as in memory: pages_shared %lld pages_sharing %lld ksm_merging_pages %lld",
+	       shared, sharing, merging);
+	if (sw_shared >= 0)
+		expect(r, sw_shared * 100 >= (long long)pages * 99 &&
+		       sw_sharing * 100 >= (long long)(pages * (nproc - 1)) * 99,
+		       "swapped_pages_shared %lld swapped_pages_sharing %lld: not the pages kept",
+		       sw_shared, sw_sharing);
+	expect(r, sharers_all(s, (int)nproc, 'R', NULL) == 0,
+	       "content after swap-in");
+	ksm_fast();
+	expect(r, wait_sharing((long long)(pages * (nproc - 1)) * 99 / 100,
+			       120) == 0, "not shared again after swap-in");
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	sw_shared = ksm_get("swapped_pages_shared");
+	sw_sharing = ksm_get("swapped_pages_sharing");
+	diag("count: read back: pages_sharing %lld swapped_pages_shared %lld swapped_pages_sharing %lld",
+	     ksm_get("pages_sharing"), sw_shared, sw_sharing);
+	if (sw_shared >= 0)
+		expect(r, sw_shared == 0 && sw_sharing == 0,
+		       "swapped_pages_shared %lld swapped_pages_sharing %lld after swap-in",
+		       sw_shared, sw_sharing);
+out:
+	stop_group(s, (int)nproc);
+}
+
+/*
+ * swapoff: merged pages of three sharers are swapped out, then swap is
+ * turned off, which reads every page back: the pages must stay shared
+ * (no ksm_swpin_copy), like a swap-in fault.  Mainline copies them for
+ * every sharer but the first.  Swap goes back on afterwards.
+ */
+#define SWAP_DEV "/dev/zram0"
+
+static void test_swapoff(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[3] = { 0 };
+	long long copies;
+	size_t shared;
+	int swap_off = 0;
+
+	if (start_group(s, 3, pages, 40, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	copies = vmstat("ksm_swpin_copy");
+	if (syscall(SYS_swapoff, SWAP_DEV)) {
+		expect(r, 0, "swapoff: %s", strerror(errno));
+		goto out;
+	}
+	swap_off = 1;
+	copies = vmstat("ksm_swpin_copy") - copies;
+	shared = count_shared(s, 3, pages);
+	diag("swapoff: ksm_swpin_copy +%lld, %zu of %zu pages shared by all after swapoff",
+	     copies, shared, pages);
+	expect(r, copies * 100 <= (long long)pages,
+	       "swapoff: ksm_swpin_copy grew by %lld", copies);
+	expect(r, shared * 100 >= pages * 99,
+	       "swapoff: only %zu of %zu pages shared", shared, pages);
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after swapoff");
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	if (swap_off)
+		expect(r, syscall(SYS_swapon, SWAP_DEV, 0) == 0,
+		       "swapon again: %s", strerror(errno));
+}
+
+static void test_drop(struct result *r)
+{
+	static const char ops[] = { 'H', 'u', 'd' };
+
+	for (int after = 0; after < 2; after++)
+		for (size_t i = 0; i < sizeof(ops); i++)
+			drop_case(r, ops[i], after, 20 + after * 3 + i);
+}
+
 /*
  * leak: once every sharer is gone, ksmd must drop every stable node,
  * including those kept for swapped-out pages.
@@ -1032,6 +1465,10 @@ static const struct test tests[] = {
 	{ "memcg", test_memcg, 300 },
 	{ "many", test_many, 300 },
 	{ "thp", test_thp, 300 },
+	{ "offline", test_offline, 600 },
+	{ "drop", test_drop, 900 },
+	{ "count", test_count, 600 },
+	{ "swapoff", test_swapoff, 600 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
