@@ -164,12 +164,11 @@ save_state(KvBalancer *b)
 		note(b, "cannot save the balancer state: %s", err->message);
 }
 
-static const char *str_member(JsonObject *o, const char *name);
 
 static guint64
 obj_u64(JsonObject *o, const char *name)
 {
-	gint64 v = json_object_has_member(o, name) ? json_object_get_int_member(o, name) : 0;
+	gint64 v = kv_json_get_int(o, name, 0);
 
 	return v < 0 ? 0 : (guint64)v;
 }
@@ -204,24 +203,24 @@ load_state(KvBalancer *b)
 		return;
 	}
 	if (!JSON_NODE_HOLDS_OBJECT(root) ||
-	    g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(root), "schema", ""),
+	    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", ""),
 		      STATE_SCHEMA) != 0) {
 		note(b, "balancer state %s has another schema, starting afresh", path);
 		return;
 	}
 	o = json_node_get_object(root);
 	b->pst->tick = obj_u64(o, "tick");
-	b->pst->ksm_active = json_object_get_boolean_member_with_default(o, "ksm_active", FALSE);
+	b->pst->ksm_active = kv_json_get_bool(o, "ksm_active", FALSE);
 	b->pst->low_gain_ticks = (guint)obj_u64(o, "low_gain_ticks");
-	b->pst->backed_off = json_object_get_boolean_member_with_default(o, "backed_off", FALSE);
-	b->pst->gain_pages_per_cpu_s = json_object_get_double_member_with_default(o, "gain_pages_per_cpu_s", -1);
+	b->pst->backed_off = kv_json_get_bool(o, "backed_off", FALSE);
+	b->pst->gain_pages_per_cpu_s = kv_json_get_double(o, "gain_pages_per_cpu_s", -1);
 	b->pst->full_scans_since_on = obj_u64(o, "full_scans_since_on");
-	b->pst->numa_unmerging = json_object_get_boolean_member_with_default(o, "numa_unmerging", FALSE);
+	b->pst->numa_unmerging = kv_json_get_bool(o, "numa_unmerging", FALSE);
 	b->pst->numa_restore_run = obj_u64(o, "numa_restore_run");
 	b->pst->numa_busy_until_tick = obj_u64(o, "numa_busy_until_tick");
 	b->pst->ksm_blocked_until_tick = obj_u64(o, "ksm_blocked_until_tick");
-	b->pst->ksm_blocked_error = g_strdup(str_member(o, "ksm_blocked_error"));
-	guests = json_object_has_member(o, "guests") ? json_object_get_object_member(o, "guests") : NULL;
+	b->pst->ksm_blocked_error = g_strdup(kv_json_get_str(o, "ksm_blocked_error", NULL));
+	guests = kv_json_get_object(o, "guests");
 	if (guests) {
 		g_autoptr(GList) names = json_object_get_members(guests);
 
@@ -237,7 +236,7 @@ load_state(KvBalancer *b)
 			gs = kv_policy_state_guest(b->pst, l->data);
 			gs->balloon_changed_tick = obj_u64(go, "balloon_changed_tick");
 			gs->cg_busy_until_tick = obj_u64(go, "cg_busy_until_tick");
-			orig = json_object_get_int_member_with_default(go, "cg_original_limit_bytes", 0);
+			orig = kv_json_get_int(go, "cg_original_limit_bytes", 0);
 			gs->cg_original_limit_bytes = orig < 0 ? KV_UNLIMITED : (guint64)orig;
 		}
 	}
@@ -677,39 +676,6 @@ kv_balancer_status_json(const KvBalancer *b)
 	return kv_escape_json_text(text);
 }
 
-static const char *
-str_member(JsonObject *o, const char *name)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ?
-	       json_node_get_string(n) : NULL;
-}
-
-static gint64
-int_member(JsonObject *o, const char *name, gint64 dflt)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-	return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_int(n) : dflt;
-}
-
-static JsonObject *
-obj_member(JsonObject *o, const char *name)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static JsonArray *
-arr_member(JsonObject *o, const char *name)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-	return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-
 char *
 kv_status_render_text(const char *json, GError **error)
 {
@@ -722,48 +688,48 @@ kv_status_render_text(const char *json, GError **error)
 	if (!root)
 		return NULL;
 	if (!JSON_NODE_HOLDS_OBJECT(root) ||
-	    g_strcmp0(str_member(json_node_get_object(root), "schema"), KV_STATUS_SCHEMA) != 0) {
+	    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", NULL), KV_STATUS_SCHEMA) != 0) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "not a %s document", KV_STATUS_SCHEMA);
 		return NULL;
 	}
 	o = json_node_get_object(root);
-	host = obj_member(o, "host");
-	ksm = obj_member(o, "ksm");
+	host = kv_json_get_object(o, "host");
+	ksm = kv_json_get_object(o, "ksm");
 	t = g_string_new(NULL);
-	g_string_append_printf(t, "tick %" G_GINT64_FORMAT " every %.1f s%s%s", int_member(o, "tick", 0),
-			       int_member(o, "tick_ms", 0) / 1000.0,
-			       json_object_get_boolean_member_with_default(o, "dry_run", FALSE) ? ", dry run" : "",
-			       json_object_get_boolean_member_with_default(o, "libvirt", FALSE) ? ", libvirt connected" : "");
-	if (str_member(o, "libvirt_error")) {
-		g_autofree char *why = kv_escape_term(str_member(o, "libvirt_error"));
+	g_string_append_printf(t, "tick %" G_GINT64_FORMAT " every %.1f s%s%s", kv_json_get_int(o, "tick", 0),
+			       kv_json_get_int(o, "tick_ms", 0) / 1000.0,
+			       kv_json_get_bool(o, "dry_run", FALSE) ? ", dry run" : "",
+			       kv_json_get_bool(o, "libvirt", FALSE) ? ", libvirt connected" : "");
+	if (kv_json_get_str(o, "libvirt_error", NULL)) {
+		g_autofree char *why = kv_escape_term(kv_json_get_str(o, "libvirt_error", NULL));
 
 		g_string_append_printf(t, ", libvirt disconnected for %.0f s: %s",
-				       MAX(0.0, json_object_get_double_member_with_default(o, "time", 0) -
-					   json_object_get_double_member_with_default(o, "libvirt_down_since", 0)),
+				       MAX(0.0, kv_json_get_double(o, "time", 0) -
+					   kv_json_get_double(o, "libvirt_down_since", 0)),
 				       why);
 	}
 	g_string_append_c(t, '\n');
 	if (host) {
 		g_string_append_printf(t, "host: MemAvailable %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " MiB",
-				       int_member(host, "mem_available_kib", 0) / 1024,
-				       int_member(host, "mem_total_kib", 0) / 1024);
+				       kv_json_get_int(host, "mem_available_kib", 0) / 1024,
+				       kv_json_get_int(host, "mem_total_kib", 0) / 1024);
 		if (json_object_has_member(host, "psi_some_avg10"))
 			g_string_append_printf(t, ", PSI some %.1f%% full %.1f%%",
-					       json_object_get_double_member(host, "psi_some_avg10"),
-					       json_object_get_double_member(host, "psi_full_avg10"));
+					       kv_json_get_double(host, "psi_some_avg10", 0),
+					       kv_json_get_double(host, "psi_full_avg10", 0));
 		if (json_object_has_member(host, "gain_pages_per_cpu_s"))
 			g_string_append_printf(t, ", KSM gain %.0f pages/CPU-s",
-					       json_object_get_double_member(host, "gain_pages_per_cpu_s"));
+					       kv_json_get_double(host, "gain_pages_per_cpu_s", 0));
 		g_string_append_c(t, '\n');
-		nodes = arr_member(host, "nodes");
+		nodes = kv_json_get_array(host, "nodes");
 		for (guint i = 0; nodes && json_array_get_length(nodes) > 1 && i < json_array_get_length(nodes); i++) {
-			JsonObject *n = json_array_get_object_element(nodes, i);
-			gint64 total = int_member(n, "mem_total_kib", 0);
+			JsonObject *n = kv_json_array_object(nodes, i);
+			gint64 total = kv_json_get_int(n, "mem_total_kib", 0);
 
 			g_string_append_printf(t, "%snode %" G_GINT64_FORMAT " %.0f%% free%s", i ? ", " : "nodes: ",
-					       int_member(n, "id", -1),
-					       total > 0 ? 100.0 * (double)int_member(n, "mem_free_kib", 0) / (double)total : 0.0,
-					       json_object_get_boolean_member_with_default(n, "under_pressure", FALSE) ?
+					       kv_json_get_int(n, "id", -1),
+					       total > 0 ? 100.0 * (double)kv_json_get_int(n, "mem_free_kib", 0) / (double)total : 0.0,
+					       kv_json_get_bool(n, "under_pressure", FALSE) ?
 					       " (under pressure)" : "");
 			if (i + 1 == json_array_get_length(nodes))
 				g_string_append_c(t, '\n');
@@ -773,69 +739,69 @@ kv_status_render_text(const char *json, GError **error)
 		g_string_append_printf(t, "ksm: run %" G_GINT64_FORMAT ", pages_to_scan %" G_GINT64_FORMAT
 				       ", sleep %" G_GINT64_FORMAT " ms, shared %" G_GINT64_FORMAT
 				       ", sharing %" G_GINT64_FORMAT ", merge_across_nodes %" G_GINT64_FORMAT "\n",
-				       int_member(ksm, "run", -1), int_member(ksm, "pages_to_scan", -1),
-				       int_member(ksm, "sleep_millisecs", -1), int_member(ksm, "pages_shared", -1),
-				       int_member(ksm, "pages_sharing", -1),
-				       int_member(ksm, "merge_across_nodes", -1));
-	guests = arr_member(o, "guests");
+				       kv_json_get_int(ksm, "run", -1), kv_json_get_int(ksm, "pages_to_scan", -1),
+				       kv_json_get_int(ksm, "sleep_millisecs", -1), kv_json_get_int(ksm, "pages_shared", -1),
+				       kv_json_get_int(ksm, "pages_sharing", -1),
+				       kv_json_get_int(ksm, "merge_across_nodes", -1));
+	guests = kv_json_get_array(o, "guests");
 	g_string_append_printf(t, "\n%-24s %7s %9s %9s %9s %5s %11s %11s\n", "GUEST", "PID", "RAM MiB",
 			       "RSS MiB", "MERGED", "PRIO", "BALLOON MiB", "LIMIT MiB");
 	for (guint i = 0; guests && i < json_array_get_length(guests); i++) {
-		JsonObject *g = json_array_get_object_element(guests, i);
-		JsonObject *bal = obj_member(g, "balloon"), *cg = obj_member(g, "cgroup");
+		JsonObject *g = kv_json_array_object(guests, i);
+		JsonObject *bal = kv_json_get_object(g, "balloon"), *cg = kv_json_get_object(g, "cgroup");
 		g_autofree char *bs = bal ? g_strdup_printf("%" G_GINT64_FORMAT "%s",
-							   int_member(bal, "actual_kib", 0) / 1024,
-							   json_object_get_boolean_member_with_default(bal, "driver", FALSE) ? "" : "*") :
+							   kv_json_get_int(bal, "actual_kib", 0) / 1024,
+							   kv_json_get_bool(bal, "driver", FALSE) ? "" : "*") :
 				      g_strdup("-");
-		g_autofree char *ls = !cg ? g_strdup("-") : int_member(cg, "limit_bytes", -1) < 0 ?
+		g_autofree char *ls = !cg ? g_strdup("-") : kv_json_get_int(cg, "limit_bytes", -1) < 0 ?
 				      g_strdup("max") : g_strdup_printf("%" G_GINT64_FORMAT,
-									  int_member(cg, "limit_bytes", 0) >> 20);
-		g_autofree char *name = kv_escape_term(str_member(g, "name") ? str_member(g, "name") : "?");
+									  kv_json_get_int(cg, "limit_bytes", 0) >> 20);
+		g_autofree char *name = kv_escape_term(kv_json_get_str(g, "name", NULL) ? kv_json_get_str(g, "name", NULL) : "?");
 
 		g_string_append_printf(t, "%-24s %7" G_GINT64_FORMAT " %9" G_GINT64_FORMAT " %9" G_GINT64_FORMAT
 				       " %9" G_GINT64_FORMAT " %5" G_GINT64_FORMAT " %11s %11s\n",
-				       name, int_member(g, "pid", 0),
-				       int_member(g, "ram_kib", 0) / 1024, int_member(g, "rss_kib", 0) / 1024,
-				       int_member(g, "merging_pages", 0), int_member(g, "priority", 0), bs, ls);
+				       name, kv_json_get_int(g, "pid", 0),
+				       kv_json_get_int(g, "ram_kib", 0) / 1024, kv_json_get_int(g, "rss_kib", 0) / 1024,
+				       kv_json_get_int(g, "merging_pages", 0), kv_json_get_int(g, "priority", 0), bs, ls);
 	}
 	if (!guests || json_array_get_length(guests) == 0)
 		g_string_append(t, "(no guests)\n");
-	dec = arr_member(o, "decisions");
+	dec = kv_json_get_array(o, "decisions");
 	g_string_append(t, "\nDecisions:\n");
 	for (guint i = 0; dec && i < json_array_get_length(dec); i++) {
-		JsonObject *d = json_array_get_object_element(dec, i);
-		g_autofree char *policy = kv_escape_term(str_member(d, "policy"));
-		g_autofree char *decision = kv_escape_term(str_member(d, "decision"));
-		g_autofree char *reason = kv_escape_term(str_member(d, "reason"));
+		JsonObject *d = kv_json_array_object(dec, i);
+		g_autofree char *policy = kv_escape_term(kv_json_get_str(d, "policy", NULL));
+		g_autofree char *decision = kv_escape_term(kv_json_get_str(d, "decision", NULL));
+		g_autofree char *reason = kv_escape_term(kv_json_get_str(d, "reason", NULL));
 
 		g_string_append_printf(t, "  %-8s %-12s %s\n", policy, decision, reason);
 	}
-	acts = arr_member(o, "actions");
+	acts = kv_json_get_array(o, "actions");
 	g_string_append(t, "\nActions:\n");
 	for (guint i = 0; acts && i < json_array_get_length(acts); i++) {
-		JsonObject *a = json_array_get_object_element(acts, i);
-		g_autofree char *result = kv_escape_term(str_member(a, "result"));
-		g_autofree char *what = kv_escape_term(str_member(a, "description"));
-		g_autofree char *why = kv_escape_term(str_member(a, "error"));
+		JsonObject *a = kv_json_array_object(acts, i);
+		g_autofree char *result = kv_escape_term(kv_json_get_str(a, "result", NULL));
+		g_autofree char *what = kv_escape_term(kv_json_get_str(a, "description", NULL));
+		g_autofree char *why = kv_escape_term(kv_json_get_str(a, "error", NULL));
 
-		g_string_append_printf(t, "  [%s] %s%s%s\n", result, what, str_member(a, "error") ? ": " : "", why);
+		g_string_append_printf(t, "  [%s] %s%s%s\n", result, what, kv_json_get_str(a, "error", NULL) ? ": " : "", why);
 	}
 	if (!acts || json_array_get_length(acts) == 0)
 		g_string_append(t, "  (none: every knob already has the wanted value)\n");
-	acts = arr_member(o, "recent_actions");
+	acts = kv_json_get_array(o, "recent_actions");
 	if (acts && json_array_get_length(acts) > 0) {
 		guint n = json_array_get_length(acts), from = n > 10 ? n - 10 : 0;
 
 		g_string_append(t, "\nRecent changes:\n");
 		for (guint i = from; i < n; i++) {
-			g_autofree char *line = kv_escape_term(json_array_get_string_element(acts, i));
+			g_autofree char *line = kv_escape_term(kv_json_array_str(acts, i));
 
 			g_string_append_printf(t, "  %s\n", line);
 		}
 	}
-	notes = arr_member(o, "notes");
+	notes = kv_json_get_array(o, "notes");
 	for (guint i = 0; notes && i < json_array_get_length(notes); i++) {
-		g_autofree char *note = kv_escape_term(json_array_get_string_element(notes, i));
+		g_autofree char *note = kv_escape_term(kv_json_array_str(notes, i));
 
 		g_string_append_printf(t, "note: %s\n", note);
 	}

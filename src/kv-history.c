@@ -8,7 +8,7 @@
 static guint64
 get_u64(JsonObject *o, const char *name)
 {
-	gint64 v = json_object_get_int_member_with_default(o, name, 0);
+	gint64 v = kv_json_get_int(o, name, 0);
 
 	return v < 0 ? 0 : (guint64)v;
 }
@@ -32,22 +32,21 @@ kv_history_parse(const char *buf, GArray *points)
 		}
 		/* One tick is a flat object of a few hundred bytes. */
 		if (!(root = kv_json_parse(line, (gssize)len, 64 * 1024, 4, NULL)) || !JSON_NODE_HOLDS_OBJECT(root) ||
-		    g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(root), "schema", ""),
+		    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", ""),
 			      "ksmvirt-history/1") != 0) {
 			skipped++;
 			line = nl ? nl + 1 : NULL;
 			continue;
 		}
 		o = json_node_get_object(root);
-		pt.time_s = json_object_get_double_member_with_default(o, "time", 0);
+		pt.time_s = kv_json_get_double(o, "time", 0);
 		pt.pages_sharing = get_u64(o, "pages_sharing");
 		pt.ksm_zero_pages = get_u64(o, "ksm_zero_pages");
 		pt.pages_to_scan = get_u64(o, "pages_to_scan");
 		pt.mem_total_kib = get_u64(o, "mem_total_kib");
 		pt.mem_available_kib = get_u64(o, "mem_available_kib");
-		pt.psi_some_avg10 = json_object_has_member(o, "psi_some_avg10")
-					    ? json_object_get_double_member(o, "psi_some_avg10") : -1;
-		pt.ksm_run = json_object_has_member(o, "ksm_run") ? json_object_get_int_member(o, "ksm_run") : -1;
+		pt.psi_some_avg10 = kv_json_get_double(o, "psi_some_avg10", -1);
+		pt.ksm_run = kv_json_get_int(o, "ksm_run", -1);
 		g_array_append_val(points, pt);
 		line = nl ? nl + 1 : NULL;
 	}

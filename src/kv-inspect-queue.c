@@ -326,43 +326,43 @@ kv_inspect_status_render_text(const char *status_json)
 		return g_strdup("");
 	o = json_node_get_object(in);
 	t = g_string_new("\nGuest OS inspection");
-	if (!json_object_get_boolean_member_with_default(o, "enabled", FALSE)) {
-		g_autofree char *note = kv_escape_term(json_object_get_string_member_with_default(o, "note", "disabled"));
+	if (!kv_json_get_bool(o, "enabled", FALSE)) {
+		g_autofree char *note = kv_escape_term(kv_json_get_str(o, "note", "disabled"));
 
 		g_string_append_printf(t, ": off (%s)\n", note);
 		return g_string_free(t, FALSE);
 	}
 	g_string_append_printf(t, " (one appliance at a time, timeout %" G_GINT64_FORMAT " s):\n",
-			       json_object_get_int_member_with_default(o, "timeout_s", 0));
-	guests = json_object_has_member(o, "guests") ? json_object_get_array_member(o, "guests") : NULL;
+			       kv_json_get_int(o, "timeout_s", 0));
+	guests = kv_json_get_array(o, "guests");
 	if (!guests || json_array_get_length(guests) == 0) {
 		g_string_append(t, "  (no running guest)\n");
 		return g_string_free(t, FALSE);
 	}
 	g_string_append_printf(t, "  %-24s %-8s %s\n", "GUEST", "STATE", "OS OR REASON");
 	for (guint i = 0; i < json_array_get_length(guests); i++) {
-		JsonObject *g = json_array_get_object_element(guests, i);
-		const char *state = json_object_get_string_member_with_default(g, "state", "?");
-		JsonObject *os = json_object_has_member(g, "os") ? json_object_get_object_member(g, "os") : NULL;
+		JsonObject *g = kv_json_array_object(guests, i);
+		const char *state = kv_json_get_str(g, "state", "?");
+		JsonObject *os = kv_json_get_object(g, "os");
 		g_autofree char *what = NULL, *what_e = NULL, *name = NULL, *state_e = NULL;
-		gint64 for_s = json_object_get_int_member_with_default(g, "for_s", 0);
+		gint64 for_s = kv_json_get_int(g, "for_s", 0);
 
 		if (!strcmp(state, "pending") || !strcmp(state, "running")) {
 			what = g_strdup_printf("for %" G_GINT64_FORMAT " s", for_s);
 		} else if (os && !strcmp(state, "done")) {
-			const char *pn = json_object_get_string_member_with_default(os, "product_name", NULL);
-			double took = json_object_get_double_member_with_default(g, "took_s", 0);
-			g_autofree char *how = json_object_get_boolean_member_with_default(g, "cached", FALSE) ?
+			const char *pn = kv_json_get_str(os, "product_name", NULL);
+			double took = kv_json_get_double(g, "took_s", 0);
+			g_autofree char *how = kv_json_get_bool(g, "cached", FALSE) ?
 				g_strdup("from the cache") : g_strdup_printf("inspected in %.0f s", took);
 
 			what = g_strdup_printf("%s (%s), %s", pn ? pn : "?",
-					       json_object_get_string_member_with_default(os, "family", "?"), how);
+					       kv_json_get_str(os, "family", "?"), how);
 		} else {
-			what = g_strdup(os ? json_object_get_string_member_with_default(os, "reason", "no reason given")
+			what = g_strdup(os ? kv_json_get_str(os, "reason", "no reason given")
 				       : "no reason given");
 		}
 		/* WHAT holds OS names and reasons: escaped as a whole. */
-		name = kv_escape_term(json_object_get_string_member_with_default(g, "name", "?"));
+		name = kv_escape_term(kv_json_get_str(g, "name", "?"));
 		state_e = kv_escape_term(state);
 		what_e = kv_escape_term(what);
 		g_string_append_printf(t, "  %-24s %-8s %s\n", name, state_e, what_e);

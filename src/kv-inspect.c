@@ -117,8 +117,8 @@ os_info_from_object(JsonObject *o)
 	os->product_name = str_member(o, "product_name");
 	os->arch = str_member(o, "arch");
 	os->reason = str_member(o, "reason");
-	os->major = (int)json_object_get_int_member_with_default(o, "major", 0);
-	os->minor = (int)json_object_get_int_member_with_default(o, "minor", 0);
+	os->major = (int)kv_json_get_int(o, "major", 0);
+	os->minor = (int)kv_json_get_int(o, "minor", 0);
 	return os;
 }
 

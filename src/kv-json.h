@@ -12,8 +12,12 @@
 #define KV_JSON_MAX_DEPTH 64u
 
 /* kv_json_check_depth: scans LEN bytes of JSON text for its nesting depth
- * ('[' and '{' outside strings, escapes respected) without recursing.
- * Returns FALSE with KV_ERROR_PARSE when it exceeds MAX_DEPTH. */
+ * ('[' and '{' outside strings, escapes respected) without recursing,
+ * and allows in strings only JSON's escapes, \uXXXX outside the surrogate
+ * range (json-glib would take C's octal escapes and lone surrogates and
+ * hand out strings that are not UTF-8).  Returns FALSE with
+ * KV_ERROR_PARSE when the text nests deeper than MAX_DEPTH or holds such
+ * an escape. */
 gboolean kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError **error);
 
 /* kv_json_parse: parses BUF (LEN bytes, or NUL-terminated when LEN < 0)
@@ -22,6 +26,22 @@ gboolean kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError
  * so nothing else in ksmvirt hands it text.  Returns the new root node
  * (never NULL on success), or NULL with KV_ERROR_PARSE. */
 JsonNode *kv_json_parse(const char *buf, gssize len, gsize max_bytes, guint max_depth, GError **error);
+
+/* Typed member readers over documents from outside: a member that is
+ * missing, null, an object or an array, or a value of another type, gives
+ * DEF (json-glib's own *_with_default readers log a critical for any
+ * member that is not a plain value).  Numbers convert between int and
+ * double; nothing else converts. */
+gboolean kv_json_get_bool(JsonObject *o, const char *name, gboolean def);
+gint64 kv_json_get_int(JsonObject *o, const char *name, gint64 def);
+double kv_json_get_double(JsonObject *o, const char *name, double def);
+const char *kv_json_get_str(JsonObject *o, const char *name, const char *def);
+/* The member NAME of O (or element I of A) when it is an object (an
+ * array, a string), else NULL. */
+JsonObject *kv_json_get_object(JsonObject *o, const char *name);
+JsonArray *kv_json_get_array(JsonObject *o, const char *name);
+JsonObject *kv_json_array_object(JsonArray *a, guint i);
+const char *kv_json_array_str(JsonArray *a, guint i);
 
 /* kv_json_add_u64: json-glib numbers are int64: counters beyond 2^63-1
  * (hostile or broken sysfs) are clamped rather than wrapped negative. */

@@ -61,12 +61,12 @@ kv_qmp_parse_memdevs(const char *reply, GError **error)
 			continue;
 		o = json_node_get_object(e);
 		m = g_new0(KvQmpMemdev, 1);
-		m->id = g_strdup(json_object_get_string_member_with_default(o, "id", ""));
+		m->id = g_strdup(kv_json_get_str(o, "id", ""));
 		m->size_bytes = member_size(o, "size", &have);
-		m->merge = json_object_get_boolean_member_with_default(o, "merge", FALSE);
+		m->merge = kv_json_get_bool(o, "merge", FALSE);
 		if (json_object_has_member(o, "ksm-mergeable")) {
 			m->have_mergeable = TRUE;
-			m->mergeable = json_object_get_boolean_member_with_default(o, "ksm-mergeable", FALSE);
+			m->mergeable = kv_json_get_bool(o, "ksm-mergeable", FALSE);
 		}
 		m->merged_bytes = member_size(o, "ksm-merged-size", &m->have_merged);
 		m->swapped_bytes = member_size(o, "swapped-size", &m->have_swapped);

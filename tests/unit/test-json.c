@@ -237,11 +237,78 @@ test_deep_files(void)
 	g_rmdir(dir);
 }
 
+/* json-glib's scanner takes C's octal escapes and lone surrogates and
+ * hands out strings that are not UTF-8, which no writer can save and
+ * read back (found by fuzz/fuzz-registry). */
+static void
+test_escapes(void)
+{
+	static const struct {
+		const char *json;
+		gboolean ok;
+	} cases[] = {
+		{ "[\"a\\n\\t\\\"\\\\\\/\\b\\f\\r\"]", TRUE },
+		{ "[\"caf\\u00e9\"]", TRUE },
+		{ "[\"\\u0041\\uFFFD\"]", TRUE },
+		{ "[\"0a1b2\\301\"]", FALSE },
+		{ "[\"\\x41\"]", FALSE },
+		{ "[\"\\ud800\"]", FALSE },
+		{ "[\"\\uDC00\"]", FALSE },
+		{ "[\"\\u12\"]", FALSE },
+		{ "[\"\\u12G4\"]", FALSE },
+		{ "[\"\\", FALSE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) err = NULL;
+		g_autoptr(JsonNode) n = kv_json_parse(cases[i].json, -1, 0, 0, &err);
+
+		g_test_message("case %u: %s", i, cases[i].json);
+		g_assert_cmpint(n != NULL, ==, cases[i].ok);
+		if (n) {
+			const char *s = json_array_get_string_element(json_node_get_array(n), 0);
+
+			g_assert_true(g_utf8_validate(s, -1, NULL));
+		}
+	}
+}
+
+/* Members of the wrong type give the default, without a critical (which
+ * the test harness makes fatal). */
+static void
+test_typed_members(void)
+{
+	g_autoptr(JsonNode) n = kv_json_parse("{\"b\": true, \"i\": 7, \"d\": 2.5, \"s\": \"x\", "
+					      "\"o\": {}, \"a\": [], \"z\": null, \"big\": 1e300}",
+					      -1, 0, 0, NULL);
+	JsonObject *o = json_node_get_object(n);
+	const char *names[] = { "b", "i", "d", "s", "o", "a", "z", "missing" };
+
+	g_assert_true(kv_json_get_bool(o, "b", FALSE));
+	g_assert_cmpint(kv_json_get_int(o, "i", -1), ==, 7);
+	g_assert_cmpint(kv_json_get_int(o, "d", -1), ==, 2);
+	g_assert_cmpint(kv_json_get_int(o, "big", -1), ==, -1);
+	g_assert_cmpfloat(kv_json_get_double(o, "d", -1), ==, 2.5);
+	g_assert_cmpfloat(kv_json_get_double(o, "i", -1), ==, 7);
+	g_assert_cmpstr(kv_json_get_str(o, "s", NULL), ==, "x");
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (strcmp(names[i], "b"))
+			g_assert_true(kv_json_get_bool(o, names[i], TRUE));
+		if (strcmp(names[i], "i") && strcmp(names[i], "d") && strcmp(names[i], "big"))
+			g_assert_cmpint(kv_json_get_int(o, names[i], -9), ==, -9);
+		if (strcmp(names[i], "s"))
+			g_assert_cmpstr(kv_json_get_str(o, names[i], "dflt"), ==, "dflt");
+	}
+	g_assert_true(kv_json_get_bool(NULL, "b", TRUE));
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/json/depth-bound", test_depth_bound);
+	g_test_add_func("/json/escapes", test_escapes);
+	g_test_add_func("/json/typed-members", test_typed_members);
 	g_test_add_func("/json/strings", test_strings);
 	g_test_add_func("/json/size-cap", test_size_cap);
 	g_test_add_func("/json/mutable", test_mutable);
