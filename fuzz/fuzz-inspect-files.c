@@ -3,6 +3,7 @@
  * keeps under its state directory (kv_inspect_cache_load, kv_os_map_load),
  * fed through a memfd. */
 #include "fuzz.h"
+#include "kv-file.h"
 #include "kv-inspect.h"
 #include "kv-spool.h"
 

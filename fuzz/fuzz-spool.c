@@ -4,6 +4,7 @@
  * input: the reader follows no symlink, so /proc/self/fd will not do), decoded (kv_event_from_json_line)
  * and folded into the registry. */
 #include "fuzz.h"
+#include "kv-file.h"
 #include "kv-event.h"
 #include "kv-registry.h"
 #include "kv-spool.h"

@@ -12,14 +12,6 @@
 #define KV_EVENT_JSON_MAX_BYTES (1u << 20)
 #define KV_EVENT_JSON_MAX_DEPTH 16u
 
-static const char *get_str(JsonObject *o, const char *key)
-{
-	JsonNode *n = json_object_get_member(o, key);
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
 static gboolean get_int(JsonObject *o, const char *key, gint64 *out)
 {
 	JsonNode *n = json_object_get_member(o, key);
@@ -27,14 +19,6 @@ static gboolean get_int(JsonObject *o, const char *key, gint64 *out)
 		return FALSE;
 	*out = json_node_get_int(n);
 	return TRUE;
-}
-
-static gboolean get_bool(JsonObject *o, const char *key)
-{
-	JsonNode *n = json_object_get_member(o, key);
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
-		return FALSE;
-	return json_node_get_boolean(n);
 }
 
 KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
@@ -56,33 +40,34 @@ KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
 		return NULL;
 	}
 	JsonObject *o = json_node_get_object(root);
-	if (g_strcmp0(get_str(o, "schema"), KV_EVENT_SCHEMA) != 0) {
+	if (g_strcmp0(kv_json_get_str(o, "schema", NULL), KV_EVENT_SCHEMA) != 0) {
 		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
 			    "event schema is not %s", KV_EVENT_SCHEMA);
 		return NULL;
 	}
-	KvEventOp op = kv_event_op_from_string(get_str(o, "op"));
-	const char *name = get_str(o, "name");
+	KvEventOp op = kv_event_op_from_string(kv_json_get_str(o, "op", NULL));
+	const char *name = kv_json_get_str(o, "name", NULL);
 	if (op == KV_EVENT_OP_UNKNOWN || name == NULL) {
 		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
 			    "event lacks a known op or a name");
 		return NULL;
 	}
-	g_autoptr(KvEvent) ev = kv_event_new(op, get_str(o, "subop"), get_str(o, "extra"));
-	if (get_str(o, "id")) {
+	g_autoptr(KvEvent) ev = kv_event_new(op, kv_json_get_str(o, "subop", NULL),
+					     kv_json_get_str(o, "extra", NULL));
+	if (kv_json_get_str(o, "id", NULL)) {
 		g_free(ev->id);
-		ev->id = g_strdup(get_str(o, "id"));
+		ev->id = g_strdup(kv_json_get_str(o, "id", NULL));
 	}
 	gint64 v;
 	if (get_int(o, "time_us", &v))
 		ev->time_us = v;
 	/* Events from before sequences have neither. */
-	ev->boot_id = g_strdup(get_str(o, "boot_id"));
+	ev->boot_id = g_strdup(kv_json_get_str(o, "boot_id", NULL));
 	if (get_int(o, "seq", &v) && v > 0)
 		ev->seq = (guint64)v;
-	ev->has_xml = get_bool(o, "has_xml");
+	ev->has_xml = kv_json_get_bool(o, "has_xml", FALSE);
 	ev->name = g_strdup(name);
-	ev->uuid = g_strdup(get_str(o, "uuid"));
+	ev->uuid = g_strdup(kv_json_get_str(o, "uuid", NULL));
 	if (get_int(o, "memory_kib", &v) && v >= 0)
 		ev->memory_kib = (guint64)v;
 	if (get_int(o, "current_memory_kib", &v) && v >= 0)
@@ -99,23 +84,23 @@ KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
 			get_int(co, "id", &id);
 			get_int(co, "memory_kib", &kib);
 			g_ptr_array_add(ev->cells, kv_event_cell_new((guint)id, (guint64)MAX(kib, 0),
-								    get_str(co, "cpus")));
+								    kv_json_get_str(co, "cpus", NULL)));
 		}
 	}
 	JsonNode *mbn = json_object_get_member(o, "memory_backing");
 	if (mbn && JSON_NODE_HOLDS_OBJECT(mbn)) {
 		JsonObject *mb = json_node_get_object(mbn);
-		ev->nosharepages = get_bool(mb, "nosharepages");
-		ev->hugepages = get_bool(mb, "hugepages");
-		ev->memfd = get_bool(mb, "memfd");
-		ev->file_backed = get_bool(mb, "file");
-		ev->shared_access = get_bool(mb, "shared_access");
+		ev->nosharepages = kv_json_get_bool(mb, "nosharepages", FALSE);
+		ev->hugepages = kv_json_get_bool(mb, "hugepages", FALSE);
+		ev->memfd = kv_json_get_bool(mb, "memfd", FALSE);
+		ev->file_backed = kv_json_get_bool(mb, "file", FALSE);
+		ev->shared_access = kv_json_get_bool(mb, "shared_access", FALSE);
 	}
 	JsonNode *pn = json_object_get_member(o, "policy");
 	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
 		JsonObject *po = json_node_get_object(pn);
 		ev->has_policy = TRUE;
-		const char *m = get_str(po, "merge");
+		const char *m = kv_json_get_str(po, "merge", NULL);
 		ev->merge = g_strcmp0(m, "on") == 0 ? KV_POLICY_MERGE_ON :
 			    g_strcmp0(m, "off") == 0 ? KV_POLICY_MERGE_OFF :
 			    KV_POLICY_MERGE_DEFAULT;
@@ -127,8 +112,8 @@ KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
 			ev->has_min_balloon = TRUE;
 			ev->min_balloon_mib = (guint64)v;
 		}
-		ev->group = g_strdup(get_str(po, "group"));
-		ev->policy_error = g_strdup(get_str(po, "error"));
+		ev->group = g_strdup(kv_json_get_str(po, "group", NULL));
+		ev->policy_error = g_strdup(kv_json_get_str(po, "error", NULL));
 	}
 	return g_steal_pointer(&ev);
 }

@@ -123,9 +123,11 @@ kv_file_check_dir(const char *dir, GError **error)
 	return TRUE;
 }
 
-static gboolean
-write_all(int fd, const char *p, gsize len)
+gboolean
+kv_write_all(int fd, const void *data, gsize len)
 {
+	const char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -165,7 +167,7 @@ kv_file_write_atomic(const char *path, const void *data, gsize len, mode_t mode,
 	if (fd < 0)
 		return errno_error(error, errno, "cannot create a temporary file for", path);
 	/* Not subject to the umask: the mode asked for. */
-	if (fchmod(fd, mode & 0777) < 0 || !write_all(fd, data, len) || fsync(fd) < 0) {
+	if (fchmod(fd, mode & 0777) < 0 || !kv_write_all(fd, data, len) || fsync(fd) < 0) {
 		err = errno;
 		close(fd);
 		unlink(tmp);

@@ -61,6 +61,11 @@ gboolean kv_file_write_atomic(const char *path, const void *data, gsize len, mod
  * FALSE with ERROR (G_FILE_ERROR_PERM, or the lstat error) saying why. */
 gboolean kv_file_check_dir(const char *dir, GError **error);
 
+/* kv_write_all: writes LEN bytes of DATA to FD, retrying on EINTR and
+ * short writes; a write that makes no progress fails with EIO.  Returns
+ * FALSE with errno set on failure. */
+gboolean kv_write_all(int fd, const void *data, gsize len);
+
 /* kv_file_set_aside: renames a file whose content does not parse to
  * PATH.bad-YYYYmmddTHHMMSSZ, so the next start does not meet it again and
  * it stays for a post-mortem.  Returns the new path, or NULL with ERROR. */

@@ -323,14 +323,6 @@ gchar *kv_registry_to_json(const KvRegistry *reg)
 	return with_nl;
 }
 
-static const char *obj_str(JsonObject *o, const char *key)
-{
-	JsonNode *n = json_object_get_member(o, key);
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
 static gboolean parse_error(GError **error, const char *what)
 {
 	g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE,
@@ -351,7 +343,7 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		return NULL;
 	}
 	JsonObject *o = json_node_get_object(root);
-	if (g_strcmp0(obj_str(o, "schema"), KV_REGISTRY_SCHEMA) != 0) {
+	if (g_strcmp0(kv_json_get_str(o, "schema", NULL), KV_REGISTRY_SCHEMA) != 0) {
 		parse_error(error, "schema is not " KV_REGISTRY_SCHEMA);
 		return NULL;
 	}
@@ -369,8 +361,8 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 			return NULL;
 		}
 		JsonObject *go = json_node_get_object(e);
-		const char *uuid = obj_str(go, "uuid");
-		const char *name = obj_str(go, "name");
+		const char *uuid = kv_json_get_str(go, "uuid", NULL);
+		const char *name = kv_json_get_str(go, "name", NULL);
 		if (uuid == NULL || name == NULL) {
 			parse_error(error, "a guest lacks uuid or name");
 			return NULL;
@@ -378,10 +370,10 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		KvRegistryGuest *g = g_new0(KvRegistryGuest, 1);
 		g->uuid = g_ascii_strdown(uuid, -1);
 		g->name = g_strdup(name);
-		g->state = kv_guest_state_from_string(obj_str(go, "state"));
-		g->last_op = kv_event_op_from_string(obj_str(go, "last_op"));
-		g->last_subop = g_strdup(obj_str(go, "last_subop"));
-		g->last_event_id = g_strdup(obj_str(go, "last_event_id"));
+		g->state = kv_guest_state_from_string(kv_json_get_str(go, "state", NULL));
+		g->last_op = kv_event_op_from_string(kv_json_get_str(go, "last_op", NULL));
+		g->last_subop = g_strdup(kv_json_get_str(go, "last_subop", NULL));
+		g->last_event_id = g_strdup(kv_json_get_str(go, "last_event_id", NULL));
 		JsonNode *tn = json_object_get_member(go, "last_time_us");
 		if (tn && JSON_NODE_HOLDS_VALUE(tn) && json_node_get_value_type(tn) == G_TYPE_INT64)
 			g->last_time_us = json_node_get_int(tn);
@@ -390,7 +382,7 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 		if (sn && JSON_NODE_HOLDS_VALUE(sn) && json_node_get_value_type(sn) == G_TYPE_INT64 &&
 		    json_node_get_int(sn) > 0) {
 			g->last_seq = (guint64)json_node_get_int(sn);
-			g->last_boot_id = g_strdup(obj_str(go, "last_boot_id"));
+			g->last_boot_id = g_strdup(kv_json_get_str(go, "last_boot_id", NULL));
 		}
 		JsonNode *fn = json_object_get_member(go, "facts");
 		if (fn && JSON_NODE_HOLDS_OBJECT(fn)) {

@@ -22,24 +22,6 @@ static gboolean set_errno_error(GError **error, int err, const char *what,
 	return FALSE;
 }
 
-gboolean
-kv_write_all(int fd, const void *data, gsize len)
-{
-	const char *buf = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return FALSE;
-		}
-		buf += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
 gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
 			gchar **out_path, GError **error)
 {

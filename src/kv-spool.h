@@ -47,8 +47,4 @@ gchar *kv_spool_read(const char *path, gsize *out_len, GError **error);
  * not an error. */
 gboolean kv_spool_consume(const char *path, GError **error);
 
-/* kv_write_all: writes LEN bytes of DATA to FD, retrying on EINTR and
- * short writes.  Returns FALSE with errno set on failure. */
-gboolean kv_write_all(int fd, const void *data, gsize len);
-
 G_END_DECLS

@@ -10,6 +10,7 @@
  *   4  not privileged enough (the census needs CAP_SYS_ADMIN; advise --apply refused)
  *   5  a balancer action failed (balance --oneshot)
  */
+#include "kv-file.h"
 #include "kv-report.h"
 #include "kv-paths.h"
 #include "kv-balancer.h"
@@ -62,22 +63,12 @@ set_errno_error(GError **error, int errsv, const char *what, const char *why)
 	return FALSE;
 }
 
-/* write_all: all of DATA to FD, WHAT naming it in the error.  A write that
- * makes no progress is an error too.  Returns TRUE or FALSE with ERROR. */
+/* write_all: all of DATA to FD (kv_write_all), WHAT naming it in the
+ * error.  Returns TRUE or FALSE with ERROR. */
 static gboolean
 write_all(int fd, const char *what, const char *data, gsize len, GError **error)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return set_errno_error(error, n < 0 ? errno : EIO, what, NULL);
-		data += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
+	return kv_write_all(fd, data, len) || set_errno_error(error, errno, what, NULL);
 }
 
 /* A device or FIFO the user named is written where it is: no O_CREAT, no
