@@ -158,19 +158,27 @@ client_close(KvServerClient *c)
 
 static gboolean on_client_io(GSocket *sock, GIOCondition cond, gpointer data);
 
+/* Replaces the watch in *SRC by one for COND on SOCK calling FN (none when
+ * COND is 0). */
 static void
-client_watch(KvServerClient *c, GIOCondition cond)
+socket_watch(GSource **src, GSocket *sock, GIOCondition cond, GSocketSourceFunc fn, gpointer data)
 {
-	if (c->src) {
-		g_source_destroy(c->src);
-		g_source_unref(c->src);
-		c->src = NULL;
+	if (*src) {
+		g_source_destroy(*src);
+		g_source_unref(*src);
+		*src = NULL;
 	}
 	if (!cond)
 		return;
-	c->src = g_socket_create_source(c->sock, cond, NULL);
-	g_source_set_callback(c->src, (GSourceFunc)(void (*)(void))on_client_io, c, NULL);
-	g_source_attach(c->src, NULL);
+	*src = g_socket_create_source(sock, cond, NULL);
+	g_source_set_callback(*src, (GSourceFunc)(void (*)(void))fn, data, NULL);
+	g_source_attach(*src, NULL);
+}
+
+static void
+client_watch(KvServerClient *c, GIOCondition cond)
+{
+	socket_watch(&c->src, c->sock, cond, on_client_io, c);
 }
 
 /* Writes what the socket takes now.  Returns FALSE once C is closed. */
@@ -347,16 +355,7 @@ static gboolean on_accept(GSocket *sock, GIOCondition cond, gpointer data);
 static void
 accept_watch(KvServer *srv, gboolean on)
 {
-	if (srv->accept_src) {
-		g_source_destroy(srv->accept_src);
-		g_source_unref(srv->accept_src);
-		srv->accept_src = NULL;
-	}
-	if (!on)
-		return;
-	srv->accept_src = g_socket_create_source(srv->listener, G_IO_IN, NULL);
-	g_source_set_callback(srv->accept_src, (GSourceFunc)(void (*)(void))on_accept, srv, NULL);
-	g_source_attach(srv->accept_src, NULL);
+	socket_watch(&srv->accept_src, srv->listener, on ? G_IO_IN : 0, on_accept, srv);
 }
 
 static gboolean
