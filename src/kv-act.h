@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kv-act.h: applies a plan (kv-policy.h): KSM sysfs writes, balloon moves
+/* kv-act.h: applies a plan (kv-plan.h): KSM sysfs writes, balloon moves
  * through the hypervisor, memory cgroup limit writes.  Every write goes
  * below the context root.  A failed write is classed as transient (worth
  * another try later: EBUSY, EAGAIN, ENOMEM, EINTR) or permanent (EROFS,
@@ -10,9 +10,14 @@
 
 #include "kv-ctx.h"
 #include "kv-hv.h"
-#include "kv-policy.h"
+#include "kv-plan.h"
 
 G_BEGIN_DECLS
+
+/* Where the actuators write, below the context root. */
+#define KV_KSM_SYSFS_DIR "/sys/kernel/mm/ksm"
+#define KV_CGROUP_V1_MEMORY_DIR "/sys/fs/cgroup/memory"
+#define KV_CGROUP_V2_DIR "/sys/fs/cgroup/unified"
 
 /* kv_act_classify_errno: KV_RESULT_TRANSIENT or KV_RESULT_PERMANENT. */
 KvActionResult kv_act_classify_errno(int errnum);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kv-file.h"
+#include "kv-paths.h"
 
 typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH, T_GLOBS } KeyType;
 
@@ -70,6 +71,56 @@ static const KeyDef keys[] = {
 
 /* T_PATH keys share one size. */
 G_STATIC_ASSERT(sizeof(((KvConfig *)0)->inspect_cache_file) == sizeof(((KvConfig *)0)->ksm_lock_file));
+
+void
+kv_config_defaults(KvConfig *cfg)
+{
+	*cfg = (KvConfig){
+		.tick_ms = 5000,
+		.dry_run = FALSE,
+		.history_max_kib = 4096,
+		.max_connections = 64,
+		.idle_timeout_s = 10,
+		.max_line_kib = 256,
+		.ksm_manage = TRUE,
+		.overcommit_ratio = 1.0,
+		.avail_low_pct = 20,
+		.avail_high_pct = 30,
+		.psi_some_on_pct = 10.0,
+		.psi_some_off_pct = 2.0,
+		.pages_to_scan_min = 64,
+		.pages_to_scan_max = 4000,
+		.pages_to_scan_start = 300,
+		.sleep_ms = 20,
+		.min_gain_pages_per_cpu_s = 2000.0,
+		.backoff_ticks = 3,
+		.rearm_swpin_copies = 256,
+		.advisor = KV_ADVISOR_OFF,
+		.advisor_max_cpu_pct = 20,
+		.unmerge_reserve_mib = 1024,
+		.balloon_manage = TRUE,
+		.balloon_step_pct = 5,
+		.balloon_guest_free_pct = 20,
+		.balloon_interval_ticks = 3,
+		.balloon_min_change_mib = 16,
+		.balloon_guests_per_tick = 4,
+		.swap_manage = TRUE,
+		.swap_psi_full_on_pct = 10.0,
+		.swap_psi_full_off_pct = 1.0,
+		.swap_step_pct = 5,
+		.swap_min_pct = 50,
+		.swap_busy_ticks = 12,
+		.swap_guests_per_tick = 4,
+		.merge_across_nodes = -1,
+		.node_free_low_pct = 5,
+		.node_free_high_pct = 10,
+		.zero_pages_for_windows = TRUE,
+		.inspect_enabled = TRUE,
+		.inspect_timeout_s = 600,
+		.inspect_interval_s = 30,
+	};
+	g_strlcpy(cfg->ksm_lock_file, KV_PATH_KSM_LOCK, sizeof(cfg->ksm_lock_file));
+}
 
 static const KeyDef *
 find_key(const char *group, const char *key)
