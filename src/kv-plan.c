@@ -109,3 +109,50 @@ kv_plan_summary(const KvPlan *p, const char *policy)
 	}
 	return NULL;
 }
+
+void
+kv_plan_summarize(KvPlan *p, const char *policy, const char *decision, const char *fmt, ...)
+{
+	KvSummary *s = g_new0(KvSummary, 1);
+	va_list ap;
+
+	va_start(ap, fmt);
+	s->reason = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	s->policy = g_strdup(policy);
+	s->decision = g_strdup(decision);
+	g_ptr_array_add(p->summaries, s);
+}
+
+KvAction *
+kv_plan_add_ksm(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob, guint64 value,
+		const char *reason)
+{
+	KvAction *a = g_new0(KvAction, 1);
+
+	a->kind = KV_ACTION_KSM_KNOB;
+	a->policy = g_strdup(policy);
+	a->knob = knob;
+	a->old_value = ksm->value[knob];
+	a->value = value;
+	a->reason = g_strdup(reason);
+	g_ptr_array_add(p->actions, a);
+	return a;
+}
+
+KvAction *
+kv_plan_add_guest(KvPlan *p, KvActionKind kind, const char *policy, const KvGuestSense *g,
+		  guint64 old_value, guint64 value, char *reason)
+{
+	KvAction *a = g_new0(KvAction, 1);
+
+	a->kind = kind;
+	a->policy = g_strdup(policy);
+	a->guest = g_strdup(g->name);
+	a->uuid = g_strdup(g->uuid);
+	a->old_value = old_value;
+	a->value = value;
+	a->reason = reason;
+	g_ptr_array_add(p->actions, a);
+	return a;
+}

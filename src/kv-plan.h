@@ -63,4 +63,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvPlan, kv_plan_free)
 /* The summary of POLICY in PLAN, or NULL. */
 const KvSummary *kv_plan_summary(const KvPlan *p, const char *policy);
 
+/* kv_plan_summarize: appends POLICY's summary: its DECISION and the
+ * reason, formatted from FMT. */
+G_GNUC_PRINTF(4, 5)
+void kv_plan_summarize(KvPlan *p, const char *policy, const char *decision, const char *fmt, ...);
+/* kv_plan_add_ksm: appends an action of POLICY setting KNOB to VALUE (its
+ * old value from KSM).  Returns the action, owned by P. */
+KvAction *kv_plan_add_ksm(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob,
+			  guint64 value, const char *reason);
+/* kv_plan_add_guest: appends an action of KIND and POLICY on guest G from
+ * OLD_VALUE to VALUE; takes REASON.  Returns the action, owned by P. */
+KvAction *kv_plan_add_guest(KvPlan *p, KvActionKind kind, const char *policy, const KvGuestSense *g,
+			    guint64 old_value, guint64 value, char *reason);
+
 G_END_DECLS

@@ -10,37 +10,6 @@
 #define BUSY_WAIT_TICKS_MIN 1u
 #define KSM_BLOCKED_TICKS 60u
 
-G_GNUC_PRINTF(4, 5)
-static void
-summarize(KvPlan *p, const char *policy, const char *decision, const char *fmt, ...)
-{
-	KvSummary *s = g_new0(KvSummary, 1);
-	va_list ap;
-
-	va_start(ap, fmt);
-	s->reason = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	s->policy = g_strdup(policy);
-	s->decision = g_strdup(decision);
-	g_ptr_array_add(p->summaries, s);
-}
-
-static KvAction *
-add_ksm_action(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob, guint64 value,
-	       const char *reason)
-{
-	KvAction *a = g_new0(KvAction, 1);
-
-	a->kind = KV_ACTION_KSM_KNOB;
-	a->policy = g_strdup(policy);
-	a->knob = knob;
-	a->old_value = ksm->value[knob];
-	a->value = value;
-	a->reason = g_strdup(reason);
-	g_ptr_array_add(p->actions, a);
-	return a;
-}
-
 void
 kv_policy_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostCondition *c)
 {
@@ -213,12 +182,12 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 	keep = st->pressed_nodes->len ? "node pressure" : "keep";
 	if (cfg->merge_across_nodes < 0) {
 		st->numa_unmerging = FALSE;
-		summarize(plan, "numa", keep, "merge-across-nodes is not set: left as the kernel has it "
+		kv_plan_summarize(plan, "numa", keep, "merge-across-nodes is not set: left as the kernel has it "
 			  "(%u host node%s%s)", s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s", nodes);
 		return;
 	}
 	if (!k || !kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) || !kv_ksm_has(k, KV_KSM_RUN)) {
-		summarize(plan, "numa", "unsupported", "this kernel has no merge_across_nodes");
+		kv_plan_summarize(plan, "numa", "unsupported", "this kernel has no merge_across_nodes");
 		return;
 	}
 	cur = k->value[KV_KSM_MERGE_ACROSS_NODES];
@@ -227,17 +196,17 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		if (st->numa_unmerging) {
 			st->numa_unmerging = FALSE;
 			if (k->value[KV_KSM_RUN] != st->numa_restore_run)
-				add_ksm_action(plan, "numa", k, KV_KSM_RUN, st->numa_restore_run,
+				kv_plan_add_ksm(plan, "numa", k, KV_KSM_RUN, st->numa_restore_run,
 					       "merge_across_nodes changed: resume merging");
-			summarize(plan, "numa", "done", "merge_across_nodes is %" G_GUINT64_FORMAT
+			kv_plan_summarize(plan, "numa", "done", "merge_across_nodes is %" G_GUINT64_FORMAT
 				  ": run restored to %" G_GUINT64_FORMAT, cur, st->numa_restore_run);
 			return;
 		}
-		summarize(plan, "numa", keep, "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
+		kv_plan_summarize(plan, "numa", keep, "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
 		return;
 	}
 	if (st->tick < st->numa_busy_until_tick) {
-		summarize(plan, "numa", "wait", "the kernel refused merge_across_nodes=%" G_GUINT64_FORMAT
+		kv_plan_summarize(plan, "numa", "wait", "the kernel refused merge_across_nodes=%" G_GUINT64_FORMAT
 			  " (busy): retry at tick %" G_GUINT64_FORMAT, target, st->numa_busy_until_tick);
 		return;
 	}
@@ -246,15 +215,15 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 						       "; nothing is merged, so the kernel accepts the change",
 						       target);
 
-		add_ksm_action(plan, "numa", k, KV_KSM_MERGE_ACROSS_NODES, target, why);
+		kv_plan_add_ksm(plan, "numa", k, KV_KSM_MERGE_ACROSS_NODES, target, why);
 		if (!st->numa_unmerging)
 			st->numa_restore_run = k->value[KV_KSM_RUN] == 2 ? 0 : k->value[KV_KSM_RUN];
 		st->numa_unmerging = TRUE;  /* restore run once the change shows */
-		summarize(plan, "numa", "change", "%s", why);
+		kv_plan_summarize(plan, "numa", "change", "%s", why);
 		return;
 	}
 	if (st->numa_unmerging) {
-		summarize(plan, "numa", "wait", "unmerging before merge_across_nodes=%" G_GUINT64_FORMAT
+		kv_plan_summarize(plan, "numa", "wait", "unmerging before merge_across_nodes=%" G_GUINT64_FORMAT
 			  ": %" G_GUINT64_FORMAT " pages still shared", target,
 			  k->value[KV_KSM_PAGES_SHARED]);
 		return;
@@ -270,11 +239,11 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		st->numa_restore_run = k->value[KV_KSM_RUN] == 2 ? 0 : k->value[KV_KSM_RUN];
 		st->numa_unmerging = TRUE;
 		if (k->value[KV_KSM_RUN] != 2)
-			add_ksm_action(plan, "numa", k, KV_KSM_RUN, 2, why);
-		summarize(plan, "numa", "unmerge", "%s", why);
+			kv_plan_add_ksm(plan, "numa", k, KV_KSM_RUN, 2, why);
+		kv_plan_summarize(plan, "numa", "unmerge", "%s", why);
 		return;
 	}
-	summarize(plan, "numa", "refuse", "merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+	kv_plan_summarize(plan, "numa", "refuse", "merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
 		  " would need an unmerge of %" G_GUINT64_FORMAT " MiB, more than MemAvailable minus the %"
 		  G_GUINT64_FORMAT " MiB reserve (%" G_GUINT64_FORMAT " MiB)", cur, target, need / MIB_KIB,
 		  cfg->unmerge_reserve_mib, room / MIB_KIB);
@@ -296,19 +265,19 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 	gboolean use_advisor, node_press, node_urgent, urgent;
 
 	if (!cfg->ksm_manage) {
-		summarize(plan, "ksm", "unmanaged", "ksm-manage is false: KSM settings are left alone");
+		kv_plan_summarize(plan, "ksm", "unmanaged", "ksm-manage is false: KSM settings are left alone");
 		return;
 	}
 	if (!s->have_ksm || !k || !kv_ksm_has(k, KV_KSM_RUN)) {
-		summarize(plan, "ksm", "unsupported", "this kernel has no KSM");
+		kv_plan_summarize(plan, "ksm", "unsupported", "this kernel has no KSM");
 		return;
 	}
 	if (st->numa_unmerging) {
-		summarize(plan, "ksm", "hold", "a merge_across_nodes change is in progress");
+		kv_plan_summarize(plan, "ksm", "hold", "a merge_across_nodes change is in progress");
 		return;
 	}
 	if (st->tick < st->ksm_blocked_until_tick) {
-		summarize(plan, "ksm", "blocked", "KSM settings cannot be written (%s): retry at tick %"
+		kv_plan_summarize(plan, "ksm", "blocked", "KSM settings cannot be written (%s): retry at tick %"
 			  G_GUINT64_FORMAT, st->ksm_blocked_error ? st->ksm_blocked_error : "error",
 			  st->ksm_blocked_until_tick);
 		return;
@@ -346,8 +315,8 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 		st->low_gain_ticks = 0;
 		st->backed_off = FALSE;
 		if (run == 1)
-			add_ksm_action(plan, "ksm", k, KV_KSM_RUN, 0, why);
-		summarize(plan, "ksm", "off", "%s", why);
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_RUN, 0, why);
+		kv_plan_summarize(plan, "ksm", "off", "%s", why);
 		return;
 	}
 
@@ -359,7 +328,7 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 			"still not comfortable", cond);
 
 		if (run != 1)
-			add_ksm_action(plan, "ksm", k, KV_KSM_RUN, 1, why);
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_RUN, 1, why);
 	}
 
 	use_advisor = kv_ksm_has(k, KV_KSM_ADVISOR_MODE) &&
@@ -371,28 +340,28 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 			"ksmd CPU cannot be measured: the kernel's scan-time advisor sizes pages_to_scan";
 
 		if (g_strcmp0(k->advisor_mode, "scan-time") != 0) {
-			KvAction *a = add_ksm_action(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0, why);
+			KvAction *a = kv_plan_add_ksm(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0, why);
 
 			a->value_str = g_strdup("scan-time");
 		}
 		if (kv_ksm_has(k, KV_KSM_ADVISOR_MAX_CPU) &&
 		    k->value[KV_KSM_ADVISOR_MAX_CPU] != cfg->advisor_max_cpu_pct)
-			add_ksm_action(plan, "ksm", k, KV_KSM_ADVISOR_MAX_CPU, cfg->advisor_max_cpu_pct,
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_ADVISOR_MAX_CPU, cfg->advisor_max_cpu_pct,
 				       "advisor CPU cap from advisor-max-cpu");
-		summarize(plan, "ksm", "on (advisor)", "%s; %s", cond, why);
+		kv_plan_summarize(plan, "ksm", "on (advisor)", "%s; %s", cond, why);
 		return;
 	}
 	if (kv_ksm_has(k, KV_KSM_ADVISOR_MODE) && k->advisor_mode &&
 	    strcmp(k->advisor_mode, "none") != 0) {
-		KvAction *a = add_ksm_action(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0,
+		KvAction *a = kv_plan_add_ksm(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0,
 					     "ksmvirtd drives pages_to_scan from the measured benefit");
 
 		a->value_str = g_strdup("none");
 	}
 	if (kv_ksm_has(k, KV_KSM_SLEEP_MILLISECS) && k->value[KV_KSM_SLEEP_MILLISECS] != cfg->sleep_ms)
-		add_ksm_action(plan, "ksm", k, KV_KSM_SLEEP_MILLISECS, cfg->sleep_ms, "sleep-ms");
+		kv_plan_add_ksm(plan, "ksm", k, KV_KSM_SLEEP_MILLISECS, cfg->sleep_ms, "sleep-ms");
 	if (!kv_ksm_has(k, KV_KSM_PAGES_TO_SCAN)) {
-		summarize(plan, "ksm", "on", "%s; this kernel has no pages_to_scan", cond);
+		kv_plan_summarize(plan, "ksm", "on", "%s; this kernel has no pages_to_scan", cond);
 		return;
 	}
 	cur = k->value[KV_KSM_PAGES_TO_SCAN];
@@ -404,9 +373,9 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 		st->gain_pages_per_cpu_s = -1;
 		st->full_scans_since_on = 0;
 		if (target != cur)
-			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
 				       "start scanning; the benefit is measured from the next tick");
-		summarize(plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
+		kv_plan_summarize(plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
 			  " until the benefit can be measured", cond, target);
 		return;
 	}
@@ -421,9 +390,9 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 			 clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
 		st->low_gain_ticks = 0;
 		if (target != cur)
-			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
 				       "first passes, under pressure: scan faster");
-		summarize(plan, "ksm", target > cur ? "raise" : "on",
+		kv_plan_summarize(plan, "ksm", target > cur ? "raise" : "on",
 			  "%s; %" G_GUINT64_FORMAT " of 2 full scans done: the benefit shows from the "
 			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT, cond, st->full_scans_since_on,
 			  urgent ? ", under pressure the rate rises meanwhile" : "", target);
@@ -451,8 +420,8 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 				      s->ksm_swpin_copy_delta, cfg->rearm_swpin_copies, target,
 				      urgent ? ", doubled under pressure" : "");
 		if (target != cur)
-			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
-		summarize(plan, "ksm", "re-arm", "%s; %s", cond, why);
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
+		kv_plan_summarize(plan, "ksm", "re-arm", "%s; %s", cond, why);
 		return;
 	}
 
@@ -494,8 +463,8 @@ kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPla
 			}
 		}
 		if (target != cur)
-			add_ksm_action(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
-		summarize(plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT, cond, why,
+			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
+		kv_plan_summarize(plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT, cond, why,
 			  target);
 	}
 }
@@ -540,23 +509,6 @@ rate_limited(const KvPolicyState *st, guint64 changed_tick, guint interval)
 	return changed_tick != 0 && st->tick < changed_tick + interval;
 }
 
-static KvAction *
-guest_action(KvPlan *p, KvActionKind kind, const char *policy, const KvGuestSense *g,
-	     guint64 old_value, guint64 value, char *reason)
-{
-	KvAction *a = g_new0(KvAction, 1);
-
-	a->kind = kind;
-	a->policy = g_strdup(policy);
-	a->guest = g_strdup(g->name);
-	a->uuid = g_strdup(g->uuid);
-	a->old_value = old_value;
-	a->value = value;
-	a->reason = reason;
-	g_ptr_array_add(p->actions, a);
-	return a;
-}
-
 void
 kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
 {
@@ -568,7 +520,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 	gboolean shrink, grow, node_shrink = FALSE;
 
 	if (!cfg->balloon_manage) {
-		summarize(plan, "balloon", "unmanaged", "balloon-manage is false");
+		kv_plan_summarize(plan, "balloon", "unmanaged", "balloon-manage is false");
 		return;
 	}
 	for (guint i = 0; i < s->guests->len; i++) {
@@ -580,7 +532,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			no_driver++;
 	}
 	if (cand->len == 0) {
-		summarize(plan, "balloon", "none", "no guest has a balloon driver (%u guest%s without)",
+		kv_plan_summarize(plan, "balloon", "none", "no guest has a balloon driver (%u guest%s without)",
 			  no_driver, no_driver == 1 ? "" : "s");
 		return;
 	}
@@ -607,7 +559,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 		node_shrink = node_cand->len > 0;
 	}
 	if (!shrink && !grow && !node_shrink) {
-		summarize(plan, "balloon", "hold", "between the thresholds (%s): balloons stay", cond);
+		kv_plan_summarize(plan, "balloon", "hold", "between the thresholds (%s): balloons stay", cond);
 		return;
 	}
 	if (shrink || node_shrink) {
@@ -640,7 +592,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			target = MAX(target, floor);
 			if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
 				continue;
-			guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+			kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
 				     g_strdup_printf("%s (%s); priority %d; the guest has %"
 						     G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
 						     " MiB%s%s", shrink ? "host under pressure" : "node under pressure",
@@ -653,13 +605,13 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			changed++;
 		}
 		if (changed) {
-			summarize(plan, "balloon", "shrink", "%s (%s): %u guest%s of "
+			kv_plan_summarize(plan, "balloon", "shrink", "%s (%s): %u guest%s of "
 				  "priority %d give memory back", shrink ? "host under pressure" : "node under pressure",
 				  cond, changed, changed == 1 ? "" : "s", level);
 			return;
 		}
 		if (!node_shrink || !grow) {
-			summarize(plan, "balloon", "hold", "%s (%s) but every balloon is "
+			kv_plan_summarize(plan, "balloon", "hold", "%s (%s) but every balloon is "
 				  "at its floor or was changed in the last %u ticks",
 				  shrink ? "host under pressure" : "node under pressure", cond,
 				  cfg->balloon_interval_ticks);
@@ -691,7 +643,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
 				continue;
 			target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
-			guest_action(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+			kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
 				     short_of_memory ?
 				     g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
 						     " MiB unused; priority %d", cond, g->balloon_unused_kib / MIB_KIB,
@@ -703,7 +655,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 			changed++;
 		}
 	}
-	summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u balloon%s grow",
+	kv_plan_summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u balloon%s grow",
 		  cond, changed, changed == 1 ? "" : "s");
 }
 
@@ -724,7 +676,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 	const guint64 page = s->page_size ? s->page_size : 4096;
 
 	if (!cfg->swap_manage) {
-		summarize(plan, "swap", "unmanaged", "swap-manage is false");
+		kv_plan_summarize(plan, "swap", "unmanaged", "swap-manage is false");
 		return;
 	}
 	for (guint i = 0; i < s->guests->len; i++) {
@@ -734,7 +686,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			g_ptr_array_add(cand, g);
 	}
 	if (cand->len == 0) {
-		summarize(plan, "swap", "none", "no guest in a memory cgroup");
+		kv_plan_summarize(plan, "swap", "none", "no guest in a memory cgroup");
 		return;
 	}
 	kv_policy_condition(s, cfg, &c);
@@ -744,7 +696,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		gboolean have_level = FALSE;
 
 		if (s->meminfo.swap_free_kib == 0) {
-			summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
+			kv_plan_summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
 			return;
 		}
 		/* Lowest priority first; among equals, the guest with the most
@@ -777,7 +729,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 				continue;
 			if (gs->cg_original_limit_bytes == 0)
 				gs->cg_original_limit_bytes = g->cg_limit_bytes;
-			a = guest_action(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
+			a = kv_plan_add_guest(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
 					 g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %"
 							 G_GUINT64_FORMAT " MiB%s", cond, g->priority,
 							 floor >> 20, where));
@@ -787,13 +739,13 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			level = g->priority;
 			changed++;
 		}
-		summarize(plan, "swap", changed ? "limit" : "hold",
+		kv_plan_summarize(plan, "swap", changed ? "limit" : "hold",
 			  "memory stalls (%s): %u guest limit%s lowered%s", cond, changed,
 			  changed == 1 ? "" : "s", busy ? "; some guests wait after EBUSY" : "");
 		return;
 	}
 	if (!c.swap_comfortable) {
-		summarize(plan, "swap", "hold", "between the thresholds (%s): limits stay", cond);
+		kv_plan_summarize(plan, "swap", "hold", "between the thresholds (%s): limits stay", cond);
 		return;
 	}
 	g_ptr_array_sort(cand, by_priority_down);
@@ -819,14 +771,14 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			target = orig;
 			gs->cg_original_limit_bytes = 0;
 		}
-		a = guest_action(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
+		a = kv_plan_add_guest(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
 				 g_strdup_printf("no memory stalls (%s): raise the limit back toward %s",
 						 cond, orig == KV_UNLIMITED ? "unlimited" : "its original"));
 		a->cg_file = limit_file(g);
 		a->cg_version = g->cg_version;
 		changed++;
 	}
-	summarize(plan, "swap", changed ? "relax" : "keep", "no memory stalls (%s): %u limit%s raised",
+	kv_plan_summarize(plan, "swap", changed ? "relax" : "keep", "no memory stalls (%s): %u limit%s raised",
 		  cond, changed, changed == 1 ? "" : "s");
 }
 
@@ -846,26 +798,26 @@ kv_policy_zero_pages(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st
 			g_string_append_printf(names, "%s%s", windows++ ? ", " : "", g->name);
 	}
 	if (!cfg->ksm_manage || !cfg->zero_pages_for_windows) {
-		summarize(plan, "zero", "unmanaged", "%s: use_zero_pages is left alone",
+		kv_plan_summarize(plan, "zero", "unmanaged", "%s: use_zero_pages is left alone",
 			  cfg->ksm_manage ? "zero-pages-for-windows is false" : "ksm-manage is false");
 		return;
 	}
 	if (!s->have_ksm || !s->ksm || !kv_ksm_has(s->ksm, KV_KSM_USE_ZERO_PAGES)) {
-		summarize(plan, "zero", "unsupported", "this kernel has no use_zero_pages");
+		kv_plan_summarize(plan, "zero", "unsupported", "this kernel has no use_zero_pages");
 		return;
 	}
 	cur = s->ksm->value[KV_KSM_USE_ZERO_PAGES];
 	if (windows == 0) {
-		summarize(plan, "zero", "keep", "no Windows guest runs: use_zero_pages stays %" G_GUINT64_FORMAT, cur);
+		kv_plan_summarize(plan, "zero", "keep", "no Windows guest runs: use_zero_pages stays %" G_GUINT64_FORMAT, cur);
 		return;
 	}
 	if (cur) {
-		summarize(plan, "zero", "keep", "use_zero_pages is on for %u Windows guest(s) (%s); %s",
+		kv_plan_summarize(plan, "zero", "keep", "use_zero_pages is on for %u Windows guest(s) (%s); %s",
 			  windows, names->str, after);
 		return;
 	}
 	if (st->numa_unmerging || st->tick < st->ksm_blocked_until_tick) {
-		summarize(plan, "zero", "hold", "%u Windows guest(s) (%s) want use_zero_pages, but KSM settings "
+		kv_plan_summarize(plan, "zero", "hold", "%u Windows guest(s) (%s) want use_zero_pages, but KSM settings "
 			  "are on hold", windows, names->str);
 		return;
 	}
@@ -873,8 +825,8 @@ kv_policy_zero_pages(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st
 		g_autofree char *why = g_strdup_printf("%u Windows guest(s) (%s) zero their free memory; %s",
 						       windows, names->str, after);
 
-		add_ksm_action(plan, "zero", s->ksm, KV_KSM_USE_ZERO_PAGES, 1, why);
-		summarize(plan, "zero", "on", "%s", why);
+		kv_plan_add_ksm(plan, "zero", s->ksm, KV_KSM_USE_ZERO_PAGES, 1, why);
+		kv_plan_summarize(plan, "zero", "on", "%s", why);
 	}
 }
 
