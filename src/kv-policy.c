@@ -255,218 +255,317 @@ clamp_u64(guint64 v, guint64 lo, guint64 hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-void
-kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
-{
-	const KvKsm *k = s->ksm;
+/* One KSM decision in the making: what every phase of kv_policy_ksm()
+ * reads. */
+typedef struct {
+	const KvSnapshot *s;
+	const KvConfig *cfg;
+	KvPolicyState *st;
+	KvPlan *plan;
+	const KvKsm *k;
 	KvHostCondition c;
-	g_autofree char *cond = NULL;
-	guint64 run, cur, target;
-	gboolean use_advisor, node_press, node_urgent, urgent;
+	gboolean node_press;          /* a host node is under pressure */
+	gboolean urgent;              /* the rate rises faster */
+	char *cond;                   /* the condition in words */
+	guint64 cur;                  /* pages_to_scan now */
+} KsmTick;
 
-	if (!cfg->ksm_manage) {
-		kv_plan_summarize(plan, "ksm", "unmanaged", "ksm-manage is false: KSM settings are left alone");
-		return;
+/* KSM left alone this tick: not managed, absent, or on hold.  Returns TRUE
+ * with the summary made. */
+static gboolean
+ksm_held(const KsmTick *t)
+{
+	const KvPolicyState *st = t->st;
+
+	if (!t->cfg->ksm_manage) {
+		kv_plan_summarize(t->plan, "ksm", "unmanaged",
+				  "ksm-manage is false: KSM settings are left alone");
+		return TRUE;
 	}
-	if (!s->have_ksm || !k || !kv_ksm_has(k, KV_KSM_RUN)) {
-		kv_plan_summarize(plan, "ksm", "unsupported", "this kernel has no KSM");
-		return;
+	if (!t->s->have_ksm || !t->k || !kv_ksm_has(t->k, KV_KSM_RUN)) {
+		kv_plan_summarize(t->plan, "ksm", "unsupported", "this kernel has no KSM");
+		return TRUE;
 	}
 	if (st->numa_unmerging) {
-		kv_plan_summarize(plan, "ksm", "hold", "a merge_across_nodes change is in progress");
-		return;
+		kv_plan_summarize(t->plan, "ksm", "hold", "a merge_across_nodes change is in progress");
+		return TRUE;
 	}
 	if (st->tick < st->ksm_blocked_until_tick) {
-		kv_plan_summarize(plan, "ksm", "blocked", "KSM settings cannot be written (%s): retry at tick %"
-			  G_GUINT64_FORMAT, st->ksm_blocked_error ? st->ksm_blocked_error : "error",
-			  st->ksm_blocked_until_tick);
-		return;
+		kv_plan_summarize(t->plan, "ksm", "blocked", "KSM settings cannot be written (%s): "
+				  "retry at tick %" G_GUINT64_FORMAT,
+				  st->ksm_blocked_error ? st->ksm_blocked_error : "error",
+				  st->ksm_blocked_until_tick);
+		return TRUE;
 	}
-	kv_policy_condition(s, cfg, &c);
-	cond = condition_text(s, &c);
+	return FALSE;
+}
+
+/* Classifies the host into T and moves the hysteresis: KSM becomes active
+ * under overcommit or any pressure, inactive once comfortable. */
+static void
+ksm_classify(KsmTick *t)
+{
+	const KvKsm *k = t->k;
+	gboolean node_urgent;
+
+	kv_policy_condition(t->s, t->cfg, &t->c);
+	t->cond = condition_text(t->s, &t->c);
 	/* A node under pressure: merging frees memory there too; with
 	 * merge_across_nodes=0 every merge stays within its node, so the rate
 	 * rises as under host pressure. */
-	node_press = st->pressed_nodes->len > 0;
-	node_urgent = node_press && kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) &&
+	t->node_press = t->st->pressed_nodes->len > 0;
+	node_urgent = t->node_press && kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) &&
 		      k->value[KV_KSM_MERGE_ACROSS_NODES] == 0;
 	/* Pressure on the host, or on a node whose merges stay within it:
 	 * the rate rises faster. */
-	urgent = c.psi_pressure || c.low_memory || node_urgent;
-	if (node_press) {
-		g_autofree char *c2 = cond;
+	t->urgent = t->c.psi_pressure || t->c.low_memory || node_urgent;
+	if (t->node_press) {
+		g_autofree char *c2 = t->cond;
 
-		cond = g_strdup_printf("%s, node %d under pressure%s", c2,
-				       g_array_index(st->pressed_nodes, int, 0),
-				       node_urgent ? " (merges stay within a node)" : "");
+		t->cond = g_strdup_printf("%s, node %d under pressure%s", c2,
+					  g_array_index(t->st->pressed_nodes, int, 0),
+					  node_urgent ? " (merges stay within a node)" : "");
 	}
-	if (c.overcommitted || c.low_memory || c.psi_pressure || node_press)
-		st->ksm_active = TRUE;
-	else if (c.comfortable)
-		st->ksm_active = FALSE;
-	run = k->value[KV_KSM_RUN];
+	if (t->c.overcommitted || t->c.low_memory || t->c.psi_pressure || t->node_press)
+		t->st->ksm_active = TRUE;
+	else if (t->c.comfortable)
+		t->st->ksm_active = FALSE;
+}
 
-	if (!st->ksm_active) {
-		guint64 merged = kv_ksm_has(k, KV_KSM_PAGES_SHARING) ? k->value[KV_KSM_PAGES_SHARING] : 0;
-		g_autofree char *why = g_strdup_printf("comfortable (%s): scanning stops, the %"
-						       G_GUINT64_FORMAT " merged pages stay merged",
-						       cond, merged);
+/* Comfortable: scanning stops, merged pages stay merged. */
+static void
+ksm_off(const KsmTick *t)
+{
+	const KvKsm *k = t->k;
+	guint64 merged = kv_ksm_has(k, KV_KSM_PAGES_SHARING) ? k->value[KV_KSM_PAGES_SHARING] : 0;
+	g_autofree char *why = g_strdup_printf("comfortable (%s): scanning stops, the %"
+					       G_GUINT64_FORMAT " merged pages stay merged",
+					       t->cond, merged);
 
-		st->low_gain_ticks = 0;
-		st->backed_off = FALSE;
-		if (run == 1)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_RUN, 0, why);
-		kv_plan_summarize(plan, "ksm", "off", "%s", why);
+	t->st->low_gain_ticks = 0;
+	t->st->backed_off = FALSE;
+	if (k->value[KV_KSM_RUN] == 1)
+		kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_RUN, 0, why);
+	kv_plan_summarize(t->plan, "ksm", "off", "%s", why);
+}
+
+/* Active: run=1, with the first reason that holds. */
+static void
+ksm_on(const KsmTick *t)
+{
+	const KvHostCondition *c = &t->c;
+	g_autofree char *why = NULL;
+
+	if (t->k->value[KV_KSM_RUN] == 1)
 		return;
+	why = g_strdup_printf("%s (%s)", c->overcommitted ? "overcommitted" :
+			      c->low_memory ? "MemAvailable low" :
+			      c->psi_pressure ? "memory pressure" :
+			      t->node_press ? "node pressure" : "still not comfortable", t->cond);
+	kv_plan_add_ksm(t->plan, "ksm", t->k, KV_KSM_RUN, 1, why);
+}
+
+/* The kernel's scan-time advisor sizes pages_to_scan: by configuration, or
+ * (advisor = auto) when ksmd's CPU time cannot be measured.  Returns TRUE
+ * with the advisor's actions and the summary made. */
+static gboolean
+ksm_advisor(const KsmTick *t)
+{
+	const KvConfig *cfg = t->cfg;
+	const KvKsm *k = t->k;
+	const char *why;
+
+	if (!kv_ksm_has(k, KV_KSM_ADVISOR_MODE) ||
+	    !(cfg->advisor == KV_ADVISOR_SCAN_TIME ||
+	      (cfg->advisor == KV_ADVISOR_AUTO && !t->s->have_ksmd_cpu)))
+		return FALSE;
+	why = cfg->advisor == KV_ADVISOR_SCAN_TIME ?
+	      "advisor = scan-time: the kernel sizes pages_to_scan for a full scan time" :
+	      "ksmd CPU cannot be measured: the kernel's scan-time advisor sizes pages_to_scan";
+	if (g_strcmp0(k->advisor_mode, "scan-time") != 0) {
+		KvAction *a = kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0, why);
+
+		a->value_str = g_strdup("scan-time");
 	}
+	if (kv_ksm_has(k, KV_KSM_ADVISOR_MAX_CPU) &&
+	    k->value[KV_KSM_ADVISOR_MAX_CPU] != cfg->advisor_max_cpu_pct)
+		kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_ADVISOR_MAX_CPU, cfg->advisor_max_cpu_pct,
+				"advisor CPU cap from advisor-max-cpu");
+	kv_plan_summarize(t->plan, "ksm", "on (advisor)", "%s; %s", t->cond, why);
+	return TRUE;
+}
 
-	{
-		g_autofree char *why = g_strdup_printf("%s (%s)",
-			c.overcommitted ? "overcommitted" :
-			c.low_memory ? "MemAvailable low" :
-			c.psi_pressure ? "memory pressure" : node_press ? "node pressure" :
-			"still not comfortable", cond);
+/* ksmvirtd drives the rate: the advisor off, sleep_millisecs as set. */
+static void
+ksm_own_knobs(const KsmTick *t)
+{
+	const KvKsm *k = t->k;
 
-		if (run != 1)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_RUN, 1, why);
-	}
-
-	use_advisor = kv_ksm_has(k, KV_KSM_ADVISOR_MODE) &&
-		      (cfg->advisor == KV_ADVISOR_SCAN_TIME ||
-		       (cfg->advisor == KV_ADVISOR_AUTO && !s->have_ksmd_cpu));
-	if (use_advisor) {
-		const char *why = cfg->advisor == KV_ADVISOR_SCAN_TIME ?
-			"advisor = scan-time: the kernel sizes pages_to_scan for a full scan time" :
-			"ksmd CPU cannot be measured: the kernel's scan-time advisor sizes pages_to_scan";
-
-		if (g_strcmp0(k->advisor_mode, "scan-time") != 0) {
-			KvAction *a = kv_plan_add_ksm(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0, why);
-
-			a->value_str = g_strdup("scan-time");
-		}
-		if (kv_ksm_has(k, KV_KSM_ADVISOR_MAX_CPU) &&
-		    k->value[KV_KSM_ADVISOR_MAX_CPU] != cfg->advisor_max_cpu_pct)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_ADVISOR_MAX_CPU, cfg->advisor_max_cpu_pct,
-				       "advisor CPU cap from advisor-max-cpu");
-		kv_plan_summarize(plan, "ksm", "on (advisor)", "%s; %s", cond, why);
-		return;
-	}
 	if (kv_ksm_has(k, KV_KSM_ADVISOR_MODE) && k->advisor_mode &&
 	    strcmp(k->advisor_mode, "none") != 0) {
-		KvAction *a = kv_plan_add_ksm(plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0,
-					     "ksmvirtd drives pages_to_scan from the measured benefit");
+		KvAction *a = kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0,
+					      "ksmvirtd drives pages_to_scan from the measured benefit");
 
 		a->value_str = g_strdup("none");
 	}
-	if (kv_ksm_has(k, KV_KSM_SLEEP_MILLISECS) && k->value[KV_KSM_SLEEP_MILLISECS] != cfg->sleep_ms)
-		kv_plan_add_ksm(plan, "ksm", k, KV_KSM_SLEEP_MILLISECS, cfg->sleep_ms, "sleep-ms");
+	if (kv_ksm_has(k, KV_KSM_SLEEP_MILLISECS) && k->value[KV_KSM_SLEEP_MILLISECS] != t->cfg->sleep_ms)
+		kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_SLEEP_MILLISECS, t->cfg->sleep_ms, "sleep-ms");
+}
+
+static guint64
+ksm_clamp(const KsmTick *t, guint64 pages)
+{
+	return clamp_u64(pages, t->cfg->pages_to_scan_min, t->cfg->pages_to_scan_max);
+}
+
+/* Plans pages_to_scan = TARGET when it changes. */
+static void
+ksm_set_rate(const KsmTick *t, guint64 target, const char *why)
+{
+	if (target != t->cur)
+		kv_plan_add_ksm(t->plan, "ksm", t->k, KV_KSM_PAGES_TO_SCAN, target, why);
+}
+
+/* Scanning (re)starts, or the benefit cannot be measured yet: the start
+ * rate, the measurement begins again. */
+static void
+ksm_start(const KsmTick *t)
+{
+	guint64 target = ksm_clamp(t, MAX(t->cur, t->cfg->pages_to_scan_start));
+
+	t->st->low_gain_ticks = 0;
+	t->st->backed_off = FALSE;
+	t->st->gain_pages_per_cpu_s = -1;
+	t->st->full_scans_since_on = 0;
+	ksm_set_rate(t, target, "start scanning; the benefit is measured from the next tick");
+	kv_plan_summarize(t->plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
+			  " until the benefit can be measured", t->cond, target);
+}
+
+/* KSM merges nothing in its first pass (it only fills the unstable tree):
+ * until the second complete pass the rate follows the pressure alone. */
+static void
+ksm_first_passes(const KsmTick *t)
+{
+	guint64 target = ksm_clamp(t, t->urgent ? t->cur * 2 : t->cur);
+
+	t->st->low_gain_ticks = 0;
+	ksm_set_rate(t, target, "first passes, under pressure: scan faster");
+	kv_plan_summarize(t->plan, "ksm", target > t->cur ? "raise" : "on",
+			  "%s; %" G_GUINT64_FORMAT " of 2 full scans done: the benefit shows from the "
+			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT, t->cond,
+			  t->st->full_scans_since_on,
+			  t->urgent ? ", under pressure the rate rises meanwhile" : "", target);
+}
+
+/* Sharing broke: swap-in gave guests private copies of pages that were
+ * merged (ksm_swpin_copy).  They are duplicates of a stable page again and
+ * merge in the next pass, but a backed-off rate takes minutes to reach
+ * them: re-arm at the start rate (doubled under pressure); from the next
+ * tick the measured benefit drives the rate again. */
+static void
+ksm_rearm(const KsmTick *t)
+{
+	const KvConfig *cfg = t->cfg;
+	guint64 target = MAX(t->cur, cfg->pages_to_scan_start);
+	g_autofree char *why = NULL;
+
+	if (t->urgent)
+		target *= 2;
+	target = ksm_clamp(t, target);
+	t->st->low_gain_ticks = 0;
+	t->st->backed_off = FALSE;
+	why = g_strdup_printf("%" G_GUINT64_FORMAT " merged pages were copied at swap-in since the "
+			      "last tick (ksm_swpin_copy >= %" G_GUINT64_FORMAT "): they can merge "
+			      "again, scan at pages_to_scan %" G_GUINT64_FORMAT "%s",
+			      t->s->ksm_swpin_copy_delta, cfg->rearm_swpin_copies, target,
+			      t->urgent ? ", doubled under pressure" : "");
+	ksm_set_rate(t, target, why);
+	kv_plan_summarize(t->plan, "ksm", "re-arm", "%s; %s", t->cond, why);
+}
+
+/* Benefit: pages newly merged per ksmd CPU-second.  Worth it: faster
+ * (doubling under pressure).  Too little for backoff-ticks ticks: half the
+ * rate.  Below the clock tick resolution ksmd is nearly free: count 10 ms. */
+static void
+ksm_benefit(const KsmTick *t)
+{
+	const KvConfig *cfg = t->cfg;
+	KvPolicyState *st = t->st;
+	double cpu_s = MAX(t->s->ksmd_cpu_s, 0.01);
+	double gain = t->s->merged_delta_pages > 0 ? (double)t->s->merged_delta_pages / cpu_s : 0.0;
+	g_autofree char *why = NULL;
+	const char *decision;
+	guint64 target;
+
+	st->gain_pages_per_cpu_s = gain;
+	if (gain >= cfg->min_gain_pages_per_cpu_s) {
+		st->low_gain_ticks = 0;
+		st->backed_off = FALSE;
+		target = ksm_clamp(t, t->urgent ? t->cur * 2 : t->cur + t->cur / 2);
+		decision = target > t->cur ? "raise" : "on";
+		why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (>= %.0f)%s",
+				      gain, cfg->min_gain_pages_per_cpu_s,
+				      target > t->cur ? (t->urgent ? ": scan faster, under pressure" :
+							 ": scan faster") : ": at the maximum rate");
+	} else if (++st->low_gain_ticks >= cfg->backoff_ticks) {
+		target = ksm_clamp(t, t->cur / 2);
+		st->backed_off = TRUE;
+		decision = target < t->cur ? "back off" : "backed off";
+		why = g_strdup_printf("backing off: %.0f pages newly merged per ksmd CPU-second "
+				      "(< %.0f) for %u ticks", gain,
+				      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks);
+	} else {
+		target = ksm_clamp(t, t->cur);
+		decision = "on";
+		why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (< %.0f), "
+				      "%u of %u ticks before backing off", gain,
+				      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks,
+				      cfg->backoff_ticks);
+	}
+	ksm_set_rate(t, target, why);
+	kv_plan_summarize(t->plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT,
+			  t->cond, why, target);
+}
+
+/* The KSM policy in its phases: held, off or on; then either the kernel's
+ * advisor or ksmvirtd's own rate: start, first passes, re-arm after
+ * swap-in copies, or the measured benefit. */
+void
+kv_policy_ksm(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	KsmTick t = { .s = s, .cfg = cfg, .st = st, .plan = plan, .k = s->ksm };
+	g_autofree char *cond = NULL;
+	const KvKsm *k = s->ksm;
+
+	if (ksm_held(&t))
+		return;
+	ksm_classify(&t);
+	cond = t.cond;
+	if (!st->ksm_active) {
+		ksm_off(&t);
+		return;
+	}
+	ksm_on(&t);
+	if (ksm_advisor(&t))
+		return;
+	ksm_own_knobs(&t);
 	if (!kv_ksm_has(k, KV_KSM_PAGES_TO_SCAN)) {
 		kv_plan_summarize(plan, "ksm", "on", "%s; this kernel has no pages_to_scan", cond);
 		return;
 	}
-	cur = k->value[KV_KSM_PAGES_TO_SCAN];
-	if (!s->have_deltas || s->prev_run != 1 || !s->have_ksmd_cpu || run != 1) {
-		target = clamp_u64(MAX(cur, cfg->pages_to_scan_start), cfg->pages_to_scan_min,
-				   cfg->pages_to_scan_max);
-		st->low_gain_ticks = 0;
-		st->backed_off = FALSE;
-		st->gain_pages_per_cpu_s = -1;
-		st->full_scans_since_on = 0;
-		if (target != cur)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
-				       "start scanning; the benefit is measured from the next tick");
-		kv_plan_summarize(plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
-			  " until the benefit can be measured", cond, target);
+	t.cur = k->value[KV_KSM_PAGES_TO_SCAN];
+	if (!s->have_deltas || s->prev_run != 1 || !s->have_ksmd_cpu || k->value[KV_KSM_RUN] != 1) {
+		ksm_start(&t);
 		return;
 	}
-
-	/* KSM merges nothing in its first pass (it only fills the unstable
-	 * tree): judge the benefit from the second complete pass on.  Until
-	 * then the rate follows the pressure alone. */
 	st->full_scans_since_on += s->full_scans_delta;
-	if (s->have_full_scans && st->full_scans_since_on < 2) {
-
-		target = urgent ? clamp_u64(cur * 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max) :
-			 clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
-		st->low_gain_ticks = 0;
-		if (target != cur)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target,
-				       "first passes, under pressure: scan faster");
-		kv_plan_summarize(plan, "ksm", target > cur ? "raise" : "on",
-			  "%s; %" G_GUINT64_FORMAT " of 2 full scans done: the benefit shows from the "
-			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT, cond, st->full_scans_since_on,
-			  urgent ? ", under pressure the rate rises meanwhile" : "", target);
-		return;
-	}
-
-	/* Sharing broke: swap-in gave guests private copies of pages that were
-	 * merged (ksm_swpin_copy).  They are duplicates of a stable page again
-	 * and merge in the next pass, but a backed-off rate takes minutes to
-	 * reach them: re-arm at the start rate (doubled under pressure); from
-	 * the next tick the measured benefit drives the rate again. */
-	if (cfg->rearm_swpin_copies && s->have_deltas &&
-	    s->ksm_swpin_copy_delta >= cfg->rearm_swpin_copies) {
-		g_autofree char *why = NULL;
-
-		target = MAX(cur, cfg->pages_to_scan_start);
-		if (urgent)
-			target *= 2;
-		target = clamp_u64(target, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
-		st->low_gain_ticks = 0;
-		st->backed_off = FALSE;
-		why = g_strdup_printf("%" G_GUINT64_FORMAT " merged pages were copied at swap-in since the "
-				      "last tick (ksm_swpin_copy >= %" G_GUINT64_FORMAT "): they can merge "
-				      "again, scan at pages_to_scan %" G_GUINT64_FORMAT "%s",
-				      s->ksm_swpin_copy_delta, cfg->rearm_swpin_copies, target,
-				      urgent ? ", doubled under pressure" : "");
-		if (target != cur)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
-		kv_plan_summarize(plan, "ksm", "re-arm", "%s; %s", cond, why);
-		return;
-	}
-
-	/* Benefit: pages newly merged per ksmd CPU-second.  Below the clock
-	 * tick resolution ksmd is nearly free: count 10 ms. */
-	{
-		double cpu_s = MAX(s->ksmd_cpu_s, 0.01);
-		double gain = s->merged_delta_pages > 0 ? (double)s->merged_delta_pages / cpu_s : 0.0;
-		g_autofree char *why = NULL;
-		const char *decision;
-
-		st->gain_pages_per_cpu_s = gain;
-		if (gain >= cfg->min_gain_pages_per_cpu_s) {
-			st->low_gain_ticks = 0;
-			st->backed_off = FALSE;
-			target = urgent ? cur * 2 : cur + cur / 2;
-			target = clamp_u64(target, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
-			decision = target > cur ? "raise" : "on";
-			why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (>= %.0f)%s",
-					      gain, cfg->min_gain_pages_per_cpu_s,
-					      target > cur ? (urgent ? ": scan faster, under pressure" :
-							      ": scan faster") : ": at the maximum rate");
-		} else {
-			st->low_gain_ticks++;
-			if (st->low_gain_ticks >= cfg->backoff_ticks) {
-				target = clamp_u64(cur / 2, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
-				st->backed_off = TRUE;
-				decision = target < cur ? "back off" : "backed off";
-				why = g_strdup_printf("backing off: %.0f pages newly merged per ksmd CPU-second "
-						      "(< %.0f) for %u ticks", gain,
-						      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks);
-			} else {
-				target = clamp_u64(cur, cfg->pages_to_scan_min, cfg->pages_to_scan_max);
-				decision = "on";
-				why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (< %.0f), "
-						      "%u of %u ticks before backing off", gain,
-						      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks,
-						      cfg->backoff_ticks);
-			}
-		}
-		if (target != cur)
-			kv_plan_add_ksm(plan, "ksm", k, KV_KSM_PAGES_TO_SCAN, target, why);
-		kv_plan_summarize(plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT, cond, why,
-			  target);
-	}
+	if (s->have_full_scans && st->full_scans_since_on < 2)
+		ksm_first_passes(&t);
+	else if (cfg->rearm_swpin_copies && s->ksm_swpin_copy_delta >= cfg->rearm_swpin_copies)
+		ksm_rearm(&t);
+	else
+		ksm_benefit(&t);
 }
 
 static gint
