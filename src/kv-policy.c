@@ -608,20 +608,13 @@ rate_limited(const KvPolicyState *st, guint64 changed_tick, guint interval)
 	return changed_tick != 0 && st->tick < changed_tick + interval;
 }
 
-void
-kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+/* The guests whose balloons ksmvirtd can move (a driver and a maximum)
+ * into CAND.  Returns how many have none. */
+static guint
+balloon_candidates(const KvSnapshot *s, GPtrArray *cand)
 {
-	KvHostCondition c;
-	g_autoptr(GPtrArray) cand = g_ptr_array_new();
-	g_autoptr(GPtrArray) node_cand = g_ptr_array_new();
-	g_autofree char *cond = NULL;
-	guint no_driver = 0, changed = 0;
-	gboolean shrink, grow, node_shrink = FALSE;
+	guint no_driver = 0;
 
-	if (!cfg->balloon_manage) {
-		kv_plan_summarize(plan, "balloon", "unmanaged", "balloon-manage is false");
-		return;
-	}
 	for (guint i = 0; i < s->guests->len; i++) {
 		KvGuestSense *g = g_ptr_array_index(s->guests, i);
 
@@ -630,98 +623,84 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 		else
 			no_driver++;
 	}
-	if (cand->len == 0) {
-		kv_plan_summarize(plan, "balloon", "none", "no guest has a balloon driver (%u guest%s without)",
-			  no_driver, no_driver == 1 ? "" : "s");
-		return;
-	}
-	kv_policy_condition(s, cfg, &c);
-	cond = condition_text(s, &c);
-	shrink = c.low_memory || c.psi_pressure;
-	grow = !shrink && c.avail_pct >= cfg->avail_high_pct &&
-	       (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
-	if (!shrink && st->pressed_nodes->len > 0) {
-		/* A node under pressure while the host is not: the guests with at
-		 * least a quarter of their resident memory there give. */
-		g_autofree char *c2 = cond;
+	return no_driver;
+}
 
-		for (guint i = 0; i < cand->len; i++) {
-			KvGuestSense *g = g_ptr_array_index(cand, i);
-			guint64 there = kv_guest_pressed_kib(g, st), all = 0;
+/* A node under pressure while the host is not: the guests of CAND with at
+ * least a quarter of their resident memory there give, into NODE_CAND. */
+static void
+balloon_node_candidates(const GPtrArray *cand, const KvPolicyState *st, GPtrArray *node_cand)
+{
+	for (guint i = 0; i < cand->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(cand, i);
+		guint64 there = kv_guest_pressed_kib(g, st), all = 0;
 
-			for (guint j = 0; g->node_kib && j < g->node_kib->len; j++)
-				all += g_array_index(g->node_kib, KvGuestNodeKib, j).kib;
-			if (there > 0 && there * 4 >= all)
-				g_ptr_array_add(node_cand, g);
-		}
-		cond = g_strdup_printf("%s; node %d under pressure", c2, g_array_index(st->pressed_nodes, int, 0));
-		node_shrink = node_cand->len > 0;
+		for (guint j = 0; g->node_kib && j < g->node_kib->len; j++)
+			all += g_array_index(g->node_kib, KvGuestNodeKib, j).kib;
+		if (there > 0 && there * 4 >= all)
+			g_ptr_array_add(node_cand, g);
 	}
-	if (!shrink && !grow && !node_shrink) {
-		kv_plan_summarize(plan, "balloon", "hold", "between the thresholds (%s): balloons stay", cond);
-		return;
-	}
-	if (shrink || node_shrink) {
-		GPtrArray *list = shrink ? cand : node_cand;
-		int level = 0;
-		gboolean have_level = FALSE;
+}
 
-		g_ptr_array_sort_with_data(list, by_priority_then_pressed, st);
-		for (guint i = 0; i < list->len; i++) {
-			const KvGuestSense *g = g_ptr_array_index(list, i);
-			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
-			guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
-			guint64 used, keep, floor, target;
-			g_autofree char *where = shrink ? g_strdup("") :
-				g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on the node under pressure",
-						kv_guest_pressed_kib(g, st) / MIB_KIB);
+/* Shrinks the balloons of LIST (the host, or with HOST false a node, under
+ * pressure): only guests of the lowest priority that still gives memory,
+ * each down by a step to its floor, at most balloon-guests-per-tick.
+ * Returns how many change; *LEVEL gets their priority. */
+static guint
+balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *list,
+	       gboolean host, const char *cond, int *level)
+{
+	gboolean have_level = FALSE;
+	guint changed = 0;
 
-			/* Only the lowest priority that still gives memory. */
-			if ((have_level && g->priority != level) || changed >= cfg->balloon_guests_per_tick)
-				break;
-			if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
-				continue;
-			used = g->balloon_actual_kib > g->balloon_unused_kib ?
-			       g->balloon_actual_kib - g->balloon_unused_kib : 0;
-			keep = g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
-			floor = MAX(g->balloon_floor_kib, used + keep);
-			if (g->balloon_actual_kib <= floor)
-				continue;
-			target = g->balloon_actual_kib > step ? g->balloon_actual_kib - step : 0;
-			target = MAX(target, floor);
-			if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
-				continue;
-			kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-				     g_strdup_printf("%s (%s); priority %d; the guest has %"
-						     G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
-						     " MiB%s%s", shrink ? "host under pressure" : "node under pressure",
-						     cond, g->priority, g->balloon_unused_kib / MIB_KIB, where,
-						     floor / MIB_KIB, g->floor_source ? " from " : "",
-						     g->floor_source ? g->floor_source : ""));
-			gs->balloon_changed_tick = st->tick;
-			have_level = TRUE;
-			level = g->priority;
-			changed++;
-		}
-		if (changed) {
-			kv_plan_summarize(plan, "balloon", "shrink", "%s (%s): %u guest%s of "
-				  "priority %d give memory back", shrink ? "host under pressure" : "node under pressure",
-				  cond, changed, changed == 1 ? "" : "s", level);
-			return;
-		}
-		if (!node_shrink || !grow) {
-			kv_plan_summarize(plan, "balloon", "hold", "%s (%s) but every balloon is "
-				  "at its floor or was changed in the last %u ticks",
-				  shrink ? "host under pressure" : "node under pressure", cond,
-				  cfg->balloon_interval_ticks);
-			return;
-		}
-		/* The node's guests are at their floors and the host is
-		 * comfortable: the others may grow (never onto that node). */
+	g_ptr_array_sort_with_data(list, by_priority_then_pressed, st);
+	for (guint i = 0; i < list->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(list, i);
+		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
+		guint64 used, keep, floor, target;
+		g_autofree char *where = host ? g_strdup("") :
+			g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on the node under pressure",
+					kv_guest_pressed_kib(g, st) / MIB_KIB);
+
+		/* Only the lowest priority that still gives memory. */
+		if ((have_level && g->priority != *level) || changed >= cfg->balloon_guests_per_tick)
+			break;
+		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
+			continue;
+		used = g->balloon_actual_kib > g->balloon_unused_kib ?
+		       g->balloon_actual_kib - g->balloon_unused_kib : 0;
+		keep = g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
+		floor = MAX(g->balloon_floor_kib, used + keep);
+		if (g->balloon_actual_kib <= floor)
+			continue;
+		target = g->balloon_actual_kib > step ? g->balloon_actual_kib - step : 0;
+		target = MAX(target, floor);
+		if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
+			continue;
+		kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+				  g_strdup_printf("%s (%s); priority %d; the guest has %"
+						  G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
+						  " MiB%s%s", host ? "host under pressure" : "node under pressure",
+						  cond, g->priority, g->balloon_unused_kib / MIB_KIB, where,
+						  floor / MIB_KIB, g->floor_source ? " from " : "",
+						  g->floor_source ? g->floor_source : ""));
+		gs->balloon_changed_tick = st->tick;
+		have_level = TRUE;
+		*level = g->priority;
+		changed++;
 	}
-	/* Comfortable: memory goes back to the guests, those short of it
-	 * first (pass 0), then every balloon below its maximum (pass 1), each
-	 * pass by priority. */
+	return changed;
+}
+
+/* Comfortable: memory goes back to the guests of CAND, those short of it
+ * first (pass 0), then every balloon below its maximum (pass 1), each pass
+ * by priority, never onto a node under pressure.  Returns how many grow. */
+static guint
+balloon_grow(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *cand, const char *cond)
+{
+	guint changed = 0;
+
 	g_ptr_array_sort(cand, by_priority_down);
 	for (guint pass = 0; pass < 2; pass++) {
 		for (guint i = 0; i < cand->len; i++) {
@@ -743,19 +722,81 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 				continue;
 			target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
 			kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-				     short_of_memory ?
-				     g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
-						     " MiB unused; priority %d", cond, g->balloon_unused_kib / MIB_KIB,
-						     g->priority) :
-				     g_strdup_printf("host comfortable (%s): give memory back toward the %"
-						     G_GUINT64_FORMAT " MiB maximum; priority %d", cond,
-						     g->balloon_max_kib / MIB_KIB, g->priority));
+					  short_of_memory ?
+					  g_strdup_printf("host comfortable (%s): the guest has only %"
+							  G_GUINT64_FORMAT " MiB unused; priority %d", cond,
+							  g->balloon_unused_kib / MIB_KIB, g->priority) :
+					  g_strdup_printf("host comfortable (%s): give memory back toward the %"
+							  G_GUINT64_FORMAT " MiB maximum; priority %d", cond,
+							  g->balloon_max_kib / MIB_KIB, g->priority));
 			gs->balloon_changed_tick = st->tick;
 			changed++;
 		}
 	}
-	kv_plan_summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u balloon%s grow",
-		  cond, changed, changed == 1 ? "" : "s");
+	return changed;
+}
+
+/* Under host pressure balloons shrink; with a node under pressure only its
+ * guests' balloons; when comfortable they grow back; between the
+ * thresholds they stay. */
+void
+kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	KvHostCondition c;
+	g_autoptr(GPtrArray) cand = g_ptr_array_new();
+	g_autoptr(GPtrArray) node_cand = g_ptr_array_new();
+	g_autofree char *cond = NULL;
+	guint no_driver, changed;
+	gboolean shrink, grow, node_shrink = FALSE;
+
+	if (!cfg->balloon_manage) {
+		kv_plan_summarize(plan, "balloon", "unmanaged", "balloon-manage is false");
+		return;
+	}
+	no_driver = balloon_candidates(s, cand);
+	if (cand->len == 0) {
+		kv_plan_summarize(plan, "balloon", "none", "no guest has a balloon driver (%u guest%s "
+				  "without)", no_driver, no_driver == 1 ? "" : "s");
+		return;
+	}
+	kv_policy_condition(s, cfg, &c);
+	cond = condition_text(s, &c);
+	shrink = c.low_memory || c.psi_pressure;
+	grow = !shrink && c.avail_pct >= cfg->avail_high_pct &&
+	       (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
+	if (!shrink && st->pressed_nodes->len > 0) {
+		g_autofree char *c2 = cond;
+
+		balloon_node_candidates(cand, st, node_cand);
+		cond = g_strdup_printf("%s; node %d under pressure", c2, g_array_index(st->pressed_nodes, int, 0));
+		node_shrink = node_cand->len > 0;
+	}
+	if (!shrink && !grow && !node_shrink) {
+		kv_plan_summarize(plan, "balloon", "hold", "between the thresholds (%s): balloons stay", cond);
+		return;
+	}
+	if (shrink || node_shrink) {
+		const char *who = shrink ? "host under pressure" : "node under pressure";
+		int level = 0;
+
+		changed = balloon_shrink(cfg, st, plan, shrink ? cand : node_cand, shrink, cond, &level);
+		if (changed) {
+			kv_plan_summarize(plan, "balloon", "shrink", "%s (%s): %u guest%s of priority %d "
+					  "give memory back", who, cond, changed, changed == 1 ? "" : "s", level);
+			return;
+		}
+		if (!node_shrink || !grow) {
+			kv_plan_summarize(plan, "balloon", "hold", "%s (%s) but every balloon is at its floor "
+					  "or was changed in the last %u ticks", who, cond,
+					  cfg->balloon_interval_ticks);
+			return;
+		}
+		/* The node's guests are at their floors and the host is
+		 * comfortable: the others may grow (never onto that node). */
+	}
+	changed = balloon_grow(cfg, st, plan, cand, cond);
+	kv_plan_summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u "
+			  "balloon%s grow", cond, changed, changed == 1 ? "" : "s");
 }
 
 static char *
@@ -765,88 +806,69 @@ limit_file(const KvGuestSense *g)
 				"memory.limit_in_bytes", NULL);
 }
 
-void
-kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+/* Memory stalls: lowers the memory cgroup limits of CAND so the kernel
+ * swaps them out: only guests of the lowest priority, each a step down to
+ * its floor, at most swap-guests-per-tick.  Returns how many change;
+ * *BUSY counts the guests waiting after EBUSY. */
+static guint
+swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan,
+	   GPtrArray *cand, const char *cond, guint *busy)
 {
-	KvHostCondition c;
-	g_autoptr(GPtrArray) cand = g_ptr_array_new();
-	g_autofree char *cond = NULL;
-	guint changed = 0, busy = 0;
 	const guint64 page = s->page_size ? s->page_size : 4096;
+	gboolean have_level = FALSE;
+	guint changed = 0;
+	int level = 0;
 
-	if (!cfg->swap_manage) {
-		kv_plan_summarize(plan, "swap", "unmanaged", "swap-manage is false");
-		return;
-	}
-	for (guint i = 0; i < s->guests->len; i++) {
-		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+	/* Lowest priority first; among equals, the guest with the most memory
+	 * on a node under pressure: its swap-out frees memory where it is
+	 * short. */
+	g_ptr_array_sort_with_data(cand, by_priority_then_pressed, st);
+	for (guint i = 0; i < cand->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(cand, i);
+		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+		guint64 ram = g->ram_kib * 1024, step = ram * cfg->swap_step_pct / 100;
+		guint64 there = kv_guest_pressed_kib(g, st);
+		g_autofree char *where = there ? g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on "
+								 "the node under pressure", there / MIB_KIB) :
+					  g_strdup("");
+		guint64 floor = MAX(ram * cfg->swap_min_pct / 100, g->balloon_floor_kib * 1024);
+		guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
+		KvAction *a;
 
-		if (g->cg_version != KV_CGROUP_NONE && g->cg_dir && g->ram_kib > 0)
-			g_ptr_array_add(cand, g);
-	}
-	if (cand->len == 0) {
-		kv_plan_summarize(plan, "swap", "none", "no guest in a memory cgroup");
-		return;
-	}
-	kv_policy_condition(s, cfg, &c);
-	cond = condition_text(s, &c);
-	if (c.swap_pressure) {
-		int level = 0;
-		gboolean have_level = FALSE;
-
-		if (s->meminfo.swap_free_kib == 0) {
-			kv_plan_summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
-			return;
+		if ((have_level && g->priority != level) || changed >= cfg->swap_guests_per_tick)
+			break;
+		if (st->tick < gs->cg_busy_until_tick) {
+			(*busy)++;
+			continue;
 		}
-		/* Lowest priority first; among equals, the guest with the most
-		 * memory on a node under pressure: its swap-out frees memory
-		 * where it is short. */
-		g_ptr_array_sort_with_data(cand, by_priority_then_pressed, st);
-		for (guint i = 0; i < cand->len; i++) {
-			const KvGuestSense *g = g_ptr_array_index(cand, i);
-			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
-			guint64 ram = g->ram_kib * 1024, step = ram * cfg->swap_step_pct / 100;
-			guint64 there = kv_guest_pressed_kib(g, st);
-			g_autofree char *where = there ? g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on "
-									 "the node under pressure",
-									 there / MIB_KIB) :
-						  g_strdup("");
-			guint64 floor = MAX(ram * cfg->swap_min_pct / 100, g->balloon_floor_kib * 1024);
-			guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
-			KvAction *a;
+		target = base > step ? base - step : 0;
+		target = MAX(target, floor);
+		target -= target % page;
+		if (target >= g->cg_limit_bytes || g->cg_limit_bytes - target < (1u << 20))
+			continue;
+		if (gs->cg_original_limit_bytes == 0)
+			gs->cg_original_limit_bytes = g->cg_limit_bytes;
+		a = kv_plan_add_guest(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
+				      g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %"
+						      G_GUINT64_FORMAT " MiB%s", cond, g->priority,
+						      floor >> 20, where));
+		a->cg_file = limit_file(g);
+		a->cg_version = g->cg_version;
+		have_level = TRUE;
+		level = g->priority;
+		changed++;
+	}
+	return changed;
+}
 
-			if ((have_level && g->priority != level) || changed >= cfg->swap_guests_per_tick)
-				break;
-			if (st->tick < gs->cg_busy_until_tick) {
-				busy++;
-				continue;
-			}
-			target = base > step ? base - step : 0;
-			target = MAX(target, floor);
-			target -= target % page;
-			if (target >= g->cg_limit_bytes || g->cg_limit_bytes - target < (1u << 20))
-				continue;
-			if (gs->cg_original_limit_bytes == 0)
-				gs->cg_original_limit_bytes = g->cg_limit_bytes;
-			a = kv_plan_add_guest(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
-					 g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %"
-							 G_GUINT64_FORMAT " MiB%s", cond, g->priority,
-							 floor >> 20, where));
-			a->cg_file = limit_file(g);
-			a->cg_version = g->cg_version;
-			have_level = TRUE;
-			level = g->priority;
-			changed++;
-		}
-		kv_plan_summarize(plan, "swap", changed ? "limit" : "hold",
-			  "memory stalls (%s): %u guest limit%s lowered%s", cond, changed,
-			  changed == 1 ? "" : "s", busy ? "; some guests wait after EBUSY" : "");
-		return;
-	}
-	if (!c.swap_comfortable) {
-		kv_plan_summarize(plan, "swap", "hold", "between the thresholds (%s): limits stay", cond);
-		return;
-	}
+/* No memory stalls: raises the limits ksmvirtd lowered a step at a time
+ * back to where they were, highest priority first.  Returns how many
+ * change. */
+static guint
+swap_relax(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *cand, const char *cond)
+{
+	guint changed = 0;
+
 	g_ptr_array_sort(cand, by_priority_down);
 	for (guint i = 0; i < cand->len; i++) {
 		const KvGuestSense *g = g_ptr_array_index(cand, i);
@@ -871,14 +893,57 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			gs->cg_original_limit_bytes = 0;
 		}
 		a = kv_plan_add_guest(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
-				 g_strdup_printf("no memory stalls (%s): raise the limit back toward %s",
-						 cond, orig == KV_UNLIMITED ? "unlimited" : "its original"));
+				      g_strdup_printf("no memory stalls (%s): raise the limit back toward %s",
+						      cond, orig == KV_UNLIMITED ? "unlimited" : "its original"));
 		a->cg_file = limit_file(g);
 		a->cg_version = g->cg_version;
 		changed++;
 	}
-	kv_plan_summarize(plan, "swap", changed ? "relax" : "keep", "no memory stalls (%s): %u limit%s raised",
-		  cond, changed, changed == 1 ? "" : "s");
+	return changed;
+}
+
+/* Guests in a memory cgroup: under memory stalls (PSI full) their limits
+ * go down so the kernel swaps them, lowest priority first; once the stalls
+ * are gone the limits go back up; between the thresholds they stay. */
+void
+kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
+{
+	KvHostCondition c;
+	g_autoptr(GPtrArray) cand = g_ptr_array_new();
+	g_autofree char *cond = NULL;
+	guint changed, busy = 0;
+
+	if (!cfg->swap_manage) {
+		kv_plan_summarize(plan, "swap", "unmanaged", "swap-manage is false");
+		return;
+	}
+	for (guint i = 0; i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		if (g->cg_version != KV_CGROUP_NONE && g->cg_dir && g->ram_kib > 0)
+			g_ptr_array_add(cand, g);
+	}
+	if (cand->len == 0) {
+		kv_plan_summarize(plan, "swap", "none", "no guest in a memory cgroup");
+		return;
+	}
+	kv_policy_condition(s, cfg, &c);
+	cond = condition_text(s, &c);
+	if (c.swap_pressure && s->meminfo.swap_free_kib == 0) {
+		kv_plan_summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
+	} else if (c.swap_pressure) {
+		changed = swap_lower(s, cfg, st, plan, cand, cond, &busy);
+		kv_plan_summarize(plan, "swap", changed ? "limit" : "hold",
+				  "memory stalls (%s): %u guest limit%s lowered%s", cond, changed,
+				  changed == 1 ? "" : "s", busy ? "; some guests wait after EBUSY" : "");
+	} else if (!c.swap_comfortable) {
+		kv_plan_summarize(plan, "swap", "hold", "between the thresholds (%s): limits stay", cond);
+	} else {
+		changed = swap_relax(cfg, st, plan, cand, cond);
+		kv_plan_summarize(plan, "swap", changed ? "relax" : "keep",
+				  "no memory stalls (%s): %u limit%s raised", cond, changed,
+				  changed == 1 ? "" : "s");
+	}
 }
 
 void
