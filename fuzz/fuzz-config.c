@@ -10,7 +10,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) err = NULL;
 	g_autofree char *text = NULL;
-	KvConfig cfg, again;
+	g_auto(KvConfig) cfg = { 0 };
+	g_auto(KvConfig) again = { 0 };
 
 	if (!kv_config_parse((const char *)data, size, &cfg, warnings, &err))
 		return 0;

@@ -260,7 +260,7 @@ kv_balancer_new(const KvBalancerOptions *opts, const KvConfig *cfg)
 	b->qemu_user = g_strdup(opts->qemu_user);
 	b->open_hv = opts->open_hv;
 	b->open_hv_data = opts->open_hv_data;
-	b->cfg = *cfg;
+	kv_config_copy(&b->cfg, cfg);
 	b->pst = kv_policy_state_new();
 	b->notes = g_ptr_array_new_with_free_func(g_free);
 	if (b->state_dir && g_mkdir_with_parents(b->state_dir, 0755) < 0)
@@ -287,13 +287,14 @@ kv_balancer_free(KvBalancer *b)
 	g_free(b->state_dir);
 	g_free(b->hv_error);
 	g_free(b->hv_lost);
+	kv_config_clear(&b->cfg);
 	g_free(b);
 }
 
 void
 kv_balancer_set_config(KvBalancer *b, const KvConfig *cfg)
 {
-	b->cfg = *cfg;
+	kv_config_copy(&b->cfg, cfg);
 }
 
 const KvConfig *

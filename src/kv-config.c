@@ -3,6 +3,7 @@
 #include "kv-config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -69,9 +70,6 @@ static const KeyDef keys[] = {
 	K("inspect", "cache", T_PATH, inspect_cache_file, 0, 0),
 };
 
-/* T_PATH keys share one size. */
-G_STATIC_ASSERT(sizeof(((KvConfig *)0)->inspect_cache_file) == sizeof(((KvConfig *)0)->ksm_lock_file));
-
 void
 kv_config_defaults(KvConfig *cfg)
 {
@@ -119,7 +117,30 @@ kv_config_defaults(KvConfig *cfg)
 		.inspect_timeout_s = 600,
 		.inspect_interval_s = 30,
 	};
-	g_strlcpy(cfg->ksm_lock_file, KV_PATH_KSM_LOCK, sizeof(cfg->ksm_lock_file));
+	cfg->guests = g_strdup("");
+	cfg->ksm_lock_file = g_strdup(KV_PATH_KSM_LOCK);
+	cfg->inspect_cache_file = g_strdup("");
+}
+
+void
+kv_config_clear(KvConfig *cfg)
+{
+	g_free(cfg->guests);
+	g_free(cfg->ksm_lock_file);
+	g_free(cfg->inspect_cache_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void
+kv_config_copy(KvConfig *dst, const KvConfig *src)
+{
+	if (dst == src)
+		return;
+	kv_config_clear(dst);
+	*dst = *src;
+	dst->guests = g_strdup(src->guests);
+	dst->ksm_lock_file = g_strdup(src->ksm_lock_file);
+	dst->inspect_cache_file = g_strdup(src->inspect_cache_file);
 }
 
 static const KeyDef *
@@ -167,14 +188,12 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 			goto bad;
 		return TRUE;
 	case T_PATH:
-		if ((v[0] != '\0' && v[0] != '/') || strlen(v) >= sizeof(cfg->ksm_lock_file))
+		if ((v[0] != '\0' && v[0] != '/') || strlen(v) >= PATH_MAX)
 			goto bad;
-		g_strlcpy(p, v, sizeof(cfg->ksm_lock_file));
-		return TRUE;
+		/* fall through */
 	case T_GLOBS:
-		if (strlen(v) >= sizeof(cfg->guests))
-			goto bad;
-		g_strlcpy(p, v, sizeof(cfg->guests));
+		g_free(*(char **)p);
+		*(char **)p = g_steal_pointer(&v);
 		return TRUE;
 	case T_NUMA:
 		if (!strcmp(v, "keep"))
@@ -217,7 +236,7 @@ kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) groups = NULL;
-	KvConfig c;
+	g_auto(KvConfig) c = { 0 };
 
 	kv_config_defaults(cfg);
 	kv_config_defaults(&c);
@@ -254,7 +273,9 @@ kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
 			    "an \"off\"/\"low\"/\"min\" threshold is above its \"on\"/\"high\"/\"max\" pair");
 		return FALSE;
 	}
+	kv_config_clear(cfg);
 	*cfg = c;
+	memset(&c, 0, sizeof(c));   /* the strings are CFG's now */
 	return TRUE;
 }
 
@@ -287,6 +308,7 @@ gboolean
 kv_config_reload(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error)
 {
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		kv_config_defaults(cfg);
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s is missing", path);
 		return FALSE;
 	}
@@ -321,7 +343,7 @@ kv_config_to_string(const KvConfig *cfg)
 		}
 		case T_PATH:
 		case T_GLOBS:
-			g_string_append(s, p);
+			g_string_append(s, *(char *const *)p ? *(char *const *)p : "");
 			break;
 		case T_NUMA:
 			if (*(const int *)p < 0)
@@ -353,7 +375,7 @@ kv_config_to_string(const KvConfig *cfg)
 gboolean
 kv_config_guest_selected(const KvConfig *cfg, const char *name)
 {
-	g_auto(GStrv) globs = g_strsplit_set(cfg->guests, ";, \t", -1);
+	g_auto(GStrv) globs = g_strsplit_set(cfg->guests ? cfg->guests : "", ";, \t", -1);
 	gboolean any = FALSE;
 
 	for (guint i = 0; globs[i]; i++) {

@@ -18,7 +18,9 @@ typedef enum {
 	KV_ADVISOR_AUTO,              /* the advisor when ksmd CPU cannot be measured */
 } KvAdvisorUse;
 
-/* Every key of ksmvirtd.conf(5); kv_config_defaults() sets the defaults. */
+/* Every key of ksmvirtd.conf(5); kv_config_defaults() sets the defaults.
+ * The strings are owned (never NULL once initialised): kv_config_clear()
+ * frees them, kv_config_copy() copies a configuration. */
 typedef struct {
 	guint tick_ms;
 	gboolean dry_run;
@@ -29,7 +31,7 @@ typedef struct {
 	guint max_line_kib;           /* longest request line */
 	/* Only guests whose name matches one of these shell globs (separated
 	 * by ';', ',' or spaces) are sensed and managed; "" for every guest. */
-	char guests[256];
+	char *guests;
 
 	gboolean ksm_manage;
 	double overcommit_ratio;      /* guest RAM / MemTotal above this: on */
@@ -68,7 +70,7 @@ typedef struct {
 	/* Held (flock, non-blocking) around KSM writes on the real system, so
 	 * the balancer and other tools that change KSM settings take turns;
 	 * "" for none. */
-	char ksm_lock_file[256];
+	char *ksm_lock_file;
 
 	/* use_zero_pages on while a Windows guest runs (they zero their free
 	 * memory); kv_policy_zero_pages. */
@@ -78,10 +80,20 @@ typedef struct {
 	gboolean inspect_enabled;
 	guint inspect_timeout_s;      /* an appliance is killed after this */
 	guint inspect_interval_s;     /* running guests' disks looked at again */
-	char inspect_cache_file[256]; /* "": STATE_DIR/inspect-cache.json */
+	char *inspect_cache_file;     /* "": STATE_DIR/inspect-cache.json */
 } KvConfig;
 
+/* kv_config_defaults: initialises CFG whole to the defaults; what it held
+ * before is not freed (pass a new struct or one kv_config_clear() released),
+ * as with kv_config_parse(), kv_config_load() and kv_config_reload(). */
 void kv_config_defaults(KvConfig *cfg);
+/* kv_config_clear: frees CFG's strings and zeroes it.  A zeroed struct may
+ * be cleared again. */
+void kv_config_clear(KvConfig *cfg);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KvConfig, kv_config_clear)
+/* kv_config_copy: DST (initialised or zeroed) becomes a copy of SRC; its
+ * old strings are freed. */
+void kv_config_copy(KvConfig *dst, const KvConfig *src);
 
 /* kv_config_parse: sets CFG to the defaults, then applies DATA (key file
  * text).  Unknown groups and keys are listed in WARNINGS (char*; may be
@@ -99,8 +111,9 @@ gboolean kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *
 gboolean kv_config_load(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error);
 
 /* kv_config_reload: kv_config_load() for a running daemon: a missing file is
- * an error (G_FILE_ERROR_NOENT) like a broken one, so the caller keeps its
- * running configuration rather than falling back to the defaults. */
+ * an error (G_FILE_ERROR_NOENT) like a broken one (CFG is then at the
+ * defaults), so the caller keeps its running configuration rather than
+ * falling back to the defaults. */
 gboolean kv_config_reload(const char *path, KvConfig *cfg, GPtrArray *warnings, GError **error);
 
 /* kv_config_guest_selected: TRUE when guest NAME matches the guests key

@@ -814,7 +814,7 @@ cmd_balance(int argc, char **argv)
 	g_autoptr(KvBalancer) bal = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
 	g_autofree char *os_map_path = NULL;
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 	guint failed = 0;
 	GOptionEntry entries[] = {
 		{ "oneshot", '1', 0, G_OPTION_ARG_NONE, &oneshot, "Run in this process and exit (required)", NULL },

@@ -155,7 +155,7 @@ static gboolean on_first_tick(gpointer data)
 static void reload_config(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 	if (!load_config(d, &cfg, TRUE, &err)) {
 		log_msg("reload: %s; keeping the previous configuration", err->message);
 		return;
@@ -164,7 +164,7 @@ static void reload_config(Daemon *d)
 		cfg.dry_run = TRUE;
 	gboolean retime = cfg.tick_ms != d->cfg.tick_ms;
 	guint old_inspect_s = d->cfg.inspect_interval_s;
-	d->cfg = cfg;
+	kv_config_copy(&d->cfg, &cfg);
 	g_clear_pointer(&d->status_doc, g_free);
 	if (d->server) {
 		KvServerLimits lim = server_limits(&cfg);

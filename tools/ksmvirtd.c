@@ -512,6 +512,7 @@ out:
 	inspect_stop(&d);
 	kv_balancer_free(d.bal);
 	g_free(d.config_path);
+	kv_config_clear(&d.cfg);
 	kv_registry_free(d.reg);
 	g_free(d.spool_dir);
 	g_free(d.registry_path);

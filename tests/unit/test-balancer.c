@@ -164,7 +164,7 @@ test_config(void)
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GPtrArray) w = g_ptr_array_new_with_free_func(g_free);
 		g_autoptr(GError) err = NULL;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("config case %u", i);
 		g_assert_cmpint(kv_config_parse(cases[i].text, strlen(cases[i].text), &cfg, w, &err), ==,
@@ -176,7 +176,8 @@ test_config(void)
 	{
 		const char *t = "[daemon]\ntick-seconds = 2\n[ksm]\nadvisor = auto\n[numa]\nmerge-across-nodes = 0\n";
 		g_autofree char *again = NULL, *twice = NULL;
-		KvConfig a, b;
+		g_auto(KvConfig) a = { 0 };
+		g_auto(KvConfig) b = { 0 };
 
 		g_assert_true(kv_config_parse(t, strlen(t), &a, NULL, NULL));
 		g_assert_cmpuint(a.tick_ms, ==, 2000);
@@ -205,7 +206,7 @@ test_config_load(void)
 	g_autofree char *ok = g_build_filename(dir, "ok.conf", NULL);
 	g_autoptr(GString) text = g_string_new("[daemon]\ndry-run = true\n");
 	g_autoptr(GError) err = NULL;
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	while (text->len <= KV_CONFIG_MAX_BYTES)
 		g_string_append(text, "# padding padding padding padding padding padding\n");
@@ -214,17 +215,22 @@ test_config_load(void)
 	g_assert_nonnull(strstr(err->message, "larger than"));
 	g_clear_error(&err);
 	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	kv_config_clear(&cfg);
 	g_assert_false(kv_config_load(fifo, &cfg, NULL, &err));
 	g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
 	g_clear_error(&err);
+	kv_config_clear(&cfg);
 	g_assert_true(kv_config_load(missing, &cfg, NULL, &err));
 	g_assert_false(cfg.dry_run);
+	kv_config_clear(&cfg);
 	g_assert_false(kv_config_reload(missing, &cfg, NULL, &err));
 	g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 	g_clear_error(&err);
 	g_assert_true(g_file_set_contents(ok, "[daemon]\ndry-run = true\n", -1, NULL));
+	kv_config_clear(&cfg);
 	g_assert_true(kv_config_reload(ok, &cfg, NULL, &err));
 	g_assert_true(cfg.dry_run);
+	kv_config_clear(&cfg);
 	g_assert_true(kv_config_load("/dev/null", &cfg, NULL, &err));
 	g_unlink(big);
 	g_unlink(fifo);
@@ -412,7 +418,7 @@ test_balancer_state(void)
 	g_autofree char *root = temp_root();
 	g_autofree char *state = g_build_filename(root, "state", NULL);
 	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/'", src, root);
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 	guint64 ticks;
 
 	g_assert_cmpint(system(cmd), ==, 0);
@@ -552,7 +558,7 @@ test_hypervisor_restart(void)
 	g_autofree char *root = temp_root();
 	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/'", src, root);
 	FakeWorld w = { .actual_kib = 1024 * 1024 };
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	g_assert_cmpint(system(cmd), ==, 0);
 	kv_config_defaults(&cfg);

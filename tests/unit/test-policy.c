@@ -221,7 +221,7 @@ test_ksm_table(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&cases[i].h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 		const KvSummary *sum;
 
 		g_test_message("case %u: %s", i, cases[i].what);
@@ -262,7 +262,7 @@ test_ksm_rearm_off(void)
 	g_autoptr(KvSnapshot) s = make_snapshot(&h);
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
 	g_autoptr(KvPlan) p = kv_plan_new();
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	kv_config_defaults(&cfg);
 	cfg.rearm_swpin_copies = 0;
@@ -301,7 +301,7 @@ test_ksm_advisor(void)
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
 		const KvAction *a;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("advisor case %u", i);
 		kv_config_defaults(&cfg);
@@ -340,7 +340,7 @@ test_ksm_sequence(void)
 	};
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
 	guint64 pages = 100, run = 0;
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	kv_config_defaults(&cfg);
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
@@ -373,7 +373,7 @@ test_ksm_blocked(void)
 	HostCase h = { .avail_kib = GIB_KIB, .psi_some = 30, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 };
 	g_autoptr(KvSnapshot) s = make_snapshot(&h);
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	kv_config_defaults(&cfg);
 	{
@@ -412,7 +412,7 @@ test_unmerge_fits(void)
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		HostCase h = { .avail_kib = cases[i].avail_kib, .sharing = cases[i].sharing, .psi_some = -1 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		kv_config_defaults(&cfg);
 		cfg.unmerge_reserve_mib = cases[i].reserve_mib;
@@ -449,7 +449,7 @@ test_numa_table(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("numa case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
@@ -486,7 +486,7 @@ test_numa_nodes(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 		const char *reason;
 
 		kv_config_defaults(&cfg);
@@ -521,7 +521,7 @@ test_node_pressure_hysteresis(void)
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		kv_config_defaults(&cfg);   /* low 5%, high 10% */
 		for (guint t = 0; t < 8; t++) {
@@ -608,7 +608,7 @@ test_node_balloon_table(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("node balloon case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
@@ -664,7 +664,7 @@ test_node_ksm(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = NULL;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		kv_config_defaults(&cfg);
 		add_two_nodes(s, cases[i].node3_free);
@@ -686,7 +686,7 @@ test_numa_ebusy_learn(void)
 	HostCase h = { .avail_kib = 4 * GIB_KIB, .run = 1, .man = 1, .psi_some = -1 };
 	g_autoptr(KvSnapshot) s = make_snapshot(&h);
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	kv_config_defaults(&cfg);
 	cfg.merge_across_nodes = 0;
@@ -791,7 +791,7 @@ test_balloon_table(void)
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("balloon case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
@@ -864,7 +864,7 @@ test_swap_table(void)
 		KvGuestSense *g = add_guest(s, "g", cases[i].ram_mib * 1024, 0);
 		KvGuestPolicyState *gs = kv_policy_state_guest(st, "g");
 		const KvAction *a;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("swap case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
@@ -925,7 +925,7 @@ test_node_swap(void)
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
 		gboolean first = TRUE;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("node swap case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
@@ -969,7 +969,7 @@ test_swap_ebusy_learn(void)
 	g_autoptr(KvSnapshot) s = make_snapshot(&h);
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
 	KvGuestSense *g = add_guest(s, "g", 2 * GIB_KIB, 0);
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 	guint writes = 0;
 
 	kv_config_defaults(&cfg);
@@ -1000,7 +1000,7 @@ test_guests_per_tick(void)
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
 	g_autoptr(KvPlan) p = kv_plan_new();
 	guint swaps = 0, balloons = 0;
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	kv_config_defaults(&cfg);
 	for (guint i = 0; i < 10; i++) {
@@ -1046,7 +1046,7 @@ test_condition(void)
 		HostCase h = { .avail_kib = cases[i].avail_kib, .psi_some = cases[i].psi };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		KvHostCondition c;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		kv_config_defaults(&cfg);
 		if (cases[i].guest_kib)
@@ -1066,7 +1066,7 @@ test_describe(void)
 	g_autoptr(KvSnapshot) s = make_snapshot(&h);
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
 	g_autoptr(KvPlan) p = NULL;
-	KvConfig cfg;
+	g_auto(KvConfig) cfg = { 0 };
 
 	kv_config_defaults(&cfg);
 	p = kv_policy_decide(s, &cfg, st);
@@ -1116,7 +1116,7 @@ test_zero_pages_table(void)
 		g_autoptr(KvPlan) p = kv_plan_new();
 		const KvSummary *sum;
 		const KvAction *a;
-		KvConfig cfg;
+		g_auto(KvConfig) cfg = { 0 };
 
 		g_test_message("case %u: %s", i, cases[i].what);
 		kv_config_defaults(&cfg);
