@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-config.h: ksmvirtd.conf (GKeyFile), every key documented in
- * ksmvirtd.conf(5).  A missing file means every default. */
+ * ksmvirtd.conf(5).  A missing file means every default.  Errors, as
+ * GKeyFile's own: G_KEY_FILE_ERROR for what the file says, G_FILE_ERROR
+ * (kv-file.h) for the file itself. */
 #pragma once
 
 #include <glib.h>

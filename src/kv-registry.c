@@ -13,7 +13,6 @@
 
 #define KV_REGISTRY_SCHEMA "ksmvirt-registry/1"
 
-G_DEFINE_QUARK(kv-registry-error-quark, kv_registry_error)
 
 struct _KvRegistry {
 	GHashTable *by_key;  /* key (lower-case UUID) -> KvRegistryGuest* */
@@ -325,7 +324,7 @@ gchar *kv_registry_to_json(const KvRegistry *reg)
 
 static gboolean parse_error(GError **error, const char *what)
 {
-	g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE,
+	g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
 		    "not a ksmvirt registry: %s", what);
 	return FALSE;
 }
@@ -408,14 +407,14 @@ KvRegistry *kv_registry_load(const char *path, GError **error)
 	if (!(buf = kv_file_read_capped(path, KV_REGISTRY_MAX_BYTES, 0, &len, &local))) {
 		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return kv_registry_new();
-		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_IO,
+		g_set_error(error, KV_ERROR, KV_ERROR_IO,
 			    "%s", local->message);
 		return NULL;
 	}
 	g_autoptr(GError) perr = NULL;
 	KvRegistry *reg = kv_registry_from_json(buf, len, &perr);
 	if (reg == NULL)
-		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE,
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
 			    "%s: %s", path, perr->message);
 	return reg;
 }
@@ -431,13 +430,13 @@ gboolean kv_registry_save_json(const char *json, const char *path, GError **erro
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	if (g_mkdir_with_parents(dir, 0755) < 0) {
 		int err = errno;
-		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_IO,
+		g_set_error(error, KV_ERROR, KV_ERROR_IO,
 			    "cannot create %s: %s", dir, g_strerror(err));
 		return FALSE;
 	}
 	g_autoptr(GError) local = NULL;
 	if (!kv_file_write_atomic(path, json, strlen(json), 0644, KV_FILE_WRITE_CHECK_DIR, &local)) {
-		g_set_error(error, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_IO,
+		g_set_error(error, KV_ERROR, KV_ERROR_IO,
 			    "%s", local->message);
 		return FALSE;
 	}

@@ -19,6 +19,7 @@
 
 #include <glib.h>
 
+#include "kv-ctx.h"
 #include "kv-event.h"
 
 G_BEGIN_DECLS
@@ -28,13 +29,8 @@ G_BEGIN_DECLS
 /* At most this many guests are kept. */
 #define KV_REGISTRY_MAX_GUESTS 1024
 
-#define KV_REGISTRY_ERROR (kv_registry_error_quark())
-GQuark kv_registry_error_quark(void);
-
-typedef enum {
-	KV_REGISTRY_ERROR_IO,     /* the file cannot be read or written */
-	KV_REGISTRY_ERROR_PARSE,  /* the file is not a registry */
-} KvRegistryError;
+/* Errors are KV_ERROR (kv-ctx.h): KV_ERROR_IO when the file cannot be read
+ * or written, KV_ERROR_PARSE when it is not a registry. */
 
 typedef enum {
 	KV_GUEST_STATE_UNKNOWN = 0,

@@ -12,12 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(kv-spool-error-quark, kv_spool_error)
 
 static gboolean set_errno_error(GError **error, int err, const char *what,
 				const char *path)
 {
-	g_set_error(error, KV_SPOOL_ERROR, KV_SPOOL_ERROR_IO, "%s %s: %s",
+	g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s %s: %s",
 		    what, path, g_strerror(err));
 	return FALSE;
 }
@@ -82,7 +81,7 @@ GPtrArray *kv_spool_list(const char *dir, GError **error)
 	if (d == NULL) {
 		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return g_steal_pointer(&r);
-		g_set_error(error, KV_SPOOL_ERROR, KV_SPOOL_ERROR_IO,
+		g_set_error(error, KV_ERROR, KV_ERROR_IO,
 			    "cannot read spool directory: %s", local->message);
 		return NULL;
 	}
@@ -103,7 +102,7 @@ gchar *kv_spool_read(const char *path, gsize *out_len, GError **error)
 	g_autoptr(GError) local = NULL;
 	/* Not through a symlink, not from a FIFO, never more than the bound. */
 	if (!(buf = kv_file_read_capped(path, KV_SPOOL_MAX_BYTES, 0, &len, &local))) {
-		g_set_error(error, KV_SPOOL_ERROR, KV_SPOOL_ERROR_IO, "%s", local->message);
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s", local->message);
 		return NULL;
 	}
 	if (out_len)

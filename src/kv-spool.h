@@ -12,14 +12,12 @@
 
 #include <glib.h>
 
+#include "kv-ctx.h"
+
 G_BEGIN_DECLS
 
-#define KV_SPOOL_ERROR (kv_spool_error_quark())
-GQuark kv_spool_error_quark(void);
-
-typedef enum {
-	KV_SPOOL_ERROR_IO,  /* a file operation failed; message names it */
-} KvSpoolError;
+/* Errors are KV_ERROR_IO (kv-ctx.h): a file operation failed; the message
+ * names it. */
 
 /* Suffix of complete entries. */
 #define KV_SPOOL_SUFFIX ".event"

@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 	d.reg = kv_registry_load(d.registry_path, &err);
 	if (d.reg == NULL) {
 		g_autoptr(GError) re = NULL;
-		g_autofree gchar *bad = g_error_matches(err, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE)
+		g_autofree gchar *bad = g_error_matches(err, KV_ERROR, KV_ERROR_PARSE)
 						? kv_file_set_aside(d.registry_path, &re) : NULL;
 		if (bad)
 			log_msg("%s: set aside as %s, starting with an empty registry", err->message, bad);

@@ -139,7 +139,7 @@ static void test_json_and_file(void)
 	/* A corrupt file is an error, not an empty registry. */
 	g_assert_true(g_file_set_contents(path, "{\"schema\":\"nope\"}", -1, NULL));
 	g_assert_null(kv_registry_load(path, &err));
-	g_assert_error(err, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE);
+	g_assert_error(err, KV_ERROR, KV_ERROR_PARSE);
 	g_unlink(path);
 	g_autofree gchar *sub = g_path_get_dirname(path);
 	g_rmdir(sub);

@@ -88,10 +88,10 @@ static void test_bad_dir(void)
 	g_assert_true(g_file_set_contents(file, "x", -1, NULL));
 	g_autoptr(GError) err = NULL;
 	g_assert_false(kv_spool_write(file, "x", 1, NULL, &err));
-	g_assert_error(err, KV_SPOOL_ERROR, KV_SPOOL_ERROR_IO);
+	g_assert_error(err, KV_ERROR, KV_ERROR_IO);
 	g_clear_error(&err);
 	g_assert_null(kv_spool_list(file, &err));
-	g_assert_error(err, KV_SPOOL_ERROR, KV_SPOOL_ERROR_IO);
+	g_assert_error(err, KV_ERROR, KV_ERROR_IO);
 	rm_rf(dir);
 }
 
