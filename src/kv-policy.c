@@ -50,6 +50,14 @@ condition_text(const KvSnapshot *s, const KvHostCondition *c)
 	return g_string_free(t, FALSE);
 }
 
+/* Classifies the host into C; returns the condition in words. */
+static char *
+host_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostCondition *c)
+{
+	kv_policy_condition(s, cfg, c);
+	return condition_text(s, c);
+}
+
 gboolean
 kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_kib,
 		       guint64 *room_kib)
@@ -308,8 +316,7 @@ ksm_classify(KsmTick *t)
 	const KvKsm *k = t->k;
 	gboolean node_urgent;
 
-	kv_policy_condition(t->s, t->cfg, &t->c);
-	t->cond = condition_text(t->s, &t->c);
+	t->cond = host_condition(t->s, t->cfg, &t->c);
 	/* A node under pressure: merging frees memory there too; with
 	 * merge_across_nodes=0 every merge stays within its node, so the rate
 	 * rises as under host pressure. */
@@ -608,6 +615,31 @@ rate_limited(const KvPolicyState *st, guint64 changed_tick, guint interval)
 	return changed_tick != 0 && st->tick < changed_tick + interval;
 }
 
+/* Guests giving memory in one tick: all of the lowest priority that
+ * still gives, at most MAX of them. */
+typedef struct {
+	guint max, changed;
+	gboolean have_level;
+	int level;
+} PriorityGate;
+
+/* TRUE when G may not give this tick: another priority already gave, or
+ * the limit is reached. */
+static gboolean
+gate_closed(const PriorityGate *gt, const KvGuestSense *g)
+{
+	return (gt->have_level && g->priority != gt->level) || gt->changed >= gt->max;
+}
+
+/* G gave. */
+static void
+gate_pass(PriorityGate *gt, const KvGuestSense *g)
+{
+	gt->have_level = TRUE;
+	gt->level = g->priority;
+	gt->changed++;
+}
+
 /* The guests whose balloons ksmvirtd can move (a driver and a maximum)
  * into CAND.  Returns how many have none. */
 static guint
@@ -642,66 +674,15 @@ balloon_node_candidates(const GPtrArray *cand, const KvPolicyState *st, GPtrArra
 	}
 }
 
-/* Shrinks the balloons of LIST (the host, or with HOST false a node, under
- * pressure): only guests of the lowest priority that still gives memory,
- * each down by a step to its floor, at most balloon-guests-per-tick.
- * Returns how many change; *LEVEL gets their priority. */
-static guint
-balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *list,
-	       gboolean host, const char *cond, int *level)
-{
-	gboolean have_level = FALSE;
-	guint changed = 0;
-
-	g_ptr_array_sort_with_data(list, by_priority_then_pressed, st);
-	for (guint i = 0; i < list->len; i++) {
-		const KvGuestSense *g = g_ptr_array_index(list, i);
-		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
-		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
-		guint64 used, keep, floor, target;
-		g_autofree char *where = host ? g_strdup("") :
-			g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on the node under pressure",
-					kv_guest_pressed_kib(g, st) / MIB_KIB);
-
-		/* Only the lowest priority that still gives memory. */
-		if ((have_level && g->priority != *level) || changed >= cfg->balloon_guests_per_tick)
-			break;
-		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
-			continue;
-		used = g->balloon_actual_kib > g->balloon_unused_kib ?
-		       g->balloon_actual_kib - g->balloon_unused_kib : 0;
-		keep = g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
-		floor = MAX(g->balloon_floor_kib, used + keep);
-		if (g->balloon_actual_kib <= floor)
-			continue;
-		target = g->balloon_actual_kib > step ? g->balloon_actual_kib - step : 0;
-		target = MAX(target, floor);
-		if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
-			continue;
-		kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-				  g_strdup_printf("%s (%s); priority %d; the guest has %"
-						  G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
-						  " MiB%s%s", host ? "host under pressure" : "node under pressure",
-						  cond, g->priority, g->balloon_unused_kib / MIB_KIB, where,
-						  floor / MIB_KIB, g->floor_source ? " from " : "",
-						  g->floor_source ? g->floor_source : ""));
-		gs->balloon_changed_tick = st->tick;
-		have_level = TRUE;
-		*level = g->priority;
-		changed++;
-	}
-	return changed;
-}
-
-/* Comfortable: memory goes back to the guests of CAND, those short of it
- * first (pass 0), then every balloon below its maximum (pass 1), each pass
- * by priority, never onto a node under pressure.  Returns how many grow. */
+/* Comfortable: memory goes back to the guests of CAND (highest priority
+ * first), those short of it first (pass 0), then every balloon below its
+ * maximum (pass 1), never onto a node under pressure.  Returns how many
+ * grow. */
 static guint
 balloon_grow(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *cand, const char *cond)
 {
 	guint changed = 0;
 
-	g_ptr_array_sort(cand, by_priority_down);
 	for (guint pass = 0; pass < 2; pass++) {
 		for (guint i = 0; i < cand->len; i++) {
 			const KvGuestSense *g = g_ptr_array_index(cand, i);
@@ -736,6 +717,55 @@ balloon_grow(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *ca
 	return changed;
 }
 
+/* Shrinks the balloons of LIST (the host, or with HOST false a node, under
+ * pressure): only guests of the lowest priority that still gives memory,
+ * each down by a step to its floor, at most balloon-guests-per-tick.
+ * Returns how many change; *LEVEL gets their priority. */
+static guint
+balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *list,
+	       gboolean host, const char *cond, int *level)
+{
+	PriorityGate gate = { .max = cfg->balloon_guests_per_tick };
+
+	g_ptr_array_sort_with_data(list, by_priority_then_pressed, st);
+	for (guint i = 0; i < list->len; i++) {
+		const KvGuestSense *g = g_ptr_array_index(list, i);
+		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
+		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
+		guint64 used, keep, floor, target;
+		g_autofree char *where = host ? g_strdup("") :
+			g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on the node under pressure",
+					kv_guest_pressed_kib(g, st) / MIB_KIB);
+
+		/* Only the lowest priority that still gives memory. */
+		if (gate_closed(&gate, g))
+			break;
+		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
+			continue;
+		used = g->balloon_actual_kib > g->balloon_unused_kib ?
+		       g->balloon_actual_kib - g->balloon_unused_kib : 0;
+		keep = g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
+		floor = MAX(g->balloon_floor_kib, used + keep);
+		if (g->balloon_actual_kib <= floor)
+			continue;
+		target = g->balloon_actual_kib > step ? g->balloon_actual_kib - step : 0;
+		target = MAX(target, floor);
+		if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
+			continue;
+		kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+				  g_strdup_printf("%s (%s); priority %d; the guest has %"
+						  G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
+						  " MiB%s%s", host ? "host under pressure" : "node under pressure",
+						  cond, g->priority, g->balloon_unused_kib / MIB_KIB, where,
+						  floor / MIB_KIB, g->floor_source ? " from " : "",
+						  g->floor_source ? g->floor_source : ""));
+		gs->balloon_changed_tick = st->tick;
+		gate_pass(&gate, g);
+	}
+	*level = gate.level;
+	return gate.changed;
+}
+
 /* Under host pressure balloons shrink; with a node under pressure only its
  * guests' balloons; when comfortable they grow back; between the
  * thresholds they stay. */
@@ -759,8 +789,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 				  "without)", no_driver, no_driver == 1 ? "" : "s");
 		return;
 	}
-	kv_policy_condition(s, cfg, &c);
-	cond = condition_text(s, &c);
+	cond = host_condition(s, cfg, &c);
 	shrink = c.low_memory || c.psi_pressure;
 	grow = !shrink && c.avail_pct >= cfg->avail_high_pct &&
 	       (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
@@ -794,6 +823,7 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 		/* The node's guests are at their floors and the host is
 		 * comfortable: the others may grow (never onto that node). */
 	}
+	g_ptr_array_sort(cand, by_priority_down);
 	changed = balloon_grow(cfg, st, plan, cand, cond);
 	kv_plan_summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u "
 			  "balloon%s grow", cond, changed, changed == 1 ? "" : "s");
@@ -815,9 +845,7 @@ swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *
 	   GPtrArray *cand, const char *cond, guint *busy)
 {
 	const guint64 page = s->page_size ? s->page_size : 4096;
-	gboolean have_level = FALSE;
-	guint changed = 0;
-	int level = 0;
+	PriorityGate gate = { .max = cfg->swap_guests_per_tick };
 
 	/* Lowest priority first; among equals, the guest with the most memory
 	 * on a node under pressure: its swap-out frees memory where it is
@@ -835,7 +863,7 @@ swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *
 		guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
 		KvAction *a;
 
-		if ((have_level && g->priority != level) || changed >= cfg->swap_guests_per_tick)
+		if (gate_closed(&gate, g))
 			break;
 		if (st->tick < gs->cg_busy_until_tick) {
 			(*busy)++;
@@ -854,22 +882,19 @@ swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *
 						      floor >> 20, where));
 		a->cg_file = limit_file(g);
 		a->cg_version = g->cg_version;
-		have_level = TRUE;
-		level = g->priority;
-		changed++;
+		gate_pass(&gate, g);
 	}
-	return changed;
+	return gate.changed;
 }
 
-/* No memory stalls: raises the limits ksmvirtd lowered a step at a time
- * back to where they were, highest priority first.  Returns how many
- * change. */
+/* No memory stalls: raises the limits ksmvirtd lowered, of CAND (highest
+ * priority first), a step at a time back to where they were.  Returns how
+ * many change. */
 static guint
 swap_relax(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *cand, const char *cond)
 {
 	guint changed = 0;
 
-	g_ptr_array_sort(cand, by_priority_down);
 	for (guint i = 0; i < cand->len; i++) {
 		const KvGuestSense *g = g_ptr_array_index(cand, i);
 		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
@@ -908,10 +933,10 @@ swap_relax(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *cand
 void
 kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan)
 {
-	KvHostCondition c;
+	guint changed, busy = 0;
 	g_autoptr(GPtrArray) cand = g_ptr_array_new();
 	g_autofree char *cond = NULL;
-	guint changed, busy = 0;
+	KvHostCondition c;
 
 	if (!cfg->swap_manage) {
 		kv_plan_summarize(plan, "swap", "unmanaged", "swap-manage is false");
@@ -927,8 +952,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		kv_plan_summarize(plan, "swap", "none", "no guest in a memory cgroup");
 		return;
 	}
-	kv_policy_condition(s, cfg, &c);
-	cond = condition_text(s, &c);
+	cond = host_condition(s, cfg, &c);
 	if (c.swap_pressure && s->meminfo.swap_free_kib == 0) {
 		kv_plan_summarize(plan, "swap", "hold", "memory stalls (%s) but no free swap", cond);
 	} else if (c.swap_pressure) {
@@ -939,6 +963,7 @@ kv_policy_swap(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 	} else if (!c.swap_comfortable) {
 		kv_plan_summarize(plan, "swap", "hold", "between the thresholds (%s): limits stay", cond);
 	} else {
+		g_ptr_array_sort(cand, by_priority_down);
 		changed = swap_relax(cfg, st, plan, cand, cond);
 		kv_plan_summarize(plan, "swap", changed ? "relax" : "keep",
 				  "no memory stalls (%s): %u limit%s raised", cond, changed,
