@@ -13,113 +13,104 @@
 
 typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH, T_GLOBS } KeyType;
 
+/* One key: where it goes in KvConfig, its default (DEF, or DEF_STR for
+ * strings; tick-seconds in seconds) and its range. */
 typedef struct {
 	const char *group, *key;
 	KeyType type;
 	gsize offset;
+	double def;
+	const char *def_str;
 	double min, max;
 } KeyDef;
 
-#define K(g, k, t, f, lo, hi) { g, k, t, offsetof(KvConfig, f), lo, hi }
+#define K(g, k, t, f, def, lo, hi) { g, k, t, offsetof(KvConfig, f), def, NULL, lo, hi }
+#define S(g, k, t, f, def) { g, k, t, offsetof(KvConfig, f), 0, def, 0, 0 }
 
 static const KeyDef keys[] = {
-	K("daemon", "tick-seconds", T_TICK, tick_ms, 0.1, 3600),
-	K("daemon", "dry-run", T_BOOL, dry_run, 0, 1),
-	K("daemon", "history-max-kib", T_UINT, history_max_kib, 16, 1 << 20),
-	K("daemon", "guests", T_GLOBS, guests, 0, 0),
-	K("daemon", "max-connections", T_UINT, max_connections, 1, 4096),
-	K("daemon", "idle-timeout-seconds", T_UINT, idle_timeout_s, 1, 3600),
-	K("daemon", "max-line-kib", T_UINT, max_line_kib, 1, 16384),
-	K("ksm", "manage", T_BOOL, ksm_manage, 0, 1),
-	K("ksm", "overcommit-ratio", T_DOUBLE, overcommit_ratio, 0.1, 100),
-	K("ksm", "mem-available-low-percent", T_UINT, avail_low_pct, 0, 100),
-	K("ksm", "mem-available-high-percent", T_UINT, avail_high_pct, 0, 100),
-	K("ksm", "psi-some-on-percent", T_DOUBLE, psi_some_on_pct, 0, 100),
-	K("ksm", "psi-some-off-percent", T_DOUBLE, psi_some_off_pct, 0, 100),
-	K("ksm", "pages-to-scan-min", T_U64, pages_to_scan_min, 1, 1e7),
-	K("ksm", "pages-to-scan-max", T_U64, pages_to_scan_max, 1, 1e7),
-	K("ksm", "pages-to-scan-start", T_U64, pages_to_scan_start, 1, 1e7),
-	K("ksm", "sleep-ms", T_UINT, sleep_ms, 0, 60000),
-	K("ksm", "min-gain-pages-per-cpu-second", T_DOUBLE, min_gain_pages_per_cpu_s, 0, 1e9),
-	K("ksm", "backoff-ticks", T_UINT, backoff_ticks, 1, 1000),
-	K("ksm", "rearm-swpin-copies", T_U64, rearm_swpin_copies, 0, 1e9),
-	K("ksm", "advisor", T_ADVISOR, advisor, 0, 0),
-	K("ksm", "advisor-max-cpu-percent", T_UINT, advisor_max_cpu_pct, 1, 100),
-	K("ksm", "unmerge-reserve-mib", T_U64, unmerge_reserve_mib, 0, 1e9),
-	K("ksm", "lock-file", T_PATH, ksm_lock_file, 0, 0),
-	K("ksm", "zero-pages-for-windows", T_BOOL, zero_pages_for_windows, 0, 1),
-	K("balloon", "manage", T_BOOL, balloon_manage, 0, 1),
-	K("balloon", "step-percent", T_UINT, balloon_step_pct, 1, 100),
-	K("balloon", "guest-free-percent", T_UINT, balloon_guest_free_pct, 0, 100),
-	K("balloon", "interval-ticks", T_UINT, balloon_interval_ticks, 1, 100000),
-	K("balloon", "min-change-mib", T_U64, balloon_min_change_mib, 0, 1e7),
-	K("balloon", "guests-per-tick", T_UINT, balloon_guests_per_tick, 1, 100000),
-	K("swap", "manage", T_BOOL, swap_manage, 0, 1),
-	K("swap", "psi-full-on-percent", T_DOUBLE, swap_psi_full_on_pct, 0, 100),
-	K("swap", "psi-full-off-percent", T_DOUBLE, swap_psi_full_off_pct, 0, 100),
-	K("swap", "step-percent", T_UINT, swap_step_pct, 1, 100),
-	K("swap", "min-percent", T_UINT, swap_min_pct, 0, 100),
-	K("swap", "busy-ticks", T_UINT, swap_busy_ticks, 1, 100000),
-	K("swap", "guests-per-tick", T_UINT, swap_guests_per_tick, 1, 100000),
-	K("numa", "merge-across-nodes", T_NUMA, merge_across_nodes, 0, 0),
-	K("numa", "node-free-low-percent", T_UINT, node_free_low_pct, 0, 100),
-	K("numa", "node-free-high-percent", T_UINT, node_free_high_pct, 0, 100),
-	K("inspect", "enabled", T_BOOL, inspect_enabled, 0, 1),
-	K("inspect", "timeout-seconds", T_UINT, inspect_timeout_s, 5, 86400),
-	K("inspect", "interval-seconds", T_UINT, inspect_interval_s, 1, 86400),
-	K("inspect", "cache", T_PATH, inspect_cache_file, 0, 0),
+	K("daemon", "tick-seconds", T_TICK, tick_ms, 5, 0.1, 3600),
+	K("daemon", "dry-run", T_BOOL, dry_run, 0, 0, 1),
+	K("daemon", "history-max-kib", T_UINT, history_max_kib, 4096, 16, 1 << 20),
+	S("daemon", "guests", T_GLOBS, guests, ""),
+	K("daemon", "max-connections", T_UINT, max_connections, 64, 1, 4096),
+	K("daemon", "idle-timeout-seconds", T_UINT, idle_timeout_s, 10, 1, 3600),
+	K("daemon", "max-line-kib", T_UINT, max_line_kib, 256, 1, 16384),
+	K("ksm", "manage", T_BOOL, ksm_manage, 1, 0, 1),
+	K("ksm", "overcommit-ratio", T_DOUBLE, overcommit_ratio, 1.0, 0.1, 100),
+	K("ksm", "mem-available-low-percent", T_UINT, avail_low_pct, 20, 0, 100),
+	K("ksm", "mem-available-high-percent", T_UINT, avail_high_pct, 30, 0, 100),
+	K("ksm", "psi-some-on-percent", T_DOUBLE, psi_some_on_pct, 10.0, 0, 100),
+	K("ksm", "psi-some-off-percent", T_DOUBLE, psi_some_off_pct, 2.0, 0, 100),
+	K("ksm", "pages-to-scan-min", T_U64, pages_to_scan_min, 64, 1, 1e7),
+	K("ksm", "pages-to-scan-max", T_U64, pages_to_scan_max, 4000, 1, 1e7),
+	K("ksm", "pages-to-scan-start", T_U64, pages_to_scan_start, 300, 1, 1e7),
+	K("ksm", "sleep-ms", T_UINT, sleep_ms, 20, 0, 60000),
+	K("ksm", "min-gain-pages-per-cpu-second", T_DOUBLE, min_gain_pages_per_cpu_s, 2000.0, 0, 1e9),
+	K("ksm", "backoff-ticks", T_UINT, backoff_ticks, 3, 1, 1000),
+	K("ksm", "rearm-swpin-copies", T_U64, rearm_swpin_copies, 256, 0, 1e9),
+	K("ksm", "advisor", T_ADVISOR, advisor, KV_ADVISOR_OFF, 0, 0),
+	K("ksm", "advisor-max-cpu-percent", T_UINT, advisor_max_cpu_pct, 20, 1, 100),
+	K("ksm", "unmerge-reserve-mib", T_U64, unmerge_reserve_mib, 1024, 0, 1e9),
+	S("ksm", "lock-file", T_PATH, ksm_lock_file, KV_PATH_KSM_LOCK),
+	K("ksm", "zero-pages-for-windows", T_BOOL, zero_pages_for_windows, 1, 0, 1),
+	K("balloon", "manage", T_BOOL, balloon_manage, 1, 0, 1),
+	K("balloon", "step-percent", T_UINT, balloon_step_pct, 5, 1, 100),
+	K("balloon", "guest-free-percent", T_UINT, balloon_guest_free_pct, 20, 0, 100),
+	K("balloon", "interval-ticks", T_UINT, balloon_interval_ticks, 3, 1, 100000),
+	K("balloon", "min-change-mib", T_U64, balloon_min_change_mib, 16, 0, 1e7),
+	K("balloon", "guests-per-tick", T_UINT, balloon_guests_per_tick, 4, 1, 100000),
+	K("swap", "manage", T_BOOL, swap_manage, 1, 0, 1),
+	K("swap", "psi-full-on-percent", T_DOUBLE, swap_psi_full_on_pct, 10.0, 0, 100),
+	K("swap", "psi-full-off-percent", T_DOUBLE, swap_psi_full_off_pct, 1.0, 0, 100),
+	K("swap", "step-percent", T_UINT, swap_step_pct, 5, 1, 100),
+	K("swap", "min-percent", T_UINT, swap_min_pct, 50, 0, 100),
+	K("swap", "busy-ticks", T_UINT, swap_busy_ticks, 12, 1, 100000),
+	K("swap", "guests-per-tick", T_UINT, swap_guests_per_tick, 4, 1, 100000),
+	K("numa", "merge-across-nodes", T_NUMA, merge_across_nodes, -1, 0, 0),
+	K("numa", "node-free-low-percent", T_UINT, node_free_low_pct, 5, 0, 100),
+	K("numa", "node-free-high-percent", T_UINT, node_free_high_pct, 10, 0, 100),
+	K("inspect", "enabled", T_BOOL, inspect_enabled, 1, 0, 1),
+	K("inspect", "timeout-seconds", T_UINT, inspect_timeout_s, 600, 5, 86400),
+	K("inspect", "interval-seconds", T_UINT, inspect_interval_s, 30, 1, 86400),
+	S("inspect", "cache", T_PATH, inspect_cache_file, ""),
 };
 
 void
 kv_config_defaults(KvConfig *cfg)
 {
-	*cfg = (KvConfig){
-		.tick_ms = 5000,
-		.dry_run = FALSE,
-		.history_max_kib = 4096,
-		.max_connections = 64,
-		.idle_timeout_s = 10,
-		.max_line_kib = 256,
-		.ksm_manage = TRUE,
-		.overcommit_ratio = 1.0,
-		.avail_low_pct = 20,
-		.avail_high_pct = 30,
-		.psi_some_on_pct = 10.0,
-		.psi_some_off_pct = 2.0,
-		.pages_to_scan_min = 64,
-		.pages_to_scan_max = 4000,
-		.pages_to_scan_start = 300,
-		.sleep_ms = 20,
-		.min_gain_pages_per_cpu_s = 2000.0,
-		.backoff_ticks = 3,
-		.rearm_swpin_copies = 256,
-		.advisor = KV_ADVISOR_OFF,
-		.advisor_max_cpu_pct = 20,
-		.unmerge_reserve_mib = 1024,
-		.balloon_manage = TRUE,
-		.balloon_step_pct = 5,
-		.balloon_guest_free_pct = 20,
-		.balloon_interval_ticks = 3,
-		.balloon_min_change_mib = 16,
-		.balloon_guests_per_tick = 4,
-		.swap_manage = TRUE,
-		.swap_psi_full_on_pct = 10.0,
-		.swap_psi_full_off_pct = 1.0,
-		.swap_step_pct = 5,
-		.swap_min_pct = 50,
-		.swap_busy_ticks = 12,
-		.swap_guests_per_tick = 4,
-		.merge_across_nodes = -1,
-		.node_free_low_pct = 5,
-		.node_free_high_pct = 10,
-		.zero_pages_for_windows = TRUE,
-		.inspect_enabled = TRUE,
-		.inspect_timeout_s = 600,
-		.inspect_interval_s = 30,
-	};
-	cfg->guests = g_strdup("");
-	cfg->ksm_lock_file = g_strdup(KV_PATH_KSM_LOCK);
-	cfg->inspect_cache_file = g_strdup("");
+	memset(cfg, 0, sizeof(*cfg));
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+		const KeyDef *d = &keys[i];
+		char *p = (char *)cfg + d->offset;
+
+		switch (d->type) {
+		case T_BOOL:
+			*(gboolean *)p = d->def != 0;
+			break;
+		case T_ADVISOR:
+			*(KvAdvisorUse *)p = (KvAdvisorUse)d->def;
+			break;
+		case T_NUMA:
+			*(int *)p = (int)d->def;
+			break;
+		case T_DOUBLE:
+			*(double *)p = d->def;
+			break;
+		case T_U64:
+			*(guint64 *)p = (guint64)d->def;
+			break;
+		case T_TICK:
+			*(guint *)p = (guint)(d->def * 1000);
+			break;
+		case T_UINT:
+			*(guint *)p = (guint)d->def;
+			break;
+		case T_PATH:
+		case T_GLOBS:
+			*(char **)p = g_strdup(d->def_str);
+			break;
+		}
+	}
 }
 
 void
