@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-#define MIB_KIB 1024u
-
 void
 kv_action_free(KvAction *a)
 {
@@ -41,6 +39,8 @@ format_limit(guint64 bytes)
 		return g_strdup("unlimited");
 	return g_strdup_printf("%" G_GUINT64_FORMAT " MiB", bytes >> 20);
 }
+
+#define MIB_KIB 1024u
 
 char *
 kv_action_describe(const KvAction *a)
