@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,116 @@
 /* The state file is read up to this size. */
 #define STATE_MAX_BYTES (16u << 20)
 
+/* The policy state as kept: one line a field (a new policy's state is a
+ * new line here).  Counters that do not fit a JSON integer are clamped;
+ * a limit of KV_UNLIMITED is kept as -1. */
+typedef enum { F_U64, F_UINT, F_BOOL, F_DOUBLE, F_STR, F_LIMIT } FieldType;
+
+typedef struct {
+	const char *name;
+	FieldType type;
+	gsize offset;
+	double def;                   /* F_DOUBLE: when absent */
+} Field;
+
+#define HOST(f, t, d) { #f, t, offsetof(KvPolicyState, f), d }
+#define GUEST(f, t) { #f, t, offsetof(KvGuestPolicyState, f), 0 }
+
+static const Field host_fields[] = {
+	HOST(tick, F_U64, 0),
+	HOST(ksm_active, F_BOOL, 0),
+	HOST(low_gain_ticks, F_UINT, 0),
+	HOST(backed_off, F_BOOL, 0),
+	HOST(gain_pages_per_cpu_s, F_DOUBLE, -1),
+	HOST(full_scans_since_on, F_U64, 0),
+	HOST(numa_unmerging, F_BOOL, 0),
+	HOST(numa_restore_run, F_U64, 0),
+	HOST(numa_busy_until_tick, F_U64, 0),
+	HOST(ksm_blocked_until_tick, F_U64, 0),
+	HOST(ksm_blocked_error, F_STR, 0),
+};
+
+static const Field guest_fields[] = {
+	GUEST(balloon_changed_tick, F_U64),
+	GUEST(cg_busy_until_tick, F_U64),
+	GUEST(cg_original_limit_bytes, F_LIMIT),
+};
+
+#define AT(base, f, type) ((type *)(void *)((char *)(base) + (f)->offset))
+
+static void
+fields_save(JsonBuilder *jb, const Field *fields, guint n, const void *base)
+{
+	for (guint i = 0; i < n; i++) {
+		const Field *f = &fields[i];
+
+		switch (f->type) {
+		case F_U64:
+			kv_json_u64(jb, f->name, *AT(base, f, const guint64));
+			break;
+		case F_UINT:
+			kv_json_u64(jb, f->name, *AT(base, f, const guint));
+			break;
+		case F_BOOL:
+			kv_json_bool(jb, f->name, *AT(base, f, const gboolean));
+			break;
+		case F_DOUBLE:
+			kv_json_double(jb, f->name, *AT(base, f, const double));
+			break;
+		case F_STR:
+			kv_json_str(jb, f->name, *AT(base, f, char *const));
+			break;
+		case F_LIMIT: {
+			guint64 v = *AT(base, f, const guint64);
+
+			kv_json_i64(jb, f->name, v == KV_UNLIMITED ? -1 : (gint64)MIN(v, (guint64)G_MAXINT64));
+			break;
+		}
+		}
+	}
+}
+
+static guint64
+obj_u64(JsonObject *o, const char *name)
+{
+	gint64 v = kv_json_get_int(o, name, 0);
+
+	return v < 0 ? 0 : (guint64)v;
+}
+
+static void
+fields_load(JsonObject *o, const Field *fields, guint n, void *base)
+{
+	for (guint i = 0; i < n; i++) {
+		const Field *f = &fields[i];
+
+		switch (f->type) {
+		case F_U64:
+			*AT(base, f, guint64) = obj_u64(o, f->name);
+			break;
+		case F_UINT:
+			*AT(base, f, guint) = (guint)obj_u64(o, f->name);
+			break;
+		case F_BOOL:
+			*AT(base, f, gboolean) = kv_json_get_bool(o, f->name, FALSE);
+			break;
+		case F_DOUBLE:
+			*AT(base, f, double) = kv_json_get_double(o, f->name, f->def);
+			break;
+		case F_STR:
+			g_free(*AT(base, f, char *));
+			*AT(base, f, char *) = g_strdup(kv_json_get_str(o, f->name, NULL));
+			break;
+		case F_LIMIT: {
+			gint64 v = kv_json_get_int(o, f->name, 0);
+
+			*AT(base, f, guint64) = v < 0 ? KV_UNLIMITED : (guint64)v;
+			break;
+		}
+		}
+	}
+}
+
 gboolean
 kv_balancer_state_save(const char *path, const KvPolicyState *pst, gint64 time_us, const KvPlan *plan,
 		       GError **error)
@@ -29,31 +140,15 @@ kv_balancer_state_save(const char *path, const KvPolicyState *pst, gint64 time_u
 
 	json_builder_begin_object(jb);
 	kv_json_str(jb, "schema", STATE_SCHEMA);
-	kv_json_u64(jb, "tick", pst->tick);
 	kv_json_i64(jb, "time_us", time_us);
-	kv_json_bool(jb, "ksm_active", pst->ksm_active);
-	kv_json_u64(jb, "low_gain_ticks", pst->low_gain_ticks);
-	kv_json_bool(jb, "backed_off", pst->backed_off);
-	kv_json_double(jb, "gain_pages_per_cpu_s", pst->gain_pages_per_cpu_s);
-	kv_json_u64(jb, "full_scans_since_on", pst->full_scans_since_on);
-	kv_json_bool(jb, "numa_unmerging", pst->numa_unmerging);
-	kv_json_u64(jb, "numa_restore_run", pst->numa_restore_run);
-	kv_json_u64(jb, "numa_busy_until_tick", pst->numa_busy_until_tick);
-	kv_json_u64(jb, "ksm_blocked_until_tick", pst->ksm_blocked_until_tick);
-	kv_json_str(jb, "ksm_blocked_error", pst->ksm_blocked_error);
+	fields_save(jb, host_fields, G_N_ELEMENTS(host_fields), pst);
 	json_builder_set_member_name(jb, "guests");
 	json_builder_begin_object(jb);
 	g_hash_table_iter_init(&it, pst->guests);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		const KvGuestPolicyState *gs = v;
-
 		json_builder_set_member_name(jb, k);
 		json_builder_begin_object(jb);
-		kv_json_u64(jb, "balloon_changed_tick", gs->balloon_changed_tick);
-		kv_json_u64(jb, "cg_busy_until_tick", gs->cg_busy_until_tick);
-		/* KV_UNLIMITED does not fit in a JSON integer: -1. */
-		kv_json_i64(jb, "cg_original_limit_bytes", gs->cg_original_limit_bytes == KV_UNLIMITED ? -1 :
-		       (gint64)MIN(gs->cg_original_limit_bytes, (guint64)G_MAXINT64));
+		fields_save(jb, guest_fields, G_N_ELEMENTS(guest_fields), v);
 		json_builder_end_object(jb);
 	}
 	json_builder_end_object(jb);
@@ -61,14 +156,6 @@ kv_balancer_state_save(const char *path, const KvPolicyState *pst, gint64 time_u
 	json_builder_end_object(jb);
 	text = kv_json_to_string(jb, TRUE);
 	return kv_file_write_atomic(path, text, strlen(text), 0644, KV_FILE_WRITE_CHECK_DIR, error);
-}
-
-static guint64
-obj_u64(JsonObject *o, const char *name)
-{
-	gint64 v = kv_json_get_int(o, name, 0);
-
-	return v < 0 ? 0 : (guint64)v;
 }
 
 gboolean
@@ -106,35 +193,17 @@ kv_balancer_state_load(const char *path, KvPolicyState *pst, GError **error)
 		return FALSE;
 	}
 	o = json_node_get_object(root);
-	pst->tick = obj_u64(o, "tick");
-	pst->ksm_active = kv_json_get_bool(o, "ksm_active", FALSE);
-	pst->low_gain_ticks = (guint)obj_u64(o, "low_gain_ticks");
-	pst->backed_off = kv_json_get_bool(o, "backed_off", FALSE);
-	pst->gain_pages_per_cpu_s = kv_json_get_double(o, "gain_pages_per_cpu_s", -1);
-	pst->full_scans_since_on = obj_u64(o, "full_scans_since_on");
-	pst->numa_unmerging = kv_json_get_bool(o, "numa_unmerging", FALSE);
-	pst->numa_restore_run = obj_u64(o, "numa_restore_run");
-	pst->numa_busy_until_tick = obj_u64(o, "numa_busy_until_tick");
-	pst->ksm_blocked_until_tick = obj_u64(o, "ksm_blocked_until_tick");
-	pst->ksm_blocked_error = g_strdup(kv_json_get_str(o, "ksm_blocked_error", NULL));
+	fields_load(o, host_fields, G_N_ELEMENTS(host_fields), pst);
 	guests = kv_json_get_object(o, "guests");
 	if (guests) {
 		g_autoptr(GList) names = json_object_get_members(guests);
 
 		for (GList *l = names; l; l = l->next) {
 			JsonNode *gn = json_object_get_member(guests, l->data);
-			KvGuestPolicyState *gs;
-			JsonObject *go;
-			gint64 orig;
 
-			if (!JSON_NODE_HOLDS_OBJECT(gn))
-				continue;
-			go = json_node_get_object(gn);
-			gs = kv_policy_state_guest(pst, l->data);
-			gs->balloon_changed_tick = obj_u64(go, "balloon_changed_tick");
-			gs->cg_busy_until_tick = obj_u64(go, "cg_busy_until_tick");
-			orig = kv_json_get_int(go, "cg_original_limit_bytes", 0);
-			gs->cg_original_limit_bytes = orig < 0 ? KV_UNLIMITED : (guint64)orig;
+			if (JSON_NODE_HOLDS_OBJECT(gn))
+				fields_load(json_node_get_object(gn), guest_fields, G_N_ELEMENTS(guest_fields),
+					    kv_policy_state_guest(pst, l->data));
 		}
 	}
 	return TRUE;

@@ -3,6 +3,7 @@
  * tick over a fixture root with libvirt's test:///default driver. */
 #include "kv-act.h"
 #include "kv-balancer.h"
+#include "kv-balancer-state.h"
 #include "kv-config.h"
 #include "kv-sense.h"
 
@@ -617,6 +618,77 @@ test_hypervisor_restart(void)
 	rm_rf(root);
 }
 
+/* Every field of the policy state comes back from the state file as it
+ * was saved, with the limits that do not fit a JSON integer. */
+static void
+test_state_round_trip(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("ksmvirt-state-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, KV_BALANCER_STATE_FILE, NULL);
+	g_autoptr(KvPolicyState) a = kv_policy_state_new();
+	g_autoptr(KvPolicyState) b = kv_policy_state_new();
+	g_autoptr(GError) err = NULL;
+	KvGuestPolicyState *ga, *gb;
+
+	g_assert_false(kv_balancer_state_load(path, b, &err));
+	g_assert_no_error(err);   /* no file: a fresh state, no complaint */
+	a->tick = 41;
+	a->ksm_active = TRUE;
+	a->low_gain_ticks = 3;
+	a->backed_off = TRUE;
+	a->gain_pages_per_cpu_s = 1234.5;
+	a->full_scans_since_on = 7;
+	a->numa_unmerging = TRUE;
+	a->numa_restore_run = 2;
+	a->numa_busy_until_tick = 44;
+	a->ksm_blocked_until_tick = 50;
+	a->ksm_blocked_error = g_strdup("run: Read-only file system");
+	ga = kv_policy_state_guest(a, "vm-a");
+	ga->balloon_changed_tick = 40;
+	ga->cg_busy_until_tick = 42;
+	ga->cg_original_limit_bytes = KV_UNLIMITED;
+	ga = kv_policy_state_guest(a, "vm-b");
+	ga->cg_original_limit_bytes = 1ull << 31;
+	g_assert_true(kv_balancer_state_save(path, a, 1000000, NULL, &err));
+	g_assert_no_error(err);
+	g_assert_true(kv_balancer_state_load(path, b, &err));
+	g_assert_no_error(err);
+	g_assert_cmpuint(b->tick, ==, 41);
+	g_assert_true(b->ksm_active);
+	g_assert_cmpuint(b->low_gain_ticks, ==, 3);
+	g_assert_true(b->backed_off);
+	g_assert_cmpfloat(b->gain_pages_per_cpu_s, ==, 1234.5);
+	g_assert_cmpuint(b->full_scans_since_on, ==, 7);
+	g_assert_true(b->numa_unmerging);
+	g_assert_cmpuint(b->numa_restore_run, ==, 2);
+	g_assert_cmpuint(b->numa_busy_until_tick, ==, 44);
+	g_assert_cmpuint(b->ksm_blocked_until_tick, ==, 50);
+	g_assert_cmpstr(b->ksm_blocked_error, ==, "run: Read-only file system");
+	g_assert_cmpuint(g_hash_table_size(b->guests), ==, 2);
+	gb = kv_policy_state_guest(b, "vm-a");
+	g_assert_cmpuint(gb->balloon_changed_tick, ==, 40);
+	g_assert_cmpuint(gb->cg_busy_until_tick, ==, 42);
+	g_assert_cmpuint(gb->cg_original_limit_bytes, ==, KV_UNLIMITED);
+	gb = kv_policy_state_guest(b, "vm-b");
+	g_assert_cmpuint(gb->cg_original_limit_bytes, ==, 1ull << 31);
+	/* A missing gain is "not measured", not 0. */
+	g_assert_true(g_file_set_contents(path, "{\"schema\":\"ksmvirt-balancer-state/1\",\"tick\":5}", -1,
+					  NULL));
+	g_clear_pointer(&b, kv_policy_state_free);
+	b = kv_policy_state_new();
+	g_assert_true(kv_balancer_state_load(path, b, &err));
+	g_assert_cmpuint(b->tick, ==, 5);
+	g_assert_cmpfloat(b->gain_pages_per_cpu_s, ==, -1);
+	g_assert_false(b->ksm_active);
+	g_assert_null(b->ksm_blocked_error);
+	/* Another schema: not loaded, said why. */
+	g_assert_true(g_file_set_contents(path, "{\"schema\":\"other\"}", -1, NULL));
+	g_assert_false(kv_balancer_state_load(path, b, &err));
+	g_assert_error(err, KV_ERROR, KV_ERROR_PARSE);
+	g_assert_nonnull(strstr(err->message, "another schema"));
+	rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -631,6 +703,7 @@ main(int argc, char **argv)
 	g_test_add_func("/act/errno", test_errno_class);
 	g_test_add_func("/act/guest-destroyed", test_guest_destroyed);
 	g_test_add_func("/balancer/state", test_balancer_state);
+	g_test_add_func("/balancer/state-round-trip", test_state_round_trip);
 	g_test_add_func("/balancer/hypervisor-restart", test_hypervisor_restart);
 	return g_test_run();
 }
