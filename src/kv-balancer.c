@@ -328,144 +328,110 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 	return b->plan;
 }
 
+static void
+status_host(KvStatus *st, const KvBalancer *b)
+{
+	const KvSnapshot *s = b->snap;
+
+	st->have_host = TRUE;
+	st->sensed = s != NULL;
+	if (s) {
+		st->mem_total_kib = s->meminfo.mem_total_kib;
+		st->mem_available_kib = s->meminfo.mem_available_kib;
+		st->swap_total_kib = s->meminfo.swap_total_kib;
+		st->swap_free_kib = s->meminfo.swap_free_kib;
+		st->have_psi = s->have_psi;
+		st->psi_some_avg10 = s->psi_some_avg10;
+		st->psi_full_avg10 = s->psi_full_avg10;
+		st->numa_nodes = s->n_numa_nodes;
+		for (guint i = 0; i < s->nodes->len; i++) {
+			const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
+			KvStatusNode sn = { .id = n->id, .mem_total_kib = n->total_kib, .mem_free_kib = n->free_kib,
+					    .under_pressure = kv_policy_node_pressed(b->pst, n->id) };
+
+			g_array_append_val(st->nodes, sn);
+		}
+		st->have_ksmd_cpu = s->have_ksmd_cpu;
+		st->ksmd_cpu_s = s->ksmd_cpu_s;
+		st->have_merged_delta = s->have_deltas;
+		st->merged_delta_pages = s->merged_delta_pages;
+		if (s->ksm) {
+			st->ksm = g_new0(KvKsm, 1);
+			memcpy(st->ksm->value, s->ksm->value, sizeof(st->ksm->value));
+			st->ksm->have = s->ksm->have;
+			st->ksm->advisor_mode = g_strdup(s->ksm->advisor_mode);
+		}
+	}
+	st->have_gain = b->pst->gain_pages_per_cpu_s >= 0;
+	st->gain_pages_per_cpu_s = b->pst->gain_pages_per_cpu_s;
+	st->ksm_active = b->pst->ksm_active;
+	st->backed_off = b->pst->backed_off;
+}
+
+static KvStatusGuest *
+status_guest(const KvGuestSense *g)
+{
+	KvStatusGuest *sg = g_new0(KvStatusGuest, 1);
+
+	sg->name = g_strdup(g->name);
+	sg->uuid = g_strdup(g->uuid);
+	sg->pid = g->pid;
+	sg->ram_kib = g->ram_kib;
+	sg->rss_kib = g->rss_kib;
+	sg->swap_kib = g->swap_kib;
+	sg->merging_pages = g->merging_pages;
+	sg->priority = g->priority;
+	if (g->node_kib)
+		sg->node_kib = g_array_copy(g->node_kib);
+	sg->has_balloon = g->has_balloon;
+	sg->balloon_driver = g->has_balloon_driver;
+	sg->balloon_actual_kib = g->balloon_actual_kib;
+	sg->balloon_max_kib = g->balloon_max_kib;
+	sg->balloon_unused_kib = g->balloon_unused_kib;
+	sg->balloon_available_kib = g->balloon_available_kib;
+	sg->balloon_floor_kib = g->balloon_floor_kib;
+	sg->floor_source = g_strdup(g->floor_source);
+	sg->has_cgroup = g->cg_version != KV_CGROUP_NONE;
+	sg->cg_version = g->cg_version;
+	sg->cg_dir = g_strdup(g->cg_dir);
+	/* KV_UNLIMITED does not fit in a JSON integer: -1. */
+	sg->cg_limit_bytes = g->cg_limit_bytes == KV_UNLIMITED ? -1 :
+			     (gint64)MIN(g->cg_limit_bytes, (guint64)G_MAXINT64);
+	sg->cg_usage_bytes = g->cg_usage_bytes;
+	return sg;
+}
+
+KvStatus *
+kv_balancer_status(const KvBalancer *b)
+{
+	KvStatus *st = kv_status_new();
+	const KvSnapshot *s = b->snap;
+
+	st->tick = b->pst->tick;
+	st->time_s = b->last_tick_real_us / 1e6;
+	st->tick_ms = b->cfg.tick_ms;
+	st->dry_run = b->last_dry_run;
+	st->libvirt = b->hv != NULL;
+	if (b->use_libvirt && !b->hv && b->hv_error) {
+		st->libvirt_error = g_strdup(b->hv_error);
+		st->libvirt_down_since_s = b->hv_down_since_us / 1e6;
+	}
+	st->libvirt_reconnects = b->hv_reconnects;
+	status_host(st, b);
+	for (guint i = 0; s && i < s->guests->len; i++)
+		g_ptr_array_add(st->guests, status_guest(g_ptr_array_index(s->guests, i)));
+	kv_status_set_plan(st, b->plan);
+	for (GList *l = b->recent.head; l; l = l->next)
+		g_ptr_array_add(st->recent_actions, g_strdup(l->data));
+	for (guint i = 0; s && i < s->notes->len; i++)
+		g_ptr_array_add(st->notes, g_strdup(g_ptr_array_index(s->notes, i)));
+	return st;
+}
+
 char *
 kv_balancer_status_json(const KvBalancer *b)
 {
-	g_autoptr(JsonBuilder) jb = json_builder_new();
-	const KvSnapshot *s = b->snap;
-	g_autofree char *text = NULL;
+	g_autoptr(KvStatus) st = kv_balancer_status(b);
 
-	json_builder_begin_object(jb);
-	kv_json_str(jb, "schema", KV_STATUS_SCHEMA);
-	kv_json_u64(jb, "tick", b->pst->tick);
-	kv_json_double(jb, "time", b->last_tick_real_us / 1e6);
-	kv_json_u64(jb, "tick_ms", b->cfg.tick_ms);
-	kv_json_bool(jb, "dry_run", b->last_dry_run);
-	kv_json_bool(jb, "libvirt", b->hv != NULL);
-	if (b->use_libvirt && !b->hv && b->hv_error) {
-		kv_json_str(jb, "libvirt_error", b->hv_error);
-		kv_json_double(jb, "libvirt_down_since", b->hv_down_since_us / 1e6);
-	}
-	kv_json_u64(jb, "libvirt_reconnects", b->hv_reconnects);
-	json_builder_set_member_name(jb, "host");
-	json_builder_begin_object(jb);
-	if (s) {
-		kv_json_u64(jb, "mem_total_kib", s->meminfo.mem_total_kib);
-		kv_json_u64(jb, "mem_available_kib", s->meminfo.mem_available_kib);
-		kv_json_u64(jb, "swap_total_kib", s->meminfo.swap_total_kib);
-		kv_json_u64(jb, "swap_free_kib", s->meminfo.swap_free_kib);
-		if (s->have_psi) {
-			kv_json_double(jb, "psi_some_avg10", s->psi_some_avg10);
-			kv_json_double(jb, "psi_full_avg10", s->psi_full_avg10);
-		}
-		kv_json_u64(jb, "numa_nodes", s->n_numa_nodes);
-		json_builder_set_member_name(jb, "nodes");
-		json_builder_begin_array(jb);
-		for (guint i = 0; i < s->nodes->len; i++) {
-			const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
-
-			json_builder_begin_object(jb);
-			kv_json_i64(jb, "id", n->id);
-			kv_json_u64(jb, "mem_total_kib", n->total_kib);
-			kv_json_u64(jb, "mem_free_kib", n->free_kib);
-			kv_json_bool(jb, "under_pressure", kv_policy_node_pressed(b->pst, n->id));
-			json_builder_end_object(jb);
-		}
-		json_builder_end_array(jb);
-		if (s->have_ksmd_cpu)
-			kv_json_double(jb, "ksmd_cpu_s", s->ksmd_cpu_s);
-		if (s->have_deltas)
-			kv_json_i64(jb, "merged_delta_pages", s->merged_delta_pages);
-	}
-	if (b->pst->gain_pages_per_cpu_s >= 0)
-		kv_json_double(jb, "gain_pages_per_cpu_s", b->pst->gain_pages_per_cpu_s);
-	kv_json_bool(jb, "ksm_active", b->pst->ksm_active);
-	kv_json_bool(jb, "backed_off", b->pst->backed_off);
-	json_builder_end_object(jb);
-	json_builder_set_member_name(jb, "ksm");
-	if (s && s->ksm) {
-		static const KvKsmKnob shown[] = {
-			KV_KSM_RUN, KV_KSM_PAGES_TO_SCAN, KV_KSM_SLEEP_MILLISECS, KV_KSM_PAGES_SHARED,
-			KV_KSM_PAGES_SHARING, KV_KSM_PAGES_UNSHARED, KV_KSM_FULL_SCANS, KV_KSM_ZERO_PAGES,
-			KV_KSM_MERGE_ACROSS_NODES, KV_KSM_ADVISOR_MAX_CPU,
-		};
-
-		json_builder_begin_object(jb);
-		for (guint i = 0; i < G_N_ELEMENTS(shown); i++)
-			if (kv_ksm_has(s->ksm, shown[i]))
-				kv_json_u64(jb, kv_ksm_knob_name(shown[i]), s->ksm->value[shown[i]]);
-		if (s->ksm->advisor_mode)
-			kv_json_str(jb, "advisor_mode", s->ksm->advisor_mode);
-		json_builder_end_object(jb);
-	} else {
-		json_builder_add_null_value(jb);
-	}
-	json_builder_set_member_name(jb, "guests");
-	json_builder_begin_array(jb);
-	for (guint i = 0; s && i < s->guests->len; i++) {
-		const KvGuestSense *g = g_ptr_array_index(s->guests, i);
-
-		json_builder_begin_object(jb);
-		kv_json_str(jb, "name", g->name);
-		kv_json_str(jb, "uuid", g->uuid);
-		kv_json_i64(jb, "pid", g->pid);
-		kv_json_u64(jb, "ram_kib", g->ram_kib);
-		kv_json_u64(jb, "rss_kib", g->rss_kib);
-		kv_json_u64(jb, "swap_kib", g->swap_kib);
-		kv_json_u64(jb, "merging_pages", g->merging_pages);
-		kv_json_i64(jb, "priority", g->priority);
-		if (g->node_kib) {
-			json_builder_set_member_name(jb, "node_kib");
-			json_builder_begin_object(jb);
-			for (guint j = 0; j < g->node_kib->len; j++) {
-				const KvGuestNodeKib *nk = &g_array_index(g->node_kib, KvGuestNodeKib, j);
-				g_autofree char *id = g_strdup_printf("%d", nk->node);
-
-				kv_json_u64(jb, id, nk->kib);
-			}
-			json_builder_end_object(jb);
-		}
-		if (g->has_balloon) {
-			json_builder_set_member_name(jb, "balloon");
-			json_builder_begin_object(jb);
-			kv_json_u64(jb, "actual_kib", g->balloon_actual_kib);
-			kv_json_u64(jb, "maximum_kib", g->balloon_max_kib);
-			kv_json_bool(jb, "driver", g->has_balloon_driver);
-			if (g->has_balloon_driver) {
-				kv_json_u64(jb, "unused_kib", g->balloon_unused_kib);
-				kv_json_u64(jb, "available_kib", g->balloon_available_kib);
-			}
-			kv_json_u64(jb, "floor_kib", g->balloon_floor_kib);
-			kv_json_str(jb, "floor_source", g->floor_source);
-			json_builder_end_object(jb);
-		}
-		if (g->cg_version != KV_CGROUP_NONE) {
-			json_builder_set_member_name(jb, "cgroup");
-			json_builder_begin_object(jb);
-			kv_json_u64(jb, "version", g->cg_version);
-			kv_json_str(jb, "dir", g->cg_dir);
-			kv_json_i64(jb, "limit_bytes", g->cg_limit_bytes == KV_UNLIMITED ? -1 :
-			       (gint64)MIN(g->cg_limit_bytes, (guint64)G_MAXINT64));
-			kv_json_u64(jb, "usage_bytes", g->cg_usage_bytes);
-			json_builder_end_object(jb);
-		}
-		json_builder_end_object(jb);
-	}
-	json_builder_end_array(jb);
-	kv_status_add_plan(jb, b->plan);
-	json_builder_set_member_name(jb, "recent_actions");
-	json_builder_begin_array(jb);
-	for (GList *l = b->recent.head; l; l = l->next)
-		json_builder_add_string_value(jb, l->data);
-	json_builder_end_array(jb);
-	json_builder_set_member_name(jb, "notes");
-	json_builder_begin_array(jb);
-	for (guint i = 0; s && i < s->notes->len; i++)
-		json_builder_add_string_value(jb, g_ptr_array_index(s->notes, i));
-	json_builder_end_array(jb);
-	json_builder_end_object(jb);
-	text = kv_json_to_string(jb, TRUE);
-	/* Guest names from QEMU's command line may be any bytes. */
-	return kv_escape_json_text(text);
+	return kv_status_to_json(st);
 }
-

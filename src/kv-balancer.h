@@ -59,9 +59,10 @@ const KvPlan *kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **e
 /* The last snapshot (NULL before the first tick). */
 const KvSnapshot *kv_balancer_snapshot(const KvBalancer *b);
 
-/* kv_balancer_status_json: status document (schema ksmvirt-status/1):
- * host, guests, the last decisions with their reasons, the last actions
- * with their results. */
+/* kv_balancer_status: the status (kv-status.h): host, guests, the last
+ * decisions with their reasons, the last actions with their results.
+ * kv_balancer_status_json: the same as its JSON document. */
+KvStatus *kv_balancer_status(const KvBalancer *b);
 char *kv_balancer_status_json(const KvBalancer *b);
 
 /* kv_balancer_take_notes: messages for the log (state not loaded, a
