@@ -2,6 +2,7 @@
 /* kv-report.c: sensing for the report model. */
 #include "kv-report.h"
 #include "kv-ident.h"
+#include "kv-ksmd.h"
 #include "kv-qmp.h"
 
 #include <string.h>
@@ -366,41 +367,6 @@ cmp_guest(gconstpointer a, gconstpointer b)
 }
 
 static gboolean
-read_ksmd_ticks(const KvCtx *ctx, int pid, guint64 *ticks)
-{
-	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-	g_autofree char *buf = NULL;
-	KvProcStat st;
-
-	if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL) || !kv_proc_stat_parse(buf, &st, NULL))
-		return FALSE;
-	*ticks = st.utime_ticks + st.stime_ticks;
-	kv_proc_stat_clear(&st);
-	return TRUE;
-}
-
-static int
-find_ksmd(const KvCtx *ctx, GArray *pids)
-{
-	for (guint i = 0; i < pids->len; i++) {
-		int pid = g_array_index(pids, int, i);
-		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-		g_autofree char *buf = NULL;
-		KvProcStat st;
-		gboolean is_ksmd;
-
-		if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL) || !kv_proc_stat_parse(buf, &st, NULL))
-			continue;
-		/* A kernel thread: child of kthreadd (pid 2). */
-		is_ksmd = g_strcmp0(st.comm, "ksmd") == 0 && st.ppid == 2;
-		kv_proc_stat_clear(&st);
-		if (is_ksmd)
-			return pid;
-	}
-	return 0;
-}
-
-static gboolean
 scanner_has_counts(KvCensusScanner *s)
 {
 	return kv_census_scanner_has_mapcounts(s);
@@ -447,16 +413,16 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 	if (!pids)
 		return NULL;
 
-	r->ksmd_pid = find_ksmd(ctx, pids);
+	r->ksmd_pid = kv_ksmd_find(ctx, pids);
 	if (r->ksmd_pid && opts->interval_ms > 0) {
 		guint64 t0, t1;
 		gint64 m0, m1;
 
-		if (read_ksmd_ticks(ctx, r->ksmd_pid, &t0)) {
+		if (kv_ksmd_cpu_ticks(ctx, r->ksmd_pid, &t0)) {
 			m0 = g_get_monotonic_time();
 			g_usleep(opts->interval_ms * 1000);
 			m1 = g_get_monotonic_time();
-			if (read_ksmd_ticks(ctx, r->ksmd_pid, &t1))
+			if (kv_ksmd_cpu_ticks(ctx, r->ksmd_pid, &t1))
 				r->ksmd_cpu_percent = kv_cpu_percent(t0, t1, (guint64)(m1 - m0) / 1000,
 								     sysconf(_SC_CLK_TCK));
 		}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kv-ksmd.h"
 #include "kv-parse.h"
 #include "kv-proc.h"
 #include "kv-report.h"
@@ -137,29 +138,6 @@ sense_cgroup(const KvCtx *ctx, KvGuestSense *g)
 	g->cg_dir = g_steal_pointer(&dir);
 }
 
-gboolean
-kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib)
-{
-	g_auto(GStrv) lines = g_strsplit(buf ? buf : "", "\n", -1);
-	guint found = 0;
-
-	for (guint i = 0; lines[i]; i++) {
-		const char *p = strstr(lines[i], "MemTotal:");
-		guint64 *out = total_kib;
-
-		if (!p) {
-			p = strstr(lines[i], "MemFree:");
-			out = free_kib;
-		}
-		if (!p || !g_str_has_prefix(lines[i], "Node "))
-			continue;
-		p = strchr(p, ':') + 1;
-		if (kv_parse_u64(p, out, NULL))
-			found++;
-	}
-	return found == 2;
-}
-
 static gint
 node_by_id(gconstpointer a, gconstpointer b)
 {
@@ -176,7 +154,6 @@ sense_nodes(const KvCtx *ctx, KvSnapshot *s)
 
 	for (guint i = 0; names && i < names->len; i++) {
 		const char *name = g_ptr_array_index(names, i);
-		g_autofree char *path = NULL, *buf = NULL;
 		KvNodeSense node = { 0 };
 		guint64 id;
 
@@ -184,9 +161,7 @@ sense_nodes(const KvCtx *ctx, KvSnapshot *s)
 			continue;
 		n++;
 		node.id = (int)id;
-		path = g_strdup_printf("/sys/devices/system/node/%s/meminfo", name);
-		if (kv_ctx_read(ctx, path, 64 * 1024, &buf, NULL, NULL) &&
-		    kv_node_meminfo_parse(buf, &node.total_kib, &node.free_kib))
+		if (kv_node_meminfo_read(ctx, node.id, &node.total_kib, &node.free_kib))
 			g_array_append_val(s->nodes, node);
 	}
 	g_array_sort(s->nodes, node_by_id);
@@ -347,47 +322,6 @@ sense_host_fallback(const KvCtx *ctx, KvSnapshot *s)
 	}
 }
 
-static int
-find_ksmd_pid(const KvCtx *ctx)
-{
-	g_autoptr(GArray) pids = kv_proc_list_pids(ctx, NULL);
-
-	for (guint i = 0; pids && i < pids->len; i++) {
-		int pid = g_array_index(pids, int, i);
-		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-		g_autofree char *buf = NULL;
-		KvProcStat st = { 0 };
-		gboolean hit;
-
-		if (pid > 1000)
-			break;   /* kernel threads start early */
-		if (!kv_ctx_read(ctx, path, SMALL_FILE_BYTES, &buf, NULL, NULL))
-			continue;
-		if (!kv_proc_stat_parse(buf, &st, NULL))
-			continue;
-		hit = g_strcmp0(st.comm, "ksmd") == 0 && st.ppid == 2;
-		kv_proc_stat_clear(&st);
-		if (hit)
-			return pid;
-	}
-	return 0;
-}
-
-static gboolean
-ksmd_ticks(const KvCtx *ctx, int pid, guint64 *ticks)
-{
-	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-	g_autofree char *buf = NULL;
-	KvProcStat st = { 0 };
-
-	if (pid <= 0 || !kv_ctx_read(ctx, path, SMALL_FILE_BYTES, &buf, NULL, NULL) ||
-	    !kv_proc_stat_parse(buf, &st, NULL))
-		return FALSE;
-	*ticks = st.utime_ticks + st.stime_ticks;
-	kv_proc_stat_clear(&st);
-	return TRUE;
-}
-
 KvSnapshot *
 kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError **error)
 {
@@ -439,7 +373,7 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 			s->ksm = kv_ksm_read(ctx, NULL);
 			s->have_ksm = s->ksm != NULL;
 		}
-		ksmd_pid = find_ksmd_pid(ctx);
+		ksmd_pid = kv_ksmd_find(ctx, NULL);
 	}
 	if (opts && opts->hv)
 		sense_balloons(opts->hv, s);
@@ -468,7 +402,7 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 	/* Deltas against the previous tick. */
 	{
 		guint64 merged = 0, scanned = 0, run = 0, full = 0;
-		gboolean have_ticks = ksmd_ticks(ctx, ksmd_pid, &ticks);
+		gboolean have_ticks = kv_ksmd_cpu_ticks(ctx, ksmd_pid, &ticks);
 
 		if (s->ksm) {
 			merged = s->ksm->value[KV_KSM_PAGES_SHARING] + s->ksm->value[KV_KSM_ZERO_PAGES];
