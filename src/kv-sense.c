@@ -8,7 +8,7 @@
 #include "kv-ksmd.h"
 #include "kv-parse.h"
 #include "kv-proc.h"
-#include "kv-report.h"
+#include "kv-inventory.h"
 
 #define PSI_PATH "/proc/pressure/memory"
 #define CGROUP_V2_PURE_DIR "/sys/fs/cgroup"
@@ -311,26 +311,75 @@ sense_balloons(KvHv *hv, KvSnapshot *s)
 	}
 }
 
-static void
-sense_host_fallback(const KvCtx *ctx, KvSnapshot *s)
+/* RAM of a process that is not a QEMU (one named by the caller): its
+ * MADV_MERGEABLE mappings.  FALSE when it has gone. */
+static gboolean
+process_ram_kib(const KvCtx *ctx, int pid, guint64 *kib, KvSnapshot *s)
 {
-	g_autoptr(GError) e = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) maps = kv_proc_read_smaps(ctx, pid, &err);
 
-	if (!kv_vmstat_read(ctx, &s->vmstat, &e)) {
-		g_ptr_array_add(s->notes, g_strdup(e->message));
-		g_clear_error(&e);
+	*kib = 0;
+	if (!maps) {
+		if (g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND))
+			return FALSE;
+		g_ptr_array_add(s->notes, g_strdup(err->message));
+		return TRUE;
 	}
+	for (guint i = 0; i < maps->len; i++) {
+		const KvMapping *m = maps->pdata[i];
+
+		if (kv_mapping_has_flag(m, "mg"))
+			*kib += (m->end - m->start) / 1024;
+	}
+	return TRUE;
+}
+
+/* The guests of the inventory, with what the policies use of each: no
+ * smaps (a QEMU's RAM is on its command line), no census. */
+static int
+sense_guests(const KvCtx *ctx, const KvSenseOptions *opts, KvSnapshot *s)
+{
+	KvInventoryOptions io = { .hv = opts ? opts->hv : NULL, .pids = opts ? opts->pids : NULL,
+				  .qemu_user = opts ? opts->qemu_user : NULL };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvInventory) inv = kv_inventory_collect(ctx, &io, &err);
+
+	if (!inv) {
+		g_ptr_array_add(s->notes, g_strdup(err->message));
+		return kv_ksmd_find(ctx, NULL);
+	}
+	for (guint i = 0; i < inv->notes->len; i++)
+		g_ptr_array_add(s->notes, g_strdup(g_ptr_array_index(inv->notes, i)));
+	for (guint i = 0; i < inv->guests->len; i++) {
+		const KvInventoryGuest *ig = g_ptr_array_index(inv->guests, i);
+		const KvProc *p = ig->proc;
+		guint64 ram_kib = kv_inventory_ram_bytes(ig) / 1024;
+		KvGuestSense *g;
+
+		if (!ig->qemu && !process_ram_kib(ctx, p->pid, &ram_kib, s))
+			continue;
+		g = g_new0(KvGuestSense, 1);
+		g->name = g_strdup(ig->name ? ig->name : "?");
+		g->uuid = g_strdup(ig->uuid);
+		g->pid = p->pid;
+		g->ram_kib = ram_kib;
+		g->rss_kib = p->status.vm_rss_kib;
+		g->swap_kib = p->status.vm_swap_kib;
+		g->merging_pages = p->ksm.merging_pages;
+		g->cg_limit_bytes = KV_UNLIMITED;
+		sense_cgroup(ctx, g);
+		g_ptr_array_add(s->guests, g);
+	}
+	return inv->ksmd_pid;
 }
 
 KvSnapshot *
 kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError **error)
 {
 	g_autoptr(KvSnapshot) s = kv_snapshot_new();
-	g_autoptr(KvReport) r = NULL;
-	g_autoptr(GError) err = NULL;
+	g_autoptr(GError) err = NULL, err2 = NULL;
 	g_autofree char *psi = NULL;
-	KvReportOptions ro = { .interval_ms = 0, .hv = opts ? opts->hv : NULL,
-			       .pids = opts ? opts->pids : NULL, .qemu_user = opts ? opts->qemu_user : NULL };
 	int ksmd_pid = 0;
 	guint64 ticks = 0;
 
@@ -342,39 +391,14 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 		s->have_psi = kv_psi_parse(psi, &s->psi_some_avg10, &s->psi_full_avg10);
 	sense_nodes(ctx, s);
 
-	r = kv_report_collect(ctx, &ro, &err);
-	if (r) {
-		s->have_ksm = TRUE;
-		s->ksm = g_steal_pointer(&r->ksm);
-		s->vmstat = r->vmstat;
-		ksmd_pid = r->ksmd_pid;
-		for (guint i = 0; i < r->notes->len; i++)
-			g_ptr_array_add(s->notes, g_strdup(g_ptr_array_index(r->notes, i)));
-		for (guint i = 0; i < r->guests->len; i++) {
-			const KvGuest *rg = g_ptr_array_index(r->guests, i);
-			KvGuestSense *g = g_new0(KvGuestSense, 1);
-
-			g->name = g_strdup(rg->name ? rg->name : "?");
-			g->uuid = g_strdup(rg->uuid);
-			g->pid = rg->pid;
-			g->ram_kib = rg->ram_bytes / 1024;
-			g->rss_kib = rg->rss_bytes / 1024;
-			g->swap_kib = rg->swap_bytes / 1024;
-			g->merging_pages = rg->ksm.merging_pages;
-			g->cg_limit_bytes = KV_UNLIMITED;
-			sense_cgroup(ctx, g);
-			g_ptr_array_add(s->guests, g);
-		}
-	} else {
+	s->ksm = kv_ksm_read(ctx, &err);
+	s->have_ksm = s->ksm != NULL;
+	if (!s->ksm)
 		g_ptr_array_add(s->notes, g_strdup(err->message));
-		sense_host_fallback(ctx, s);
-		if (!g_error_matches(err, KV_ERROR, KV_ERROR_UNSUPPORTED)) {
-			/* KSM is there but the process scan failed: still read it. */
-			s->ksm = kv_ksm_read(ctx, NULL);
-			s->have_ksm = s->ksm != NULL;
-		}
-		ksmd_pid = kv_ksmd_find(ctx, NULL);
-	}
+	if (!kv_vmstat_read(ctx, &s->vmstat, &err2))
+		g_ptr_array_add(s->notes, g_strdup(err2->message));
+	/* Without KSM no process is looked at: the hypervisor's guests only. */
+	ksmd_pid = s->ksm ? sense_guests(ctx, opts, s) : kv_ksmd_find(ctx, NULL);
 	if (opts && opts->hv)
 		sense_balloons(opts->hv, s);
 	for (guint i = 0; opts && opts->is_windows && i < s->guests->len; i++) {

@@ -795,6 +795,35 @@ test_status_document(void)
 	g_assert_error(err, KV_ERROR, KV_ERROR_PARSE);
 }
 
+/* A tick reads what the policies use: a guest whose smaps cannot be read
+ * (the kernel walks every page table for it) is still sensed, with its
+ * RAM from the QEMU command line. */
+static void
+test_sense_no_smaps(void)
+{
+	g_autofree char *src = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
+	g_autofree char *root = temp_root();
+	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/' && rm -f '%s/proc/1201/smaps'", src, root,
+					       root);
+	g_autoptr(KvCtx) ctx = NULL;
+	g_autoptr(KvSnapshot) s = NULL;
+	g_autoptr(GError) err = NULL;
+	const KvGuestSense *web = NULL;
+
+	g_assert_cmpint(system(cmd), ==, 0);
+	ctx = kv_ctx_new(root);
+	s = kv_sense(ctx, NULL, NULL, &err);
+	g_assert_no_error(err);
+	for (guint i = 0; i < s->guests->len; i++)
+		if (!g_strcmp0(((const KvGuestSense *)g_ptr_array_index(s->guests, i))->name, "web-1"))
+			web = g_ptr_array_index(s->guests, i);
+	g_assert_nonnull(web);
+	g_assert_cmpint(web->pid, ==, 1201);
+	g_assert_cmpuint(web->ram_kib, >, 0);
+	g_assert_true(s->have_ksm);
+	rm_rf(root);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -808,6 +837,7 @@ main(int argc, char **argv)
 	g_test_add_func("/act/files", test_act_files);
 	g_test_add_func("/act/errno", test_errno_class);
 	g_test_add_func("/act/guest-destroyed", test_guest_destroyed);
+	g_test_add_func("/sense/no-smaps", test_sense_no_smaps);
 	g_test_add_func("/balancer/state", test_balancer_state);
 	g_test_add_func("/balancer/state-round-trip", test_state_round_trip);
 	g_test_add_func("/balancer/status-document", test_status_document);
