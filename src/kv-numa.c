@@ -114,6 +114,12 @@ kv_node_meminfo_read(const KvCtx *ctx, int id, guint64 *total_kib, guint64 *free
 	       kv_node_meminfo_parse(buf, total_kib, free_kib);
 }
 
+static void
+read_node_meminfo(const KvCtx *ctx, KvNumaNode *n)
+{
+	kv_node_meminfo_read(ctx, n->id, &n->mem_total_kib, &n->mem_free_kib);
+}
+
 KvNumaTopo *
 kv_numa_read(const KvCtx *ctx, GError **error)
 {
@@ -194,11 +200,8 @@ kv_numa_read(const KvCtx *ctx, GError **error)
 		if (idx >= 0)
 			g_array_index(t->nodes, KvNumaNode, idx).pages += r->end_pfn - r->start_pfn;
 	}
-	for (guint i = 0; i < t->nodes->len; i++) {
-		KvNumaNode *node = &g_array_index(t->nodes, KvNumaNode, i);
-
-		kv_node_meminfo_read(ctx, node->id, &node->mem_total_kib, &node->mem_free_kib);
-	}
+	for (guint i = 0; i < t->nodes->len; i++)
+		read_node_meminfo(ctx, &g_array_index(t->nodes, KvNumaNode, i));
 	return g_steal_pointer(&t);
 }
 

@@ -374,14 +374,85 @@ sense_guests(const KvCtx *ctx, const KvSenseOptions *opts, KvSnapshot *s)
 	return inv->ksmd_pid;
 }
 
+/* Policy facts of the registry and the OS map, for the guests the live
+ * domain XML (sense_balloons) did not give them. */
+static void
+sense_lookups(const KvSenseOptions *opts, KvSnapshot *s)
+{
+	for (guint i = 0; opts->is_windows && i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+
+		g->is_windows = opts->is_windows(g->uuid, g->name, opts->lookup_data);
+	}
+	for (guint i = 0; opts->lookup && i < s->guests->len; i++) {
+		KvGuestSense *g = g_ptr_array_index(s->guests, i);
+		int prio = 0;
+		guint64 min_mib = 0;
+
+		/* The live domain XML wins over the registry. */
+		if (!g->has_policy && opts->lookup(g->uuid, g->name, &prio, &min_mib, opts->lookup_data)) {
+			g->priority = prio;
+			if (min_mib * 1024 > g->balloon_floor_kib) {
+				g->balloon_floor_kib = min_mib * 1024;
+				g->floor_source = "policy";
+			}
+		}
+	}
+}
+
+/* Deltas against the previous tick (ST, updated here; may be NULL). */
+static void
+sense_deltas(const KvCtx *ctx, KvSnapshot *s, KvSenseState *st, int ksmd_pid)
+{
+	guint64 merged = 0, scanned = 0, run = 0, full = 0, ticks = 0;
+	gboolean have_ticks = kv_ksmd_cpu_ticks(ctx, ksmd_pid, &ticks);
+
+	if (s->ksm) {
+		merged = s->ksm->value[KV_KSM_PAGES_SHARING] + s->ksm->value[KV_KSM_ZERO_PAGES];
+		scanned = s->ksm->value[KV_KSM_PAGES_SCANNED];
+		run = s->ksm->value[KV_KSM_RUN];
+		full = s->ksm->value[KV_KSM_FULL_SCANS];
+	}
+	if (!st)
+		return;
+	if (st->have_prev) {
+		long hz = sysconf(_SC_CLK_TCK);
+
+		s->have_deltas = TRUE;
+		s->interval_ms = (guint64)(s->time_us - st->time_us) / 1000;
+		s->prev_run = st->run;
+		s->merged_delta_pages = (gint64)merged - (gint64)st->merged_pages;
+		s->scanned_delta_pages = scanned >= st->scanned_pages ? scanned - st->scanned_pages : 0;
+		s->have_full_scans = s->ksm && kv_ksm_has(s->ksm, KV_KSM_FULL_SCANS);
+		s->full_scans_delta = full >= st->full_scans ? full - st->full_scans : 0;
+		if (have_ticks && st->have_ksmd_ticks && ticks >= st->ksmd_ticks && hz > 0) {
+			s->have_ksmd_cpu = TRUE;
+			s->ksmd_cpu_s = (double)(ticks - st->ksmd_ticks) / (double)hz;
+		}
+#define DELTA(f) (s->vmstat.f >= st->vmstat.f ? s->vmstat.f - st->vmstat.f : 0)
+		s->pswpin_delta = DELTA(pswpin);
+		s->pswpout_delta = DELTA(pswpout);
+		s->ksm_swpin_copy_delta = DELTA(ksm_swpin_copy);
+#undef DELTA
+	}
+	st->have_prev = TRUE;
+	st->time_us = s->time_us;
+	st->merged_pages = merged;
+	st->scanned_pages = scanned;
+	st->full_scans = full;
+	st->run = run;
+	st->have_ksmd_ticks = have_ticks;
+	st->ksmd_ticks = ticks;
+	st->vmstat = s->vmstat;
+}
+
 KvSnapshot *
 kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError **error)
 {
 	g_autoptr(KvSnapshot) s = kv_snapshot_new();
 	g_autoptr(GError) err = NULL, err2 = NULL;
 	g_autofree char *psi = NULL;
-	int ksmd_pid = 0;
-	guint64 ticks = 0;
+	int ksmd_pid;
 
 	s->time_us = g_get_monotonic_time();
 	s->page_size = ctx->page_size;
@@ -390,7 +461,6 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 	if (kv_ctx_read(ctx, PSI_PATH, SMALL_FILE_BYTES, &psi, NULL, NULL))
 		s->have_psi = kv_psi_parse(psi, &s->psi_some_avg10, &s->psi_full_avg10);
 	sense_nodes(ctx, s);
-
 	s->ksm = kv_ksm_read(ctx, &err);
 	s->have_ksm = s->ksm != NULL;
 	if (!s->ksm)
@@ -401,70 +471,10 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 	ksmd_pid = s->ksm ? sense_guests(ctx, opts, s) : kv_ksmd_find(ctx, NULL);
 	if (opts && opts->hv)
 		sense_balloons(opts->hv, s);
-	for (guint i = 0; opts && opts->is_windows && i < s->guests->len; i++) {
-		KvGuestSense *g = g_ptr_array_index(s->guests, i);
-
-		g->is_windows = opts->is_windows(g->uuid, g->name, opts->lookup_data);
-	}
-	for (guint i = 0; opts && opts->lookup && i < s->guests->len; i++) {
-		KvGuestSense *g = g_ptr_array_index(s->guests, i);
-		int prio = 0;
-		guint64 min_mib = 0;
-
-		/* The live domain XML (sense_balloons) wins over the registry. */
-		if (!g->has_policy && opts->lookup(g->uuid, g->name, &prio, &min_mib, opts->lookup_data)) {
-			g->priority = prio;
-			if (min_mib * 1024 > g->balloon_floor_kib) {
-				g->balloon_floor_kib = min_mib * 1024;
-				g->floor_source = "policy";
-			}
-		}
-	}
+	if (opts)
+		sense_lookups(opts, s);
 	g_ptr_array_sort(s->guests, guest_by_name);
 	sense_guest_nodes(ctx, s);
-
-	/* Deltas against the previous tick. */
-	{
-		guint64 merged = 0, scanned = 0, run = 0, full = 0;
-		gboolean have_ticks = kv_ksmd_cpu_ticks(ctx, ksmd_pid, &ticks);
-
-		if (s->ksm) {
-			merged = s->ksm->value[KV_KSM_PAGES_SHARING] + s->ksm->value[KV_KSM_ZERO_PAGES];
-			scanned = s->ksm->value[KV_KSM_PAGES_SCANNED];
-			run = s->ksm->value[KV_KSM_RUN];
-			full = s->ksm->value[KV_KSM_FULL_SCANS];
-		}
-		if (st && st->have_prev) {
-			long hz = sysconf(_SC_CLK_TCK);
-
-			s->have_deltas = TRUE;
-			s->interval_ms = (guint64)(s->time_us - st->time_us) / 1000;
-			s->prev_run = st->run;
-			s->merged_delta_pages = (gint64)merged - (gint64)st->merged_pages;
-			s->scanned_delta_pages = scanned >= st->scanned_pages ? scanned - st->scanned_pages : 0;
-			s->have_full_scans = s->ksm && kv_ksm_has(s->ksm, KV_KSM_FULL_SCANS);
-			s->full_scans_delta = full >= st->full_scans ? full - st->full_scans : 0;
-			if (have_ticks && st->have_ksmd_ticks && ticks >= st->ksmd_ticks && hz > 0) {
-				s->have_ksmd_cpu = TRUE;
-				s->ksmd_cpu_s = (double)(ticks - st->ksmd_ticks) / (double)hz;
-			}
-#define DELTA(f) (s->vmstat.f >= st->vmstat.f ? s->vmstat.f - st->vmstat.f : 0)
-			s->pswpin_delta = DELTA(pswpin);
-			s->pswpout_delta = DELTA(pswpout);
-			s->ksm_swpin_copy_delta = DELTA(ksm_swpin_copy);
-#undef DELTA
-		}
-		if (st) {
-			st->have_prev = TRUE;
-			st->time_us = s->time_us;
-			st->merged_pages = merged;
-			st->scanned_pages = scanned;
-			st->full_scans = full;
-			st->run = run;
-			st->have_ksmd_ticks = have_ticks;
-			st->ksmd_ticks = ticks;
-			st->vmstat = s->vmstat;
-		}
-	}
+	sense_deltas(ctx, s, st, ksmd_pid);
 	return g_steal_pointer(&s);
 }
