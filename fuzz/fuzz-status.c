@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-status: the status document a client reads from the control
- * socket (kv_status_render_text, kv_inspect_status_render_text): ksmvirt
+ * socket (kv_status_render_text: read into a KvStatus by
+ * kv_status_from_json, then rendered; kv_inspect_status_render_text): ksmvirt
  * status renders whatever the socket it is pointed at answers. */
 #include "fuzz.h"
 #include "kv-balancer.h"

@@ -16,11 +16,10 @@
 #include "kv-hv.h"
 #include "kv-policy.h"
 #include "kv-sense.h"
+#include "kv-status-client.h"
+#include "kv-status.h"
 
 G_BEGIN_DECLS
-
-#define KV_STATUS_SCHEMA "ksmvirt-status/1"
-#define KV_HISTORY_SCHEMA "ksmvirt-history/1"
 
 typedef struct {
 	const KvCtx *ctx;             /* borrowed, outlives the balancer */
@@ -60,30 +59,15 @@ const KvPlan *kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **e
 /* The last snapshot (NULL before the first tick). */
 const KvSnapshot *kv_balancer_snapshot(const KvBalancer *b);
 
-/* kv_balancer_status_json: status document (schema ksmvirt-status/1):
- * host, guests, the last decisions with their reasons, the last actions
- * with their results. */
+/* kv_balancer_status: the status (kv-status.h): host, guests, the last
+ * decisions with their reasons, the last actions with their results.
+ * kv_balancer_status_json: the same as its JSON document. */
+KvStatus *kv_balancer_status(const KvBalancer *b);
 char *kv_balancer_status_json(const KvBalancer *b);
 
 /* kv_balancer_take_notes: messages for the log (state not loaded, a
  * history write failed, libvirt lost...) gathered since the last call.
  * Returns a GPtrArray of char* (possibly empty). */
 GPtrArray *kv_balancer_take_notes(KvBalancer *b);
-
-/* kv_status_render_text: the text form of a status document.  Returns
- * NULL with ERROR when JSON is not one. */
-char *kv_status_render_text(const char *json, GError **error);
-
-G_END_DECLS
-
-G_BEGIN_DECLS
-
-/* kv_status_query: asks the daemon listening on SOCKET_PATH for its status
- * (the line "status" on its socket).  Returns the JSON document or NULL
- * with ERROR (KV_ERROR_NOT_FOUND when nothing listens). */
-char *kv_status_query(const char *socket_path, GError **error);
-
-/* The request line the daemon answers with a status document. */
-#define KV_STATUS_REQUEST "status"
 
 G_END_DECLS

@@ -250,6 +250,68 @@ node_slot(KvCensusScanner *s, guint64 pfn)
 	return s->topo->nodes->len;
 }
 
+/* Pass 1 over GOT pagemap entries: marks the present frames whose flags
+ * are not known yet and looks them up.  Returns FALSE with ERROR. */
+static gboolean
+census_lookup_batch(KvCensusScanner *s, guint64 got, const char *path, GError **error)
+{
+	guint64 lo = G_MAXUINT64, hi = 0;
+
+	for (guint64 i = 0; i < got; i++) {
+		guint64 e = s->batch[i], pfn = e & PM_PFN_MASK;
+
+		if ((e & (PM_PRESENT | PM_SWAP)) != PM_PRESENT)
+			continue;
+		if (pfn == 0) {
+			g_set_error(error, KV_ERROR, KV_ERROR_ACCESS,
+				    "%s: page frame numbers are hidden (the census needs CAP_SYS_ADMIN)", path);
+			return FALSE;
+		}
+		if (pfn < s->max_pfn && !bit_get(s->known, pfn)) {
+			bit_set(s->want, pfn);
+			lo = MIN(lo, pfn);
+			hi = MAX(hi, pfn);
+		}
+	}
+	return lo > hi || lookup_wanted(s, lo, hi, error);
+}
+
+/* Pass 2: counts GOT pagemap entries into OUT. */
+static void
+census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
+{
+	for (guint64 i = 0; i < got; i++) {
+		guint64 e = s->batch[i], pfn;
+		KvCensusCount *slot;
+
+		out->pages++;
+		if (e & PM_SWAP) {
+			out->swapped++;
+			continue;
+		}
+		if (!(e & PM_PRESENT))
+			continue;
+		out->present++;
+		pfn = e & PM_PFN_MASK;
+		slot = &g_array_index(out->per_node, KvCensusCount, node_slot(s, pfn));
+		if (pfn < s->max_pfn && bit_get(s->ksm, pfn)) {
+			gint64 key = (gint64)pfn;
+			guint k = GPOINTER_TO_UINT(g_hash_table_lookup(s->mapcount, &key));
+
+			slot->merged++;
+			out->total.merged++;
+			if (k > 1)
+				out->merged_saved_pages += (double)(k - 1) / (double)k;
+		} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
+			slot->zero++;
+			out->total.zero++;
+		} else {
+			slot->private_++;
+			out->total.private_++;
+		}
+	}
+}
+
 gboolean
 kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 	       KvCensus *out, GError **error)
@@ -268,7 +330,6 @@ kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 		guint64 want = MIN((guint64)PAGEMAP_BATCH, vend - vpn);
 		ssize_t n = pread(fd, s->batch, want * sizeof(guint64), (off_t)(vpn * sizeof(guint64)));
 		guint64 got;
-		guint64 lo = G_MAXUINT64, hi = 0;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -281,59 +342,11 @@ kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
 			return FALSE;
 		}
 		got = (guint64)n / sizeof(guint64);
-		/* Pass 1: frames whose flags are not known yet. */
-		for (guint64 i = 0; i < got; i++) {
-			guint64 e = s->batch[i], pfn = e & PM_PFN_MASK;
-
-			if ((e & (PM_PRESENT | PM_SWAP)) != PM_PRESENT)
-				continue;
-			if (pfn == 0) {
-				g_set_error(error, KV_ERROR, KV_ERROR_ACCESS,
-					    "%s: page frame numbers are hidden (the census needs CAP_SYS_ADMIN)", path);
-				close(fd);
-				return FALSE;
-			}
-			if (pfn < s->max_pfn && !bit_get(s->known, pfn)) {
-				bit_set(s->want, pfn);
-				lo = MIN(lo, pfn);
-				hi = MAX(hi, pfn);
-			}
-		}
-		if (lo <= hi && !lookup_wanted(s, lo, hi, error)) {
+		if (!census_lookup_batch(s, got, path, error)) {
 			close(fd);
 			return FALSE;
 		}
-		/* Pass 2: count. */
-		for (guint64 i = 0; i < got; i++) {
-			guint64 e = s->batch[i], pfn;
-			KvCensusCount *slot;
-
-			out->pages++;
-			if (e & PM_SWAP) {
-				out->swapped++;
-				continue;
-			}
-			if (!(e & PM_PRESENT))
-				continue;
-			out->present++;
-			pfn = e & PM_PFN_MASK;
-			slot = &g_array_index(out->per_node, KvCensusCount, node_slot(s, pfn));
-			if (pfn < s->max_pfn && bit_get(s->ksm, pfn)) {
-				gint64 key = (gint64)pfn;
-				guint k = GPOINTER_TO_UINT(g_hash_table_lookup(s->mapcount, &key));
-
-				slot->merged++;
-				out->total.merged++;
-				if (k > 1)
-					out->merged_saved_pages += (double)(k - 1) / (double)k;
-			} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
-				slot->zero++;
-				out->total.zero++;
-			} else {
-				slot->private_++;
-				out->total.private_++;
-			}
-		}
+		census_count_batch(s, got, out);
 		vpn += got;
 	}
 	close(fd);

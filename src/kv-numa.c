@@ -81,34 +81,43 @@ add_node(KvNumaTopo *t, int id)
 	g_array_append_val(t->nodes, n);
 }
 
+gboolean
+kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib)
+{
+	g_auto(GStrv) lines = g_strsplit(buf ? buf : "", "\n", -1);
+	guint found = 0;
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *p = strstr(lines[i], "MemTotal:");
+		guint64 *out = total_kib;
+
+		if (!p) {
+			p = strstr(lines[i], "MemFree:");
+			out = free_kib;
+		}
+		if (!p || !g_str_has_prefix(lines[i], "Node "))
+			continue;
+		p = strchr(p, ':') + 1;
+		if (kv_parse_u64(p, out, NULL))
+			found++;
+	}
+	return found == 2;
+}
+
+gboolean
+kv_node_meminfo_read(const KvCtx *ctx, int id, guint64 *total_kib, guint64 *free_kib)
+{
+	g_autofree char *path = g_strdup_printf("/sys/devices/system/node/node%d/meminfo", id);
+	g_autofree char *buf = NULL;
+
+	return kv_ctx_read(ctx, path, 64 * 1024, &buf, NULL, NULL) &&
+	       kv_node_meminfo_parse(buf, total_kib, free_kib);
+}
+
 static void
 read_node_meminfo(const KvCtx *ctx, KvNumaNode *n)
 {
-	g_autofree char *path = g_strdup_printf("/sys/devices/system/node/node%d/meminfo", n->id);
-	g_autofree char *buf = NULL;
-	const char *line;
-
-	if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL))
-		return;
-	/* "Node 0 MemTotal:       24572440 kB" */
-	for (line = buf; line && *line;) {
-		const char *nl = strchr(line, '\n');
-		const char *key = strchr(line, ' ');
-
-		key = key ? strchr(key + 1, ' ') : NULL;
-		if (key) {
-			guint64 v;
-			const char *colon = strchr(key, ':');
-
-			if (colon && kv_parse_u64(colon + 1, &v, NULL)) {
-				if (g_str_has_prefix(key + 1, "MemTotal:"))
-					n->mem_total_kib = v;
-				else if (g_str_has_prefix(key + 1, "MemFree:"))
-					n->mem_free_kib = v;
-			}
-		}
-		line = nl ? nl + 1 : NULL;
-	}
+	kv_node_meminfo_read(ctx, n->id, &n->mem_total_kib, &n->mem_free_kib);
 }
 
 KvNumaTopo *

@@ -29,6 +29,15 @@ typedef struct {
  * populated zone).  Appends to RANGES; returns the number added. */
 guint kv_zoneinfo_parse(const char *buf, GArray *ranges);
 
+/* kv_node_meminfo_parse: "Node N MemTotal: X kB" and "Node N MemFree:"
+ * of /sys/devices/system/node/nodeN/meminfo.  Returns TRUE when both
+ * parse. */
+gboolean kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib);
+
+/* kv_node_meminfo_read: MemTotal and MemFree of host node ID (whatever
+ * parses is stored).  Returns TRUE when both parse. */
+gboolean kv_node_meminfo_read(const KvCtx *ctx, int id, guint64 *total_kib, guint64 *free_kib);
+
 /* kv_numa_read: discovers nodes from /sys/devices/system/node and their
  * PFN ranges from memory blocks, else from /proc/zoneinfo.  A kernel
  * without NUMA gives one node 0.  Returns NULL with ERROR when nothing

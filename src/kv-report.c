@@ -2,6 +2,7 @@
 /* kv-report.c: sensing for the report model. */
 #include "kv-report.h"
 #include "kv-ident.h"
+#include "kv-ksmd.h"
 #include "kv-qmp.h"
 
 #include <string.h>
@@ -241,10 +242,8 @@ fill_guest_ram(KvGuest *g, const KvQemuInfo *qi, GPtrArray *maps)
 /* A non-QEMU process reported like a guest: each MADV_MERGEABLE mapping is
  * one "node" of its RAM. */
 static void
-fill_process_ram(KvGuest *g, const KvProc *p, GPtrArray *maps)
+fill_process_ram(KvGuest *g, GPtrArray *maps)
 {
-	g->name = g_strdup(p->stat.comm);
-	g->source = g_strdup("process");
 	for (guint i = 0; maps && i < maps->len; i++) {
 		const KvMapping *m = maps->pdata[i];
 		KvGuestNode *n;
@@ -313,49 +312,6 @@ fill_qmp(const KvCtx *ctx, KvGuest *g, const KvProc *p)
 	}
 }
 
-static gboolean
-pid_requested(const KvReportOptions *opts, int pid)
-{
-	for (guint i = 0; opts->pids && i < opts->pids->len; i++)
-		if (g_array_index(opts->pids, int, i) == pid)
-			return TRUE;
-	return FALSE;
-}
-
-static void
-name_guest(KvGuest *g, const KvProc *p, const KvQemuInfo *qi, GPtrArray *domains,
-	   const KvReportOptions *opts)
-{
-	g_autofree char *uuid = kv_uuid_normalize(qi->uuid);
-
-	for (guint i = 0; domains && i < domains->len; i++) {
-		KvDomain *d = domains->pdata[i];
-
-		if ((d->pid > 0 && d->pid == p->pid) || (uuid && g_strcmp0(d->uuid, uuid) == 0)) {
-			g->name = g_strdup(d->name);
-			g->uuid = g_strdup(d->uuid);
-			g->source = g_strdup("libvirt");
-			return;
-		}
-	}
-	g->uuid = g_steal_pointer(&uuid);
-	/* The hook saw the domain XML: its name beats QEMU's -name. */
-	if (g->uuid && opts->lookup_name) {
-		g->name = opts->lookup_name(g->uuid, opts->lookup_data);
-		if (g->name) {
-			g->source = g_strdup("registry");
-			return;
-		}
-	}
-	if (qi->name) {
-		g->name = g_strdup(qi->name);
-		g->source = g_strdup("cmdline");
-		return;
-	}
-	g->name = g_strdup_printf("pid %d", p->pid);
-	g->source = g_strdup("pid");
-}
-
 static gint
 cmp_guest(gconstpointer a, gconstpointer b)
 {
@@ -363,41 +319,6 @@ cmp_guest(gconstpointer a, gconstpointer b)
 	int c = g_utf8_collate(x->name, y->name);
 
 	return c ? c : (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static gboolean
-read_ksmd_ticks(const KvCtx *ctx, int pid, guint64 *ticks)
-{
-	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-	g_autofree char *buf = NULL;
-	KvProcStat st;
-
-	if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL) || !kv_proc_stat_parse(buf, &st, NULL))
-		return FALSE;
-	*ticks = st.utime_ticks + st.stime_ticks;
-	kv_proc_stat_clear(&st);
-	return TRUE;
-}
-
-static int
-find_ksmd(const KvCtx *ctx, GArray *pids)
-{
-	for (guint i = 0; i < pids->len; i++) {
-		int pid = g_array_index(pids, int, i);
-		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-		g_autofree char *buf = NULL;
-		KvProcStat st;
-		gboolean is_ksmd;
-
-		if (!kv_ctx_read(ctx, path, 0, &buf, NULL, NULL) || !kv_proc_stat_parse(buf, &st, NULL))
-			continue;
-		/* A kernel thread: child of kthreadd (pid 2). */
-		is_ksmd = g_strcmp0(st.comm, "ksmd") == 0 && st.ppid == 2;
-		kv_proc_stat_clear(&st);
-		if (is_ksmd)
-			return pid;
-	}
-	return 0;
 }
 
 static gboolean
@@ -415,17 +336,140 @@ census_failed(const KvGuest *g)
 	return FALSE;
 }
 
+/* Fills in the census of G (process PID), and its savings from it when
+ * the map counts are known.  Returns FALSE with ERROR only when PFNs are
+ * hidden (the whole report fails then). */
+static gboolean
+census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g, const KvProc *p,
+	     GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	g->census = kv_census_new(r->topo);
+	for (guint j = 0; j < g->nodes->len; j++) {
+		KvGuestNode *n = g->nodes->pdata[j];
+
+		if (!n->found)
+			continue;
+		n->census = kv_census_new(r->topo);
+		if (!kv_census_scan(scanner, p->pid, n->start, n->end, n->census, &local)) {
+			if (g_error_matches(local, KV_ERROR, KV_ERROR_ACCESS)) {
+				g_propagate_error(error, g_steal_pointer(&local));
+				return FALSE;
+			}
+			g_ptr_array_add(g->warnings, g_strdup_printf("census: %s", local->message));
+			g_clear_error(&local);
+		}
+		kv_census_add(g->census, n->census);
+	}
+	kv_census_add(r->census_total, g->census);
+	if (scanner_has_counts(scanner) && !census_failed(g)) {
+		g->saved_bytes = (guint64)(g->census->merged_saved_pages * (double)ctx->page_size + 0.5) +
+				 p->ksm.zero_pages * ctx->page_size;
+		g->saved_method = "census";
+		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
+	}
+	return TRUE;
+}
+
+/* The report's view of inventory guest IG: its RAM mappings from smaps.
+ * Returns NULL when the process has gone. */
+static KvGuest *
+collect_guest(const KvCtx *ctx, KvReport *r, const KvReportOptions *opts, KvInventoryGuest *ig)
+{
+	const KvProc *p = ig->proc;
+	g_autoptr(GPtrArray) maps = NULL;
+	g_autoptr(GError) local = NULL;
+	KvGuest *g;
+
+	maps = kv_proc_read_smaps(ctx, p->pid, &local);
+	if (!maps) {
+		if (g_error_matches(local, KV_ERROR, KV_ERROR_NOT_FOUND))
+			return NULL;
+		g_ptr_array_add(r->notes, g_strdup(local->message));
+	}
+	g = g_new0(KvGuest, 1);
+	g->pid = p->pid;
+	g->name = g_steal_pointer(&ig->name);
+	g->uuid = g_steal_pointer(&ig->uuid);
+	g->source = g_steal_pointer(&ig->source);
+	g->nodes = g_ptr_array_new_with_free_func((GDestroyNotify)guest_node_free);
+	g->warnings = g_ptr_array_new_with_free_func(g_free);
+	g->ksm = p->ksm;
+	g->rss_bytes = p->status.vm_rss_kib * 1024;
+	g->swap_bytes = p->status.vm_swap_kib * 1024;
+	if (ig->qemu) {
+		fill_guest_ram(g, ig->qemu, maps);
+		if (opts->qmp)
+			fill_qmp(ctx, g, p);
+	} else {
+		fill_process_ram(g, maps);
+	}
+	if (opts->os_map && g->uuid && g_hash_table_lookup(opts->os_map, g->uuid))
+		g->os = kv_os_info_copy(g_hash_table_lookup(opts->os_map, g->uuid));
+	g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages,
+					      r->ksm->value[KV_KSM_PAGES_SHARED], r->ksm->value[KV_KSM_PAGES_SHARING],
+					      ctx->page_size);
+	g->saved_method = "estimate";
+	g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
+	return g;
+}
+
+static void
+sample_ksmd(const KvCtx *ctx, KvReport *r)
+{
+	guint64 t0, t1;
+	gint64 m0, m1;
+
+	if (!r->ksmd_pid || r->interval_ms == 0 || !kv_ksmd_cpu_ticks(ctx, r->ksmd_pid, &t0))
+		return;
+	m0 = g_get_monotonic_time();
+	g_usleep(r->interval_ms * 1000);
+	m1 = g_get_monotonic_time();
+	if (kv_ksmd_cpu_ticks(ctx, r->ksmd_pid, &t1))
+		r->ksmd_cpu_percent = kv_cpu_percent(t0, t1, (guint64)(m1 - m0) / 1000, sysconf(_SC_CLK_TCK));
+}
+
+static void
+note_impostors(KvReport *r, const KvInventory *inv)
+{
+	guint n = inv->other.impostors;
+
+	g_ptr_array_add(r->notes, g_strdup_printf("%u process%s named like QEMU %s not libvirt guest%s, "
+						  "counted as other processes (%s%s)",
+						  n, n > 1 ? "es" : "", n > 1 ? "are" : "is", n > 1 ? "s" : "",
+						  inv->impostors, n > 3 ? "; ..." : ""));
+}
+
+/* Host-wide figures once the guests are in. */
+static void
+sum_up(const KvCtx *ctx, KvReport *r, gboolean exact)
+{
+	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
+	r->other.saved_bytes = kv_guest_saved_bytes(r->other.merging_pages, r->other.zero_pages,
+						    r->ksm->value[KV_KSM_PAGES_SHARED],
+						    r->ksm->value[KV_KSM_PAGES_SHARING], ctx->page_size);
+	if (exact) {
+		/* With exact guest shares, "other" is what remains. */
+		guint64 guests = 0;
+
+		for (guint i = 0; i < r->guests->len; i++)
+			guests += ((KvGuest *)r->guests->pdata[i])->saved_bytes;
+		r->other.saved_bytes = r->saved_bytes > guests ? r->saved_bytes - guests : 0;
+	}
+	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
+	r->families = group_families(r);
+}
+
 KvReport *
 kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 {
 	g_autoptr(KvReport) r = g_new0(KvReport, 1);
-	g_autoptr(GArray) pids = NULL;
-	g_autoptr(GPtrArray) domains = NULL;
+	g_autoptr(KvInventory) inv = NULL;
 	g_autoptr(KvCensusScanner) scanner = NULL;
-	g_autoptr(KvGuestIdent) ident = NULL;
-	g_autoptr(GString) impostors = g_string_new(NULL);
 	g_autoptr(GError) local = NULL;
-	guint64 shared, sharing;
+	KvInventoryOptions io = { .hv = opts->hv, .pids = opts->pids, .lookup_name = opts->lookup_name,
+				  .lookup_data = opts->lookup_data, .qemu_user = opts->qemu_user };
 
 	r->page_size = ctx->page_size;
 	r->interval_ms = opts->interval_ms;
@@ -443,35 +487,14 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		g_ptr_array_add(r->notes, g_strdup(local->message));
 		g_clear_error(&local);
 	}
-	pids = kv_proc_list_pids(ctx, error);
-	if (!pids)
+	inv = kv_inventory_collect(ctx, &io, error);
+	if (!inv)
 		return NULL;
-
-	r->ksmd_pid = find_ksmd(ctx, pids);
-	if (r->ksmd_pid && opts->interval_ms > 0) {
-		guint64 t0, t1;
-		gint64 m0, m1;
-
-		if (read_ksmd_ticks(ctx, r->ksmd_pid, &t0)) {
-			m0 = g_get_monotonic_time();
-			g_usleep(opts->interval_ms * 1000);
-			m1 = g_get_monotonic_time();
-			if (read_ksmd_ticks(ctx, r->ksmd_pid, &t1))
-				r->ksmd_cpu_percent = kv_cpu_percent(t0, t1, (guint64)(m1 - m0) / 1000,
-								     sysconf(_SC_CLK_TCK));
-		}
-	}
-
-	if (opts->hv) {
-		domains = kv_hv_list_domains(opts->hv, &local);
-		if (!domains) {
-			g_ptr_array_add(r->notes, g_strdup_printf("libvirt: %s", local->message));
-			g_clear_error(&local);
-		}
-	}
-	ident = kv_guest_ident_new(ctx, domains, opts->qemu_user);
-	for (guint i = 0; i < kv_guest_ident_notes(ident)->len; i++)
-		g_ptr_array_add(r->notes, g_strdup(kv_guest_ident_notes(ident)->pdata[i]));
+	r->ksmd_pid = inv->ksmd_pid;
+	sample_ksmd(ctx, r);
+	r->other = inv->other;
+	for (guint i = 0; i < inv->notes->len; i++)
+		g_ptr_array_add(r->notes, g_strdup(inv->notes->pdata[i]));
 	if (opts->census) {
 		r->topo = kv_numa_read(ctx, error);
 		if (!r->topo)
@@ -483,126 +506,20 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		}
 		r->census_total = kv_census_new(r->topo);
 	}
+	for (guint i = 0; i < inv->guests->len; i++) {
+		KvInventoryGuest *ig = inv->guests->pdata[i];
+		KvGuest *g = collect_guest(ctx, r, opts, ig);
 
-	shared = r->ksm->value[KV_KSM_PAGES_SHARED];
-	sharing = r->ksm->value[KV_KSM_PAGES_SHARING];
-	for (guint i = 0; i < pids->len; i++) {
-		int pid = g_array_index(pids, int, i);
-		g_autoptr(KvProc) p = kv_proc_read(ctx, pid, &local);
-		g_autoptr(KvQemuInfo) qi = NULL;
-		g_autoptr(GPtrArray) maps = NULL;
-		KvGuest *g;
-		gboolean is_qemu, looks_qemu, requested;
-		const char *why = NULL;
-
-		if (!p) {
-			/* Gone mid-scan, or not ours to read: skip it. */
-			g_clear_error(&local);
+		if (!g)
 			continue;
-		}
-		/* libvirt's word, never the process's name or arguments; or
-		 * the caller's, who named the pid (--pid). */
-		is_qemu = kv_guest_ident_check(ident, pid, &p->status, &why);
-		looks_qemu = kv_qemu_is_qemu(p->stat.comm, (const char *const *)p->argv);
-		requested = pid_requested(opts, pid);
-		if (!is_qemu && looks_qemu && !requested) {
-			r->other.impostors++;
-			if (r->other.impostors <= 3)
-				g_string_append_printf(impostors, "%spid %d: %s", impostors->len ? "; " : "",
-						       pid, why);
-		}
-		if (requested && looks_qemu)
-			is_qemu = TRUE;
-		if (!is_qemu && !requested) {
-			if (p->ksm.merging_pages || p->ksm.zero_pages) {
-				r->other.processes++;
-				r->other.merging_pages += p->ksm.merging_pages;
-				r->other.zero_pages += p->ksm.zero_pages;
-				r->other.rmap_items += p->ksm.rmap_items;
-			}
-			continue;
-		}
-		maps = kv_proc_read_smaps(ctx, pid, &local);
-		if (!maps) {
-			if (g_error_matches(local, KV_ERROR, KV_ERROR_NOT_FOUND)) {
-				g_clear_error(&local);
-				continue;
-			}
-			g_ptr_array_add(r->notes, g_strdup(local->message));
-			g_clear_error(&local);
-		}
-		g = g_new0(KvGuest, 1);
-		g->pid = pid;
-		g->nodes = g_ptr_array_new_with_free_func((GDestroyNotify)guest_node_free);
-		g->warnings = g_ptr_array_new_with_free_func(g_free);
-		g->ksm = p->ksm;
-		g->rss_bytes = p->status.vm_rss_kib * 1024;
-		g->swap_bytes = p->status.vm_swap_kib * 1024;
-		if (is_qemu) {
-			qi = kv_qemu_parse_argv((const char *const *)p->argv);
-			name_guest(g, p, qi, domains, opts);
-			fill_guest_ram(g, qi, maps);
-			if (opts->qmp)
-				fill_qmp(ctx, g, p);
-		} else {
-			fill_process_ram(g, p, maps);
-		}
-		if (opts->os_map && g->uuid && g_hash_table_lookup(opts->os_map, g->uuid))
-			g->os = kv_os_info_copy(g_hash_table_lookup(opts->os_map, g->uuid));
-		g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages, shared,
-						      sharing, ctx->page_size);
-		g->saved_method = "estimate";
-		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
-		if (scanner) {
-			g->census = kv_census_new(r->topo);
-			for (guint j = 0; j < g->nodes->len; j++) {
-				KvGuestNode *n = g->nodes->pdata[j];
-
-				if (!n->found)
-					continue;
-				n->census = kv_census_new(r->topo);
-				if (!kv_census_scan(scanner, pid, n->start, n->end, n->census, &local)) {
-					if (g_error_matches(local, KV_ERROR, KV_ERROR_ACCESS)) {
-						g_propagate_error(error, g_steal_pointer(&local));
-						guest_free(g);
-						return NULL;
-					}
-					g_ptr_array_add(g->warnings, g_strdup_printf("census: %s", local->message));
-					g_clear_error(&local);
-				}
-				kv_census_add(g->census, n->census);
-			}
-			kv_census_add(r->census_total, g->census);
-			if (scanner_has_counts(scanner) && !census_failed(g)) {
-				g->saved_bytes = (guint64)(g->census->merged_saved_pages * (double)ctx->page_size + 0.5) +
-						 p->ksm.zero_pages * ctx->page_size;
-				g->saved_method = "census";
-				g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
-			}
-		}
 		g_ptr_array_add(r->guests, g);
+		if (scanner && !census_guest(ctx, r, scanner, g, ig->proc, error))
+			return NULL;
 	}
 	if (opts->note_impostors && r->other.impostors)
-		g_ptr_array_add(r->notes, g_strdup_printf("%u process%s named like QEMU %s not libvirt guest%s, "
-							  "counted as other processes (%s%s)",
-							  r->other.impostors, r->other.impostors > 1 ? "es" : "",
-							  r->other.impostors > 1 ? "are" : "is",
-							  r->other.impostors > 1 ? "s" : "", impostors->str,
-							  r->other.impostors > 3 ? "; ..." : ""));
+		note_impostors(r, inv);
 	g_ptr_array_sort(r->guests, cmp_guest);
-	r->saved_bytes = kv_ksm_saved_bytes(r->ksm, ctx->page_size);
-	r->other.saved_bytes = kv_guest_saved_bytes(r->other.merging_pages, r->other.zero_pages, shared,
-						    sharing, ctx->page_size);
-	if (scanner && scanner_has_counts(scanner)) {
-		/* With exact guest shares, "other" is what remains. */
-		guint64 guests = 0;
-
-		for (guint i = 0; i < r->guests->len; i++)
-			guests += ((KvGuest *)r->guests->pdata[i])->saved_bytes;
-		r->other.saved_bytes = r->saved_bytes > guests ? r->saved_bytes - guests : 0;
-	}
-	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
-	r->families = group_families(r);
+	sum_up(ctx, r, scanner && scanner_has_counts(scanner));
 	return g_steal_pointer(&r);
 }
 

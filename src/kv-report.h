@@ -16,6 +16,7 @@
 #include "kv-hv.h"
 #include "kv-inspect.h"
 #include "kv-history.h"
+#include "kv-inventory.h"
 
 G_BEGIN_DECLS
 
@@ -67,15 +68,6 @@ typedef struct {
 	guint64 saved_bytes;          /* all savings of its guests */
 	guint64 zero_page_bytes;      /* of which merged into the zero page */
 } KvOsFamily;
-
-/* Processes that are not guests (kv-ident.h), with KSM pages. */
-typedef struct {
-	guint processes;
-	guint64 merging_pages, zero_pages, rmap_items;
-	guint64 saved_bytes;
-	guint impostors;              /* named like QEMU, not libvirt guests
-	                                 (counted with or without KSM pages) */
-} KvOther;
 
 typedef struct {
 	gsize page_size;

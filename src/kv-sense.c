@@ -5,9 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kv-ksmd.h"
 #include "kv-parse.h"
 #include "kv-proc.h"
-#include "kv-report.h"
+#include "kv-inventory.h"
 
 #define PSI_PATH "/proc/pressure/memory"
 #define CGROUP_V2_PURE_DIR "/sys/fs/cgroup"
@@ -137,29 +138,6 @@ sense_cgroup(const KvCtx *ctx, KvGuestSense *g)
 	g->cg_dir = g_steal_pointer(&dir);
 }
 
-gboolean
-kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib)
-{
-	g_auto(GStrv) lines = g_strsplit(buf ? buf : "", "\n", -1);
-	guint found = 0;
-
-	for (guint i = 0; lines[i]; i++) {
-		const char *p = strstr(lines[i], "MemTotal:");
-		guint64 *out = total_kib;
-
-		if (!p) {
-			p = strstr(lines[i], "MemFree:");
-			out = free_kib;
-		}
-		if (!p || !g_str_has_prefix(lines[i], "Node "))
-			continue;
-		p = strchr(p, ':') + 1;
-		if (kv_parse_u64(p, out, NULL))
-			found++;
-	}
-	return found == 2;
-}
-
 static gint
 node_by_id(gconstpointer a, gconstpointer b)
 {
@@ -176,7 +154,6 @@ sense_nodes(const KvCtx *ctx, KvSnapshot *s)
 
 	for (guint i = 0; names && i < names->len; i++) {
 		const char *name = g_ptr_array_index(names, i);
-		g_autofree char *path = NULL, *buf = NULL;
 		KvNodeSense node = { 0 };
 		guint64 id;
 
@@ -184,9 +161,7 @@ sense_nodes(const KvCtx *ctx, KvSnapshot *s)
 			continue;
 		n++;
 		node.id = (int)id;
-		path = g_strdup_printf("/sys/devices/system/node/%s/meminfo", name);
-		if (kv_ctx_read(ctx, path, 64 * 1024, &buf, NULL, NULL) &&
-		    kv_node_meminfo_parse(buf, &node.total_kib, &node.free_kib))
+		if (kv_node_meminfo_read(ctx, node.id, &node.total_kib, &node.free_kib))
 			g_array_append_val(s->nodes, node);
 	}
 	g_array_sort(s->nodes, node_by_id);
@@ -336,124 +311,85 @@ sense_balloons(KvHv *hv, KvSnapshot *s)
 	}
 }
 
-static void
-sense_host_fallback(const KvCtx *ctx, KvSnapshot *s)
-{
-	g_autoptr(GError) e = NULL;
-
-	if (!kv_vmstat_read(ctx, &s->vmstat, &e)) {
-		g_ptr_array_add(s->notes, g_strdup(e->message));
-		g_clear_error(&e);
-	}
-}
-
-static int
-find_ksmd_pid(const KvCtx *ctx)
-{
-	g_autoptr(GArray) pids = kv_proc_list_pids(ctx, NULL);
-
-	for (guint i = 0; pids && i < pids->len; i++) {
-		int pid = g_array_index(pids, int, i);
-		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-		g_autofree char *buf = NULL;
-		KvProcStat st = { 0 };
-		gboolean hit;
-
-		if (pid > 1000)
-			break;   /* kernel threads start early */
-		if (!kv_ctx_read(ctx, path, SMALL_FILE_BYTES, &buf, NULL, NULL))
-			continue;
-		if (!kv_proc_stat_parse(buf, &st, NULL))
-			continue;
-		hit = g_strcmp0(st.comm, "ksmd") == 0 && st.ppid == 2;
-		kv_proc_stat_clear(&st);
-		if (hit)
-			return pid;
-	}
-	return 0;
-}
-
+/* RAM of a process that is not a QEMU (one named by the caller): its
+ * MADV_MERGEABLE mappings.  FALSE when it has gone. */
 static gboolean
-ksmd_ticks(const KvCtx *ctx, int pid, guint64 *ticks)
+process_ram_kib(const KvCtx *ctx, int pid, guint64 *kib, KvSnapshot *s)
 {
-	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-	g_autofree char *buf = NULL;
-	KvProcStat st = { 0 };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) maps = kv_proc_read_smaps(ctx, pid, &err);
 
-	if (pid <= 0 || !kv_ctx_read(ctx, path, SMALL_FILE_BYTES, &buf, NULL, NULL) ||
-	    !kv_proc_stat_parse(buf, &st, NULL))
-		return FALSE;
-	*ticks = st.utime_ticks + st.stime_ticks;
-	kv_proc_stat_clear(&st);
+	*kib = 0;
+	if (!maps) {
+		if (g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND))
+			return FALSE;
+		g_ptr_array_add(s->notes, g_strdup(err->message));
+		return TRUE;
+	}
+	for (guint i = 0; i < maps->len; i++) {
+		const KvMapping *m = maps->pdata[i];
+
+		if (kv_mapping_has_flag(m, "mg"))
+			*kib += (m->end - m->start) / 1024;
+	}
 	return TRUE;
 }
 
-KvSnapshot *
-kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError **error)
+/* The guests of the inventory, with what the policies use of each: no
+ * smaps (a QEMU's RAM is on its command line), no census. */
+static int
+sense_guests(const KvCtx *ctx, const KvSenseOptions *opts, KvSnapshot *s)
 {
-	g_autoptr(KvSnapshot) s = kv_snapshot_new();
-	g_autoptr(KvReport) r = NULL;
+	KvInventoryOptions io = { .hv = opts ? opts->hv : NULL, .pids = opts ? opts->pids : NULL,
+				  .qemu_user = opts ? opts->qemu_user : NULL };
 	g_autoptr(GError) err = NULL;
-	g_autofree char *psi = NULL;
-	KvReportOptions ro = { .interval_ms = 0, .hv = opts ? opts->hv : NULL,
-			       .pids = opts ? opts->pids : NULL, .qemu_user = opts ? opts->qemu_user : NULL };
-	int ksmd_pid = 0;
-	guint64 ticks = 0;
+	g_autoptr(KvInventory) inv = kv_inventory_collect(ctx, &io, &err);
 
-	s->time_us = g_get_monotonic_time();
-	s->page_size = ctx->page_size;
-	if (!kv_meminfo_read(ctx, &s->meminfo, error))
-		return NULL;
-	if (kv_ctx_read(ctx, PSI_PATH, SMALL_FILE_BYTES, &psi, NULL, NULL))
-		s->have_psi = kv_psi_parse(psi, &s->psi_some_avg10, &s->psi_full_avg10);
-	sense_nodes(ctx, s);
-
-	r = kv_report_collect(ctx, &ro, &err);
-	if (r) {
-		s->have_ksm = TRUE;
-		s->ksm = g_steal_pointer(&r->ksm);
-		s->vmstat = r->vmstat;
-		ksmd_pid = r->ksmd_pid;
-		for (guint i = 0; i < r->notes->len; i++)
-			g_ptr_array_add(s->notes, g_strdup(g_ptr_array_index(r->notes, i)));
-		for (guint i = 0; i < r->guests->len; i++) {
-			const KvGuest *rg = g_ptr_array_index(r->guests, i);
-			KvGuestSense *g = g_new0(KvGuestSense, 1);
-
-			g->name = g_strdup(rg->name ? rg->name : "?");
-			g->uuid = g_strdup(rg->uuid);
-			g->pid = rg->pid;
-			g->ram_kib = rg->ram_bytes / 1024;
-			g->rss_kib = rg->rss_bytes / 1024;
-			g->swap_kib = rg->swap_bytes / 1024;
-			g->merging_pages = rg->ksm.merging_pages;
-			g->cg_limit_bytes = KV_UNLIMITED;
-			sense_cgroup(ctx, g);
-			g_ptr_array_add(s->guests, g);
-		}
-	} else {
+	if (!inv) {
 		g_ptr_array_add(s->notes, g_strdup(err->message));
-		sense_host_fallback(ctx, s);
-		if (!g_error_matches(err, KV_ERROR, KV_ERROR_UNSUPPORTED)) {
-			/* KSM is there but the process scan failed: still read it. */
-			s->ksm = kv_ksm_read(ctx, NULL);
-			s->have_ksm = s->ksm != NULL;
-		}
-		ksmd_pid = find_ksmd_pid(ctx);
+		return kv_ksmd_find(ctx, NULL);
 	}
-	if (opts && opts->hv)
-		sense_balloons(opts->hv, s);
-	for (guint i = 0; opts && opts->is_windows && i < s->guests->len; i++) {
+	for (guint i = 0; i < inv->notes->len; i++)
+		g_ptr_array_add(s->notes, g_strdup(g_ptr_array_index(inv->notes, i)));
+	for (guint i = 0; i < inv->guests->len; i++) {
+		const KvInventoryGuest *ig = g_ptr_array_index(inv->guests, i);
+		const KvProc *p = ig->proc;
+		guint64 ram_kib = kv_inventory_ram_bytes(ig) / 1024;
+		KvGuestSense *g;
+
+		if (!ig->qemu && !process_ram_kib(ctx, p->pid, &ram_kib, s))
+			continue;
+		g = g_new0(KvGuestSense, 1);
+		g->name = g_strdup(ig->name ? ig->name : "?");
+		g->uuid = g_strdup(ig->uuid);
+		g->pid = p->pid;
+		g->ram_kib = ram_kib;
+		g->rss_kib = p->status.vm_rss_kib;
+		g->swap_kib = p->status.vm_swap_kib;
+		g->merging_pages = p->ksm.merging_pages;
+		g->cg_limit_bytes = KV_UNLIMITED;
+		sense_cgroup(ctx, g);
+		g_ptr_array_add(s->guests, g);
+	}
+	return inv->ksmd_pid;
+}
+
+/* Policy facts of the registry and the OS map, for the guests the live
+ * domain XML (sense_balloons) did not give them. */
+static void
+sense_lookups(const KvSenseOptions *opts, KvSnapshot *s)
+{
+	for (guint i = 0; opts->is_windows && i < s->guests->len; i++) {
 		KvGuestSense *g = g_ptr_array_index(s->guests, i);
 
 		g->is_windows = opts->is_windows(g->uuid, g->name, opts->lookup_data);
 	}
-	for (guint i = 0; opts && opts->lookup && i < s->guests->len; i++) {
+	for (guint i = 0; opts->lookup && i < s->guests->len; i++) {
 		KvGuestSense *g = g_ptr_array_index(s->guests, i);
 		int prio = 0;
 		guint64 min_mib = 0;
 
-		/* The live domain XML (sense_balloons) wins over the registry. */
+		/* The live domain XML wins over the registry. */
 		if (!g->has_policy && opts->lookup(g->uuid, g->name, &prio, &min_mib, opts->lookup_data)) {
 			g->priority = prio;
 			if (min_mib * 1024 > g->balloon_floor_kib) {
@@ -462,51 +398,83 @@ kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError 
 			}
 		}
 	}
+}
+
+/* Deltas against the previous tick (ST, updated here; may be NULL). */
+static void
+sense_deltas(const KvCtx *ctx, KvSnapshot *s, KvSenseState *st, int ksmd_pid)
+{
+	guint64 merged = 0, scanned = 0, run = 0, full = 0, ticks = 0;
+	gboolean have_ticks = kv_ksmd_cpu_ticks(ctx, ksmd_pid, &ticks);
+
+	if (s->ksm) {
+		merged = s->ksm->value[KV_KSM_PAGES_SHARING] + s->ksm->value[KV_KSM_ZERO_PAGES];
+		scanned = s->ksm->value[KV_KSM_PAGES_SCANNED];
+		run = s->ksm->value[KV_KSM_RUN];
+		full = s->ksm->value[KV_KSM_FULL_SCANS];
+	}
+	if (!st)
+		return;
+	if (st->have_prev) {
+		long hz = sysconf(_SC_CLK_TCK);
+
+		s->have_deltas = TRUE;
+		s->interval_ms = (guint64)(s->time_us - st->time_us) / 1000;
+		s->prev_run = st->run;
+		s->merged_delta_pages = (gint64)merged - (gint64)st->merged_pages;
+		s->scanned_delta_pages = scanned >= st->scanned_pages ? scanned - st->scanned_pages : 0;
+		s->have_full_scans = s->ksm && kv_ksm_has(s->ksm, KV_KSM_FULL_SCANS);
+		s->full_scans_delta = full >= st->full_scans ? full - st->full_scans : 0;
+		if (have_ticks && st->have_ksmd_ticks && ticks >= st->ksmd_ticks && hz > 0) {
+			s->have_ksmd_cpu = TRUE;
+			s->ksmd_cpu_s = (double)(ticks - st->ksmd_ticks) / (double)hz;
+		}
+#define DELTA(f) (s->vmstat.f >= st->vmstat.f ? s->vmstat.f - st->vmstat.f : 0)
+		s->pswpin_delta = DELTA(pswpin);
+		s->pswpout_delta = DELTA(pswpout);
+		s->ksm_swpin_copy_delta = DELTA(ksm_swpin_copy);
+#undef DELTA
+	}
+	st->have_prev = TRUE;
+	st->time_us = s->time_us;
+	st->merged_pages = merged;
+	st->scanned_pages = scanned;
+	st->full_scans = full;
+	st->run = run;
+	st->have_ksmd_ticks = have_ticks;
+	st->ksmd_ticks = ticks;
+	st->vmstat = s->vmstat;
+}
+
+KvSnapshot *
+kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError **error)
+{
+	g_autoptr(KvSnapshot) s = kv_snapshot_new();
+	g_autoptr(GError) err = NULL, err2 = NULL;
+	g_autofree char *psi = NULL;
+	int ksmd_pid;
+
+	s->time_us = g_get_monotonic_time();
+	s->page_size = ctx->page_size;
+	if (!kv_meminfo_read(ctx, &s->meminfo, error))
+		return NULL;
+	if (kv_ctx_read(ctx, PSI_PATH, SMALL_FILE_BYTES, &psi, NULL, NULL))
+		s->have_psi = kv_psi_parse(psi, &s->psi_some_avg10, &s->psi_full_avg10);
+	sense_nodes(ctx, s);
+	s->ksm = kv_ksm_read(ctx, &err);
+	s->have_ksm = s->ksm != NULL;
+	if (!s->ksm)
+		g_ptr_array_add(s->notes, g_strdup(err->message));
+	if (!kv_vmstat_read(ctx, &s->vmstat, &err2))
+		g_ptr_array_add(s->notes, g_strdup(err2->message));
+	/* Without KSM no process is looked at: the hypervisor's guests only. */
+	ksmd_pid = s->ksm ? sense_guests(ctx, opts, s) : kv_ksmd_find(ctx, NULL);
+	if (opts && opts->hv)
+		sense_balloons(opts->hv, s);
+	if (opts)
+		sense_lookups(opts, s);
 	g_ptr_array_sort(s->guests, guest_by_name);
 	sense_guest_nodes(ctx, s);
-
-	/* Deltas against the previous tick. */
-	{
-		guint64 merged = 0, scanned = 0, run = 0, full = 0;
-		gboolean have_ticks = ksmd_ticks(ctx, ksmd_pid, &ticks);
-
-		if (s->ksm) {
-			merged = s->ksm->value[KV_KSM_PAGES_SHARING] + s->ksm->value[KV_KSM_ZERO_PAGES];
-			scanned = s->ksm->value[KV_KSM_PAGES_SCANNED];
-			run = s->ksm->value[KV_KSM_RUN];
-			full = s->ksm->value[KV_KSM_FULL_SCANS];
-		}
-		if (st && st->have_prev) {
-			long hz = sysconf(_SC_CLK_TCK);
-
-			s->have_deltas = TRUE;
-			s->interval_ms = (guint64)(s->time_us - st->time_us) / 1000;
-			s->prev_run = st->run;
-			s->merged_delta_pages = (gint64)merged - (gint64)st->merged_pages;
-			s->scanned_delta_pages = scanned >= st->scanned_pages ? scanned - st->scanned_pages : 0;
-			s->have_full_scans = s->ksm && kv_ksm_has(s->ksm, KV_KSM_FULL_SCANS);
-			s->full_scans_delta = full >= st->full_scans ? full - st->full_scans : 0;
-			if (have_ticks && st->have_ksmd_ticks && ticks >= st->ksmd_ticks && hz > 0) {
-				s->have_ksmd_cpu = TRUE;
-				s->ksmd_cpu_s = (double)(ticks - st->ksmd_ticks) / (double)hz;
-			}
-#define DELTA(f) (s->vmstat.f >= st->vmstat.f ? s->vmstat.f - st->vmstat.f : 0)
-			s->pswpin_delta = DELTA(pswpin);
-			s->pswpout_delta = DELTA(pswpout);
-			s->ksm_swpin_copy_delta = DELTA(ksm_swpin_copy);
-#undef DELTA
-		}
-		if (st) {
-			st->have_prev = TRUE;
-			st->time_us = s->time_us;
-			st->merged_pages = merged;
-			st->scanned_pages = scanned;
-			st->full_scans = full;
-			st->run = run;
-			st->have_ksmd_ticks = have_ticks;
-			st->ksmd_ticks = ticks;
-			st->vmstat = s->vmstat;
-		}
-	}
+	sense_deltas(ctx, s, st, ksmd_pid);
 	return g_steal_pointer(&s);
 }

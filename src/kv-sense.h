@@ -7,6 +7,7 @@
 
 #include "kv-ctx.h"
 #include "kv-hv.h"
+#include "kv-numa.h"
 #include "kv-policy.h"
 
 G_BEGIN_DECLS
@@ -49,11 +50,6 @@ char *kv_cgroup_parse(const char *buf, KvCgroupVersion *version);
 /* kv_cgroup_limit_parse: "max", "-1"-like huge v1 values (>= 2^62) and
  * numbers.  Returns KV_UNLIMITED for no limit, G_MAXUINT64 - 1 on junk. */
 guint64 kv_cgroup_limit_parse(const char *buf);
-
-/* kv_node_meminfo_parse: "Node N MemTotal: X kB" and "Node N MemFree:"
- * of /sys/devices/system/node/nodeN/meminfo.  Returns TRUE when both
- * parse. */
-gboolean kv_node_meminfo_parse(const char *buf, guint64 *total_kib, guint64 *free_kib);
 
 /* kv_numa_maps_parse: sums the "N<node>=<pages>" fields of every line of
  * /proc/PID/numa_maps (pages of that line's kernelpagesize_kB, 4 when

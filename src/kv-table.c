@@ -9,6 +9,8 @@
 struct KvTable {
 	guint n_cols;
 	char *align;
+	guint gap;
+	guint *min_width;  /* NULL: no minimum */
 	GPtrArray *rows;   /* GStrv */
 };
 
@@ -19,6 +21,7 @@ kv_table_new(guint n_cols, const char *align)
 
 	t->n_cols = n_cols;
 	t->align = g_strdup(align);
+	t->gap = 2;
 	t->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
 	return t;
 }
@@ -30,7 +33,16 @@ kv_table_free(KvTable *t)
 		return;
 	g_ptr_array_unref(t->rows);
 	g_free(t->align);
+	g_free(t->min_width);
 	g_free(t);
+}
+
+void
+kv_table_set_layout(KvTable *t, guint gap, const guint *min_widths)
+{
+	t->gap = gap;
+	g_free(t->min_width);
+	t->min_width = min_widths ? g_memdup2(min_widths, t->n_cols * sizeof(guint)) : NULL;
 }
 
 void
@@ -61,6 +73,8 @@ kv_table_render(const KvTable *t, guint indent, GString *out)
 {
 	g_autofree glong *width = g_new0(glong, t->n_cols);
 
+	for (guint c = 0; t->min_width && c < t->n_cols; c++)
+		width[c] = t->min_width[c];
 	for (guint r = 0; r < t->rows->len; r++) {
 		char **row = t->rows->pdata[r];
 
@@ -77,7 +91,7 @@ kv_table_render(const KvTable *t, guint indent, GString *out)
 			gboolean right = t->align[c] == 'r';
 
 			if (c > 0)
-				g_string_append(line, "  ");
+				g_string_append_printf(line, "%*s", (int)t->gap, "");
 			if (right)
 				g_string_append_printf(line, "%*s", (int)pad, "");
 			g_string_append(line, row[c]);

@@ -3,6 +3,7 @@
  * tick over a fixture root with libvirt's test:///default driver. */
 #include "kv-act.h"
 #include "kv-balancer.h"
+#include "kv-balancer-state.h"
 #include "kv-config.h"
 #include "kv-sense.h"
 
@@ -443,6 +444,13 @@ test_balancer_state(void)
 		status = kv_balancer_status_json(b);
 		text = kv_status_render_text(status, &err);
 		g_assert_no_error(err);
+		{
+			/* What the socket carries reads back whole. */
+			g_autoptr(KvStatus) st = kv_status_from_json(status, &err);
+			g_autofree char *again = st ? kv_status_to_json(st) : NULL;
+
+			g_assert_cmpstr(again, ==, status);
+		}
 		g_assert_nonnull(strstr(text, "tick 2 every 5.0 s"));
 		g_assert_nonnull(strstr(text, "tick 1 [done] ksm: run 1 -> 0"));
 		ticks = 2;
@@ -623,6 +631,205 @@ test_hypervisor_restart(void)
 	rm_rf(root);
 }
 
+/* Every field of the policy state comes back from the state file as it
+ * was saved, with the limits that do not fit a JSON integer. */
+static void
+test_state_round_trip(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("ksmvirt-state-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, KV_BALANCER_STATE_FILE, NULL);
+	g_autoptr(KvPolicyState) a = kv_policy_state_new();
+	g_autoptr(KvPolicyState) b = kv_policy_state_new();
+	g_autoptr(GError) err = NULL;
+	KvGuestPolicyState *ga, *gb;
+
+	g_assert_false(kv_balancer_state_load(path, b, &err));
+	g_assert_no_error(err);   /* no file: a fresh state, no complaint */
+	a->tick = 41;
+	a->ksm_active = TRUE;
+	a->low_gain_ticks = 3;
+	a->backed_off = TRUE;
+	a->gain_pages_per_cpu_s = 1234.5;
+	a->full_scans_since_on = 7;
+	a->numa_unmerging = TRUE;
+	a->numa_restore_run = 2;
+	a->numa_busy_until_tick = 44;
+	a->ksm_blocked_until_tick = 50;
+	a->ksm_blocked_error = g_strdup("run: Read-only file system");
+	ga = kv_policy_state_guest(a, "vm-a");
+	ga->balloon_changed_tick = 40;
+	ga->cg_busy_until_tick = 42;
+	ga->cg_original_limit_bytes = KV_UNLIMITED;
+	ga = kv_policy_state_guest(a, "vm-b");
+	ga->cg_original_limit_bytes = 1ull << 31;
+	g_assert_true(kv_balancer_state_save(path, a, 1000000, NULL, &err));
+	g_assert_no_error(err);
+	g_assert_true(kv_balancer_state_load(path, b, &err));
+	g_assert_no_error(err);
+	g_assert_cmpuint(b->tick, ==, 41);
+	g_assert_true(b->ksm_active);
+	g_assert_cmpuint(b->low_gain_ticks, ==, 3);
+	g_assert_true(b->backed_off);
+	g_assert_cmpfloat(b->gain_pages_per_cpu_s, ==, 1234.5);
+	g_assert_cmpuint(b->full_scans_since_on, ==, 7);
+	g_assert_true(b->numa_unmerging);
+	g_assert_cmpuint(b->numa_restore_run, ==, 2);
+	g_assert_cmpuint(b->numa_busy_until_tick, ==, 44);
+	g_assert_cmpuint(b->ksm_blocked_until_tick, ==, 50);
+	g_assert_cmpstr(b->ksm_blocked_error, ==, "run: Read-only file system");
+	g_assert_cmpuint(g_hash_table_size(b->guests), ==, 2);
+	gb = kv_policy_state_guest(b, "vm-a");
+	g_assert_cmpuint(gb->balloon_changed_tick, ==, 40);
+	g_assert_cmpuint(gb->cg_busy_until_tick, ==, 42);
+	g_assert_cmpuint(gb->cg_original_limit_bytes, ==, KV_UNLIMITED);
+	gb = kv_policy_state_guest(b, "vm-b");
+	g_assert_cmpuint(gb->cg_original_limit_bytes, ==, 1ull << 31);
+	/* A missing gain is "not measured", not 0. */
+	g_assert_true(g_file_set_contents(path, "{\"schema\":\"ksmvirt-balancer-state/1\",\"tick\":5}", -1,
+					  NULL));
+	g_clear_pointer(&b, kv_policy_state_free);
+	b = kv_policy_state_new();
+	g_assert_true(kv_balancer_state_load(path, b, &err));
+	g_assert_cmpuint(b->tick, ==, 5);
+	g_assert_cmpfloat(b->gain_pages_per_cpu_s, ==, -1);
+	g_assert_false(b->ksm_active);
+	g_assert_null(b->ksm_blocked_error);
+	/* Another schema: not loaded, said why. */
+	g_assert_true(g_file_set_contents(path, "{\"schema\":\"other\"}", -1, NULL));
+	g_assert_false(kv_balancer_state_load(path, b, &err));
+	g_assert_error(err, KV_ERROR, KV_ERROR_PARSE);
+	g_assert_nonnull(strstr(err->message, "another schema"));
+	rm_rf(dir);
+}
+
+/* A status document read back from the socket: every member kept (its
+ * JSON written again is the same), and its text (columns stay aligned
+ * past a long guest name). */
+static const char status_doc[] =
+	"{\"schema\":\"ksmvirt-status/1\",\"tick\":17,\"time\":1764770000.5,\"tick_ms\":5000,\"dry_r"
+	"un\":true,\"libvirt\":false,\"libvirt_error\":\"connection lost: End of file while rea"
+	"ding data\",\"libvirt_down_since\":1764769970.0,\"libvirt_reconnects\":2,\"host\":{\"mem"
+	"_total_kib\":24572000,\"mem_available_kib\":1048576,\"swap_total_kib\":4194304,\"swap_"
+	"free_kib\":4000000,\"psi_some_avg10\":12.5,\"psi_full_avg10\":3.25,\"numa_nodes\":2,\"no"
+	"des\":[{\"id\":0,\"mem_total_kib\":12000000,\"mem_free_kib\":6000000,\"under_pressure\":f"
+	"alse},{\"id\":3,\"mem_total_kib\":12000000,\"mem_free_kib\":360000,\"under_pressure\":tr"
+	"ue}],\"ksmd_cpu_s\":0.75,\"merged_delta_pages\":-120,\"gain_pages_per_cpu_s\":4321.0,\""
+	"ksm_active\":true,\"backed_off\":false},\"ksm\":{\"run\":1,\"pages_to_scan\":2000,\"sleep_"
+	"millisecs\":20,\"pages_shared\":300,\"pages_sharing\":9000,\"merge_across_nodes\":0,\"ad"
+	"visor_mode\":\"none\"},\"guests\":[{\"name\":\"a-very-long-guest-name-beyond-24\",\"uuid\":"
+	"\"6695eb01-f6a4-8304-79aa-97f2502e193f\",\"pid\":4100,\"ram_kib\":2097152,\"rss_kib\":10"
+	"48576,\"swap_kib\":0,\"merging_pages\":5000,\"priority\":2,\"node_kib\":{\"0\":524288,\"3\":"
+	"524288},\"balloon\":{\"actual_kib\":1572864,\"maximum_kib\":2097152,\"driver\":true,\"unu"
+	"sed_kib\":100000,\"available_kib\":1500000,\"floor_kib\":524288,\"floor_source\":\"polic"
+	"y\"},\"cgroup\":{\"version\":1,\"dir\":\"/sys/fs/cgroup/memory/machine/qemu-1-vm.libvirt"
+	"-qemu\",\"limit_bytes\":-1,\"usage_bytes\":1073741824}},{\"name\":\"vm-2\",\"uuid\":null,\"p"
+	"id\":4200,\"ram_kib\":1048576,\"rss_kib\":512000,\"swap_kib\":2048,\"merging_pages\":4000"
+	",\"priority\":0,\"balloon\":{\"actual_kib\":1048576,\"maximum_kib\":1048576,\"driver\":fal"
+	"se,\"floor_kib\":0,\"floor_source\":null},\"cgroup\":{\"version\":2,\"dir\":\"/sys/fs/cgrou"
+	"p/unified/machine/vm-2\",\"limit_bytes\":805306368,\"usage_bytes\":524288000}}],\"deci"
+	"sions\":[{\"policy\":\"ksm\",\"decision\":\"merge\",\"reason\":\"MemAvailable 4%\"},{\"policy\""
+	":\"balloon\",\"decision\":\"inflate\",\"reason\":\"node 3 under pressure\"}],\"actions\":[{\""
+	"policy\":\"ksm\",\"description\":\"ksm: pages_to_scan 1000 -> 2000\",\"knob\":\"pages_to_s"
+	"can\",\"value\":2000,\"old_value\":1000,\"result\":\"dry-run\"},{\"policy\":\"balloon\",\"desc"
+	"ription\":\"balloon a-very-long-guest-name-beyond-24: 2048 -> 1536 MiB\",\"guest\":\"a"
+	"-very-long-guest-name-beyond-24\",\"value\":1572864,\"old_value\":2097152,\"result\":\"t"
+	"ransient\",\"error\":\"libvirt: timed out\"}],\"recent_actions\":[\"tick 1 [done] a\",\"ti"
+	"ck 2 [done] b\",\"tick 3 [done] c\",\"tick 4 [done] d\",\"tick 5 [done] e\",\"tick 6 [do"
+	"ne] f\",\"tick 7 [done] g\",\"tick 8 [done] h\",\"tick 9 [done] i\",\"tick 10 [done] j\","
+	"\"tick 11 [done] k\",\"tick 12 [done] l\"],\"notes\":[\"balloon statistics: timed out\"]"
+	"}";
+
+static const char status_text[] =
+	"tick 17 every 5.0 s, dry run, libvirt disconnected for 30 s: connection lost: End of file while reading data\n"
+	"host: MemAvailable 1024 of 23996 MiB, PSI some 12.5% full 3.2%, KSM gain 4321 pages/CPU-s\n"
+	"nodes: node 0 50% free, node 3 3% free (under pressure)\n"
+	"ksm: run 1, pages_to_scan 2000, sleep 20 ms, shared 300, sharing 9000, merge_across_nodes 0\n"
+	"\n"
+	"GUEST                                PID   RAM MiB   RSS MiB    MERGED  PRIO BALLOON MiB   LIMIT MiB\n"
+	"a-very-long-guest-name-beyond-24    4100      2048      1024      5000     2        1536         max\n"
+	"vm-2                                4200      1024       500      4000     0       1024*         768\n"
+	"\n"
+	"Decisions:\n"
+	"  ksm      merge        MemAvailable 4%\n"
+	"  balloon  inflate      node 3 under pressure\n"
+	"\n"
+	"Actions:\n"
+	"  [dry-run] ksm: pages_to_scan 1000 -> 2000\n"
+	"  [transient] balloon a-very-long-guest-name-beyond-24: 2048 -> 1536 MiB: libvirt: timed out\n"
+	"\n"
+	"Recent changes:\n"
+	"  tick 3 [done] c\n"
+	"  tick 4 [done] d\n"
+	"  tick 5 [done] e\n"
+	"  tick 6 [done] f\n"
+	"  tick 7 [done] g\n"
+	"  tick 8 [done] h\n"
+	"  tick 9 [done] i\n"
+	"  tick 10 [done] j\n"
+	"  tick 11 [done] k\n"
+	"  tick 12 [done] l\n"
+	"note: balloon statistics: timed out\n";
+
+static void
+test_status_document(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvStatus) st = kv_status_from_json(status_doc, &err);
+	g_autoptr(KvStatus) again = NULL;
+	g_autofree char *text = NULL, *json = NULL, *json2 = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(st);
+	g_assert_cmpuint(st->guests->len, ==, 2);
+	g_assert_cmpuint(st->nodes->len, ==, 2);
+	g_assert_true(kv_ksm_has(st->ksm, KV_KSM_PAGES_TO_SCAN));
+	g_assert_false(kv_ksm_has(st->ksm, KV_KSM_FULL_SCANS));
+	text = kv_status_render(st);
+	g_assert_cmpstr(text, ==, status_text);
+	g_clear_pointer(&text, g_free);
+	text = kv_status_render_text(status_doc, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(text, ==, status_text);
+	json = kv_status_to_json(st);
+	again = kv_status_from_json(json, &err);
+	g_assert_no_error(err);
+	json2 = kv_status_to_json(again);
+	g_assert_cmpstr(json, ==, json2);
+	g_assert_nonnull(strstr(json, "\"libvirt_down_since\" : 1764769970"));
+	g_assert_nonnull(strstr(json, "\"limit_bytes\" : -1"));
+	g_assert_null(kv_status_from_json("[1]", &err));
+	g_assert_error(err, KV_ERROR, KV_ERROR_PARSE);
+}
+
+/* A tick reads what the policies use: a guest whose smaps cannot be read
+ * (the kernel walks every page table for it) is still sensed, with its
+ * RAM from the QEMU command line. */
+static void
+test_sense_no_smaps(void)
+{
+	g_autofree char *src = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
+	g_autofree char *root = temp_root();
+	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/' && rm -f '%s/proc/1201/smaps'", src, root,
+					       root);
+	g_autoptr(KvCtx) ctx = NULL;
+	g_autoptr(KvSnapshot) s = NULL;
+	g_autoptr(GError) err = NULL;
+	const KvGuestSense *web = NULL;
+
+	g_assert_cmpint(system(cmd), ==, 0);
+	ctx = kv_ctx_new(root);
+	s = kv_sense(ctx, NULL, NULL, &err);
+	g_assert_no_error(err);
+	for (guint i = 0; i < s->guests->len; i++)
+		if (!g_strcmp0(((const KvGuestSense *)g_ptr_array_index(s->guests, i))->name, "web-1"))
+			web = g_ptr_array_index(s->guests, i);
+	g_assert_nonnull(web);
+	g_assert_cmpint(web->pid, ==, 1201);
+	g_assert_cmpuint(web->ram_kib, >, 0);
+	g_assert_true(s->have_ksm);
+	rm_rf(root);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -636,7 +843,10 @@ main(int argc, char **argv)
 	g_test_add_func("/act/files", test_act_files);
 	g_test_add_func("/act/errno", test_errno_class);
 	g_test_add_func("/act/guest-destroyed", test_guest_destroyed);
+	g_test_add_func("/sense/no-smaps", test_sense_no_smaps);
 	g_test_add_func("/balancer/state", test_balancer_state);
+	g_test_add_func("/balancer/state-round-trip", test_state_round_trip);
+	g_test_add_func("/balancer/status-document", test_status_document);
 	g_test_add_func("/balancer/hypervisor-restart", test_hypervisor_restart);
 	return g_test_run();
 }
