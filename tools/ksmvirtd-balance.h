@@ -5,65 +5,6 @@
 #pragma once
 
 #include <errno.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-/* Under systemd, stderr goes to the journal ($JOURNAL_STREAM names it):
- * then each line starts with its syslog level, "<4>" and so on
- * (sd-daemon(3)), so warnings stand out without a journal library. */
-static gboolean stderr_is_journal(void)
-{
-	static int known = -1;
-	if (known < 0) {
-		const char *js = g_getenv("JOURNAL_STREAM");
-		struct stat st;
-		unsigned long long dev, ino;
-		known = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
-			fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
-			(unsigned long long)st.st_ino == ino;
-	}
-	return known == 1;
-}
-
-enum { LOG_LEVEL_WARNING = 4, LOG_LEVEL_NOTICE = 5, LOG_LEVEL_DEBUG = 7 };
-
-G_GNUC_PRINTF(2, 3)
-static void log_level(int level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree gchar *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	if (stderr_is_journal())
-		fprintf(stderr, "<%d>ksmvirtd: %s\n", level, msg);
-	else
-		fprintf(stderr, "ksmvirtd: %s\n", msg);
-}
-
-/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
-static void notify_systemd(const char *state)
-{
-	const char *path = g_getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t len;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	len = strlen(path);
-	if (len >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, len);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';  /* abstract namespace */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-		log_msg("sd_notify: %s", g_strerror(errno));
-	close(fd);
-}
 
 /* At start a missing file means the defaults; on a reload it keeps the
  * running configuration, as a broken file does. */
@@ -73,7 +14,7 @@ static gboolean load_config(Daemon *d, KvConfig *cfg, gboolean reload, GError **
 	if (!(reload ? kv_config_reload : kv_config_load)(d->config_path, cfg, warnings, error))
 		return FALSE;
 	for (guint i = 0; i < warnings->len; i++)
-		log_msg("%s: %s", d->config_path, (char *)g_ptr_array_index(warnings, i));
+		kvd_log(LOG_WARNING, "%s: %s", d->config_path, (char *)g_ptr_array_index(warnings, i));
 	return TRUE;
 }
 
@@ -110,7 +51,7 @@ static void log_notes(Daemon *d)
 {
 	g_autoptr(GPtrArray) notes = kv_balancer_take_notes(d->bal);
 	for (guint i = 0; i < notes->len; i++)
-		log_level(LOG_LEVEL_WARNING, "%s", (char *)g_ptr_array_index(notes, i));
+		kvd_log(LOG_WARNING, "%s", (char *)g_ptr_array_index(notes, i));
 }
 
 static void balance_tick(Daemon *d)
@@ -120,23 +61,21 @@ static void balance_tick(Daemon *d)
 	g_clear_pointer(&d->status_doc, g_free);  /* status shows this tick */
 	log_notes(d);
 	if (plan == NULL) {
-		log_msg("balancer: %s", err->message);
+		kvd_log(LOG_WARNING, "balancer: %s", err->message);
 		return;
 	}
 	for (guint i = 0; i < plan->actions->len; i++) {
 		const KvAction *a = g_ptr_array_index(plan->actions, i);
 		g_autofree gchar *what = kv_action_describe(a);
 		if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
-			log_level(LOG_LEVEL_WARNING, "%s failed (%s): %s", what,
+			kvd_log(LOG_WARNING, "%s failed (%s): %s", what,
 				  a->result == KV_RESULT_TRANSIENT ? "will retry" : "permanent", a->error);
 		else
-			log_level(LOG_LEVEL_NOTICE, "%s%s", a->result == KV_RESULT_DRY_RUN ? "would do: " : "", what);
+			kvd_log(LOG_NOTICE, "%s%s", a->result == KV_RESULT_DRY_RUN ? "would do: " : "", what);
 	}
-	if (d->verbose) {
-		for (guint i = 0; i < plan->summaries->len; i++) {
-			const KvSummary *s = g_ptr_array_index(plan->summaries, i);
-			log_level(LOG_LEVEL_DEBUG, "%s: %s: %s", s->policy, s->decision, s->reason);
-		}
+	for (guint i = 0; i < plan->summaries->len; i++) {
+		const KvSummary *s = g_ptr_array_index(plan->summaries, i);
+		kvd_log(LOG_DEBUG, "%s: %s: %s", s->policy, s->decision, s->reason);
 	}
 }
 
@@ -157,7 +96,7 @@ static void reload_config(Daemon *d)
 	g_autoptr(GError) err = NULL;
 	KvConfig cfg;
 	if (!load_config(d, &cfg, TRUE, &err)) {
-		log_msg("reload: %s; keeping the previous configuration", err->message);
+		kvd_log(LOG_WARNING, "reload: %s; keeping the previous configuration", err->message);
 		return;
 	}
 	if (d->dry_run_forced)
@@ -178,6 +117,6 @@ static void reload_config(Daemon *d)
 		g_source_remove(d->tick_source);
 		d->tick_source = g_timeout_add(cfg.tick_ms, on_balance_tick, d);
 	}
-	log_msg("configuration reloaded from %s (tick %.1f s%s)", d->config_path,
+	kvd_log(LOG_INFO, "configuration reloaded from %s (tick %.1f s%s)", d->config_path,
 		cfg.tick_ms / 1000.0, cfg.dry_run ? ", dry run" : "");
 }

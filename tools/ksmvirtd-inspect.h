@@ -48,11 +48,11 @@ static void inspect_save(Daemon *d, gboolean cache_changed, gboolean map_changed
 {
 	g_autoptr(GError) err = NULL;
 	if (cache_changed && !kv_inspect_cache_save(d->icache, d->icache_path, &err)) {
-		log_msg("cannot save the inspection cache: %s", err->message);
+		kvd_log(LOG_WARNING, "cannot save the inspection cache: %s", err->message);
 		g_clear_error(&err);
 	}
 	if (map_changed && !kv_os_map_save(d->os_map, d->os_map_path, &err))
-		log_msg("cannot save the OS map: %s", err->message);
+		kvd_log(LOG_WARNING, "cannot save the OS map: %s", err->message);
 }
 
 static void inspect_start_next(Daemon *d);
@@ -89,7 +89,7 @@ static void on_inspect_exit(GPid pid, gint status, gpointer data)
 				&cache_changed, &map_changed);
 	inspect_save(d, cache_changed, map_changed);
 	g_autofree gchar *family = kv_os_info_family(os);
-	log_msg("inspected %s in %.1f s: %s%s%s", name, took_us / 1e6,
+	kvd_log(LOG_INFO, "inspected %s in %.1f s: %s%s%s", name, took_us / 1e6,
 		os->product_name ? os->product_name : family, os->reason ? ": " : "",
 		os->reason ? os->reason : "");
 	g_clear_pointer(&d->irun_uuid, g_free);
@@ -147,7 +147,7 @@ static void inspect_start_next(Daemon *d)
 		g_autofree gchar *why = g_strdup_printf("inspection could not start: %s", err->message);
 		g_autoptr(KvOsInfo) os = kv_os_info_new_unknown(why);
 		gboolean cc, mc;
-		log_msg("%s", why);
+		kvd_log(LOG_WARNING, "%s", why);
 		d->irun_pid = 0;
 		kv_inspect_queue_finish(d->iq, d->irun_uuid, d->irun_key, os, g_get_monotonic_time(), &cc, &mc);
 		inspect_save(d, cc, mc);
@@ -155,8 +155,7 @@ static void inspect_start_next(Daemon *d)
 		g_clear_pointer(&d->irun_key, g_free);
 		return;
 	}
-	if (d->verbose)
-		log_msg("inspecting %s (pid %d, %s)", g->name, (int)d->irun_pid, g->disks[0]);
+	kvd_log(LOG_DEBUG, "inspecting %s (pid %d, %s)", g->name, (int)d->irun_pid, g->disks[0]);
 	fcntl(d->irun_fd, F_SETFL, fcntl(d->irun_fd, F_GETFL) | O_NONBLOCK);
 	fcntl(d->irun_fd, F_SETFD, FD_CLOEXEC);
 	d->irun_fd_source = g_unix_fd_add(d->irun_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_inspect_output, d);
@@ -237,13 +236,13 @@ static void inspect_setup(Daemon *d, const char *state_dir, gboolean use_libvirt
 						      : g_build_filename(state_dir, "inspect-cache.json", NULL);
 	d->icache = kv_inspect_cache_load(d->icache_path, &err);
 	if (d->icache == NULL) {
-		log_msg("%s: starting with an empty inspection cache", err->message);
+		kvd_log(LOG_WARNING, "%s: starting with an empty inspection cache", err->message);
 		g_clear_error(&err);
 		d->icache = kv_inspect_cache_new();
 	}
 	d->os_map = kv_os_map_load(d->os_map_path, &err);
 	if (d->os_map == NULL) {
-		log_msg("%s: starting with an empty OS map", err->message);
+		kvd_log(LOG_WARNING, "%s: starting with an empty OS map", err->message);
 		d->os_map = kv_os_map_new();
 	}
 	d->iq = kv_inspect_queue_new(d->icache, d->os_map);

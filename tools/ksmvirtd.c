@@ -52,6 +52,7 @@
 #include "kv-server.h"
 #include "kv-spool.h"
 #include "kv-paths.h"
+#include "ksmvirtd/log.h"
 
 #define DEFAULT_SOCKET KV_PATH_SOCKET
 #define DEFAULT_STATE_DIR KV_PATH_STATE_DIR
@@ -65,7 +66,6 @@ typedef struct {
 	gchar *socket_path;
 	gchar *spool_dir;
 	gchar *registry_path;
-	gboolean verbose;
 	KvRegistry *reg;
 	GMainLoop *loop;
 	KvServer *server;
@@ -103,23 +103,11 @@ typedef struct {
 	gint64 irun_started_us;
 } Daemon;
 
-G_GNUC_PRINTF(1, 2)
-static void log_msg(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree gchar *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	/* Messages carry guest names: one line each, no terminal controls. */
-	g_autofree gchar *line = kv_escape_term(msg);
-	fprintf(stderr, "ksmvirtd: %s\n", line);
-}
-
 static void save_registry(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	if (!kv_registry_save(d->reg, d->registry_path, &err))
-		log_msg("cannot save the registry: %s", err->message);
+		kvd_log(LOG_ERR, "cannot save the registry: %s", err->message);
 }
 
 /* An acknowledgement owed to a hook once its event is saved. */
@@ -171,7 +159,7 @@ static void on_saved(GObject *source, GAsyncResult *res, gpointer data)
 	Daemon *d = data;
 	g_autoptr(GError) err = NULL;
 	if (!g_task_propagate_boolean(G_TASK(res), &err))
-		log_msg("cannot save the registry: %s", err->message);
+		kvd_log(LOG_ERR, "cannot save the registry: %s", err->message);
 	answer_acks(d->acks_in_flight, err);
 	d->saving = FALSE;
 	if (d->dirty)
@@ -206,12 +194,10 @@ static void wait_saves(Daemon *d)
 		g_main_context_iteration(NULL, TRUE);
 }
 
-static void log_event(Daemon *d, const KvEvent *ev, const char *how)
+static void log_event(const KvEvent *ev, const char *how)
 {
-	if (d->verbose)
-		log_msg("%s: %s %s %s (uuid %s)", how, ev->name,
-			kv_event_op_to_string(ev->op), ev->subop,
-			ev->uuid ? ev->uuid : "unknown");
+	kvd_log(LOG_DEBUG, "%s: %s %s %s (uuid %s)", how, ev->name,
+		kv_event_op_to_string(ev->op), ev->subop, ev->uuid ? ev->uuid : "unknown");
 }
 
 /* Replay every spooled event in order.  Entries are removed only after the
@@ -222,7 +208,7 @@ static guint replay_spool(Daemon *d)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GPtrArray) paths = kv_spool_list(d->spool_dir, &err);
 	if (paths == NULL) {
-		log_msg("%s", err->message);
+		kvd_log(LOG_WARNING, "%s", err->message);
 		return 0;
 	}
 	if (paths->len == 0)
@@ -240,28 +226,28 @@ static guint replay_spool(Daemon *d)
 			g_autoptr(GError) re = NULL;
 			g_autofree gchar *bad = kv_file_set_aside(path, &re);
 			if (bad)
-				log_msg("spooled event %s is unusable (%s): set aside as %s", path,
+				kvd_log(LOG_WARNING, "spooled event %s is unusable (%s): set aside as %s", path,
 					e->message, bad);
 			else
-				log_msg("spooled event %s is unusable (%s), cannot be set aside: %s",
+				kvd_log(LOG_WARNING, "spooled event %s is unusable (%s), cannot be set aside: %s",
 					path, e->message, re->message);
 			continue;
 		}
 		kv_registry_apply(d->reg, ev);
-		log_event(d, ev, "replayed");
+		log_event(ev, "replayed");
 		applied++;
 	}
 	g_autoptr(GError) serr = NULL;
 	if (!kv_registry_save(d->reg, d->registry_path, &serr)) {
-		log_msg("cannot save the registry, spool kept: %s", serr->message);
+		kvd_log(LOG_ERR, "cannot save the registry, spool kept: %s", serr->message);
 		return applied;
 	}
 	for (guint i = 0; i < paths->len; i++) {
 		g_autoptr(GError) e = NULL;
 		if (!kv_spool_consume(g_ptr_array_index(paths, i), &e))
-			log_msg("%s", e->message);
+			kvd_log(LOG_WARNING, "%s", e->message);
 	}
-	log_msg("replayed %u spooled event(s)", applied);
+	kvd_log(LOG_INFO, "replayed %u spooled event(s)", applied);
 	return applied;
 }
 
@@ -285,13 +271,13 @@ static void on_request(KvServerClient *client, const char *line, gsize len, gpoi
 	}
 	g_autoptr(KvEvent) ev = kv_event_from_json_line(line, len, &err);
 	if (ev == NULL) {
-		log_msg("rejected an event: %s", err->message);
+		kvd_log(LOG_WARNING, "rejected an event: %s", err->message);
 		g_autofree gchar *reply = g_strdup_printf("error %s\n", err->message);
 		kv_server_client_answer(client, reply);
 		return;
 	}
 	gboolean changed = kv_registry_apply(d->reg, ev);
-	log_event(d, ev, changed ? "event" : "stale event");
+	log_event(ev, changed ? "event" : "stale event");
 	Ack *a = g_new0(Ack, 1);
 	a->client = client;
 	a->reply = g_strdup_printf("ok %s\n", ev->id);
@@ -318,7 +304,7 @@ static KvServerLimits server_limits(const KvConfig *cfg)
 static gboolean on_quit(gpointer data)
 {
 	Daemon *d = data;
-	log_msg("stopping");
+	kvd_log(LOG_INFO, "stopping");
 	g_main_loop_quit(d->loop);
 	return G_SOURCE_CONTINUE;
 }
@@ -337,7 +323,7 @@ static void expire_registry(Daemon *d)
 {
 	guint n = kv_registry_expire(d->reg, g_get_real_time());
 	if (n > 0) {
-		log_msg("forgot %u guest(s) gone from the registry", n);
+		kvd_log(LOG_INFO, "forgot %u guest(s) gone from the registry", n);
 		save_registry_soon(d);
 	}
 }
@@ -354,7 +340,7 @@ static gboolean on_spool_tick(gpointer data)
 
 static void on_server_log(const char *msg, gpointer data)
 {
-	log_level(LOG_LEVEL_WARNING, "control socket: %s", msg);
+	kvd_log(LOG_WARNING, "control socket: %s", msg);
 }
 
 /* Listen on the socket (kv-server.h: mode 0600 from the start, directory
@@ -401,7 +387,7 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) err = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc != 1) {
-		fprintf(stderr, "ksmvirtd: %s\n", err ? err->message : "unexpected argument");
+		kvd_log(LOG_ERR, "%s", err ? err->message : "unexpected argument");
 		return 2;
 	}
 	if (socket_path == NULL)
@@ -409,13 +395,14 @@ int main(int argc, char **argv)
 	if (state_dir == NULL)
 		state_dir = g_strdup(g_getenv("KSMVIRT_STATE_DIR") ? g_getenv("KSMVIRT_STATE_DIR") : DEFAULT_STATE_DIR);
 
+	kvd_log_set_max_level(verbose ? LOG_DEBUG : LOG_INFO);
 	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
-		log_msg("cannot create %s: %s", state_dir, g_strerror(errno));
+		kvd_log(LOG_ERR, "cannot create %s: %s", state_dir, g_strerror(errno));
 		return 1;
 	}
 	/* Files in it are replaced by rename: nobody else may change it. */
 	if (!kv_file_check_dir(state_dir, &err)) {
-		log_msg("unsafe state directory: %s", err->message);
+		kvd_log(LOG_ERR, "unsafe state directory: %s", err->message);
 		return 1;
 	}
 
@@ -424,7 +411,6 @@ int main(int argc, char **argv)
 		.socket_path = socket_path,
 		.spool_dir = g_build_filename(state_dir, "spool", NULL),
 		.registry_path = g_build_filename(state_dir, "registry.json", NULL),
-		.verbose = verbose,
 		.acks_waiting = g_ptr_array_new_with_free_func(ack_free),
 		.acks_in_flight = g_ptr_array_new_with_free_func(ack_free),
 	};
@@ -434,9 +420,9 @@ int main(int argc, char **argv)
 		g_autofree gchar *bad = g_error_matches(err, KV_REGISTRY_ERROR, KV_REGISTRY_ERROR_PARSE)
 						? kv_file_set_aside(d.registry_path, &re) : NULL;
 		if (bad)
-			log_msg("%s: set aside as %s, starting with an empty registry", err->message, bad);
+			kvd_log(LOG_WARNING, "%s: set aside as %s, starting with an empty registry", err->message, bad);
 		else
-			log_msg("%s: starting with an empty registry%s%s", err->message,
+			kvd_log(LOG_WARNING, "%s: starting with an empty registry%s%s", err->message,
 				re ? "; cannot set it aside: " : "", re ? re->message : "");
 		g_clear_error(&err);
 		d.reg = kv_registry_new();
@@ -446,13 +432,13 @@ int main(int argc, char **argv)
 	/* Events of this boot come after those of any earlier one. */
 	g_autofree gchar *boot_id = kv_order_boot_id(kctx, &err);
 	if (boot_id == NULL) {
-		log_msg("%s: events of different boots are ordered by the wall clock", err->message);
+		kvd_log(LOG_WARNING, "%s: events of different boots are ordered by the wall clock", err->message);
 		g_clear_error(&err);
 	}
 	kv_registry_set_boot_id(d.reg, boot_id);
 	kv_registry_expire(d.reg, g_get_real_time());
 	if (!load_config(&d, &d.cfg, FALSE, &err)) {
-		log_msg("%s", err->message);
+		kvd_log(LOG_ERR, "%s", err->message);
 		return 1;
 	}
 	if (dry_run)
@@ -475,7 +461,7 @@ int main(int argc, char **argv)
 	/* Listen before replaying: hooks running meanwhile reach us, and
 	 * folding is ordered by event time whichever path an event took. */
 	if (!listen_on(&d, &err)) {
-		log_msg("%s", err->message);
+		kvd_log(LOG_ERR, "%s", err->message);
 		rc = 1;
 		goto out;
 	}
@@ -493,17 +479,17 @@ int main(int argc, char **argv)
 	inspect_start(&d);
 	replay_spool(&d);
 	save_registry(&d);
-	log_msg("listening on %s, state in %s (%u guests known)", d.socket_path,
+	kvd_log(LOG_INFO, "listening on %s, state in %s (%u guests known)", d.socket_path,
 		state_dir, kv_registry_size(d.reg));
-	notify_systemd("READY=1\nSTATUS=balancing");
+	kvd_notify_systemd("READY=1\nSTATUS=balancing");
 	g_main_loop_run(d.loop);
-	notify_systemd("STOPPING=1");
+	kvd_notify_systemd("STOPPING=1");
 	wait_saves(&d);
 	{
 		/* Events folded in but not in a write yet: save, then answer. */
 		g_autoptr(GError) serr = NULL;
 		if (!kv_registry_save(d.reg, d.registry_path, &serr))
-			log_msg("cannot save the registry: %s", serr->message);
+			kvd_log(LOG_ERR, "cannot save the registry: %s", serr->message);
 		answer_acks(d.acks_waiting, serr);
 	}
 	kv_server_free(d.server);
