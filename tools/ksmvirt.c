@@ -219,6 +219,58 @@ registry_name(const char *uuid, gpointer data)
 	return g && g->name ? g_strdup(g->name) : NULL;
 }
 
+/* The prologue of every command that reads the system: --pid PIDS parsed
+ * into PIDS (when given), --root (else $KSMVIRT_ROOT) checked to be a
+ * directory, the context over it in CTX.  Returns 0, or EXIT_USAGE after
+ * a message "ksmvirt CMD: ...". */
+static int
+cli_prologue(const char *cmd, char **root, char **pid_args, GArray *pids, KvCtx **ctx)
+{
+	for (guint i = 0; pid_args && pid_args[i]; i++) {
+		guint64 v;
+
+		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
+			g_printerr("ksmvirt %s: --pid %s: not a process id\n", cmd, pid_args[i]);
+			return EXIT_USAGE;
+		}
+		g_array_append_val(pids, (int){ (int)v });
+	}
+	if (!*root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
+		*root = g_strdup(g_getenv("KSMVIRT_ROOT"));
+	if (*root && !g_file_test(*root, G_FILE_TEST_IS_DIR)) {
+		g_printerr("ksmvirt %s: --root %s: not a directory\n", cmd, *root);
+		return EXIT_USAGE;
+	}
+	*ctx = kv_ctx_new(*root);
+	return 0;
+}
+
+/* cli_wants_libvirt: libvirt is asked unless --no-libvirt, and under
+ * --root only when --connect names it. */
+static gboolean
+cli_wants_libvirt(gboolean no_libvirt, const char *uri, const char *root)
+{
+	return !no_libvirt && (uri || !root);
+}
+
+/* cli_libvirt: a read-only connection in HV when wanted and reachable;
+ * unreachable is a failure only when --connect named the URI.  Returns 0
+ * or EXIT_FAIL after a message. */
+static int
+cli_libvirt(const char *cmd, const KvCtx *ctx, gboolean wanted, const char *uri, KvHv **hv)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!wanted)
+		return 0;
+	*hv = kv_hv_libvirt_open(ctx, uri, &err);
+	if (!*hv && uri) {
+		g_printerr("ksmvirt %s: cannot connect to libvirt: %s\n", cmd, err->message);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int
 cmd_report(int argc, char **argv)
 {
@@ -499,23 +551,64 @@ cmd_inspect(int argc, char **argv)
 	return 0;
 }
 
-/* The host node holding most of a guest's pages (census), or -1. */
-static int
-majority_node(const KvReport *r, const KvGuest *g)
+/* advise_report: the report advise works from: with the census for the
+ * nodes guests run on (without it when not privileged: then they are
+ * unknown).  Returns NULL with ERROR. */
+static KvReport *
+advise_report(const KvCtx *ctx, KvHv *hv, GHashTable *os_map, GError **error)
 {
-	guint64 best = 0;
-	int node = -1;
+	KvReportOptions opts = { .census = TRUE, .hv = hv, .os_map = os_map };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 
-	for (guint i = 0; g->census && i < r->topo->nodes->len; i++) {
-		const KvCensusCount *c = &g_array_index(g->census->per_node, KvCensusCount, i);
-		guint64 pages = c->merged + c->private_ + c->zero;
-
-		if (pages > best) {
-			best = pages;
-			node = g_array_index(r->topo->nodes, KvNumaNode, i).id;
-		}
+	if (!r && g_error_matches(err, KV_ERROR, KV_ERROR_ACCESS)) {
+		/* Without the census the current nodes are unknown. */
+		g_clear_error(&err);
+		opts.census = FALSE;
+		r = kv_report_collect(ctx, &opts, &err);
 	}
-	return node;
+	if (!r)
+		g_propagate_error(error, g_steal_pointer(&err));
+	return g_steal_pointer(&r);
+}
+
+/* advise_apply: pins each libvirt guest that should move to its proposed
+ * node through the hypervisor interface (read-write connection to URI,
+ * NULL: qemu:///system).  Returns 0, EXIT_PRIV when a guest could not be
+ * pinned, EXIT_FAIL when the output failed. */
+static int
+advise_apply(const KvCtx *ctx, const KvAdvice *a, const char *uri)
+{
+	g_autoptr(GError) open_err = NULL;
+	g_autoptr(KvHv) hv = NULL;
+	int rc = 0;
+
+	for (guint i = 0; i < a->guests->len; i++) {
+		const KvAdvicePlacement *p = &g_array_index(a->guests, KvAdvicePlacement, i);
+		g_autofree char *nodeset = g_strdup_printf("%d", p->node_proposed);
+		g_autofree char *got = NULL, *name = kv_escape_term(p->name), *why = NULL, *line = NULL;
+		g_autoptr(GError) err = NULL;
+
+		if (!kv_advice_moves(p))
+			continue;
+		if (!p->libvirt) {
+			g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", name);
+			continue;
+		}
+		if (!hv && !open_err)
+			hv = kv_hv_libvirt_open_rw(ctx, uri ? uri : "qemu:///system", &open_err);
+		got = hv ? kv_hv_set_nodeset(hv, p->name, nodeset, &err) : NULL;
+		if (!got) {
+			why = kv_escape_term(hv ? err->message : open_err->message);
+			g_printerr("ksmvirt advise: %s: %s\n", name, why);
+			rc = EXIT_PRIV;
+			continue;
+		}
+		line = g_strdup_printf("applied: %s numatune nodeset %s (strict)\n", name, got);
+		if (!print_out("advise", line))
+			return EXIT_FAIL;
+	}
+	return rc;
 }
 
 /* ksmvirt advise: NUMA placement that maximises expected KSM sharing. */
@@ -524,19 +617,15 @@ cmd_advise(int argc, char **argv)
 {
 	gboolean json = FALSE, apply = FALSE, no_libvirt = FALSE;
 	double share = 0.25, capacity_ratio = 1.0;
-	g_autofree char *root = NULL, *uri = NULL, *os_map_arg = NULL, *os_map_path = NULL;
+	g_autofree char *root = NULL, *uri = NULL, *os_map_arg = NULL, *os_map_path = NULL, *out = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("- NUMA placement advice for KSM");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvHv) hv = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
 	g_autoptr(KvReport) r = NULL;
-	g_autofree KvAdviseGuest *guests = NULL;
-	g_autofree KvAdviseNode *nodes = NULL;
-	g_autofree int *now = NULL, *plan = NULL;
-	g_autoptr(GPtrArray) families = g_ptr_array_new_with_free_func(g_free);
-	guint64 saved_now, saved_plan;
-	gboolean mans;
+	g_autoptr(KvAdvice) advice = NULL;
+	int rc;
 	GOptionEntry entries[] = {
 		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
 		{ "apply", 0, 0, G_OPTION_ARG_NONE, &apply,
@@ -563,179 +652,31 @@ cmd_advise(int argc, char **argv)
 		g_printerr("ksmvirt advise: %s\n", err ? err->message : "bad arguments (see --help)");
 		return EXIT_USAGE;
 	}
-	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
-		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
-	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
-		g_printerr("ksmvirt advise: --root %s: not a directory\n", root);
-		return EXIT_USAGE;
-	}
-	ctx = kv_ctx_new(root);
-	if (!no_libvirt && (uri || !root)) {
-		hv = kv_hv_libvirt_open(ctx, uri, &err);
-		if (!hv && uri) {
-			g_printerr("ksmvirt advise: cannot connect to libvirt: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		g_clear_error(&err);
-	}
+	rc = cli_prologue("advise", &root, NULL, NULL, &ctx);
+	if (!rc)
+		rc = cli_libvirt("advise", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
+	if (rc)
+		return rc;
 	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
 	os_map = kv_os_map_load(os_map_path, &err);
 	if (!os_map) {
 		g_printerr("ksmvirt advise: %s\n", err->message);
 		return EXIT_FAIL;
 	}
-	{
-		KvReportOptions opts = { .census = TRUE, .hv = hv, .os_map = os_map };
-
-		r = kv_report_collect(ctx, &opts, &err);
-		if (!r && g_error_matches(err, KV_ERROR, KV_ERROR_ACCESS)) {
-			/* Without the census the current nodes are unknown. */
-			g_clear_error(&err);
-			opts.census = FALSE;
-			r = kv_report_collect(ctx, &opts, &err);
-		}
-	}
+	r = advise_report(ctx, hv, os_map, &err);
 	if (!r) {
 		g_printerr("ksmvirt advise: %s\n", err->message);
 		return exit_code_for(err);
 	}
-	if (!r->topo) {
-		r->topo = kv_numa_read(ctx, &err);
-		if (!r->topo) {
-			g_printerr("ksmvirt advise: %s\n", err->message);
-			return EXIT_FAIL;
-		}
+	if (!r->topo && !(r->topo = kv_numa_read(ctx, &err))) {
+		g_printerr("ksmvirt advise: %s\n", err->message);
+		return EXIT_FAIL;
 	}
-	guests = g_new0(KvAdviseGuest, r->guests->len + 1);
-	now = g_new0(int, r->guests->len + 1);
-	plan = g_new0(int, r->guests->len + 1);
-	nodes = g_new0(KvAdviseNode, r->topo->nodes->len + 1);
-	for (guint i = 0; i < r->guests->len; i++) {
-		const KvGuest *g = r->guests->pdata[i];
-		char *fam = kv_os_info_family(g->os);
-
-		g_ptr_array_add(families, fam);
-		guests[i].name = g->name;
-		guests[i].family = fam;
-		guests[i].ram_bytes = g->ram_bytes;
-		/* What a guest already merges is the best estimate of what it shares. */
-		guests[i].share_fraction = g->ram_bytes && g->ksm.merging_pages
-			? MIN(1.0, (double)(g->ksm.merging_pages * r->page_size) / (double)g->ram_bytes)
-			: share;
-		guests[i].current_node = now[i] = majority_node(r, g);
-	}
-	for (guint k = 0; k < r->topo->nodes->len; k++) {
-		const KvNumaNode *n = &g_array_index(r->topo->nodes, KvNumaNode, k);
-		guint64 mem = n->mem_total_kib ? n->mem_total_kib * 1024 : n->pages * r->page_size;
-
-		nodes[k].id = n->id;
-		nodes[k].capacity_bytes = (guint64)((double)mem * capacity_ratio);
-	}
-	saved_now = kv_advise_savings(guests, r->guests->len, now);
-	saved_plan = kv_advise_place(guests, r->guests->len, nodes, r->topo->nodes->len, plan);
-	mans = kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES) && r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] == 1;
-
-	if (json) {
-		g_autoptr(JsonBuilder) b = json_builder_new();
-		g_autoptr(JsonGenerator) gen = json_generator_new();
-		g_autoptr(JsonNode) jroot = NULL;
-		g_autofree char *text = NULL, *valid = NULL;
-
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "schema");
-		json_builder_add_string_value(b, "ksmvirt-advise/1");
-		json_builder_set_member_name(b, "merge_across_nodes");
-		json_builder_add_int_value(b, kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES)
-						      ? (gint64)r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] : -1);
-		json_builder_set_member_name(b, "expected_saved_bytes_now");
-		json_builder_add_int_value(b, (gint64)saved_now);
-		json_builder_set_member_name(b, "expected_saved_bytes_proposed");
-		json_builder_add_int_value(b, (gint64)saved_plan);
-		json_builder_set_member_name(b, "guests");
-		json_builder_begin_array(b);
-		for (guint i = 0; i < r->guests->len; i++) {
-			json_builder_begin_object(b);
-			json_builder_set_member_name(b, "name");
-			json_builder_add_string_value(b, guests[i].name);
-			json_builder_set_member_name(b, "family");
-			json_builder_add_string_value(b, guests[i].family);
-			json_builder_set_member_name(b, "node_now");
-			if (now[i] >= 0)
-				json_builder_add_int_value(b, now[i]);
-			else
-				json_builder_add_null_value(b);
-			json_builder_set_member_name(b, "node_proposed");
-			json_builder_add_int_value(b, plan[i]);
-			json_builder_end_object(b);
-		}
-		json_builder_end_array(b);
-		json_builder_end_object(b);
-		jroot = json_builder_get_root(b);
-		json_generator_set_root(gen, jroot);
-		json_generator_set_pretty(gen, TRUE);
-		text = json_generator_to_data(gen, NULL);
-		valid = kv_escape_json_text(text);
-		g_free(text);
-		text = g_strconcat(valid, "\n", NULL);
-		if (!print_out("advise", text))
-			return EXIT_FAIL;
-	} else {
-		g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
-		g_autofree char *a = kv_format_bytes(saved_now), *b2 = kv_format_bytes(saved_plan);
-		g_autofree char *gain = kv_format_bytes(saved_plan > saved_now ? saved_plan - saved_now : 0);
-
-		kv_table_add_rowv(t, "GUEST", "OS FAMILY", "RAM", "NODE NOW", "PROPOSED");
-		for (guint i = 0; i < r->guests->len; i++) {
-			g_autofree char *ram = kv_format_bytes(guests[i].ram_bytes);
-			g_autofree char *n1 = now[i] >= 0 ? g_strdup_printf("%d", now[i]) : g_strdup("?");
-			g_autofree char *n2 = g_strdup_printf("%d%s", plan[i], plan[i] != now[i] ? " *" : "");
-
-			kv_table_add_rowv(t, guests[i].name, guests[i].family, ram, n1, n2);
-		}
-		g_autoptr(GString) out = g_string_new("NUMA placement advice (KSM merges within a node when "
-						      "merge_across_nodes=0)\n");
-
-		kv_table_render(t, 2, out);
-		g_string_append_printf(out, "Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n",
-				       a, b2, gain);
-		if (mans)
-			g_string_append(out, "note: merge_across_nodes is 1: pages merge across nodes now, so placement "
-					"changes\n      no savings until it is set to 0 (which needs everything unmerged "
-					"first).\n");
-		if (!apply)
-			g_string_append(out, "Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
-		if (!print_out("advise", out->str))
-			return EXIT_FAIL;
-	}
-	if (apply) {
-		int rc = 0;
-
-		for (guint i = 0; i < r->guests->len; i++) {
-			const KvGuest *g = r->guests->pdata[i];
-			g_autofree char *nodeset = g_strdup_printf("%d", plan[i]);
-			g_autofree char *got = NULL, *name = kv_escape_term(g->name), *why = NULL, *line = NULL;
-
-			if (plan[i] == now[i])
-				continue;
-			if (g_strcmp0(g->source, "libvirt") != 0) {
-				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", name);
-				continue;
-			}
-			got = kv_hv_libvirt_set_nodeset(uri, g->name, nodeset, &err);
-			if (!got) {
-				why = kv_escape_term(err->message);
-				g_printerr("ksmvirt advise: %s: %s\n", name, why);
-				g_clear_error(&err);
-				rc = EXIT_PRIV;
-				continue;
-			}
-			line = g_strdup_printf("applied: %s numatune nodeset %s (strict)\n", name, got);
-			if (!print_out("advise", line))
-				return EXIT_FAIL;
-		}
-		return rc;
-	}
-	return 0;
+	advice = kv_advice_from_report(r, share, capacity_ratio);
+	out = json ? kv_render_advise_json(advice) : kv_render_advise_text(advice, apply);
+	if (!print_out("advise", out))
+		return EXIT_FAIL;
+	return apply ? advise_apply(ctx, advice, uri) : 0;
 }
 
 /* ksmvirt status: ask ksmvirtd for its guests and last decisions. */
