@@ -271,20 +271,130 @@ cli_libvirt(const char *cmd, const KvCtx *ctx, gboolean wanted, const char *uri,
 	return 0;
 }
 
+/* What report reads besides the system, each optional: the hook's guest
+ * registry (it names guests libvirt cannot), ksmvirtd's history (for
+ * --html), the OS map. */
+typedef struct {
+	KvRegistry *reg;
+	GArray *history;
+	GHashTable *os_map;
+} ReportSources;
+
+static void
+report_sources_clear(ReportSources *src)
+{
+	g_clear_pointer(&src->reg, kv_registry_free);
+	g_clear_pointer(&src->history, g_array_unref);
+	g_clear_pointer(&src->os_map, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ReportSources, report_sources_clear)
+
+/* A source that did not load (LOADED NULL) is reported and done without. */
+static void
+report_ignoring(const char *what, gconstpointer loaded, GError **err)
+{
+	if (!loaded)
+		g_printerr("ksmvirt report: ignoring %s: %s\n", what, (*err)->message);
+	g_clear_error(err);
+}
+
+/* report_load_sources: each from the file the user named, else from its
+ * default below the root; the history only WITH_HISTORY. */
+static void
+report_load_sources(const KvCtx *ctx, const char *registry, const char *history, gboolean with_history,
+		    const char *os_map, ReportSources *src)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *reg_path = registry ? g_strdup(registry) : kv_ctx_path(ctx, DEFAULT_REGISTRY);
+	g_autofree char *history_path = history ? g_strdup(history)
+					: kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
+	g_autofree char *os_map_path = os_map ? g_strdup(os_map) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
+
+	src->reg = kv_registry_load(reg_path, &err);
+	report_ignoring("the guest registry", src->reg, &err);
+	if (with_history) {
+		src->history = kv_history_load(history_path, &err);
+		report_ignoring("the history", src->history, &err);
+	}
+	src->os_map = kv_os_map_load(os_map_path, &err);
+	report_ignoring("the OS map", src->os_map, &err);
+}
+
+/* What report writes where. */
+typedef struct {
+	gboolean json, prom;
+	const char *html;       /* --html FILE, or NULL */
+	GArray *history;        /* for the HTML page, or NULL */
+	gboolean watch;         /* --watch: text too, the screen cleared first */
+} ReportOut;
+
+/* report_once: one report collected and written as OUT says.  Returns 0
+ * or the exit status after a message. */
+static int
+report_once(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvReport) r = kv_report_collect(ctx, opts, &err);
+	g_autofree char *out = NULL;
+
+	if (!r) {
+		g_printerr("ksmvirt report: %s\n", err->message);
+		return exit_code_for(err);
+	}
+	if (o->html) {
+		g_autofree char *page = NULL;
+
+		if (o->history)
+			r->history = g_array_ref(o->history);
+		page = kv_render_html(r);
+		if (!write_file(o->html, page, &err)) {
+			g_printerr("ksmvirt report: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+	}
+	if (o->json)
+		out = kv_render_json(r);
+	else if (o->prom)
+		out = kv_render_prometheus(r);
+	else if (!o->html || o->watch)
+		out = kv_render_text(r);
+	if (o->watch && isatty(STDOUT_FILENO) && !print_out("report", "\033[H\033[2J"))
+		return EXIT_FAIL;
+	if (out && !print_out("report", out))
+		return EXIT_FAIL;
+	if (!out && o->html)
+		g_printerr("ksmvirt report: wrote %s\n", o->html);
+	return 0;
+}
+
+/* report_watch: report once, or every WATCH_S seconds (> 0) until
+ * interrupted.  Returns the exit status. */
+static int
+report_watch(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o, gint watch_s)
+{
+	for (;;) {
+		int rc = report_once(ctx, opts, o);
+
+		if (rc || !watch_s)
+			return rc;
+		/* The ksmd sample already took interval_ms of the period. */
+		if ((guint64)watch_s * 1000 > opts->interval_ms)
+			g_usleep(((guint64)watch_s * 1000 - opts->interval_ms) * 1000);
+	}
+}
+
 static int
 cmd_report(int argc, char **argv)
 {
 	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
-	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL;
-	g_autofree char *registry_path = NULL, *os_map_arg = NULL, *os_map_path = NULL;
-	g_autofree char *history_arg = NULL, *history_path = NULL, *qemu_user = NULL;
-	g_autoptr(GArray) history = NULL;
-	g_autoptr(KvRegistry) reg = NULL;
-	g_autoptr(GHashTable) os_map = NULL;
+	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL, *bad = NULL;
+	g_autofree char *os_map_arg = NULL, *history_arg = NULL, *qemu_user = NULL;
+	g_auto(ReportSources) src = { 0 };
 	gint watch_s = 0, interval_ms = 1000;
+	int rc;
 	g_auto(GStrv) pid_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
-	g_autoptr(GOptionContext) oc = NULL;
+	g_autoptr(GOptionContext) oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvHv) hv = NULL;
@@ -318,120 +428,38 @@ cmd_report(int argc, char **argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
-	oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_option_context_set_summary(oc, "Reports what kernel samepage merging saves on this host.");
 	g_option_context_set_description(oc,
 		"Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
 		"3 the kernel has no KSM, 4 not privileged enough for --census.\n"
 		"See ksmvirt(1).");
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-		g_printerr("ksmvirt report: %s\n", err->message);
+	if (!g_option_context_parse(oc, &argc, &argv, &err))
+		bad = g_strdup(err->message);
+	else if (argc > 1)
+		bad = g_strdup_printf("unexpected argument '%s'", argv[1]);
+	else if (json && prom)
+		bad = g_strdup("--json and --prometheus exclude each other");
+	else if (watch_s < 0 || interval_ms < 0)
+		bad = g_strdup("--watch and --interval take a number >= 0");
+	if (bad) {
+		g_printerr("ksmvirt report: %s\n", bad);
 		return EXIT_USAGE;
 	}
-	if (argc > 1) {
-		g_printerr("ksmvirt report: unexpected argument '%s'\n", argv[1]);
-		return EXIT_USAGE;
-	}
-	if ((json ? 1 : 0) + (prom ? 1 : 0) > 1) {
-		g_printerr("ksmvirt report: --json and --prometheus exclude each other\n");
-		return EXIT_USAGE;
-	}
-	if (watch_s < 0 || interval_ms < 0) {
-		g_printerr("ksmvirt report: --watch and --interval take a number >= 0\n");
-		return EXIT_USAGE;
-	}
-	for (guint i = 0; pid_args && pid_args[i]; i++) {
-		guint64 v;
+	rc = cli_prologue("report", &root, pid_args, pids, &ctx);
+	if (rc)
+		return rc;
+	report_load_sources(ctx, registry, history_arg, html != NULL, os_map_arg, &src);
+	rc = cli_libvirt("report", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
+	if (rc)
+		return rc;
 
-		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
-			g_printerr("ksmvirt report: --pid %s: not a process id\n", pid_args[i]);
-			return EXIT_USAGE;
-		}
-		g_array_append_val(pids, (int){ (int)v });
-	}
-	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
-		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
-	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
-		g_printerr("ksmvirt report: --root %s: not a directory\n", root);
-		return EXIT_USAGE;
-	}
-	ctx = kv_ctx_new(root);
-	/* The registry names guests libvirt cannot; missing means empty. */
-	registry_path = registry ? g_strdup(registry) : kv_ctx_path(ctx, DEFAULT_REGISTRY);
-	reg = kv_registry_load(registry_path, &err);
-	if (!reg) {
-		g_printerr("ksmvirt report: ignoring the guest registry: %s\n", err->message);
-		g_clear_error(&err);
-	}
-	if (html) {
-		history_path = history_arg ? g_strdup(history_arg)
-					   : kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
-		history = kv_history_load(history_path, &err);
-		if (!history) {
-			g_printerr("ksmvirt report: ignoring the history: %s\n", err->message);
-			g_clear_error(&err);
-		}
-	}
-	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
-	os_map = kv_os_map_load(os_map_path, &err);
-	if (!os_map) {
-		g_printerr("ksmvirt report: ignoring the OS map: %s\n", err->message);
-		g_clear_error(&err);
-	}
-	if (!no_libvirt && (uri || !root)) {
-		hv = kv_hv_libvirt_open(ctx, uri, &err);
-		if (!hv && uri) {
-			g_printerr("ksmvirt report: cannot connect to libvirt: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		g_clear_error(&err);
-	}
+	KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
+				   .pids = pids, .lookup_name = src.reg ? registry_name : NULL, .lookup_data = src.reg,
+				   .os_map = src.os_map, .qemu_user = qemu_user, .note_impostors = TRUE };
+	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
 
-	for (;;) {
-		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
-					   .pids = pids,
-					   .lookup_name = reg ? registry_name : NULL,
-					   .lookup_data = reg,
-					   .os_map = os_map, .qemu_user = qemu_user, .note_impostors = TRUE };
-		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
-		g_autofree char *out = NULL;
-
-		if (!r) {
-			g_printerr("ksmvirt report: %s\n", err->message);
-			return exit_code_for(err);
-		}
-		if (html) {
-			g_autofree char *page = NULL;
-
-			if (history)
-				r->history = g_array_ref(history);
-			page = kv_render_html(r);
-
-			if (!write_file(html, page, &err)) {
-				g_printerr("ksmvirt report: %s\n", err->message);
-				return EXIT_FAIL;
-			}
-		}
-		if (json)
-			out = kv_render_json(r);
-		else if (prom)
-			out = kv_render_prometheus(r);
-		else if (!html || watch_s)
-			out = kv_render_text(r);
-		if (watch_s && isatty(STDOUT_FILENO) && !print_out("report", "\033[H\033[2J"))
-			return EXIT_FAIL;
-		if (out && !print_out("report", out))
-			return EXIT_FAIL;
-		if (!out && html)
-			g_printerr("ksmvirt report: wrote %s\n", html);
-		if (!watch_s)
-			break;
-		/* The ksmd sample already took interval_ms of the period. */
-		if ((guint64)watch_s * 1000 > (guint64)interval_ms)
-			g_usleep(((guint64)watch_s * 1000 - (guint64)interval_ms) * 1000);
-	}
-	return 0;
+	return report_watch(ctx, &opts, &out, watch_s);
 }
 
 /* ksmvirt inspect: the guest OS on DISK... (libguestfs, read-only). */
@@ -757,6 +785,7 @@ cmd_balance(int argc, char **argv)
 	g_autofree char *os_map_path = NULL;
 	KvConfig cfg;
 	guint failed = 0;
+	int rc;
 	GOptionEntry entries[] = {
 		{ "oneshot", '1', 0, G_OPTION_ARG_NONE, &oneshot, "Run in this process and exit (required)", NULL },
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be done", NULL },
@@ -807,21 +836,9 @@ cmd_balance(int argc, char **argv)
 		g_printerr("ksmvirt balance: --ticks takes 1..100000\n");
 		return EXIT_USAGE;
 	}
-	for (guint i = 0; pid_args && pid_args[i]; i++) {
-		guint64 v;
-
-		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
-			g_printerr("ksmvirt balance: --pid %s: not a process id\n", pid_args[i]);
-			return EXIT_USAGE;
-		}
-		g_array_append_val(pids, (int){ (int)v });
-	}
-	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
-		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
-	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
-		g_printerr("ksmvirt balance: --root %s: not a directory\n", root);
-		return EXIT_USAGE;
-	}
+	rc = cli_prologue("balance", &root, pid_args, pids, &ctx);
+	if (rc)
+		return rc;
 	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
 		g_printerr("ksmvirt balance: %s\n", err->message);
 		return EXIT_FAIL;
@@ -832,7 +849,6 @@ cmd_balance(int argc, char **argv)
 	}
 	for (guint i = 0; i < warnings->len; i++)
 		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(warnings, i));
-	ctx = kv_ctx_new(root);
 	/* The guest OS (for use_zero_pages) from the OS map ksmvirtd keeps. */
 	os_map_path = kv_ctx_path(ctx, DEFAULT_OS_MAP);
 	os_map = kv_os_map_load(os_map_path, &err);
@@ -840,7 +856,7 @@ cmd_balance(int argc, char **argv)
 		g_printerr("ksmvirt balance: %s: guest OS unknown\n", err->message);
 		g_clear_error(&err);
 	}
-	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = !no_libvirt && (uri || !root),
+	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = cli_wants_libvirt(no_libvirt, uri, root),
 						    .uri = uri, .state_dir = state_dir, .pids = pids, .qemu_user = qemu_user,
 						    .lookup_data = os_map, .is_windows = os_map_is_windows }, &cfg);
 	for (gint i = 0; i < ticks; i++) {
