@@ -462,6 +462,72 @@ cmd_report(int argc, char **argv)
 	return report_watch(ctx, &opts, &out, watch_s);
 }
 
+/* inspect_disks: the OS on DISKS, in a child process killed after
+ * TIMEOUT_S seconds, or in this one when TIMEOUT_S is 0. */
+static KvOsInfo *
+inspect_disks(char **disks, gint timeout_s)
+{
+	g_autoptr(GPtrArray) child = g_ptr_array_new();
+
+	if (timeout_s <= 0)
+		return kv_inspect_disks((const char *const *)disks);
+	g_ptr_array_add(child, (gpointer)"/proc/self/exe");
+	g_ptr_array_add(child, (gpointer)"inspect");
+	g_ptr_array_add(child, (gpointer)"--json");
+	for (guint i = 0; disks[i]; i++)
+		g_ptr_array_add(child, disks[i]);
+	g_ptr_array_add(child, NULL);
+	return kv_inspect_run_child((const char *const *)child->pdata, (guint)timeout_s);
+}
+
+/* inspect_record: OS kept for the guest with UUID RECORD in the OS map at
+ * PATH (NULL: the default).  Returns 0 or the exit status after a
+ * message. */
+static int
+inspect_record(const char *record, const char *path, const KvOsInfo *os)
+{
+	g_autofree char *uuid = kv_uuid_normalize(record);
+	g_autoptr(GHashTable) map = NULL;
+	g_autoptr(GError) err = NULL;
+
+	if (!uuid) {
+		g_printerr("ksmvirt inspect: --record %s: not a UUID\n", record);
+		return EXIT_USAGE;
+	}
+	map = kv_os_map_load(path ? path : DEFAULT_OS_MAP, &err);
+	if (map) {
+		g_hash_table_replace(map, g_strdup(uuid), kv_os_info_copy(os));
+		if (kv_os_map_save(map, path ? path : DEFAULT_OS_MAP, &err))
+			return 0;
+	}
+	g_printerr("ksmvirt inspect: %s\n", err->message);
+	return EXIT_FAIL;
+}
+
+/* inspect_render: OS as a line of JSON or as text, escaped. */
+static char *
+inspect_render(const KvOsInfo *os, gboolean json)
+{
+	if (json) {
+		g_autofree char *s = kv_os_info_to_json(os);
+		g_autofree char *valid = kv_escape_json_text(s);
+
+		return g_strconcat(valid, "\n", NULL);
+	} else {
+		g_autofree char *family = kv_os_info_family(os);
+		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
+		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
+		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
+		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
+		g_autofree char *reason = os->reason ? kv_escape_term(os->reason) : NULL;
+
+		return g_strdup_printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\n"
+				       "arch:     %s\nfamily:   %s\n%s%s%s",
+				       type, distro, product, os->major, os->minor, arch, fam,
+				       reason ? "reason:   " : "", reason ? reason : "", reason ? "\n" : "");
+	}
+}
+
 /* ksmvirt inspect: the guest OS on DISK... (libguestfs, read-only). */
 static int
 cmd_inspect(int argc, char **argv)
@@ -473,7 +539,8 @@ cmd_inspect(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvInspectCache) cache = NULL;
 	g_autoptr(KvOsInfo) os = NULL;
-	g_autofree char *key = NULL, *why = NULL;
+	g_autofree char *key = NULL, *why = NULL, *out = NULL;
+	int rc;
 	GOptionEntry entries[] = {
 		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
 		{ "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_path,
@@ -511,18 +578,8 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (!os && why) {
 		os = kv_os_info_new_unknown(why);
-	} else if (!os && timeout_s > 0) {
-		g_autoptr(GPtrArray) child = g_ptr_array_new();
-
-		g_ptr_array_add(child, (gpointer)"/proc/self/exe");
-		g_ptr_array_add(child, (gpointer)"inspect");
-		g_ptr_array_add(child, (gpointer)"--json");
-		for (int i = 1; i < argc; i++)
-			g_ptr_array_add(child, argv[i]);
-		g_ptr_array_add(child, NULL);
-		os = kv_inspect_run_child((const char *const *)child->pdata, (guint)timeout_s);
 	} else if (!os) {
-		os = kv_inspect_disks((const char *const *)argv + 1);
+		os = inspect_disks(argv + 1, timeout_s);
 	}
 	/* Only a real answer is cached: a timeout may pass next time. */
 	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !kv_os_info_is_transient(os)) {
@@ -532,51 +589,10 @@ cmd_inspect(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if (record) {
-		g_autofree char *uuid = kv_uuid_normalize(record);
-		g_autoptr(GHashTable) map = NULL;
-
-		if (!uuid) {
-			g_printerr("ksmvirt inspect: --record %s: not a UUID\n", record);
-			return EXIT_USAGE;
-		}
-		if (!os_map_path)
-			os_map_path = g_strdup(DEFAULT_OS_MAP);
-		map = kv_os_map_load(os_map_path, &err);
-		if (!map) {
-			g_printerr("ksmvirt inspect: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		g_hash_table_replace(map, g_strdup(uuid), kv_os_info_copy(os));
-		if (!kv_os_map_save(map, os_map_path, &err)) {
-			g_printerr("ksmvirt inspect: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-	}
-	if (json) {
-		g_autofree char *s = kv_os_info_to_json(os);
-		g_autofree char *valid = kv_escape_json_text(s);
-		g_autofree char *line = g_strconcat(valid, "\n", NULL);
-
-		if (!print_out("inspect", line))
-			return EXIT_FAIL;
-	} else {
-		g_autofree char *family = kv_os_info_family(os);
-		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
-		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
-		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
-		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
-		g_autofree char *reason = os->reason ? kv_escape_term(os->reason) : NULL;
-		g_autofree char *text = g_strdup_printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\n"
-							"arch:     %s\nfamily:   %s\n%s%s%s",
-							type, distro, product, os->major, os->minor, arch, fam,
-							reason ? "reason:   " : "", reason ? reason : "",
-							reason ? "\n" : "");
-
-		if (!print_out("inspect", text))
-			return EXIT_FAIL;
-	}
-	return 0;
+	if (record && (rc = inspect_record(record, os_map_path, os)))
+		return rc;
+	out = inspect_render(os, json);
+	return print_out("inspect", out) ? 0 : EXIT_FAIL;
 }
 
 /* advise_report: the report advise works from: with the census for the
@@ -767,6 +783,87 @@ os_map_is_windows(const char *uuid, const char *name, gpointer data)
 	return data && u && kv_os_info_is_windows(g_hash_table_lookup(data, u));
 }
 
+/* balance --print-config: the effective configuration of CONFIG (NULL:
+ * the default file).  Returns the exit status. */
+static int
+balance_print_config(const char *config)
+{
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *text = NULL;
+	KvConfig cfg;
+
+	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
+		g_printerr("ksmvirt balance: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	text = kv_config_to_string(&cfg);
+	return print_out("balance", text) ? 0 : EXIT_FAIL;
+}
+
+/* balance_ticks: TICKS ticks of BAL, INTERVAL_MS apart.  Returns 0,
+ * EXIT_ACTION when an action of the last tick failed, EXIT_FAIL (after a
+ * message) when nothing could be sensed. */
+static int
+balance_ticks(KvBalancer *bal, gint ticks, guint64 interval_ms, gboolean dry_run)
+{
+	g_autoptr(GError) err = NULL;
+	guint failed = 0;
+
+	for (gint i = 0; i < ticks; i++) {
+		const KvPlan *plan;
+
+		if (i > 0)
+			g_usleep(interval_ms * 1000);
+		plan = kv_balancer_tick(bal, dry_run, &err);
+		if (!plan) {
+			g_printerr("ksmvirt balance: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		failed = 0;
+		for (guint j = 0; j < plan->actions->len; j++) {
+			const KvAction *a = g_ptr_array_index(plan->actions, j);
+
+			if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
+				failed++;
+		}
+	}
+	return failed ? EXIT_ACTION : 0;
+}
+
+/* balance_print: the balancer's notes on stderr, its status on stdout
+ * (JSON or text).  Returns FALSE after a message. */
+static gboolean
+balance_print(KvBalancer *bal, gboolean json)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) notes = kv_balancer_take_notes(bal);
+	g_autofree char *doc = kv_balancer_status_json(bal);
+	g_autofree char *text = json ? NULL : kv_status_render_text(doc, &err);
+
+	for (guint i = 0; i < notes->len; i++)
+		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(notes, i));
+	if (!json && !text) {
+		g_printerr("ksmvirt balance: %s\n", err->message);
+		return FALSE;
+	}
+	return print_out("balance", json ? doc : text) && (!json || print_out("balance", "\n"));
+}
+
+/* The guest OS (for use_zero_pages) from the OS map ksmvirtd keeps, or
+ * NULL after a warning. */
+static GHashTable *
+balance_os_map(const KvCtx *ctx)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *path = kv_ctx_path(ctx, DEFAULT_OS_MAP);
+	GHashTable *os_map = kv_os_map_load(path, &err);
+
+	if (!os_map)
+		g_printerr("ksmvirt balance: %s: guest OS unknown\n", err->message);
+	return os_map;
+}
+
 /* ksmvirt balance --oneshot: one balancer tick (or a few) in this process. */
 static int
 cmd_balance(int argc, char **argv)
@@ -782,9 +879,7 @@ cmd_balance(int argc, char **argv)
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvBalancer) bal = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
-	g_autofree char *os_map_path = NULL;
 	KvConfig cfg;
-	guint failed = 0;
 	int rc;
 	GOptionEntry entries[] = {
 		{ "oneshot", '1', 0, G_OPTION_ARG_NONE, &oneshot, "Run in this process and exit (required)", NULL },
@@ -818,22 +913,11 @@ cmd_balance(int argc, char **argv)
 		g_printerr("ksmvirt balance: %s\n", err ? err->message : "unexpected argument");
 		return EXIT_USAGE;
 	}
-	if (print_config) {
-		g_autofree char *text = NULL;
-
-		if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
-			g_printerr("ksmvirt balance: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		text = kv_config_to_string(&cfg);
-		return print_out("balance", text) ? 0 : EXIT_FAIL;
-	}
-	if (!oneshot) {
-		g_printerr("ksmvirt balance: only --oneshot is supported; the continuous balancer is ksmvirtd(8)\n");
-		return EXIT_USAGE;
-	}
-	if (ticks < 1 || ticks > 100000) {
-		g_printerr("ksmvirt balance: --ticks takes 1..100000\n");
+	if (print_config)
+		return balance_print_config(config);
+	if (!oneshot || ticks < 1 || ticks > 100000) {
+		g_printerr("ksmvirt balance: %s\n", !oneshot ? "only --oneshot is supported; the continuous "
+			   "balancer is ksmvirtd(8)" : "--ticks takes 1..100000");
 		return EXIT_USAGE;
 	}
 	rc = cli_prologue("balance", &root, pid_args, pids, &ctx);
@@ -849,49 +933,14 @@ cmd_balance(int argc, char **argv)
 	}
 	for (guint i = 0; i < warnings->len; i++)
 		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(warnings, i));
-	/* The guest OS (for use_zero_pages) from the OS map ksmvirtd keeps. */
-	os_map_path = kv_ctx_path(ctx, DEFAULT_OS_MAP);
-	os_map = kv_os_map_load(os_map_path, &err);
-	if (!os_map) {
-		g_printerr("ksmvirt balance: %s: guest OS unknown\n", err->message);
-		g_clear_error(&err);
-	}
+	os_map = balance_os_map(ctx);
 	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = cli_wants_libvirt(no_libvirt, uri, root),
 						    .uri = uri, .state_dir = state_dir, .pids = pids, .qemu_user = qemu_user,
 						    .lookup_data = os_map, .is_windows = os_map_is_windows }, &cfg);
-	for (gint i = 0; i < ticks; i++) {
-		const KvPlan *plan;
-
-		if (i > 0)
-			g_usleep((guint64)(interval_ms >= 0 ? (guint)interval_ms : cfg.tick_ms) * 1000);
-		plan = kv_balancer_tick(bal, dry_run, &err);
-		if (!plan) {
-			g_printerr("ksmvirt balance: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		failed = 0;
-		for (guint j = 0; j < plan->actions->len; j++) {
-			const KvAction *a = g_ptr_array_index(plan->actions, j);
-
-			if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
-				failed++;
-		}
-	}
-	{
-		g_autoptr(GPtrArray) notes = kv_balancer_take_notes(bal);
-		g_autofree char *doc = kv_balancer_status_json(bal);
-		g_autofree char *text = json ? NULL : kv_status_render_text(doc, &err);
-
-		for (guint i = 0; i < notes->len; i++)
-			g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(notes, i));
-		if (!json && !text) {
-			g_printerr("ksmvirt balance: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		if (!print_out("balance", json ? doc : text) || (json && !print_out("balance", "\n")))
-			return EXIT_FAIL;
-	}
-	return failed ? EXIT_ACTION : 0;
+	rc = balance_ticks(bal, ticks, (guint64)(interval_ms >= 0 ? (guint)interval_ms : cfg.tick_ms), dry_run);
+	if (rc == EXIT_FAIL)
+		return rc;
+	return balance_print(bal, json) ? rc : EXIT_FAIL;
 }
 
 static void
