@@ -61,6 +61,13 @@ $(B)/%: tools/%.c $(LIB) $(wildcard tools/*.h)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itools -o $@ $< $(LIB) $(ALL_LDFLAGS) $(DEPS_LIBS)
 
+# ksmvirtd is main (tools/ksmvirtd.c) and its own modules (tools/ksmvirtd/).
+KSMVIRTD_SRCS := tools/ksmvirtd.c $(sort $(wildcard tools/ksmvirtd/*.c))
+$(B)/ksmvirtd: $(KSMVIRTD_SRCS) $(LIB) $(wildcard tools/ksmvirtd/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools -o $@ $(KSMVIRTD_SRCS) $(LIB) $(ALL_LDFLAGS) $(DEPS_LIBS)
+
 $(B)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kv-advise.c: placement advice (pure). */
+/* kv-advise.c: placement advice (pure): the placer and the advice
+ * model built from a report. */
 #include "kv-advise.h"
 
 #include <string.h>
@@ -152,4 +153,118 @@ kv_advise_place(const KvAdviseGuest *guests, guint n, const KvAdviseNode *nodes,
 	for (guint k = 0; k < fams->len; k++)
 		g_array_unref(g_array_index(fams, Family, k).members);
 	return kv_advise_savings(guests, n, node_of);
+}
+
+/* The host node holding most of a guest's pages (census), or -1. */
+static int
+majority_node(const KvReport *r, const KvGuest *g)
+{
+	guint64 best = 0;
+	int node = -1;
+
+	for (guint i = 0; g->census && i < r->topo->nodes->len; i++) {
+		const KvCensusCount *c = &g_array_index(g->census->per_node, KvCensusCount, i);
+		guint64 pages = c->merged + c->private_ + c->zero;
+
+		if (pages > best) {
+			best = pages;
+			node = g_array_index(r->topo->nodes, KvNumaNode, i).id;
+		}
+	}
+	return node;
+}
+
+static void
+placement_clear(gpointer p)
+{
+	KvAdvicePlacement *a = p;
+
+	g_free(a->name);
+	g_free(a->family);
+}
+
+void
+kv_advice_free(KvAdvice *a)
+{
+	if (a)
+		g_array_unref(a->guests);
+	g_free(a);
+}
+
+gboolean
+kv_advice_moves(const KvAdvicePlacement *p)
+{
+	return p->node_proposed != p->node_now;
+}
+
+/* The placer's view of R's guests (and their current nodes in NOW). */
+static KvAdviseGuest *
+advise_guests(const KvReport *r, const KvAdvice *a, double share, int *now)
+{
+	KvAdviseGuest *guests = g_new0(KvAdviseGuest, r->guests->len + 1);
+
+	for (guint i = 0; i < r->guests->len; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+		const KvAdvicePlacement *p = &g_array_index(a->guests, KvAdvicePlacement, i);
+
+		guests[i].name = p->name;
+		guests[i].family = p->family;
+		guests[i].ram_bytes = g->ram_bytes;
+		/* What a guest already merges is the best estimate of what it shares. */
+		guests[i].share_fraction = g->ram_bytes && g->ksm.merging_pages
+			? MIN(1.0, (double)(g->ksm.merging_pages * r->page_size) / (double)g->ram_bytes)
+			: share;
+		guests[i].current_node = now[i] = p->node_now;
+	}
+	return guests;
+}
+
+/* The placer's view of R's host nodes. */
+static KvAdviseNode *
+advise_nodes(const KvReport *r, double capacity_ratio)
+{
+	KvAdviseNode *nodes = g_new0(KvAdviseNode, r->topo->nodes->len + 1);
+
+	for (guint k = 0; k < r->topo->nodes->len; k++) {
+		const KvNumaNode *n = &g_array_index(r->topo->nodes, KvNumaNode, k);
+		guint64 mem = n->mem_total_kib ? n->mem_total_kib * 1024 : n->pages * r->page_size;
+
+		nodes[k].id = n->id;
+		nodes[k].capacity_bytes = (guint64)((double)mem * capacity_ratio);
+	}
+	return nodes;
+}
+
+KvAdvice *
+kv_advice_from_report(const KvReport *r, double share, double capacity_ratio)
+{
+	KvAdvice *a = g_new0(KvAdvice, 1);
+	guint n = r->guests->len;
+	g_autofree int *now = g_new0(int, n + 1), *plan = g_new0(int, n + 1);
+	g_autofree KvAdviseGuest *guests = NULL;
+	g_autofree KvAdviseNode *nodes = NULL;
+
+	a->guests = g_array_sized_new(FALSE, TRUE, sizeof(KvAdvicePlacement), n);
+	g_array_set_clear_func(a->guests, placement_clear);
+	for (guint i = 0; i < n; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+		KvAdvicePlacement p = {
+			.name = g_strdup(g->name),
+			.family = kv_os_info_family(g->os),
+			.ram_bytes = g->ram_bytes,
+			.node_now = majority_node(r, g),
+			.libvirt = g_strcmp0(g->source, "libvirt") == 0,
+		};
+
+		g_array_append_val(a->guests, p);
+	}
+	guests = advise_guests(r, a, share, now);
+	nodes = advise_nodes(r, capacity_ratio);
+	a->saved_now_bytes = kv_advise_savings(guests, n, now);
+	a->saved_proposed_bytes = kv_advise_place(guests, n, nodes, r->topo->nodes->len, plan);
+	for (guint i = 0; i < n; i++)
+		g_array_index(a->guests, KvAdvicePlacement, i).node_proposed = plan[i];
+	a->merge_across_nodes = kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES)
+				? (gint64)r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] : -1;
+	return a;
 }

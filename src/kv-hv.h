@@ -54,6 +54,10 @@ typedef struct {
 	/* The disk images of domain UUID (kv_domain_disks_from_xml).  May be
 	 * NULL: unsupported. */
 	char **(*domain_disks)(KvHv *hv, const char *uuid, GError **error);
+	/* Pins domain NAME's memory to host NODESET ("0", "0-1"), mode
+	 * strict, live and in its persistent config; returns the nodeset
+	 * the hypervisor reports back.  May be NULL: unsupported. */
+	char *(*set_nodeset)(KvHv *hv, const char *name, const char *nodeset, GError **error);
 } KvHvOps;
 
 struct KvHv {
@@ -70,6 +74,10 @@ gboolean kv_hv_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **err
  * <disk device='disk'> elements, in order (NULL-terminated, maybe empty),
  * or NULL with ERROR (KV_ERROR_NOT_FOUND when the domain has gone). */
 char **kv_hv_domain_disks(KvHv *hv, const char *uuid, GError **error);
+/* kv_hv_set_nodeset: pins domain NAME's memory to host NODESET (the op
+ * above).  Returns the nodeset now in force, or NULL with ERROR
+ * (KV_ERROR_UNSUPPORTED when the backend cannot). */
+char *kv_hv_set_nodeset(KvHv *hv, const char *name, const char *nodeset, GError **error);
 /* kv_domain_disks_from_xml: the same from domain XML (no I/O). */
 char **kv_domain_disks_from_xml(const char *xml, gsize len, GError **error);
 void kv_hv_close(KvHv *hv);
@@ -82,14 +90,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvHv, kv_hv_close)
  * ERROR when libvirt is unreachable. */
 KvHv *kv_hv_libvirt_open(const KvCtx *ctx, const char *uri, GError **error);
 /* kv_hv_libvirt_open_rw: the same with a read-write connection, needed to
- * move balloons.  URI NULL as above. */
+ * move balloons and pin memory.  URI NULL as above. */
 KvHv *kv_hv_libvirt_open_rw(const KvCtx *ctx, const char *uri, GError **error);
-
-/* kv_hv_libvirt_set_nodeset: pins domain NAME's memory to host NODESET
- * ("0", "0-1") with numatune mode strict, live and in its persistent
- * config, over a read-write connection to URI (NULL: qemu:///system).  On
- * success returns the nodeset libvirt reports back, else NULL with ERROR. */
-char *kv_hv_libvirt_set_nodeset(const char *uri, const char *name, const char *nodeset, GError **error);
 
 /* kv_uuid_normalize: lower-case, dashed canonical form of a 32-hex-digit
  * UUID (with or without dashes), or NULL if S is not a UUID. */

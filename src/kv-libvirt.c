@@ -70,6 +70,15 @@ kv_hv_domain_disks(KvHv *hv, const char *uuid, GError **error)
 	return hv->ops->domain_disks(hv, uuid, error);
 }
 
+char *
+kv_hv_set_nodeset(KvHv *hv, const char *name, const char *nodeset, GError **error)
+{
+	if (hv->ops->set_nodeset)
+		return hv->ops->set_nodeset(hv, name, nodeset, error);
+	g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot pin memory to nodes", hv->ops->name);
+	return NULL;
+}
+
 static xmlNode *
 child_element(xmlNode *parent, const char *name)
 {
@@ -382,6 +391,58 @@ libvirt_domain_disks(KvHv *hv, const char *uuid, GError **error)
 	return kv_domain_disks_from_xml(xml, strlen(xml), error);
 }
 
+/* The nodeset domain DOM's memory is pinned to now (live), or NULL. */
+static char *
+libvirt_get_nodeset(virDomainPtr dom)
+{
+	virTypedParameterPtr params = NULL;
+	int nparams = 0;
+	const char *got = NULL;
+	char *result = NULL;
+
+	if (virDomainGetNumaParameters(dom, NULL, &nparams, VIR_DOMAIN_AFFECT_LIVE) < 0 || nparams <= 0)
+		return NULL;
+	params = g_new0(virTypedParameter, nparams);
+	if (virDomainGetNumaParameters(dom, params, &nparams, VIR_DOMAIN_AFFECT_LIVE) == 0 &&
+	    virTypedParamsGetString(params, nparams, VIR_DOMAIN_NUMA_NODESET, &got) == 1)
+		result = g_strdup(got);
+	virTypedParamsClear(params, nparams);
+	g_free(params);
+	return result;
+}
+
+static char *
+libvirt_set_nodeset(KvHv *hv, const char *name, const char *nodeset, GError **error)
+{
+	g_autoptr(virDomain) dom = virDomainLookupByName(hv->priv, name);
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, maxparams = 0;
+	gboolean ok = FALSE;
+	char *result;
+
+	if (!dom) {
+		set_virt_error(error, name);
+		return NULL;
+	}
+	/* Live first (moves the memory now), then the persistent config,
+	 * separately: not every driver takes both flags in one call. */
+	if (virTypedParamsAddString(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_NODESET, nodeset) < 0 ||
+	    virTypedParamsAddInt(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_MODE,
+				 VIR_DOMAIN_NUMATUNE_MEM_STRICT) < 0 ||
+	    virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		set_virt_error(error, "numatune (live)");
+	else if (virDomainIsPersistent(dom) == 1 &&
+		 virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		set_virt_error(error, "numatune (persistent config)");
+	else
+		ok = TRUE;
+	virTypedParamsFree(params, nparams);
+	if (!ok)
+		return NULL;
+	result = libvirt_get_nodeset(dom);
+	return result ? result : g_strdup(nodeset);
+}
+
 static const KvHvOps libvirt_ops = {
 	.name = "libvirt",
 	.list_domains = libvirt_list,
@@ -389,6 +450,7 @@ static const KvHvOps libvirt_ops = {
 	.set_balloon = libvirt_set_balloon,
 	.close = libvirt_close,
 	.domain_disks = libvirt_domain_disks,
+	.set_nodeset = libvirt_set_nodeset,
 };
 
 static KvHv *
@@ -429,63 +491,4 @@ KvHv *
 kv_hv_libvirt_open_rw(const KvCtx *ctx, const char *uri, GError **error)
 {
 	return libvirt_open(ctx, uri, TRUE, error);
-}
-
-char *
-kv_hv_libvirt_set_nodeset(const char *uri, const char *name, const char *nodeset, GError **error)
-{
-	virConnectPtr conn;
-	virDomainPtr dom = NULL;
-	virTypedParameterPtr params = NULL;
-	int nparams = 0, maxparams = 0;
-	char *result = NULL;
-
-	virSetErrorFunc(NULL, silent_error);
-	conn = virConnectOpen(uri ? uri : "qemu:///system");
-	if (!conn) {
-		set_virt_error(error, uri ? uri : "qemu:///system");
-		return NULL;
-	}
-	dom = virDomainLookupByName(conn, name);
-	if (!dom) {
-		set_virt_error(error, name);
-		goto out;
-	}
-	/* Live first (moves the memory now), then the persistent config,
-	 * separately: not every driver takes both flags in one call. */
-	if (virTypedParamsAddString(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_NODESET, nodeset) < 0 ||
-	    virTypedParamsAddInt(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_MODE,
-				 VIR_DOMAIN_NUMATUNE_MEM_STRICT) < 0 ||
-	    virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-		set_virt_error(error, "numatune (live)");
-		goto out;
-	}
-	if (virDomainIsPersistent(dom) == 1 &&
-	    virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
-		set_virt_error(error, "numatune (persistent config)");
-		goto out;
-	}
-	virTypedParamsFree(params, nparams);
-	params = NULL;
-	nparams = 0;
-	if (virDomainGetNumaParameters(dom, NULL, &nparams, VIR_DOMAIN_AFFECT_LIVE) == 0 && nparams > 0) {
-		const char *got = NULL;
-
-		params = g_new0(virTypedParameter, nparams);
-		if (virDomainGetNumaParameters(dom, params, &nparams, VIR_DOMAIN_AFFECT_LIVE) == 0 &&
-		    virTypedParamsGetString(params, nparams, VIR_DOMAIN_NUMA_NODESET, &got) == 1)
-			result = g_strdup(got);
-		virTypedParamsClear(params, nparams);
-		g_free(params);
-		params = NULL;
-	}
-	if (!result)
-		result = g_strdup(nodeset);
-out:
-	if (params)
-		virTypedParamsFree(params, nparams);
-	if (dom)
-		virDomainFree(dom);
-	virConnectClose(conn);
-	return result;
 }

@@ -219,20 +219,182 @@ registry_name(const char *uuid, gpointer data)
 	return g && g->name ? g_strdup(g->name) : NULL;
 }
 
+/* The prologue of every command that reads the system: --pid PIDS parsed
+ * into PIDS (when given), --root (else $KSMVIRT_ROOT) checked to be a
+ * directory, the context over it in CTX.  Returns 0, or EXIT_USAGE after
+ * a message "ksmvirt CMD: ...". */
+static int
+cli_prologue(const char *cmd, char **root, char **pid_args, GArray *pids, KvCtx **ctx)
+{
+	for (guint i = 0; pid_args && pid_args[i]; i++) {
+		guint64 v;
+
+		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
+			g_printerr("ksmvirt %s: --pid %s: not a process id\n", cmd, pid_args[i]);
+			return EXIT_USAGE;
+		}
+		g_array_append_val(pids, (int){ (int)v });
+	}
+	if (!*root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
+		*root = g_strdup(g_getenv("KSMVIRT_ROOT"));
+	if (*root && !g_file_test(*root, G_FILE_TEST_IS_DIR)) {
+		g_printerr("ksmvirt %s: --root %s: not a directory\n", cmd, *root);
+		return EXIT_USAGE;
+	}
+	*ctx = kv_ctx_new(*root);
+	return 0;
+}
+
+/* cli_wants_libvirt: libvirt is asked unless --no-libvirt, and under
+ * --root only when --connect names it. */
+static gboolean
+cli_wants_libvirt(gboolean no_libvirt, const char *uri, const char *root)
+{
+	return !no_libvirt && (uri || !root);
+}
+
+/* cli_libvirt: a read-only connection in HV when wanted and reachable;
+ * unreachable is a failure only when --connect named the URI.  Returns 0
+ * or EXIT_FAIL after a message. */
+static int
+cli_libvirt(const char *cmd, const KvCtx *ctx, gboolean wanted, const char *uri, KvHv **hv)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!wanted)
+		return 0;
+	*hv = kv_hv_libvirt_open(ctx, uri, &err);
+	if (!*hv && uri) {
+		g_printerr("ksmvirt %s: cannot connect to libvirt: %s\n", cmd, err->message);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* What report reads besides the system, each optional: the hook's guest
+ * registry (it names guests libvirt cannot), ksmvirtd's history (for
+ * --html), the OS map. */
+typedef struct {
+	KvRegistry *reg;
+	GArray *history;
+	GHashTable *os_map;
+} ReportSources;
+
+static void
+report_sources_clear(ReportSources *src)
+{
+	g_clear_pointer(&src->reg, kv_registry_free);
+	g_clear_pointer(&src->history, g_array_unref);
+	g_clear_pointer(&src->os_map, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ReportSources, report_sources_clear)
+
+/* A source that did not load (LOADED NULL) is reported and done without. */
+static void
+report_ignoring(const char *what, gconstpointer loaded, GError **err)
+{
+	if (!loaded)
+		g_printerr("ksmvirt report: ignoring %s: %s\n", what, (*err)->message);
+	g_clear_error(err);
+}
+
+/* report_load_sources: each from the file the user named, else from its
+ * default below the root; the history only WITH_HISTORY. */
+static void
+report_load_sources(const KvCtx *ctx, const char *registry, const char *history, gboolean with_history,
+		    const char *os_map, ReportSources *src)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *reg_path = registry ? g_strdup(registry) : kv_ctx_path(ctx, DEFAULT_REGISTRY);
+	g_autofree char *history_path = history ? g_strdup(history)
+					: kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
+	g_autofree char *os_map_path = os_map ? g_strdup(os_map) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
+
+	src->reg = kv_registry_load(reg_path, &err);
+	report_ignoring("the guest registry", src->reg, &err);
+	if (with_history) {
+		src->history = kv_history_load(history_path, &err);
+		report_ignoring("the history", src->history, &err);
+	}
+	src->os_map = kv_os_map_load(os_map_path, &err);
+	report_ignoring("the OS map", src->os_map, &err);
+}
+
+/* What report writes where. */
+typedef struct {
+	gboolean json, prom;
+	const char *html;       /* --html FILE, or NULL */
+	GArray *history;        /* for the HTML page, or NULL */
+	gboolean watch;         /* --watch: text too, the screen cleared first */
+} ReportOut;
+
+/* report_once: one report collected and written as OUT says.  Returns 0
+ * or the exit status after a message. */
+static int
+report_once(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvReport) r = kv_report_collect(ctx, opts, &err);
+	g_autofree char *out = NULL;
+
+	if (!r) {
+		g_printerr("ksmvirt report: %s\n", err->message);
+		return exit_code_for(err);
+	}
+	if (o->html) {
+		g_autofree char *page = NULL;
+
+		if (o->history)
+			r->history = g_array_ref(o->history);
+		page = kv_render_html(r);
+		if (!write_file(o->html, page, &err)) {
+			g_printerr("ksmvirt report: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+	}
+	if (o->json)
+		out = kv_render_json(r);
+	else if (o->prom)
+		out = kv_render_prometheus(r);
+	else if (!o->html || o->watch)
+		out = kv_render_text(r);
+	if (o->watch && isatty(STDOUT_FILENO) && !print_out("report", "\033[H\033[2J"))
+		return EXIT_FAIL;
+	if (out && !print_out("report", out))
+		return EXIT_FAIL;
+	if (!out && o->html)
+		g_printerr("ksmvirt report: wrote %s\n", o->html);
+	return 0;
+}
+
+/* report_watch: report once, or every WATCH_S seconds (> 0) until
+ * interrupted.  Returns the exit status. */
+static int
+report_watch(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o, gint watch_s)
+{
+	for (;;) {
+		int rc = report_once(ctx, opts, o);
+
+		if (rc || !watch_s)
+			return rc;
+		/* The ksmd sample already took interval_ms of the period. */
+		if ((guint64)watch_s * 1000 > opts->interval_ms)
+			g_usleep(((guint64)watch_s * 1000 - opts->interval_ms) * 1000);
+	}
+}
+
 static int
 cmd_report(int argc, char **argv)
 {
 	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
-	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL;
-	g_autofree char *registry_path = NULL, *os_map_arg = NULL, *os_map_path = NULL;
-	g_autofree char *history_arg = NULL, *history_path = NULL, *qemu_user = NULL;
-	g_autoptr(GArray) history = NULL;
-	g_autoptr(KvRegistry) reg = NULL;
-	g_autoptr(GHashTable) os_map = NULL;
+	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL, *bad = NULL;
+	g_autofree char *os_map_arg = NULL, *history_arg = NULL, *qemu_user = NULL;
+	g_auto(ReportSources) src = { 0 };
 	gint watch_s = 0, interval_ms = 1000;
+	int rc;
 	g_auto(GStrv) pid_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
-	g_autoptr(GOptionContext) oc = NULL;
+	g_autoptr(GOptionContext) oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvHv) hv = NULL;
@@ -266,120 +428,104 @@ cmd_report(int argc, char **argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
-	oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_option_context_set_summary(oc, "Reports what kernel samepage merging saves on this host.");
 	g_option_context_set_description(oc,
 		"Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
 		"3 the kernel has no KSM, 4 not privileged enough for --census.\n"
 		"See ksmvirt(1).");
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-		g_printerr("ksmvirt report: %s\n", err->message);
+	if (!g_option_context_parse(oc, &argc, &argv, &err))
+		bad = g_strdup(err->message);
+	else if (argc > 1)
+		bad = g_strdup_printf("unexpected argument '%s'", argv[1]);
+	else if (json && prom)
+		bad = g_strdup("--json and --prometheus exclude each other");
+	else if (watch_s < 0 || interval_ms < 0)
+		bad = g_strdup("--watch and --interval take a number >= 0");
+	if (bad) {
+		g_printerr("ksmvirt report: %s\n", bad);
 		return EXIT_USAGE;
 	}
-	if (argc > 1) {
-		g_printerr("ksmvirt report: unexpected argument '%s'\n", argv[1]);
+	rc = cli_prologue("report", &root, pid_args, pids, &ctx);
+	if (rc)
+		return rc;
+	report_load_sources(ctx, registry, history_arg, html != NULL, os_map_arg, &src);
+	rc = cli_libvirt("report", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
+	if (rc)
+		return rc;
+
+	KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
+				   .pids = pids, .lookup_name = src.reg ? registry_name : NULL, .lookup_data = src.reg,
+				   .os_map = src.os_map, .qemu_user = qemu_user, .note_impostors = TRUE };
+	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
+
+	return report_watch(ctx, &opts, &out, watch_s);
+}
+
+/* inspect_disks: the OS on DISKS, in a child process killed after
+ * TIMEOUT_S seconds, or in this one when TIMEOUT_S is 0. */
+static KvOsInfo *
+inspect_disks(char **disks, gint timeout_s)
+{
+	g_autoptr(GPtrArray) child = g_ptr_array_new();
+
+	if (timeout_s <= 0)
+		return kv_inspect_disks((const char *const *)disks);
+	g_ptr_array_add(child, (gpointer)"/proc/self/exe");
+	g_ptr_array_add(child, (gpointer)"inspect");
+	g_ptr_array_add(child, (gpointer)"--json");
+	for (guint i = 0; disks[i]; i++)
+		g_ptr_array_add(child, disks[i]);
+	g_ptr_array_add(child, NULL);
+	return kv_inspect_run_child((const char *const *)child->pdata, (guint)timeout_s);
+}
+
+/* inspect_record: OS kept for the guest with UUID RECORD in the OS map at
+ * PATH (NULL: the default).  Returns 0 or the exit status after a
+ * message. */
+static int
+inspect_record(const char *record, const char *path, const KvOsInfo *os)
+{
+	g_autofree char *uuid = kv_uuid_normalize(record);
+	g_autoptr(GHashTable) map = NULL;
+	g_autoptr(GError) err = NULL;
+
+	if (!uuid) {
+		g_printerr("ksmvirt inspect: --record %s: not a UUID\n", record);
 		return EXIT_USAGE;
 	}
-	if ((json ? 1 : 0) + (prom ? 1 : 0) > 1) {
-		g_printerr("ksmvirt report: --json and --prometheus exclude each other\n");
-		return EXIT_USAGE;
+	map = kv_os_map_load(path ? path : DEFAULT_OS_MAP, &err);
+	if (map) {
+		g_hash_table_replace(map, g_strdup(uuid), kv_os_info_copy(os));
+		if (kv_os_map_save(map, path ? path : DEFAULT_OS_MAP, &err))
+			return 0;
 	}
-	if (watch_s < 0 || interval_ms < 0) {
-		g_printerr("ksmvirt report: --watch and --interval take a number >= 0\n");
-		return EXIT_USAGE;
-	}
-	for (guint i = 0; pid_args && pid_args[i]; i++) {
-		guint64 v;
+	g_printerr("ksmvirt inspect: %s\n", err->message);
+	return EXIT_FAIL;
+}
 
-		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
-			g_printerr("ksmvirt report: --pid %s: not a process id\n", pid_args[i]);
-			return EXIT_USAGE;
-		}
-		g_array_append_val(pids, (int){ (int)v });
-	}
-	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
-		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
-	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
-		g_printerr("ksmvirt report: --root %s: not a directory\n", root);
-		return EXIT_USAGE;
-	}
-	ctx = kv_ctx_new(root);
-	/* The registry names guests libvirt cannot; missing means empty. */
-	registry_path = registry ? g_strdup(registry) : kv_ctx_path(ctx, DEFAULT_REGISTRY);
-	reg = kv_registry_load(registry_path, &err);
-	if (!reg) {
-		g_printerr("ksmvirt report: ignoring the guest registry: %s\n", err->message);
-		g_clear_error(&err);
-	}
-	if (html) {
-		history_path = history_arg ? g_strdup(history_arg)
-					   : kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
-		history = kv_history_load(history_path, &err);
-		if (!history) {
-			g_printerr("ksmvirt report: ignoring the history: %s\n", err->message);
-			g_clear_error(&err);
-		}
-	}
-	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
-	os_map = kv_os_map_load(os_map_path, &err);
-	if (!os_map) {
-		g_printerr("ksmvirt report: ignoring the OS map: %s\n", err->message);
-		g_clear_error(&err);
-	}
-	if (!no_libvirt && (uri || !root)) {
-		hv = kv_hv_libvirt_open(ctx, uri, &err);
-		if (!hv && uri) {
-			g_printerr("ksmvirt report: cannot connect to libvirt: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		g_clear_error(&err);
-	}
+/* inspect_render: OS as a line of JSON or as text, escaped. */
+static char *
+inspect_render(const KvOsInfo *os, gboolean json)
+{
+	if (json) {
+		g_autofree char *s = kv_os_info_to_json(os);
+		g_autofree char *valid = kv_escape_json_text(s);
 
-	for (;;) {
-		KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
-					   .pids = pids,
-					   .lookup_name = reg ? registry_name : NULL,
-					   .lookup_data = reg,
-					   .os_map = os_map, .qemu_user = qemu_user, .note_impostors = TRUE };
-		g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
-		g_autofree char *out = NULL;
+		return g_strconcat(valid, "\n", NULL);
+	} else {
+		g_autofree char *family = kv_os_info_family(os);
+		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
+		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
+		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
+		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
+		g_autofree char *reason = os->reason ? kv_escape_term(os->reason) : NULL;
 
-		if (!r) {
-			g_printerr("ksmvirt report: %s\n", err->message);
-			return exit_code_for(err);
-		}
-		if (html) {
-			g_autofree char *page = NULL;
-
-			if (history)
-				r->history = g_array_ref(history);
-			page = kv_render_html(r);
-
-			if (!write_file(html, page, &err)) {
-				g_printerr("ksmvirt report: %s\n", err->message);
-				return EXIT_FAIL;
-			}
-		}
-		if (json)
-			out = kv_render_json(r);
-		else if (prom)
-			out = kv_render_prometheus(r);
-		else if (!html || watch_s)
-			out = kv_render_text(r);
-		if (watch_s && isatty(STDOUT_FILENO) && !print_out("report", "\033[H\033[2J"))
-			return EXIT_FAIL;
-		if (out && !print_out("report", out))
-			return EXIT_FAIL;
-		if (!out && html)
-			g_printerr("ksmvirt report: wrote %s\n", html);
-		if (!watch_s)
-			break;
-		/* The ksmd sample already took interval_ms of the period. */
-		if ((guint64)watch_s * 1000 > (guint64)interval_ms)
-			g_usleep(((guint64)watch_s * 1000 - (guint64)interval_ms) * 1000);
+		return g_strdup_printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\n"
+				       "arch:     %s\nfamily:   %s\n%s%s%s",
+				       type, distro, product, os->major, os->minor, arch, fam,
+				       reason ? "reason:   " : "", reason ? reason : "", reason ? "\n" : "");
 	}
-	return 0;
 }
 
 /* ksmvirt inspect: the guest OS on DISK... (libguestfs, read-only). */
@@ -393,7 +539,8 @@ cmd_inspect(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvInspectCache) cache = NULL;
 	g_autoptr(KvOsInfo) os = NULL;
-	g_autofree char *key = NULL, *why = NULL;
+	g_autofree char *key = NULL, *why = NULL, *out = NULL;
+	int rc;
 	GOptionEntry entries[] = {
 		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
 		{ "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_path,
@@ -431,18 +578,8 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (!os && why) {
 		os = kv_os_info_new_unknown(why);
-	} else if (!os && timeout_s > 0) {
-		g_autoptr(GPtrArray) child = g_ptr_array_new();
-
-		g_ptr_array_add(child, (gpointer)"/proc/self/exe");
-		g_ptr_array_add(child, (gpointer)"inspect");
-		g_ptr_array_add(child, (gpointer)"--json");
-		for (int i = 1; i < argc; i++)
-			g_ptr_array_add(child, argv[i]);
-		g_ptr_array_add(child, NULL);
-		os = kv_inspect_run_child((const char *const *)child->pdata, (guint)timeout_s);
 	} else if (!os) {
-		os = kv_inspect_disks((const char *const *)argv + 1);
+		os = inspect_disks(argv + 1, timeout_s);
 	}
 	/* Only a real answer is cached: a timeout may pass next time. */
 	if (cache && key && !kv_inspect_cache_lookup(cache, key) && !kv_os_info_is_transient(os)) {
@@ -452,70 +589,70 @@ cmd_inspect(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if (record) {
-		g_autofree char *uuid = kv_uuid_normalize(record);
-		g_autoptr(GHashTable) map = NULL;
-
-		if (!uuid) {
-			g_printerr("ksmvirt inspect: --record %s: not a UUID\n", record);
-			return EXIT_USAGE;
-		}
-		if (!os_map_path)
-			os_map_path = g_strdup(DEFAULT_OS_MAP);
-		map = kv_os_map_load(os_map_path, &err);
-		if (!map) {
-			g_printerr("ksmvirt inspect: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		g_hash_table_replace(map, g_strdup(uuid), kv_os_info_copy(os));
-		if (!kv_os_map_save(map, os_map_path, &err)) {
-			g_printerr("ksmvirt inspect: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-	}
-	if (json) {
-		g_autofree char *s = kv_os_info_to_json(os);
-		g_autofree char *valid = kv_escape_json_text(s);
-		g_autofree char *line = g_strconcat(valid, "\n", NULL);
-
-		if (!print_out("inspect", line))
-			return EXIT_FAIL;
-	} else {
-		g_autofree char *family = kv_os_info_family(os);
-		g_autofree char *type = kv_escape_term(os->type), *fam = kv_escape_term(family);
-		g_autofree char *distro = kv_escape_term(os->distro ? os->distro : "-");
-		g_autofree char *product = kv_escape_term(os->product_name ? os->product_name : "-");
-		g_autofree char *arch = kv_escape_term(os->arch ? os->arch : "-");
-		g_autofree char *reason = os->reason ? kv_escape_term(os->reason) : NULL;
-		g_autofree char *text = g_strdup_printf("type:     %s\ndistro:   %s\nproduct:  %s\nversion:  %d.%d\n"
-							"arch:     %s\nfamily:   %s\n%s%s%s",
-							type, distro, product, os->major, os->minor, arch, fam,
-							reason ? "reason:   " : "", reason ? reason : "",
-							reason ? "\n" : "");
-
-		if (!print_out("inspect", text))
-			return EXIT_FAIL;
-	}
-	return 0;
+	if (record && (rc = inspect_record(record, os_map_path, os)))
+		return rc;
+	out = inspect_render(os, json);
+	return print_out("inspect", out) ? 0 : EXIT_FAIL;
 }
 
-/* The host node holding most of a guest's pages (census), or -1. */
-static int
-majority_node(const KvReport *r, const KvGuest *g)
+/* advise_report: the report advise works from: with the census for the
+ * nodes guests run on (without it when not privileged: then they are
+ * unknown).  Returns NULL with ERROR. */
+static KvReport *
+advise_report(const KvCtx *ctx, KvHv *hv, GHashTable *os_map, GError **error)
 {
-	guint64 best = 0;
-	int node = -1;
+	KvReportOptions opts = { .census = TRUE, .hv = hv, .os_map = os_map };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
 
-	for (guint i = 0; g->census && i < r->topo->nodes->len; i++) {
-		const KvCensusCount *c = &g_array_index(g->census->per_node, KvCensusCount, i);
-		guint64 pages = c->merged + c->private_ + c->zero;
-
-		if (pages > best) {
-			best = pages;
-			node = g_array_index(r->topo->nodes, KvNumaNode, i).id;
-		}
+	if (!r && g_error_matches(err, KV_ERROR, KV_ERROR_ACCESS)) {
+		/* Without the census the current nodes are unknown. */
+		g_clear_error(&err);
+		opts.census = FALSE;
+		r = kv_report_collect(ctx, &opts, &err);
 	}
-	return node;
+	if (!r)
+		g_propagate_error(error, g_steal_pointer(&err));
+	return g_steal_pointer(&r);
+}
+
+/* advise_apply: pins each libvirt guest that should move to its proposed
+ * node through the hypervisor interface (read-write connection to URI,
+ * NULL: qemu:///system).  Returns 0, EXIT_PRIV when a guest could not be
+ * pinned, EXIT_FAIL when the output failed. */
+static int
+advise_apply(const KvCtx *ctx, const KvAdvice *a, const char *uri)
+{
+	g_autoptr(GError) open_err = NULL;
+	g_autoptr(KvHv) hv = NULL;
+	int rc = 0;
+
+	for (guint i = 0; i < a->guests->len; i++) {
+		const KvAdvicePlacement *p = &g_array_index(a->guests, KvAdvicePlacement, i);
+		g_autofree char *nodeset = g_strdup_printf("%d", p->node_proposed);
+		g_autofree char *got = NULL, *name = kv_escape_term(p->name), *why = NULL, *line = NULL;
+		g_autoptr(GError) err = NULL;
+
+		if (!kv_advice_moves(p))
+			continue;
+		if (!p->libvirt) {
+			g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", name);
+			continue;
+		}
+		if (!hv && !open_err)
+			hv = kv_hv_libvirt_open_rw(ctx, uri ? uri : "qemu:///system", &open_err);
+		got = hv ? kv_hv_set_nodeset(hv, p->name, nodeset, &err) : NULL;
+		if (!got) {
+			why = kv_escape_term(hv ? err->message : open_err->message);
+			g_printerr("ksmvirt advise: %s: %s\n", name, why);
+			rc = EXIT_PRIV;
+			continue;
+		}
+		line = g_strdup_printf("applied: %s numatune nodeset %s (strict)\n", name, got);
+		if (!print_out("advise", line))
+			return EXIT_FAIL;
+	}
+	return rc;
 }
 
 /* ksmvirt advise: NUMA placement that maximises expected KSM sharing. */
@@ -524,19 +661,15 @@ cmd_advise(int argc, char **argv)
 {
 	gboolean json = FALSE, apply = FALSE, no_libvirt = FALSE;
 	double share = 0.25, capacity_ratio = 1.0;
-	g_autofree char *root = NULL, *uri = NULL, *os_map_arg = NULL, *os_map_path = NULL;
+	g_autofree char *root = NULL, *uri = NULL, *os_map_arg = NULL, *os_map_path = NULL, *out = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("- NUMA placement advice for KSM");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvHv) hv = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
 	g_autoptr(KvReport) r = NULL;
-	g_autofree KvAdviseGuest *guests = NULL;
-	g_autofree KvAdviseNode *nodes = NULL;
-	g_autofree int *now = NULL, *plan = NULL;
-	g_autoptr(GPtrArray) families = g_ptr_array_new_with_free_func(g_free);
-	guint64 saved_now, saved_plan;
-	gboolean mans;
+	g_autoptr(KvAdvice) advice = NULL;
+	int rc;
 	GOptionEntry entries[] = {
 		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
 		{ "apply", 0, 0, G_OPTION_ARG_NONE, &apply,
@@ -563,179 +696,31 @@ cmd_advise(int argc, char **argv)
 		g_printerr("ksmvirt advise: %s\n", err ? err->message : "bad arguments (see --help)");
 		return EXIT_USAGE;
 	}
-	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
-		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
-	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
-		g_printerr("ksmvirt advise: --root %s: not a directory\n", root);
-		return EXIT_USAGE;
-	}
-	ctx = kv_ctx_new(root);
-	if (!no_libvirt && (uri || !root)) {
-		hv = kv_hv_libvirt_open(ctx, uri, &err);
-		if (!hv && uri) {
-			g_printerr("ksmvirt advise: cannot connect to libvirt: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		g_clear_error(&err);
-	}
+	rc = cli_prologue("advise", &root, NULL, NULL, &ctx);
+	if (!rc)
+		rc = cli_libvirt("advise", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
+	if (rc)
+		return rc;
 	os_map_path = os_map_arg ? g_strdup(os_map_arg) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
 	os_map = kv_os_map_load(os_map_path, &err);
 	if (!os_map) {
 		g_printerr("ksmvirt advise: %s\n", err->message);
 		return EXIT_FAIL;
 	}
-	{
-		KvReportOptions opts = { .census = TRUE, .hv = hv, .os_map = os_map };
-
-		r = kv_report_collect(ctx, &opts, &err);
-		if (!r && g_error_matches(err, KV_ERROR, KV_ERROR_ACCESS)) {
-			/* Without the census the current nodes are unknown. */
-			g_clear_error(&err);
-			opts.census = FALSE;
-			r = kv_report_collect(ctx, &opts, &err);
-		}
-	}
+	r = advise_report(ctx, hv, os_map, &err);
 	if (!r) {
 		g_printerr("ksmvirt advise: %s\n", err->message);
 		return exit_code_for(err);
 	}
-	if (!r->topo) {
-		r->topo = kv_numa_read(ctx, &err);
-		if (!r->topo) {
-			g_printerr("ksmvirt advise: %s\n", err->message);
-			return EXIT_FAIL;
-		}
+	if (!r->topo && !(r->topo = kv_numa_read(ctx, &err))) {
+		g_printerr("ksmvirt advise: %s\n", err->message);
+		return EXIT_FAIL;
 	}
-	guests = g_new0(KvAdviseGuest, r->guests->len + 1);
-	now = g_new0(int, r->guests->len + 1);
-	plan = g_new0(int, r->guests->len + 1);
-	nodes = g_new0(KvAdviseNode, r->topo->nodes->len + 1);
-	for (guint i = 0; i < r->guests->len; i++) {
-		const KvGuest *g = r->guests->pdata[i];
-		char *fam = kv_os_info_family(g->os);
-
-		g_ptr_array_add(families, fam);
-		guests[i].name = g->name;
-		guests[i].family = fam;
-		guests[i].ram_bytes = g->ram_bytes;
-		/* What a guest already merges is the best estimate of what it shares. */
-		guests[i].share_fraction = g->ram_bytes && g->ksm.merging_pages
-			? MIN(1.0, (double)(g->ksm.merging_pages * r->page_size) / (double)g->ram_bytes)
-			: share;
-		guests[i].current_node = now[i] = majority_node(r, g);
-	}
-	for (guint k = 0; k < r->topo->nodes->len; k++) {
-		const KvNumaNode *n = &g_array_index(r->topo->nodes, KvNumaNode, k);
-		guint64 mem = n->mem_total_kib ? n->mem_total_kib * 1024 : n->pages * r->page_size;
-
-		nodes[k].id = n->id;
-		nodes[k].capacity_bytes = (guint64)((double)mem * capacity_ratio);
-	}
-	saved_now = kv_advise_savings(guests, r->guests->len, now);
-	saved_plan = kv_advise_place(guests, r->guests->len, nodes, r->topo->nodes->len, plan);
-	mans = kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES) && r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] == 1;
-
-	if (json) {
-		g_autoptr(JsonBuilder) b = json_builder_new();
-		g_autoptr(JsonGenerator) gen = json_generator_new();
-		g_autoptr(JsonNode) jroot = NULL;
-		g_autofree char *text = NULL, *valid = NULL;
-
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "schema");
-		json_builder_add_string_value(b, "ksmvirt-advise/1");
-		json_builder_set_member_name(b, "merge_across_nodes");
-		json_builder_add_int_value(b, kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES)
-						      ? (gint64)r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] : -1);
-		json_builder_set_member_name(b, "expected_saved_bytes_now");
-		json_builder_add_int_value(b, (gint64)saved_now);
-		json_builder_set_member_name(b, "expected_saved_bytes_proposed");
-		json_builder_add_int_value(b, (gint64)saved_plan);
-		json_builder_set_member_name(b, "guests");
-		json_builder_begin_array(b);
-		for (guint i = 0; i < r->guests->len; i++) {
-			json_builder_begin_object(b);
-			json_builder_set_member_name(b, "name");
-			json_builder_add_string_value(b, guests[i].name);
-			json_builder_set_member_name(b, "family");
-			json_builder_add_string_value(b, guests[i].family);
-			json_builder_set_member_name(b, "node_now");
-			if (now[i] >= 0)
-				json_builder_add_int_value(b, now[i]);
-			else
-				json_builder_add_null_value(b);
-			json_builder_set_member_name(b, "node_proposed");
-			json_builder_add_int_value(b, plan[i]);
-			json_builder_end_object(b);
-		}
-		json_builder_end_array(b);
-		json_builder_end_object(b);
-		jroot = json_builder_get_root(b);
-		json_generator_set_root(gen, jroot);
-		json_generator_set_pretty(gen, TRUE);
-		text = json_generator_to_data(gen, NULL);
-		valid = kv_escape_json_text(text);
-		g_free(text);
-		text = g_strconcat(valid, "\n", NULL);
-		if (!print_out("advise", text))
-			return EXIT_FAIL;
-	} else {
-		g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
-		g_autofree char *a = kv_format_bytes(saved_now), *b2 = kv_format_bytes(saved_plan);
-		g_autofree char *gain = kv_format_bytes(saved_plan > saved_now ? saved_plan - saved_now : 0);
-
-		kv_table_add_rowv(t, "GUEST", "OS FAMILY", "RAM", "NODE NOW", "PROPOSED");
-		for (guint i = 0; i < r->guests->len; i++) {
-			g_autofree char *ram = kv_format_bytes(guests[i].ram_bytes);
-			g_autofree char *n1 = now[i] >= 0 ? g_strdup_printf("%d", now[i]) : g_strdup("?");
-			g_autofree char *n2 = g_strdup_printf("%d%s", plan[i], plan[i] != now[i] ? " *" : "");
-
-			kv_table_add_rowv(t, guests[i].name, guests[i].family, ram, n1, n2);
-		}
-		g_autoptr(GString) out = g_string_new("NUMA placement advice (KSM merges within a node when "
-						      "merge_across_nodes=0)\n");
-
-		kv_table_render(t, 2, out);
-		g_string_append_printf(out, "Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n",
-				       a, b2, gain);
-		if (mans)
-			g_string_append(out, "note: merge_across_nodes is 1: pages merge across nodes now, so placement "
-					"changes\n      no savings until it is set to 0 (which needs everything unmerged "
-					"first).\n");
-		if (!apply)
-			g_string_append(out, "Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
-		if (!print_out("advise", out->str))
-			return EXIT_FAIL;
-	}
-	if (apply) {
-		int rc = 0;
-
-		for (guint i = 0; i < r->guests->len; i++) {
-			const KvGuest *g = r->guests->pdata[i];
-			g_autofree char *nodeset = g_strdup_printf("%d", plan[i]);
-			g_autofree char *got = NULL, *name = kv_escape_term(g->name), *why = NULL, *line = NULL;
-
-			if (plan[i] == now[i])
-				continue;
-			if (g_strcmp0(g->source, "libvirt") != 0) {
-				g_printerr("ksmvirt advise: %s: not a libvirt domain, not moved\n", name);
-				continue;
-			}
-			got = kv_hv_libvirt_set_nodeset(uri, g->name, nodeset, &err);
-			if (!got) {
-				why = kv_escape_term(err->message);
-				g_printerr("ksmvirt advise: %s: %s\n", name, why);
-				g_clear_error(&err);
-				rc = EXIT_PRIV;
-				continue;
-			}
-			line = g_strdup_printf("applied: %s numatune nodeset %s (strict)\n", name, got);
-			if (!print_out("advise", line))
-				return EXIT_FAIL;
-		}
-		return rc;
-	}
-	return 0;
+	advice = kv_advice_from_report(r, share, capacity_ratio);
+	out = json ? kv_render_advise_json(advice) : kv_render_advise_text(advice, apply);
+	if (!print_out("advise", out))
+		return EXIT_FAIL;
+	return apply ? advise_apply(ctx, advice, uri) : 0;
 }
 
 /* ksmvirt status: ask ksmvirtd for its guests and last decisions. */
@@ -798,6 +783,87 @@ os_map_is_windows(const char *uuid, const char *name, gpointer data)
 	return data && u && kv_os_info_is_windows(g_hash_table_lookup(data, u));
 }
 
+/* balance --print-config: the effective configuration of CONFIG (NULL:
+ * the default file).  Returns the exit status. */
+static int
+balance_print_config(const char *config)
+{
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *text = NULL;
+	g_auto(KvConfig) cfg = { 0 };
+
+	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
+		g_printerr("ksmvirt balance: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	text = kv_config_to_string(&cfg);
+	return print_out("balance", text) ? 0 : EXIT_FAIL;
+}
+
+/* balance_ticks: TICKS ticks of BAL, INTERVAL_MS apart.  Returns 0,
+ * EXIT_ACTION when an action of the last tick failed, EXIT_FAIL (after a
+ * message) when nothing could be sensed. */
+static int
+balance_ticks(KvBalancer *bal, gint ticks, guint64 interval_ms, gboolean dry_run)
+{
+	g_autoptr(GError) err = NULL;
+	guint failed = 0;
+
+	for (gint i = 0; i < ticks; i++) {
+		const KvPlan *plan;
+
+		if (i > 0)
+			g_usleep(interval_ms * 1000);
+		plan = kv_balancer_tick(bal, dry_run, &err);
+		if (!plan) {
+			g_printerr("ksmvirt balance: %s\n", err->message);
+			return EXIT_FAIL;
+		}
+		failed = 0;
+		for (guint j = 0; j < plan->actions->len; j++) {
+			const KvAction *a = g_ptr_array_index(plan->actions, j);
+
+			if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
+				failed++;
+		}
+	}
+	return failed ? EXIT_ACTION : 0;
+}
+
+/* balance_print: the balancer's notes on stderr, its status on stdout
+ * (JSON or text).  Returns FALSE after a message. */
+static gboolean
+balance_print(KvBalancer *bal, gboolean json)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) notes = kv_balancer_take_notes(bal);
+	g_autofree char *doc = kv_balancer_status_json(bal);
+	g_autofree char *text = json ? NULL : kv_status_render_text(doc, &err);
+
+	for (guint i = 0; i < notes->len; i++)
+		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(notes, i));
+	if (!json && !text) {
+		g_printerr("ksmvirt balance: %s\n", err->message);
+		return FALSE;
+	}
+	return print_out("balance", json ? doc : text) && (!json || print_out("balance", "\n"));
+}
+
+/* The guest OS (for use_zero_pages) from the OS map ksmvirtd keeps, or
+ * NULL after a warning. */
+static GHashTable *
+balance_os_map(const KvCtx *ctx)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *path = kv_ctx_path(ctx, DEFAULT_OS_MAP);
+	GHashTable *os_map = kv_os_map_load(path, &err);
+
+	if (!os_map)
+		g_printerr("ksmvirt balance: %s: guest OS unknown\n", err->message);
+	return os_map;
+}
+
 /* ksmvirt balance --oneshot: one balancer tick (or a few) in this process. */
 static int
 cmd_balance(int argc, char **argv)
@@ -813,9 +879,8 @@ cmd_balance(int argc, char **argv)
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvBalancer) bal = NULL;
 	g_autoptr(GHashTable) os_map = NULL;
-	g_autofree char *os_map_path = NULL;
 	g_auto(KvConfig) cfg = { 0 };
-	guint failed = 0;
+	int rc;
 	GOptionEntry entries[] = {
 		{ "oneshot", '1', 0, G_OPTION_ARG_NONE, &oneshot, "Run in this process and exit (required)", NULL },
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be done", NULL },
@@ -848,39 +913,16 @@ cmd_balance(int argc, char **argv)
 		g_printerr("ksmvirt balance: %s\n", err ? err->message : "unexpected argument");
 		return EXIT_USAGE;
 	}
-	if (print_config) {
-		g_autofree char *text = NULL;
-
-		if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
-			g_printerr("ksmvirt balance: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		text = kv_config_to_string(&cfg);
-		return print_out("balance", text) ? 0 : EXIT_FAIL;
-	}
-	if (!oneshot) {
-		g_printerr("ksmvirt balance: only --oneshot is supported; the continuous balancer is ksmvirtd(8)\n");
+	if (print_config)
+		return balance_print_config(config);
+	if (!oneshot || ticks < 1 || ticks > 100000) {
+		g_printerr("ksmvirt balance: %s\n", !oneshot ? "only --oneshot is supported; the continuous "
+			   "balancer is ksmvirtd(8)" : "--ticks takes 1..100000");
 		return EXIT_USAGE;
 	}
-	if (ticks < 1 || ticks > 100000) {
-		g_printerr("ksmvirt balance: --ticks takes 1..100000\n");
-		return EXIT_USAGE;
-	}
-	for (guint i = 0; pid_args && pid_args[i]; i++) {
-		guint64 v;
-
-		if (!g_ascii_string_to_unsigned(pid_args[i], 10, 1, G_MAXINT, &v, NULL)) {
-			g_printerr("ksmvirt balance: --pid %s: not a process id\n", pid_args[i]);
-			return EXIT_USAGE;
-		}
-		g_array_append_val(pids, (int){ (int)v });
-	}
-	if (!root && g_getenv("KSMVIRT_ROOT") && *g_getenv("KSMVIRT_ROOT"))
-		root = g_strdup(g_getenv("KSMVIRT_ROOT"));
-	if (root && !g_file_test(root, G_FILE_TEST_IS_DIR)) {
-		g_printerr("ksmvirt balance: --root %s: not a directory\n", root);
-		return EXIT_USAGE;
-	}
+	rc = cli_prologue("balance", &root, pid_args, pids, &ctx);
+	if (rc)
+		return rc;
 	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, warnings, &err)) {
 		g_printerr("ksmvirt balance: %s\n", err->message);
 		return EXIT_FAIL;
@@ -891,50 +933,14 @@ cmd_balance(int argc, char **argv)
 	}
 	for (guint i = 0; i < warnings->len; i++)
 		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(warnings, i));
-	ctx = kv_ctx_new(root);
-	/* The guest OS (for use_zero_pages) from the OS map ksmvirtd keeps. */
-	os_map_path = kv_ctx_path(ctx, DEFAULT_OS_MAP);
-	os_map = kv_os_map_load(os_map_path, &err);
-	if (!os_map) {
-		g_printerr("ksmvirt balance: %s: guest OS unknown\n", err->message);
-		g_clear_error(&err);
-	}
-	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = !no_libvirt && (uri || !root),
+	os_map = balance_os_map(ctx);
+	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = cli_wants_libvirt(no_libvirt, uri, root),
 						    .uri = uri, .state_dir = state_dir, .pids = pids, .qemu_user = qemu_user,
 						    .lookup_data = os_map, .is_windows = os_map_is_windows }, &cfg);
-	for (gint i = 0; i < ticks; i++) {
-		const KvPlan *plan;
-
-		if (i > 0)
-			g_usleep((guint64)(interval_ms >= 0 ? (guint)interval_ms : cfg.tick_ms) * 1000);
-		plan = kv_balancer_tick(bal, dry_run, &err);
-		if (!plan) {
-			g_printerr("ksmvirt balance: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		failed = 0;
-		for (guint j = 0; j < plan->actions->len; j++) {
-			const KvAction *a = g_ptr_array_index(plan->actions, j);
-
-			if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)
-				failed++;
-		}
-	}
-	{
-		g_autoptr(GPtrArray) notes = kv_balancer_take_notes(bal);
-		g_autofree char *doc = kv_balancer_status_json(bal);
-		g_autofree char *text = json ? NULL : kv_status_render_text(doc, &err);
-
-		for (guint i = 0; i < notes->len; i++)
-			g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(notes, i));
-		if (!json && !text) {
-			g_printerr("ksmvirt balance: %s\n", err->message);
-			return EXIT_FAIL;
-		}
-		if (!print_out("balance", json ? doc : text) || (json && !print_out("balance", "\n")))
-			return EXIT_FAIL;
-	}
-	return failed ? EXIT_ACTION : 0;
+	rc = balance_ticks(bal, ticks, (guint64)(interval_ms >= 0 ? (guint)interval_ms : cfg.tick_ms), dry_run);
+	if (rc == EXIT_FAIL)
+		return rc;
+	return balance_print(bal, json) ? rc : EXIT_FAIL;
 }
 
 static void
