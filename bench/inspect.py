@@ -21,8 +21,8 @@ import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-from ksmtest import guestfs_env  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "pylib"))
+from ksmvirt_test.run import guestfs_env  # noqa: E402
 
 KSMVIRT = os.path.join(TOP, "build", "ksmvirt")
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Per-guest report time for N fixture guests (default 100).
 
-Builds a fixture root (tests/data/mkroots.py's writers) with N QEMU
+Builds a fixture root (pylib/ksmvirt_test/fakeroot.py's writers) with N QEMU
 processes whose command lines, smaps (~120 mappings each) and ksm_stat
 look like libvirt guests, then times `ksmvirt report` over it REPEAT times
 (default 20) in each output format and, side by side, `cat` of the same
@@ -21,30 +21,30 @@ import tempfile
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(TOP, "tests", "data"))
-import mkroots  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "pylib"))
+from ksmvirt_test import fakeroot  # noqa: E402
 
 BUILD = os.path.join(TOP, os.environ.get("KSMVIRT_BUILD", "build"))
 TARGET_MS = 50.0
 
 
 def make_root(root, n):
-    mkroots.ksm_sysfs(root, mkroots.FULL_KSM)
-    mkroots.write(root, "/proc/vmstat", mkroots.VMSTAT)
-    mkroots.write(root, "/proc/meminfo", mkroots.MEMINFO)
-    mkroots.Proc(root, 1, "init", ["/sbin/init"]).finish()
-    mkroots.Proc(root, 40, "ksmd", [], ppid=2).finish()
+    fakeroot.ksm_sysfs(root, fakeroot.FULL_KSM)
+    fakeroot.write(root, "/proc/vmstat", fakeroot.VMSTAT)
+    fakeroot.write(root, "/proc/meminfo", fakeroot.MEMINFO)
+    fakeroot.Proc(root, 1, "init", ["/sbin/init"]).finish()
+    fakeroot.Proc(root, 40, "ksmd", [], ppid=2).finish()
     for i in range(n):
         pid = 10000 + i
-        g = mkroots.Proc(root, pid, "qemu-system-x86", [
+        g = fakeroot.Proc(root, pid, "qemu-system-x86", [
             "/usr/bin/qemu-system-x86_64", "-name", "guest=vm-%03d,debug-threads=on" % i, "-S",
             "-machine", "pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram",
             "-accel", "tcg", "-m", "size=1048576k",
             "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram","size":1073741824}',
             "-uuid", "0a1b2c3d-0000-4000-8000-%012d" % i, "-smp", "2,sockets=2",
             "-netdev", "user,id=n0", "-device", "virtio-net,netdev=n0"],
-            ksm_stat=mkroots.ksm_stat(262144, 1000, 200000, 800000000), rss_kib=900000,
-            uid=mkroots.QEMU_UID).libvirt("vm-%03d" % i, i + 1)
+            ksm_stat=fakeroot.ksm_stat(262144, 1000, 200000, 800000000), rss_kib=900000,
+            uid=fakeroot.QEMU_UID).libvirt("vm-%03d" % i, i + 1)
         addr = 0x7f0000000000
         for k in range(60):    # libraries, heaps, thread stacks
             g.mapping(addr, 16, path="/usr/lib/x86_64-linux-gnu/lib%d.so" % k, inode=1000 + k, rss_kib=32)

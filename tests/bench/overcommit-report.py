@@ -10,9 +10,9 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from ksmtest import Tap  # noqa: E402
+from ksmvirt_test.tap import Tap  # noqa: E402
 import overcommit_report as R  # noqa: E402
 
 PAGES_PER_GIB = (1 << 30) // 4096

@@ -17,8 +17,9 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ksmtest import BUILD, TOP, Tap, fail  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
+from ksmvirt_test import BUILD, TOP  # noqa: E402
+from ksmvirt_test.tap import Tap, fail  # noqa: E402
 
 MAX_CONN = 32
 IDLE_S = 2

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ksmtest import BUILD, TOP, Tap, fail  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
+from ksmvirt_test import BUILD, TOP  # noqa: E402
+from ksmvirt_test.tap import Tap, fail  # noqa: E402
 
 t = Tap()
 work = tempfile.mkdtemp(prefix="ksmvirt-daemon.")

@@ -24,9 +24,11 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ksmtest import (BUILD, Helpers, KsmSettings, Tap, fail, ksm_read, ksm_stat,  # noqa: E402
-                     ksm_write, require_root_ksm, skip)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
+from ksmvirt_test import BUILD  # noqa: E402
+from ksmvirt_test.ksm import KsmSettings, ksm_read, ksm_stat, ksm_write, require_root_ksm  # noqa: E402
+from ksmvirt_test.run import Helpers  # noqa: E402
+from ksmvirt_test.tap import Tap, fail, skip  # noqa: E402
 
 CG = "/sys/fs/cgroup/memory/ksmvirt-test"
 CG_HELPERS = "/sys/fs/cgroup/memory/ksmvirt-test-helpers"

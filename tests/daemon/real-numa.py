@@ -19,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ksmtest import (BUILD, TOP, Helpers, KsmSettings, Tap, ksm_read, ksm_write,  # noqa: E402
-                     require_root_ksm, skip, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
+from ksmvirt_test import BUILD, TOP  # noqa: E402
+from ksmvirt_test.ksm import KsmSettings, ksm_read, ksm_write, require_root_ksm  # noqa: E402
+from ksmvirt_test.run import Helpers, wait_for  # noqa: E402
+from ksmvirt_test.tap import Tap, skip  # noqa: E402
 
 require_root_ksm()
 if not os.path.exists("/sys/kernel/mm/ksm/merge_across_nodes"):

@@ -38,7 +38,7 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 [ "$(id -u)" = 0 ] || skip "needs root (libvirtd, KSM)"
 [ -d /sys/kernel/mm/ksm ] || skip "no KSM in this kernel"
 [ -e /proc/self/ksm_stat ] || skip "no /proc/PID/ksm_stat in this kernel"
-command -v libvirtd >/dev/null && command -v virsh >/dev/null || skip "libvirt not installed: scripts/install-deps hooks"
+{ command -v libvirtd && command -v virsh; } >/dev/null || skip "libvirt not installed: scripts/install-deps hooks"
 for f in "$hook" "$daemon" "$ksmvirt"; do [ -x "$f" ] || fail "missing $f: run make"; done
 
 work=$(mktemp -d /tmp/ksmvirt-e2e.XXXXXX)

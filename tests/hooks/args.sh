@@ -4,6 +4,7 @@
 # subop exits 0, reaches the daemon and prints nothing (for migrate and
 # restore libvirt takes empty output as "XML unchanged"); malformed invocations exit
 # 2 with a usage message; an unknown operation is ignored.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # The installed default: the hook forks, its child delivers the event.
 unset KSMVIRT_HOOK_FOREGROUND KSMVIRT_HOOK_TIMEOUT_MS

@@ -4,6 +4,7 @@
 # cannot hold up libvirt: hook runs return within 50 ms (wall clock, process
 # start to exit; 90% of them on a loaded machine) and their events are
 # spooled, which a working daemon later replays.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 unset KSMVIRT_HOOK_FOREGROUND   # the installed default: deliver from a child
 # The child waits this long for the acknowledgement before spooling: a hook
@@ -17,7 +18,7 @@ domain_xml hung-guest b0000000-0000-4000-8000-000000000001 >"$work/d.xml"
 # Warm the page cache and the dynamic loader first.
 "$hook" hung-guest prepare begin - <"$work/d.xml" 2>/dev/null
 times=()
-for i in $(seq 1 "$runs"); do
+for _ in $(seq 1 "$runs"); do
 	t0=$(now_us)
 	"$hook" hung-guest start begin - <"$work/d.xml" 2>"$work/err"
 	rc=$?
@@ -37,7 +38,7 @@ over=$(echo "$sorted" | awk -v l="$limit_ms" '$1 > l' | wc -l)
 [ "$over" -le $((runs / 10)) ] || fail "$over of $runs hook runs took longer than $limit_ms ms"
 [ "$max" -lt 1000 ] || fail "a hook run took $max ms: does it wait for the daemon?"
 # The children give up after the budget and spool.
-for i in $(seq 1 200); do
+for _ in $(seq 1 200); do
 	[ "$(spool_count)" = "$((runs + 1))" ] && break
 	sleep 0.1
 done
@@ -49,7 +50,7 @@ ok "every run returned within the budget; its event was spooled"
 # In the foreground the hook itself waits for the daemon (20 ms budget)
 # and writes the spool: show what that costs, for comparison.
 fg=()
-for i in $(seq 1 10); do
+for _ in $(seq 1 10); do
 	t0=$(now_us)
 	KSMVIRT_HOOK_FOREGROUND=1 KSMVIRT_HOOK_TIMEOUT_MS=20 "$hook" hung-guest start begin - <"$work/d.xml" 2>/dev/null
 	t1=$(now_us)

@@ -7,6 +7,7 @@
 # a machine too loaded to measure that), each run is killed after 5 s, the
 # event still arrives (by the object name, without domain facts) and the
 # refusal is logged.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 unset KSMVIRT_HOOK_FOREGROUND KSMVIRT_HOOK_TIMEOUT_MS
 limit_ms=50

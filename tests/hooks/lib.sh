@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
 # Shared code of the hook contract tests: sourced, not run.
 # Every test gets a private socket and state directory; nothing touches the
 # system's /run/ksmvirt or /var/lib/ksmvirt.
@@ -40,8 +41,8 @@ domain_xml() {
 }
 
 wait_socket() {
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		[ -S "$KSMVIRT_SOCKET" ] && return 0
 		sleep 0.1
 	done
@@ -96,8 +97,8 @@ PY
 # expect_registry PYTHON-EXPR WANT WHAT: the daemon writes the registry file
 # shortly after acknowledging, so poll (up to 10 s) until EXPR prints WANT.
 expect_registry() {
-	local got i
-	for i in $(seq 1 100); do
+	local got _
+	for _ in $(seq 1 100); do
 		got=$(registry_query "$1" 2>/dev/null)
 		[ "$got" = "$2" ] && return 0
 		sleep 0.1

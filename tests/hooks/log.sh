@@ -5,6 +5,7 @@
 # FIFO there cannot block the delivering child, a state directory others
 # may write to gets no log, and the log is bounded (rotated to hook.log.1
 # past 1 MiB).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 unset KSMVIRT_HOOK_FOREGROUND KSMVIRT_HOOK_TIMEOUT_MS
 # No daemon: every run spools its event and logs a line.
@@ -16,8 +17,8 @@ domain_xml logged 0cc00000-0000-4000-8000-000000000001 >"$work/d.xml"
 # run_hook N: one run; waits until N events are spooled
 run_hook() {
 	"$hook" logged started begin - <"$work/d.xml" || fail "exit $?"
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		[ "$(spool_count)" -ge "$1" ] && return 0
 		sleep 0.1
 	done

@@ -5,6 +5,7 @@
 # then put right) does not make the later events be dropped.  Every event
 # carries this boot's id (/proc/sys/kernel/random/boot_id) and a sequence
 # number that grows with each hook run; a spooled event keeps its own.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 export KSMVIRT_HOOK_FOREGROUND=1
 # With the daemon up, wait for its answer rather than spool (a loaded host).

@@ -6,6 +6,7 @@
 # migration).  So the hook reads all of stdin, even past its size cap,
 # prints nothing, and exits 0 when libvirt has closed stdout and stderr or
 # stops writing half way.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 unset KSMVIRT_HOOK_FOREGROUND KSMVIRT_HOOK_TIMEOUT_MS
 

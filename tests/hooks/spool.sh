@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Hook contract: with no daemon the events go to the spool, nothing is lost,
 # and ksmvirtd replays them in order when it starts, then empties the spool.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # Deliver before exiting and report on stderr, so each step can be checked.
 export KSMVIRT_HOOK_FOREGROUND=1
@@ -25,7 +26,7 @@ python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[
 grep -q "Connection refused" "$work/err" || fail "stale socket: reason not logged: $(cat "$work/err")"
 "$hook" absent-3 release end - <"$work/d3.xml" 2>/dev/null || fail "stale socket: exit $?"
 [ "$(spool_count)" = 11 ] || fail "want 11 spooled events, have $(spool_count)"
-ls -a "$spool" | grep -q '\.tmp$' && fail "temporary files left in the spool"
+[ -z "$(find "$spool" -maxdepth 1 -name '*.tmp')" ] || fail "temporary files left in the spool"
 [ -e "$registry" ] && fail "a registry appeared without a daemon"
 ok "11 events spooled without a daemon"
 

@@ -5,6 +5,7 @@
 # child parses, after libvirt has moved on); a 10 MB domain XML parses and
 # migrate prints nothing for it (libvirt keeps its XML); names with spaces,
 # quotes and non-ASCII arrive exactly.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # The installed default: the hook forks, its child delivers the event.
 unset KSMVIRT_HOOK_FOREGROUND KSMVIRT_HOOK_TIMEOUT_MS

@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ksmtest import BUILD, Tap, fail, skip  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
+from ksmvirt_test import BUILD  # noqa: E402
+from ksmvirt_test.tap import Tap, fail, skip  # noqa: E402
 
 if os.geteuid() != 0:
     if os.environ.get("CI") == "true":

@@ -14,9 +14,10 @@ import re
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ksmtest import (Helpers, KsmSettings, Tap, ksm_read, ksm_stat, ksm_write, ksmvirt,  # noqa: E402
-                     report_json, require_root_ksm, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
+from ksmvirt_test.ksm import KsmSettings, ksm_read, ksm_stat, ksm_write, require_root_ksm  # noqa: E402
+from ksmvirt_test.run import Helpers, ksmvirt, report_json, wait_for  # noqa: E402
+from ksmvirt_test.tap import Tap  # noqa: E402
 
 SAME_MIB, ZERO_MIB, UNIQUE_MIB = 64, 32, 32
 PAGE = os.sysconf("SC_PAGE_SIZE")
