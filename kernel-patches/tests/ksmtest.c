@@ -207,6 +207,10 @@ struct sharer_area {
 	uint64_t seed;
 	uint64_t marker;
 	int id;
+	/* pages [moved_from, moved_from + moved_pages) now at moved (mremap) */
+	uint64_t *moved;
+	size_t moved_pages;
+	size_t moved_from;
 };
 
 static int64_t sharer_verify(struct sharer_area *a, size_t from, size_t to)
@@ -216,7 +220,33 @@ static int64_t sharer_verify(struct sharer_area *a, size_t from, size_t to)
 	for (size_t i = from; i < to; i++)
 		bad += check_page(a->base + i * WORDS_PER_PAGE, a->seed, i,
 				  a->marker);
+	for (size_t i = 0; i < a->moved_pages; i++)
+		bad += check_page(a->moved + i * WORDS_PER_PAGE, a->seed,
+				  a->moved_from + i, a->marker);
 	return bad;
+}
+
+/* mremap the upper half of the area to a new address */
+static int64_t sharer_move_half(struct sharer_area *a)
+{
+	size_t keep = a->pages / 2, n = a->pages - keep;
+	void *to, *moved;
+
+	/* reserve a place that is surely not next to the area */
+	to = mmap(NULL, (n + 512) * PAGE_SIZE_B, PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (to == MAP_FAILED)
+		return -errno;
+	moved = mremap(a->base + keep * WORDS_PER_PAGE, n * PAGE_SIZE_B,
+		       n * PAGE_SIZE_B, MREMAP_MAYMOVE | MREMAP_FIXED,
+		       (char *)to + 256 * PAGE_SIZE_B);
+	if (moved == MAP_FAILED)
+		return -errno;
+	a->moved = moved;
+	a->moved_pages = n;
+	a->moved_from = keep;
+	a->pages = keep;
+	return 0;
 }
 
 static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
@@ -231,6 +261,8 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 		a->marker = 0xc0c0000000000000ULL | (uint64_t)(a->id + 1);
 		for (size_t i = 0; i < a->pages; i++)
 			a->base[i * WORDS_PER_PAGE] = a->marker;
+		for (size_t i = 0; i < a->moved_pages; i++)
+			a->moved[i * WORDS_PER_PAGE] = a->marker;
 		return sharer_verify(a, 0, a->pages);
 	case 'U':
 		return madvise(a->base, a->pages * PAGE_SIZE_B,
@@ -241,6 +273,8 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 			return -errno;
 		a->pages /= 2;
 		return 0;
+	case 'm':	/* mremap the upper half elsewhere */
+		return sharer_move_half(a);
 	case 'u':	/* MADV_UNMERGEABLE on the upper half */
 	case 'd':	/* MADV_DONTNEED on the upper half: zeroes */
 		if (madvise(a->base + (a->pages / 2) * WORDS_PER_PAGE,
@@ -265,6 +299,8 @@ static int64_t sharer_cmd_local(struct sharer_area *a, char cmd)
 
 /* NUMA node the sharers' memory is bound to (MPOL_BIND), -1: none */
 static int sharer_node = -1;
+/* memory cgroup new sharers join */
+static const char *sharer_cgroup = CG_DIR;
 
 static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
 			uint64_t seed, int thp)
@@ -272,13 +308,14 @@ static void sharer_main(int cmd_fd, int res_fd, int id, size_t pages,
 	struct sharer_area a = { .pages = pages, .seed = seed, .id = id };
 	size_t len = pages * PAGE_SIZE_B, align = 2UL << 20;
 	uint64_t reply[2];
-	char pid[32];
+	char pid[32], procs[160];
 	char *raw;
 	char cmd;
 
 	/* sharers, not the test runner, live in the test memory cgroup */
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if (write_str(CG_DIR "/cgroup.procs", pid))
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", sharer_cgroup);
+	if (write_str(procs, pid))
 		_exit(6);
 	if (sharer_node >= 0) {
 		unsigned long mask = 1UL << sharer_node;
@@ -569,31 +606,53 @@ static void expect(struct result *r, int cond, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int start_group(struct sharer *s, int n, size_t pages, uint64_t seed,
-		       int thp, struct result *r)
-{
-	long long base = 0;
+/* per sharer of the next group: NUMA node and memory cgroup (or NULL) */
+static const int *group_nodes;
+static const char *const *group_cgroups;
 
+/*
+ * Start n sharers and wait until pages_sharing reaches want (default
+ * (n - 1) * pages, all merged into one KSM page each), at 99%.
+ */
+static int start_group_want(struct sharer *s, int n, size_t pages,
+			    uint64_t seed, int thp, long long want,
+			    struct result *r)
+{
 	if (wait_ksm_idle(60)) {
 		expect(r, 0, "KSM still has pages_shared %lld pages_sharing %lld with no sharers",
 		       ksm_get("pages_shared"), ksm_get("pages_sharing"));
 		return -EBUSY;
 	}
 	for (int i = 0; i < n; i++) {
-		int err = sharer_start(&s[i], i, pages, seed, thp);
+		int err, node = sharer_node;
+		const char *cg = sharer_cgroup;
 
+		if (group_nodes)
+			sharer_node = group_nodes[i];
+		if (group_cgroups)
+			sharer_cgroup = group_cgroups[i];
+		err = sharer_start(&s[i], i, pages, seed, thp);
+		sharer_node = node;
+		sharer_cgroup = cg;
 		if (err) {
 			expect(r, 0, "cannot start sharer %d: %d", i, err);
 			return err;
 		}
 	}
 	ksm_fast();
-	if (wait_sharing(base + (long long)(n - 1) * (long long)pages * 99 / 100,
-			 240)) {
+	if (want < 0)
+		want = (long long)(n - 1) * (long long)pages;
+	if (wait_sharing(want * 99 / 100, 240)) {
 		expect(r, 0, "pages did not merge");
 		return -ETIMEDOUT;
 	}
 	return 0;
+}
+
+static int start_group(struct sharer *s, int n, size_t pages, uint64_t seed,
+		       int thp, struct result *r)
+{
+	return start_group_want(s, n, pages, seed, thp, -1, r);
 }
 
 static void stop_group(struct sharer *s, int n)
@@ -1154,7 +1213,8 @@ out:
 
 /*
  * drop: one of three sharers gives up the upper half of its area (munmap,
- * MADV_UNMERGEABLE, MADV_DONTNEED) while the merged pages are swapped out,
+ * MADV_UNMERGEABLE, MADV_DONTNEED, or mremap elsewhere, which leaves no
+ * swap pte at the old addresses) while the merged pages are swapped out,
  * or after the others read them back; the lower half stays mergeable (and
  * swapped out), so ksmd goes on scanning that process.  ksmd must drop the
  * rmap_items of the upper half, as mainline does: the process keeps at
@@ -1171,7 +1231,8 @@ static void drop_case(struct result *r, char op, int after_swapin,
 	long long items0, nodes0, items, nodes, own, merging, live;
 	const long long half = (long long)pages / 2 + 16;
 	const char *what = op == 'H' ? "munmap" : op == 'u' ?
-			   "MADV_UNMERGEABLE" : "MADV_DONTNEED";
+			   "MADV_UNMERGEABLE" : op == 'm' ? "mremap" :
+			   "MADV_DONTNEED";
 	const char *when = after_swapin ? "after swap-in" : "while swapped";
 
 	if (wait_ksm_idle(60)) {
@@ -1357,11 +1418,11 @@ out:
 
 static void test_drop(struct result *r)
 {
-	static const char ops[] = { 'H', 'u', 'd' };
+	static const char ops[] = { 'H', 'u', 'd', 'm' };
 
 	for (int after = 0; after < 2; after++)
 		for (size_t i = 0; i < sizeof(ops); i++)
-			drop_case(r, ops[i], after, 20 + after * 3 + i);
+			drop_case(r, ops[i], after, 20 + after * 4 + i);
 }
 
 /*
@@ -1443,6 +1504,555 @@ static void test_stress(struct result *r)
 	diag("stress: %d rounds in %d s", round, stress_seconds);
 }
 
+/* ------------------------------------------------ more swap-in cases */
+
+/*
+ * Read every page of every sharer back at once; print and check that the
+ * pages stay shared: ksm_swpin_copy grows by at most 1% of the pages and at
+ * least 99% of the pages are mapped at one pfn by all of s[0..n).  what
+ * names the test in the messages.
+ */
+static void read_back_shared(struct result *r, const char *what,
+			     struct sharer *s, int n, size_t pages)
+{
+	long long copy0 = vmstat("ksm_swpin_copy"), copies;
+	size_t shared;
+	int64_t bad;
+
+	bad = sharers_all(s, n, 'R', NULL);
+	copies = vmstat("ksm_swpin_copy") - copy0;
+	shared = count_shared(s, n, pages);
+	diag("%s: ksm_swpin_copy +%lld, %zu of %zu pages shared by all %d after swap-in",
+	     what, copies, shared, pages, n);
+	expect(r, bad == 0, "%s: %lld pages read back wrong", what,
+	       (long long)bad);
+	expect(r, copies * 100 <= (long long)pages * (n - 1),
+	       "%s: ksm_swpin_copy grew by %lld", what, copies);
+	expect(r, shared * 100 >= pages * 99,
+	       "%s: only %zu of %zu pages shared after swap-in", what, shared,
+	       pages);
+}
+
+/* swap out what every live sharer of s[0..n) maps */
+static int swap_out_all(struct sharer *s, int n, size_t pages)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i].alive && swap_out(&s[i], pages, 120))
+			return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * Set a KSM knob that can only change while KSM holds no pages (EBUSY):
+ * unmerge everything first (run=2), then set, then run=1.
+ */
+static int ksm_set_idle(const char *name, long long val)
+{
+	int err = -EBUSY;
+
+	ksm_set("run", 2);
+	for (int i = 0; i < 100; i++) {
+		err = ksm_set(name, val);
+		if (err != -EBUSY)
+			break;
+		sleep_ms(100);
+	}
+	ksm_fast();
+	return err;
+}
+
+/*
+ * nodes: merge_across_nodes=0: two sharers bound to node 0, two to node 1,
+ * one KSM page per node and content.  After swap-out and swap-in the pages
+ * must be shared again within each node, and stay on their node (no page
+ * of node 1 mapped by the node-0 sharers).
+ */
+static void test_nodes(struct result *r)
+{
+	const size_t pages = 2048;
+	static const int nodes[4] = { 0, 0, 1, 1 };
+	struct sharer s[4] = { 0 };
+	long on;
+	int err;
+
+	err = ksm_set_idle("merge_across_nodes", 0);
+	if (err) {
+		expect(r, 0, "merge_across_nodes=0: %s", strerror(-err));
+		return;
+	}
+	group_nodes = nodes;
+	err = start_group_want(s, 4, pages, 50, 0, 2 * (long long)pages, r);
+	group_nodes = NULL;
+	if (err)
+		goto out;
+	diag("nodes: merged: pages_shared %lld pages_sharing %lld",
+	     ksm_get("pages_shared"), ksm_get("pages_sharing"));
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out_all(s, 4, pages)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	read_back_shared(r, "nodes 0", s, 2, pages);
+	read_back_shared(r, "nodes 1", s + 2, 2, pages);
+	expect(r, count_shared(s, 4, pages) == 0,
+	       "nodes: a page is shared across nodes with merge_across_nodes=0");
+	on = move_all(&s[0], pages, -1, 0);
+	expect(r, on >= (long)pages * 99 / 100,
+	       "nodes: %ld of %zu pages of a node-0 sharer on node 0", on,
+	       pages);
+	on = move_all(&s[3], pages, -1, 1);
+	expect(r, on >= (long)pages * 99 / 100,
+	       "nodes: %ld of %zu pages of a node-1 sharer on node 1", on,
+	       pages);
+	expect(r, sharers_all(s, 4, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 4);
+	wait_ksm_idle(60);
+	err = ksm_set_idle("merge_across_nodes", 1);
+	expect(r, err == 0, "merge_across_nodes=1 again: %s", strerror(-err));
+}
+
+/* pages present in all of s[0..n) that map at most max_pfns distinct pfns */
+static size_t count_shared_by(struct sharer *s, int n, size_t pages,
+			      int max_pfns)
+{
+	uint64_t *pm = calloc((size_t)n * pages, sizeof(*pm));
+	size_t c = 0;
+
+	if (!pm)
+		return 0;
+	for (int k = 0; k < n; k++)
+		if (sharer_pagemap(&s[k], pages, pm + (size_t)k * pages))
+			goto out;
+	for (size_t i = 0; i < pages; i++) {
+		uint64_t pfn[MAX_SHARERS];
+		int distinct = 0, ok = 1;
+
+		for (int k = 0; k < n && ok; k++) {
+			uint64_t e = pm[(size_t)k * pages + i];
+			int seen = 0;
+
+			if (!(e & PM_PRESENT)) {
+				ok = 0;
+				break;
+			}
+			for (int j = 0; j < distinct; j++)
+				seen |= pfn[j] == (e & PM_PFN_MASK);
+			if (!seen)
+				pfn[distinct++] = e & PM_PFN_MASK;
+		}
+		c += ok && distinct <= max_pfns;
+	}
+out:
+	free(pm);
+	return c;
+}
+
+/*
+ * chains: max_page_sharing=2 with six sharers: every content has a
+ * stable_node chain of three KSM pages (dups) with two mappers each.  They
+ * go to swap and come back: each page must be mapped by at most three
+ * pfns again (no copy per process), the content right.
+ */
+static void test_chains(struct result *r)
+{
+	const size_t pages = 1024;
+	const int n = 6;
+	struct sharer s[6] = { 0 };
+	long long copy0, copies, chains;
+	size_t shared;
+	int err;
+
+	err = ksm_set_idle("max_page_sharing", 2);
+	if (err) {
+		expect(r, 0, "max_page_sharing=2: %s", strerror(-err));
+		return;
+	}
+	/* three KSM pages per content, each with one sharing mapper */
+	if (start_group_want(s, n, pages, 51, 0, 3 * (long long)pages, r))
+		goto out;
+	chains = ksm_get("stable_node_chains");
+	diag("chains: merged: pages_shared %lld pages_sharing %lld stable_node_chains %lld stable_node_dups %lld",
+	     ksm_get("pages_shared"), ksm_get("pages_sharing"), chains,
+	     ksm_get("stable_node_dups"));
+	expect(r, chains * 100 >= (long long)pages * 99,
+	       "chains: only %lld stable_node_chains", chains);
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out_all(s, n, pages)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	copy0 = vmstat("ksm_swpin_copy");
+	expect(r, sharers_all(s, n, 'R', NULL) == 0, "chains: content after swap-in");
+	copies = vmstat("ksm_swpin_copy") - copy0;
+	shared = count_shared_by(s, n, pages, n / 2);
+	diag("chains: ksm_swpin_copy +%lld, %zu of %zu pages mapped by at most %d pfns after swap-in",
+	     copies, shared, pages, n / 2);
+	expect(r, copies * 100 <= (long long)pages * n,
+	       "chains: ksm_swpin_copy grew by %lld", copies);
+	expect(r, shared * 100 >= pages * 99,
+	       "chains: only %zu of %zu pages kept at most %d copies", shared,
+	       pages, n / 2);
+	ksm_fast();
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	expect(r, sharers_all(s, n, 'W', NULL) == 0, "chains: content after COW");
+out:
+	stop_group(s, n);
+	wait_ksm_idle(60);
+	err = ksm_set_idle("max_page_sharing", 256);
+	expect(r, err == 0, "max_page_sharing=256 again: %s", strerror(-err));
+}
+
+/*
+ * rerun: ksmd is stopped (run=0) while the merged pages are swapped out and
+ * read back, then started again (run=1).  The series shares a page read
+ * back only while KSM runs (run=1), as it keeps the stable node of a page
+ * going to swap only then: with ksmd stopped, swap-in copies as mainline
+ * does (printed, not asserted).  What must hold either way: the content is
+ * right, once ksmd runs again it merges the pages back and nothing of the
+ * kept state is left (swapped_pages_shared 0, no more stable nodes than
+ * pages).
+ */
+static void test_rerun(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[3] = { 0 };
+	long long copy0, sw_shared;
+
+	if (start_group(s, 3, pages, 52, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, ksm_set("run", 0) == 0, "run=0");
+	copy0 = vmstat("ksm_swpin_copy");
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0,
+	       "rerun: content after swap-in with ksmd stopped");
+	diag("rerun: swap-in with run=0: ksm_swpin_copy +%lld, %zu of %zu pages shared by all 3",
+	     vmstat("ksm_swpin_copy") - copy0, count_shared(s, 3, pages),
+	     pages);
+	expect(r, ksm_set("run", 1) == 0, "run=1");
+	ksm_fast();
+	expect(r, wait_sharing((long long)pages * 2 * 99 / 100, 120) == 0,
+	       "rerun: not merged again after run=1");
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled after run=1");
+	sw_shared = ksm_get("swapped_pages_shared");
+	diag("rerun: after run=1: pages_shared %lld pages_sharing %lld swapped_pages_shared %lld, %zu of %zu pages shared by all 3",
+	     ksm_get("pages_shared"), ksm_get("pages_sharing"), sw_shared,
+	     count_shared(s, 3, pages), pages);
+	expect(r, sw_shared <= 0,
+	       "rerun: swapped_pages_shared %lld with every page in memory",
+	       sw_shared);
+	expect(r, ksm_get("pages_shared") <= (long long)pages + 16,
+	       "rerun: pages_shared %lld for %zu pages", ksm_get("pages_shared"),
+	       pages);
+	expect(r, sharers_all(s, 3, 'R', NULL) == 0, "content after run=1");
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	ksm_set("run", 1);
+	stop_group(s, 3);
+}
+
+/*
+ * rereclaim: one sharer reads the swapped pages back (each becomes a KSM
+ * page again, in swap cache, while the two others still map the swap
+ * entry), then that page is reclaimed again before the others touch it.
+ * All three then read back: the content right, the pages shared.
+ */
+static void test_rereclaim(struct result *r)
+{
+	const size_t pages = 2048;
+	struct sharer s[3] = { 0 };
+
+	if (start_group(s, 3, pages, 53, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, sharer_cmd(&s[0], 'R') == 0, "rereclaim: content, first reader");
+	diag("rereclaim: after the first reader: %zu of the others' pages still swapped, swapped_pages_shared %lld",
+	     count_swapped(&s[1], pages), ksm_get("swapped_pages_shared"));
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out again");
+		goto out;
+	}
+	read_back_shared(r, "rereclaim", s, 3, pages);
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+}
+
+/* "key N" of memory.stat (or a one-number file) of a cgroup, in KiB */
+static long long cg_file_kib(const char *cg, const char *file)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return read_ll(path) < 0 ? -1 : read_ll(path) / 1024;
+}
+
+#define CG_A CG_DIR "/a"
+#define CG_B CG_DIR "/b"
+
+static void memcgs_print(const char *when)
+{
+	diag("memcgs: %s: a: memory.current %lld KiB memory.swap.current %lld KiB; b: memory.current %lld KiB memory.swap.current %lld KiB",
+	     when, cg_file_kib(CG_A, "memory.current"),
+	     cg_file_kib(CG_A, "memory.swap.current"),
+	     cg_file_kib(CG_B, "memory.current"),
+	     cg_file_kib(CG_B, "memory.swap.current"));
+}
+
+/*
+ * memcgs: sharers in different memory cgroups (two in a, one in b, both
+ * under the test cgroup): who is charged for the KSM pages, in memory and
+ * in swap, is printed before swap-out, while swapped and after swap-in.
+ * The pages must be shared after swap-in, the memory charged to the two
+ * about one copy, and the content right.
+ */
+static void test_memcgs(struct result *r)
+{
+	const size_t pages = 2048;
+	static const char *const cgs[3] = { CG_A, CG_A, CG_B };
+	struct sharer s[3] = { 0 };
+	long long a, b;
+	int err;
+
+	mkdir(CG_A, 0755);
+	mkdir(CG_B, 0755);
+	err = write_str(CG_DIR "/cgroup.subtree_control", "+memory");
+	if (err) {
+		expect(r, 0, "memory controller for %s: %s", CG_DIR,
+		       strerror(-err));
+		goto out;
+	}
+	group_cgroups = cgs;
+	err = start_group(s, 3, pages, 54, 0, r);
+	group_cgroups = NULL;
+	if (err)
+		goto out;
+	memcgs_print("merged");
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out_all(s, 3, pages)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	memcgs_print("swapped out");
+	read_back_shared(r, "memcgs", s, 3, pages);
+	memcgs_print("read back");
+	a = read_keyed(CG_A "/memory.stat", "anon") / 1024;
+	b = read_keyed(CG_B "/memory.stat", "anon") / 1024;
+	diag("memcgs: anon after swap-in: a %lld KiB, b %lld KiB (one copy %zu KiB)",
+	     a, b, pages * 4);
+	expect(r, (a + b) * 100 <= (long long)pages * 4 * 125,
+	       "memcgs: a and b charged %lld KiB anon after swap-in, > 1.25x of one copy",
+	       a + b);
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	write_str(CG_DIR "/cgroup.subtree_control", "-memory");
+	rmdir(CG_A);
+	rmdir(CG_B);
+}
+
+/*
+ * zswap: zswap in front of the swap device, with a pool too small for the
+ * data and its shrinker on, so that pages are written back to the device
+ * (zswpwb): the merged pages must come back shared and right.  Needs a
+ * kernel with CONFIG_ZSWAP (the debug build).
+ */
+#define ZSWAP_PARAM "/sys/module/zswap/parameters/"
+
+static void test_zswap(struct result *r)
+{
+	const size_t pages = 8192;
+	struct sharer s[3] = { 0 };
+	long long out0, wb0, in0;
+
+	if (access(ZSWAP_PARAM "enabled", F_OK)) {
+		expect(r, 0, "no zswap in this kernel (CONFIG_ZSWAP)");
+		return;
+	}
+	if (start_group(s, 3, pages, 55, 0, r))
+		goto out;
+	expect(r, write_str(ZSWAP_PARAM "enabled", "Y") == 0, "zswap on");
+	write_str(ZSWAP_PARAM "shrinker_enabled", "Y");
+	write_str(ZSWAP_PARAM "max_pool_percent", "1");
+	out0 = vmstat("zswpout");
+	wb0 = vmstat("zswpwb");
+	in0 = vmstat("zswpin");
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 180)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	/* more reclaim: the zswap shrinker writes back from the pool */
+	for (int i = 0; i < 20; i++)
+		write_str(CG_DIR "/memory.reclaim", "512M");
+	diag("zswap: swapped out: zswpout +%lld zswpwb +%lld",
+	     vmstat("zswpout") - out0, vmstat("zswpwb") - wb0);
+	expect(r, vmstat("zswpout") > out0, "zswap stored nothing");
+	expect(r, vmstat("zswpwb") > wb0, "zswap wrote nothing back");
+	read_back_shared(r, "zswap", s, 3, pages);
+	diag("zswap: read back: zswpin +%lld", vmstat("zswpin") - in0);
+	expect(r, sharers_all(s, 3, 'W', NULL) == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	write_str(ZSWAP_PARAM "enabled", "N");
+}
+
+/*
+ * mthp: 64 KiB anonymous mTHP on, PMD-size THP off, with zram (a
+ * SWP_SYNCHRONOUS_IO device: mTHP swap-in skips the swap cache when a swap
+ * entry has one user).  ksmd splits the mTHPs to merge them; KSM pages go
+ * to swap one page at a time, and their swap entries have one user per
+ * sharer, so swap-in goes through the swap cache, order 0: the pages must
+ * stay shared.  Then all sharers but one exit while swapped out: the last
+ * one's swap-in may take the mTHP path (64 KiB folios, not KSM); its
+ * content must be right and nothing be left of the kept KSM state.
+ */
+#define MTHP_DIR "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/"
+#define PMD_THP_DIR "/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/"
+
+static void test_mthp(struct result *r)
+{
+	const size_t pages = 4096;
+	struct sharer s[3] = { 0 };
+	char saved[64] = "never", saved_pmd[64] = "inherit";
+	long long alloc0, swpin0;
+
+	if (read_str(MTHP_DIR "enabled", saved, sizeof(saved))) {
+		expect(r, 0, "no 64 KiB mTHP in this kernel");
+		return;
+	}
+	read_str(PMD_THP_DIR "enabled", saved_pmd, sizeof(saved_pmd));
+	expect(r, write_str(MTHP_DIR "enabled", "always") == 0, "64kB mTHP on");
+	write_str(PMD_THP_DIR "enabled", "never");
+	alloc0 = read_ll(MTHP_DIR "stats/anon_fault_alloc");
+	if (start_group(s, 3, pages, 56, 1, r))
+		goto out;
+	diag("mthp: 64 KiB mTHP faulted in: %lld",
+	     read_ll(MTHP_DIR "stats/anon_fault_alloc") - alloc0);
+	expect(r, read_ll(MTHP_DIR "stats/anon_fault_alloc") > alloc0,
+	       "mthp: no 64 KiB mTHP allocated");
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	swpin0 = read_ll(MTHP_DIR "stats/swpin");
+	read_back_shared(r, "mthp", s, 3, pages);
+	diag("mthp: 64 KiB mTHP swap-ins of shared pages: %lld",
+	     read_ll(MTHP_DIR "stats/swpin") - swpin0);
+	/* the last sharer alone */
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out again");
+		goto out;
+	}
+	sharer_kill(&s[1]);
+	sharer_kill(&s[2]);
+	swpin0 = read_ll(MTHP_DIR "stats/swpin");
+	expect(r, sharer_cmd(&s[0], 'R') == 0, "mthp: content of the last sharer");
+	diag("mthp: last sharer: 64 KiB mTHP swap-ins %lld, swapped_pages_shared %lld",
+	     read_ll(MTHP_DIR "stats/swpin") - swpin0,
+	     ksm_get("swapped_pages_shared"));
+	expect(r, sharer_cmd(&s[0], 'W') == 0, "content after COW");
+out:
+	stop_group(s, 3);
+	write_str(MTHP_DIR "enabled", saved);
+	write_str(PMD_THP_DIR "enabled", saved_pmd);
+	expect(r, wait_ksm_idle(60) == 0 &&
+	       (ksm_get("swapped_pages_shared") <= 0),
+	       "mthp: KSM state left: pages_shared %lld swapped_pages_shared %lld",
+	       ksm_get("pages_shared"), ksm_get("swapped_pages_shared"));
+}
+
+/* object size of slab cache name from /proc/slabinfo, -1 if not listed */
+static long long slab_objsize(const char *name)
+{
+	static char buf[1 << 17];
+	size_t len = strlen(name);
+	long long active, num, size;
+	char *p;
+
+	if (read_str("/proc/slabinfo", buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, name, len) && p[len] == ' ' &&
+		    sscanf(p + len, "%lld %lld %lld", &active, &num, &size) == 3)
+			return size;
+	return -1;
+}
+
+/*
+ * metadata: what the kept state costs per swapped-out page, with 2, 4 and
+ * 8 sharers: ksm_rmap_item and ksm_stable_node objects (slab object size,
+ * debug padding included) while everything is swapped out, printed as
+ * "# count:" lines.  The cost is bounded by one rmap_item per sharer and
+ * one stable node per page, and goes back to nothing once the sharers
+ * exit.
+ */
+static void test_metadata(struct result *r)
+{
+	static const int procs[] = { 2, 4, 8 };
+	const size_t pages = 2048;
+	long long item_b = slab_objsize("ksm_rmap_item");
+	long long node_b = slab_objsize("ksm_stable_node");
+
+	if (item_b <= 0 || node_b <= 0) {
+		expect(r, 0, "no ksm_rmap_item/ksm_stable_node in /proc/slabinfo");
+		return;
+	}
+	for (size_t k = 0; k < sizeof(procs) / sizeof(procs[0]); k++) {
+		struct sharer s[8] = { 0 };
+		const int n = procs[k];
+		long long items0, nodes0, items, nodes;
+		double per_page;
+
+		if (wait_ksm_idle(60)) {
+			expect(r, 0, "KSM not idle before the test");
+			return;
+		}
+		ksm_drop_stale();
+		items0 = slab_active("ksm_rmap_item");
+		nodes0 = slab_active("ksm_stable_node");
+		if (start_group(s, n, pages, 57 + (uint64_t)k, 0, r))
+			goto next;
+		ksm_set("pages_to_scan", 100);
+		ksm_set("sleep_millisecs", 1000);
+		if (swap_out(&s[0], pages, 120)) {
+			expect(r, 0, "could not swap out");
+			goto next;
+		}
+		expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+		items = slab_active("ksm_rmap_item") - items0;
+		nodes = slab_active("ksm_stable_node") - nodes0;
+		per_page = (double)(items * item_b + nodes * node_b) /
+			   (double)pages;
+		diag("count: metadata: %d sharers x %zu pages swapped out: %+lld ksm_rmap_item (%lld B), %+lld ksm_stable_node (%lld B): %.0f bytes per swapped page",
+		     n, pages, items, item_b, nodes, node_b, per_page);
+		expect(r, items <= (long long)pages * n + 512 &&
+		       nodes <= (long long)pages + 512,
+		       "metadata: %lld rmap_items and %lld stable nodes kept for %zu pages of %d sharers",
+		       items, nodes, pages, n);
+		expect(r, sharers_all(s, n, 'R', NULL) == 0,
+		       "content after swap-in");
+next:
+		stop_group(s, n);
+	}
+}
+
 /* ------------------------------------------------------------------- main */
 
 struct test {
@@ -1469,6 +2079,14 @@ static const struct test tests[] = {
 	{ "drop", test_drop, 900 },
 	{ "count", test_count, 600 },
 	{ "swapoff", test_swapoff, 600 },
+	{ "nodes", test_nodes, 600 },
+	{ "chains", test_chains, 600 },
+	{ "rerun", test_rerun, 400 },
+	{ "rereclaim", test_rereclaim, 400 },
+	{ "memcgs", test_memcgs, 400 },
+	{ "zswap", test_zswap, 600 },
+	{ "mthp", test_mthp, 600 },
+	{ "metadata", test_metadata, 900 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
