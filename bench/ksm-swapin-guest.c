@@ -290,10 +290,17 @@ static int start_procs(void)
 
 static void stop_procs(void)
 {
+	/*
+	 * Say so: closing the pipe is not enough, the processes forked later
+	 * hold its write end too.
+	 */
 	for (int k = 0; k < nprocs; k++) {
+		if (write(procs[k].cmd, "Q", 1) != 1)
+			kill(procs[k].pid, SIGKILL);
 		close(procs[k].cmd);
-		waitpid(procs[k].pid, NULL, 0);
 	}
+	for (int k = 0; k < nprocs; k++)
+		waitpid(procs[k].pid, NULL, 0);
 }
 
 static int pagemap(int k, uint64_t *out)
