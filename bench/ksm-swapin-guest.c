@@ -19,7 +19,9 @@
  * Build: gcc -static -O2 -Wall -Wextra -Werror -o ksm-swapin-guest \
  *        ksm-swapin-guest.c
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
