@@ -46,7 +46,8 @@
 #define PM_SWAP (1ULL << 62)
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 
-static uint64_t now_ns(void)
+static uint64_t
+now_ns(void)
 {
 	struct timespec ts;
 
@@ -62,12 +63,14 @@ static uint64_t now_ns(void)
  */
 static double cycles_per_ns = 1.0;
 
-static uint64_t cycles(void)
+static uint64_t
+cycles(void)
 {
 	return __builtin_ia32_rdtsc();
 }
 
-static void sleep_ms(unsigned int ms)
+static void
+sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
@@ -75,7 +78,8 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
-static int write_str(const char *path, const char *val)
+static int
+write_str(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
 	ssize_t n;
@@ -87,7 +91,8 @@ static int write_str(const char *path, const char *val)
 	return n < 0 ? -1 : 0;
 }
 
-static int read_str(const char *path, char *buf, size_t len)
+static int
+read_str(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
@@ -102,7 +107,8 @@ static int read_str(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static long long read_ll(const char *path)
+static long long
+read_ll(const char *path)
 {
 	char buf[64];
 
@@ -112,7 +118,8 @@ static long long read_ll(const char *path)
 }
 
 /* "key value" line of a file such as /proc/vmstat; -1 if absent */
-static long long read_keyed(const char *path, const char *key)
+static long long
+read_keyed(const char *path, const char *key)
 {
 	static char buf[65536];
 	size_t klen = strlen(key);
@@ -125,7 +132,8 @@ static long long read_keyed(const char *path, const char *key)
 	return -1;
 }
 
-static long long ksm_get(const char *name)
+static long long
+ksm_get(const char *name)
 {
 	char path[128];
 
@@ -133,7 +141,8 @@ static long long ksm_get(const char *name)
 	return read_ll(path);
 }
 
-static void ksm_set(const char *name, long long val)
+static void
+ksm_set(const char *name, long long val)
 {
 	char path[128], v[32];
 
@@ -142,7 +151,8 @@ static void ksm_set(const char *name, long long val)
 	write_str(path, v);
 }
 
-static long long cg_anon_kib(void)
+static long long
+cg_anon_kib(void)
 {
 	long long b = read_keyed(CG_DIR "/memory.stat", "anon");
 
@@ -150,7 +160,8 @@ static long long cg_anon_kib(void)
 }
 
 /* objects in use in a slab cache, per-CPU slabs flushed first; -1 if none */
-static long long slab_objects(const char *cache)
+static long long
+slab_objects(const char *cache)
 {
 	char path[128];
 
@@ -163,7 +174,8 @@ static long long slab_objects(const char *cache)
 /* ksmd's utime + stime in ms (/proc/PID/stat fields 14 and 15) */
 static pid_t ksmd_pid;
 
-static long long ksmd_cpu_ms(void)
+static long long
+ksmd_cpu_ms(void)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st;
@@ -172,13 +184,13 @@ static long long ksmd_cpu_ms(void)
 	if (read_str(path, buf, sizeof(buf)))
 		return -1;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 }
 
-static pid_t find_ksmd(void)
+static pid_t
+find_ksmd(void)
 {
 	char path[64], comm[32];
 
@@ -190,7 +202,8 @@ static pid_t find_ksmd(void)
 	return -1;
 }
 
-static uint64_t content_word(size_t page, size_t w)
+static uint64_t
+content_word(size_t page, size_t w)
 {
 	uint64_t x = page * 512 + w + 0x9e3779b97f4a7c15ULL;
 
@@ -210,9 +223,10 @@ static struct proc procs[MAX_PROCS];
 static int nprocs = 4;
 static size_t npages = 16384;
 static uint8_t *area;
-static uint32_t *lat_ns;	/* shared: nprocs * npages fault times */
+static uint32_t *lat_ns; /* shared: nprocs * npages fault times */
 
-static void child(int id, int cmd, int res)
+static void
+child(int id, int cmd, int res)
 {
 	char c;
 	long long bad = 0;
@@ -236,8 +250,7 @@ static void child(int id, int cmd, int res)
 			uint64_t c0 = cycles();
 
 			sink += *(volatile uint64_t *)(area + i * PAGE_B);
-			lat_ns[(size_t)id * npages + i] =
-				(uint32_t)((double)(cycles() - c0) / cycles_per_ns);
+			lat_ns[(size_t)id * npages + i] = (uint32_t)((double)(cycles() - c0) / cycles_per_ns);
 		}
 		(void)sink;
 		for (size_t i = 0; i < npages; i++) {
@@ -255,12 +268,12 @@ static void child(int id, int cmd, int res)
 	_exit(0);
 }
 
-static int start_procs(void)
+static int
+start_procs(void)
 {
-	area = mmap(NULL, npages * PAGE_B, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	lat_ns = mmap(NULL, (size_t)nprocs * npages * sizeof(*lat_ns),
-		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	area = mmap(NULL, npages * PAGE_B, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	lat_ns = mmap(NULL, (size_t)nprocs * npages * sizeof(*lat_ns), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED || lat_ns == MAP_FAILED)
 		return -ENOMEM;
 	madvise(area, npages * PAGE_B, MADV_NOHUGEPAGE);
@@ -290,7 +303,8 @@ static int start_procs(void)
 	return 0;
 }
 
-static void stop_procs(void)
+static void
+stop_procs(void)
 {
 	/*
 	 * Say so: closing the pipe is not enough, the processes forked later
@@ -305,7 +319,8 @@ static void stop_procs(void)
 		waitpid(procs[k].pid, NULL, 0);
 }
 
-static int pagemap(int k, uint64_t *out)
+static int
+pagemap(int k, uint64_t *out)
 {
 	char path[64];
 	ssize_t got;
@@ -321,7 +336,8 @@ static int pagemap(int k, uint64_t *out)
 }
 
 /* pages present at the same pfn in every process */
-static long long count_one_pfn(void)
+static long long
+count_one_pfn(void)
 {
 	static uint64_t *ref, *pm;
 	long long c = 0;
@@ -334,8 +350,7 @@ static long long count_one_pfn(void)
 		if (pagemap(k, pm))
 			return -1;
 		for (size_t i = 0; i < npages; i++)
-			if (!(pm[i] & PM_PRESENT) ||
-			    (pm[i] & PM_PFN_MASK) != (ref[i] & PM_PFN_MASK))
+			if (!(pm[i] & PM_PRESENT) || (pm[i] & PM_PFN_MASK) != (ref[i] & PM_PFN_MASK))
 				ref[i] = 0;
 	}
 	for (size_t i = 0; i < npages; i++)
@@ -343,7 +358,8 @@ static long long count_one_pfn(void)
 	return c;
 }
 
-static long long count_swapped(int k)
+static long long
+count_swapped(int k)
 {
 	static uint64_t *pm;
 	long long c = 0;
@@ -357,14 +373,16 @@ static long long count_swapped(int k)
 	return c;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int
+cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	long long limit_s = -1, share0, pfn0, rmap0, node0, copy0, ksmd0;
 	long long q0, m0, d0, rmap_kept, node_kept, anon_peak = 0, anon_after;
@@ -410,14 +428,12 @@ int main(int argc, char **argv)
 	if (start_procs())
 		return 1;
 	deadline = now_ns() + 300ULL * 1000000000ULL;
-	while (ksm_get("pages_sharing") < (long long)(nprocs - 1) * (long long)npages &&
-	       now_ns() < deadline)
+	while (ksm_get("pages_sharing") < (long long)(nprocs - 1) * (long long)npages && now_ns() < deadline)
 		sleep_ms(200);
 	sleep_ms(2000);
 	share0 = ksm_get("pages_sharing");
 	pfn0 = count_one_pfn();
-	printf("# merged: pages_sharing %lld, pages at one pfn in all %lld of %zu\n",
-	       share0, pfn0, npages);
+	printf("# merged: pages_sharing %lld, pages at one pfn in all %lld of %zu\n", share0, pfn0, npages);
 
 	/* swap out, with ksmd slowed down so that it does not get in the way */
 	ksm_set("pages_to_scan", 100);
@@ -446,8 +462,7 @@ int main(int argc, char **argv)
 	rmap_kept = slab_objects("ksm_rmap_item") - rmap0;
 	node_kept = slab_objects("ksm_stable_node") - node0;
 	printf("# swapped out: %lld of %zu pages of process 0 in swap, pages_sharing %lld, kept ksm_rmap_item %+lld, ksm_stable_node %+lld\n",
-	       count_swapped(0), npages, ksm_get("pages_sharing"), rmap_kept,
-	       node_kept);
+	       count_swapped(0), npages, ksm_get("pages_sharing"), rmap_kept, node_kept);
 
 	/* swap-in: every process reads every page at once */
 	copy0 = read_keyed("/proc/vmstat", "ksm_swpin_copy");
@@ -508,48 +523,41 @@ int main(int argc, char **argv)
 
 		qsort(lat_ns, n, sizeof(*lat_ns), cmp_u32);
 		printf("BENCH3 procs=%d pages=%zu swapin_ms=%.1f fault_us_mean=%.1f fault_us_p50=%.1f fault_us_p99=%.1f anon_before_kib=%lld anon_after_kib=%lld anon_peak_kib=%lld copies=%lld remerge_queued=%lld remerge_merged=%lld remerge_dropped=%lld rmap_kept=%lld node_kept=%lld share_ms=%lld pfn_ms=%lld ksmd_cpu_ms=%lld bad=%lld\n",
-		       nprocs, npages, (double)tin / 1e6,
-		       (double)tin / 1e3 / (double)n,
-		       (double)lat_ns[n / 2] / 1e3,
-		       (double)lat_ns[n * 99 / 100] / 1e3,
-		       (long long)npages * 4, anon_after, anon_peak,
-		       read_keyed("/proc/vmstat", "ksm_swpin_copy") - copy0,
+		       nprocs, npages, (double)tin / 1e6, (double)tin / 1e3 / (double)n,
+		       (double)lat_ns[n / 2] / 1e3, (double)lat_ns[n * 99 / 100] / 1e3, (long long)npages * 4,
+		       anon_after, anon_peak, read_keyed("/proc/vmstat", "ksm_swpin_copy") - copy0,
 		       q0 < 0 ? -1 : ksm_get("swapin_remerge_queued") - q0,
 		       m0 < 0 ? -1 : ksm_get("swapin_remerge_merged") - m0,
-		       d0 < 0 ? -1 : ksm_get("swapin_remerge_dropped") - d0,
-		       rmap_kept, node_kept, share_ms, pfn_ms, ksmd_ms, bad);
+		       d0 < 0 ? -1 : ksm_get("swapin_remerge_dropped") - d0, rmap_kept, node_kept, share_ms,
+		       pfn_ms, ksmd_ms, bad);
 	}
 
 	/* no leak: once all have gone and run=2 has dropped every node */
 	stop_procs();
 	deadline = now_ns() + 60ULL * 1000000000ULL;
-	while (now_ns() < deadline &&
-	       (ksm_get("pages_shared") || ksm_get("pages_sharing")))
+	while (now_ns() < deadline && (ksm_get("pages_shared") || ksm_get("pages_sharing")))
 		sleep_ms(100);
 	ksm_set("run", 2);
 	ksm_set("run", 1);
 	rmap_end = slab_objects("ksm_rmap_item") - rmap0;
 	node_end = slab_objects("ksm_stable_node") - node0;
-	leak = rmap_end || node_end || ksm_get("pages_shared") ||
-	       ksm_get("pages_sharing");
+	leak = rmap_end || node_end || ksm_get("pages_shared") || ksm_get("pages_sharing");
 	printf("# after exit: pages_shared %lld pages_sharing %lld, ksm_rmap_item %+lld, ksm_stable_node %+lld\n",
-	       ksm_get("pages_shared"), ksm_get("pages_sharing"), rmap_end,
-	       node_end);
+	       ksm_get("pages_shared"), ksm_get("pages_sharing"), rmap_end, node_end);
 
 	if (limit_s >= 0) {
 		if (bad)
 			snprintf(verdict, sizeof(verdict), "%lld pages read back wrong", bad);
 		else if (share_ms < 0 || share_ms > limit_s * 1000)
 			snprintf(verdict, sizeof(verdict),
-				 "pages_sharing not back to %lld within %lld s (%lld ms)",
-				 share0, limit_s, share_ms);
+				 "pages_sharing not back to %lld within %lld s (%lld ms)", share0, limit_s,
+				 share_ms);
 		else if (pfn_ms < 0 || pfn_ms > limit_s * 1000)
 			snprintf(verdict, sizeof(verdict),
-				 "pages not at one pfn in all processes within %lld s (%lld ms)",
-				 limit_s, pfn_ms);
+				 "pages not at one pfn in all processes within %lld s (%lld ms)", limit_s,
+				 pfn_ms);
 		else if (leak)
-			snprintf(verdict, sizeof(verdict),
-				 "KSM state left after all processes exited");
+			snprintf(verdict, sizeof(verdict), "KSM state left after all processes exited");
 		printf("VERDICT %s%s\n", verdict[0] ? "fail: " : "ok", verdict);
 	}
 	return 0;

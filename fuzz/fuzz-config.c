@@ -18,6 +18,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)kv_config_guest_selected(&cfg, "web-1");
 	text = kv_config_to_string(&cfg);
 	if (!kv_config_parse(text, strlen(text), &again, NULL, NULL))
-		__builtin_trap();   /* the printed configuration must load */
+		__builtin_trap(); /* the printed configuration must load */
 	return 0;
 }

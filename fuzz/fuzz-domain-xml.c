@@ -21,6 +21,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line = kv_event_to_json_line(ev);
 	back = kv_event_from_json_line(line, strlen(line), NULL);
 	if (!back)
-		__builtin_trap();   /* what the hook writes, the daemon must read */
+		__builtin_trap(); /* what the hook writes, the daemon must read */
 	return 0;
 }

@@ -24,6 +24,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json = kv_registry_to_json(reg);
 	back = kv_registry_from_json(json, strlen(json), NULL);
 	if (!back || kv_registry_size(back) != kv_registry_size(reg))
-		__builtin_trap();   /* what the daemon saves, it must load */
+		__builtin_trap(); /* what the daemon saves, it must load */
 	return 0;
 }

@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	buf = kv_spool_read(path, &len, NULL);
 	if (!buf)
-		return 0;	/* over the size cap: refused, as the daemon would */
+		return 0; /* over the size cap: refused, as the daemon would */
 	ev = kv_event_from_json_line(buf, len, NULL);
 	if (ev)
 		kv_registry_apply(reg, ev);

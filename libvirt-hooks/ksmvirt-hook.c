@@ -70,7 +70,8 @@
 
 static const char *prog = "ksmvirt-hook";
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s OBJECT OP SUBOP EXTRA < DOMAIN-XML\n"
@@ -82,7 +83,8 @@ static void usage(FILE *f)
 /* Read fd to its end, keeping at most max_bytes in out and counting the
  * rest in *dropped (libvirt's write fails if we stop reading).  Returns
  * FALSE with errno set on a read error. */
-static gboolean read_all_bounded(int fd, GByteArray *out, gsize max_bytes, gsize *dropped)
+static gboolean
+read_all_bounded(int fd, GByteArray *out, gsize max_bytes, gsize *dropped)
 {
 	guint8 buf[65536];
 	*dropped = 0;
@@ -101,7 +103,8 @@ static gboolean read_all_bounded(int fd, GByteArray *out, gsize max_bytes, gsize
 	}
 }
 
-static gboolean is_blank(const guint8 *buf, gsize len)
+static gboolean
+is_blank(const guint8 *buf, gsize len)
 {
 	for (gsize i = 0; i < len; i++)
 		if (!g_ascii_isspace(buf[i]))
@@ -109,14 +112,16 @@ static gboolean is_blank(const guint8 *buf, gsize len)
 	return TRUE;
 }
 
-static gint64 remaining_ms(gint64 deadline_us)
+static gint64
+remaining_ms(gint64 deadline_us)
 {
 	gint64 left = deadline_us - g_get_monotonic_time();
 	return left <= 0 ? 0 : (left + 999) / 1000;
 }
 
 /* Wait for events on fd until the deadline.  Returns TRUE when ready. */
-static gboolean wait_fd(int fd, short events, gint64 deadline_us)
+static gboolean
+wait_fd(int fd, short events, gint64 deadline_us)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
@@ -135,7 +140,8 @@ static gboolean wait_fd(int fd, short events, gint64 deadline_us)
 
 /* Connect to the daemon without blocking past the deadline.  Returns the
  * socket, or -1 with *why set. */
-static int connect_daemon(const char *socket_path, gint64 deadline_us, gchar **why)
+static int
+connect_daemon(const char *socket_path, gint64 deadline_us, gchar **why)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(socket_path) >= sizeof sa.sun_path) {
@@ -172,7 +178,8 @@ static int connect_daemon(const char *socket_path, gint64 deadline_us, gchar **w
 
 /* Send line and a newline, then read the daemon's one-line answer.
  * Returns TRUE when it starts with "ok"; otherwise FALSE with *why set. */
-static gboolean exchange(int fd, const char *line, gint64 deadline_us, gchar **why)
+static gboolean
+exchange(int fd, const char *line, gint64 deadline_us, gchar **why)
 {
 	g_autofree gchar *msg = g_strconcat(line, "\n", NULL);
 	gsize len = strlen(msg), done = 0;
@@ -229,8 +236,8 @@ static gboolean exchange(int fd, const char *line, gint64 deadline_us, gchar **w
 /* Deliver line to the daemon and wait for its acknowledgement, all before
  * the deadline.  Returns TRUE when acknowledged; otherwise FALSE with *why
  * describing what went wrong. */
-static gboolean send_event(const char *socket_path, const char *line,
-			   gint64 deadline_us, gchar **why)
+static gboolean
+send_event(const char *socket_path, const char *line, gint64 deadline_us, gchar **why)
 {
 	int fd = connect_daemon(socket_path, deadline_us, why);
 	if (fd < 0)
@@ -240,7 +247,8 @@ static gboolean send_event(const char *socket_path, const char *line,
 	return ok;
 }
 
-static gint64 timeout_ms_from_env(gint64 fallback_ms)
+static gint64
+timeout_ms_from_env(gint64 fallback_ms)
 {
 	const char *s = g_getenv("KSMVIRT_HOOK_TIMEOUT_MS");
 	guint64 v;
@@ -249,7 +257,8 @@ static gint64 timeout_ms_from_env(gint64 fallback_ms)
 	return fallback_ms;
 }
 
-static const char *env_or(const char *name, const char *fallback)
+static const char *
+env_or(const char *name, const char *fallback)
 {
 	const char *v = g_getenv(name);
 	return v != NULL && *v != '\0' ? v : fallback;
@@ -258,8 +267,8 @@ static const char *env_or(const char *name, const char *fallback)
 /* One line on stderr about object and op: prefixed with the UTC time when
  * stamp (stderr is hook.log then). */
 G_GNUC_PRINTF(4, 5)
-static void report(gboolean stamp, const char *object, const char *op_name,
-		   const char *fmt, ...)
+static void
+report(gboolean stamp, const char *object, const char *op_name, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -275,8 +284,9 @@ static void report(gboolean stamp, const char *object, const char *op_name,
 
 /* Send line to the daemon or else spool it; report on stderr.  Returns
  * TRUE unless the event is lost. */
-static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
-			const char *op_name, gint64 timeout_ms, gboolean stamp)
+static gboolean
+deliver(const KvEvent *ev, const char *line, const char *object, const char *op_name, gint64 timeout_ms,
+	gboolean stamp)
 {
 	const char *socket_path = env_or("KSMVIRT_SOCKET", DEFAULT_SOCKET);
 	const char *state_dir = env_or("KSMVIRT_STATE_DIR", DEFAULT_STATE_DIR);
@@ -293,8 +303,7 @@ static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
 		       socket_path, why, path, (double)(g_get_monotonic_time() - t0_us) / 1000.0);
 		return TRUE;
 	}
-	report(stamp, object, op_name, "ksmvirtd at %s: %s; event LOST: %s",
-	       socket_path, why, err->message);
+	report(stamp, object, op_name, "ksmvirtd at %s: %s; event LOST: %s", socket_path, why, err->message);
 	return FALSE;
 }
 
@@ -302,7 +311,8 @@ static gboolean deliver(const KvEvent *ev, const char *line, const char *object,
  * no directory others may write to), first rotating it to hook.log.1 when
  * it grew past HOOK_LOG_MAX_BYTES.  Returns the fd, or -1: then the child
  * logs nowhere. */
-static int open_log(const char *state_dir)
+static int
+open_log(const char *state_dir)
 {
 	int dfd = kv_owned_dir_open(state_dir, NULL);
 	if (dfd < 0)
@@ -313,8 +323,7 @@ static int open_log(const char *state_dir)
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > HOOK_LOG_MAX_BYTES) {
 		/* Whoever gets the lock first renames; the others then find
 		 * that the name no longer leads to their file. */
-		if (flock(fd, LOCK_EX) == 0 &&
-		    fstatat(dfd, HOOK_LOG, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (flock(fd, LOCK_EX) == 0 && fstatat(dfd, HOOK_LOG, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
 			renameat(dfd, HOOK_LOG, dfd, HOOK_LOG_OLD);
 		close(fd);
@@ -331,7 +340,8 @@ static int open_log(const char *state_dir)
  * STATE_DIR/hook.log instead.  Returns 1 in the parent, 0 in the child, -1
  * when fork failed.
  */
-static int detach(const char *state_dir)
+static int
+detach(const char *state_dir)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -355,7 +365,8 @@ static int detach(const char *state_dir)
  * cheap enough for libvirt's critical path, and taken there so the
  * numbers follow the order in which libvirt ran the hooks.  Returns why
  * that failed (the event still gets a usable number), or NULL. */
-static gchar *stamp_order(KvEvent *ev, const char *socket_path)
+static gchar *
+stamp_order(KvEvent *ev, const char *socket_path)
 {
 	g_autoptr(KvCtx) ctx = kv_ctx_new(g_getenv("KSMVIRT_ROOT"));
 	g_autoptr(GError) err = NULL;
@@ -365,20 +376,22 @@ static gchar *stamp_order(KvEvent *ev, const char *socket_path)
 		return g_strdup_printf("no boot id: %s", err->message);
 	if (!kv_order_next_seq(run_dir, &ev->seq, &err))
 		return g_strdup_printf("no sequence number from %s/" KV_ORDER_SEQ_FILE
-				       ": %s; using the time since boot", run_dir, err->message);
+				       ": %s; using the time since boot",
+				       run_dir, err->message);
 	return NULL;
 }
 
 /* Fill ev from the domain XML read (xml, plus dropped bytes over the cap),
  * reporting problems (and order_why, when not NULL) on stderr. */
-static void describe(KvEvent *ev, const GByteArray *xml, gsize dropped,
-		     const char *order_why, const char *object, const char *op_name,
-		     gboolean stamp)
+static void
+describe(KvEvent *ev, const GByteArray *xml, gsize dropped, const char *order_why, const char *object,
+	 const char *op_name, gboolean stamp)
 {
 	if (order_why != NULL)
 		report(stamp, object, op_name, "%s", order_why);
 	if (dropped > 0) {
-		report(stamp, object, op_name, "domain XML is refused: %" G_GSIZE_FORMAT
+		report(stamp, object, op_name,
+		       "domain XML is refused: %" G_GSIZE_FORMAT
 		       " bytes, over the limit of %u MiB; sending the event without domain facts",
 		       xml->len + dropped, KV_XML_MAX_BYTES >> 20);
 		return;
@@ -387,13 +400,13 @@ static void describe(KvEvent *ev, const GByteArray *xml, gsize dropped,
 		return;
 	g_autoptr(GError) err = NULL;
 	if (!kv_event_parse_domain_xml(ev, (const char *)xml->data, xml->len, &err))
-		report(stamp, object, op_name, "%s; sending the event without domain facts",
-		       err->message);
+		report(stamp, object, op_name, "%s; sending the event without domain facts", err->message);
 	else if (ev->policy_error != NULL)
 		report(stamp, object, op_name, "%s", ev->policy_error);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	/* libvirt may close our pipes early: a write must fail, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -402,8 +415,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 5 || argv[1][0] == '\0' || argv[2][0] == '\0') {
-		fprintf(stderr, "%s: malformed invocation (%d arguments, want 4)\n",
-			prog, argc - 1);
+		fprintf(stderr, "%s: malformed invocation (%d arguments, want 4)\n", prog, argc - 1);
 		usage(stderr);
 		return 2;
 	}
@@ -422,12 +434,11 @@ int main(int argc, char **argv)
 	g_autoptr(GByteArray) xml = g_byte_array_new();
 	gsize dropped = 0;
 	if (!read_all_bounded(STDIN_FILENO, xml, KV_XML_MAX_BYTES, &dropped))
-		fprintf(stderr, "%s: %s %s: cannot read the domain XML: %s\n",
-			prog, object, op_name, g_strerror(errno));
+		fprintf(stderr, "%s: %s %s: cannot read the domain XML: %s\n", prog, object, op_name,
+			g_strerror(errno));
 
 	if (op == KV_EVENT_OP_UNKNOWN) {
-		fprintf(stderr, "%s: %s: ignoring unknown operation '%s'\n",
-			prog, object, op_name);
+		fprintf(stderr, "%s: %s: ignoring unknown operation '%s'\n", prog, object, op_name);
 		return 0;
 	}
 
@@ -447,12 +458,11 @@ int main(int argc, char **argv)
 			/* From here on nothing holds libvirt up. */
 			describe(ev, xml, dropped, order_why, object, op_name, TRUE);
 			g_autofree gchar *line = kv_event_to_json_line(ev);
-			deliver(ev, line, object, op_name,
-				timeout_ms_from_env(BACKGROUND_TIMEOUT_MS), TRUE);
+			deliver(ev, line, object, op_name, timeout_ms_from_env(BACKGROUND_TIMEOUT_MS), TRUE);
 			_exit(0);
 		}
-		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n",
-			prog, object, op_name, g_strerror(errno));
+		fprintf(stderr, "%s: %s %s: fork: %s; delivering in the foreground\n", prog, object, op_name,
+			g_strerror(errno));
 	}
 	describe(ev, xml, dropped, order_why, object, op_name, FALSE);
 	g_autofree gchar *line = kv_event_to_json_line(ev);

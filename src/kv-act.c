@@ -58,8 +58,8 @@ static void
 act_ksm(const KvCtx *ctx, KvAction *a, gboolean dry_run)
 {
 	g_autofree char *path = g_strdup_printf(KV_KSM_SYSFS_DIR "/%s", kv_ksm_knob_name(a->knob));
-	g_autofree char *text = a->value_str ? g_strdup(a->value_str) :
-				g_strdup_printf("%" G_GUINT64_FORMAT, a->value);
+	g_autofree char *text = a->value_str ? g_strdup(a->value_str)
+					     : g_strdup_printf("%" G_GUINT64_FORMAT, a->value);
 	int err;
 
 	if (dry_run) {
@@ -115,8 +115,9 @@ act_balloon(KvHv *hv, KvAction *a, gboolean dry_run)
 	}
 	/* A guest that went away, or a driver that cannot balloon: no retry. */
 	a->result = g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND) ||
-		    g_error_matches(err, KV_ERROR, KV_ERROR_UNSUPPORTED) ?
-		    KV_RESULT_PERMANENT : KV_RESULT_TRANSIENT;
+				    g_error_matches(err, KV_ERROR, KV_ERROR_UNSUPPORTED)
+			    ? KV_RESULT_PERMANENT
+			    : KV_RESULT_TRANSIENT;
 	a->errnum = g_error_matches(err, KV_ERROR, KV_ERROR_NOT_FOUND) ? ESRCH : EIO;
 	a->error = g_strdup(err->message);
 }

@@ -40,7 +40,7 @@ kv_advise_savings(const KvAdviseGuest *guests, guint n, const int *node_of)
 typedef struct {
 	const char *family;
 	guint64 shareable, ram;
-	GArray *members;   /* guint indexes */
+	GArray *members; /* guint indexes */
 } Family;
 
 static gint
@@ -60,8 +60,7 @@ roomiest(const KvAdviseNode *nodes, guint n_nodes, const gint64 *room, int prefe
 	int best = -1;
 
 	for (guint k = 0; k < n_nodes; k++) {
-		if (best < 0 || room[k] > room[best] ||
-		    (room[k] == room[best] && (int)k == prefer_idx))
+		if (best < 0 || room[k] > room[best] || (room[k] == room[best] && (int)k == prefer_idx))
 			best = (int)k;
 	}
 	return best;
@@ -77,8 +76,7 @@ node_index(const KvAdviseNode *nodes, guint n_nodes, int id)
 }
 
 guint64
-kv_advise_place(const KvAdviseGuest *guests, guint n, const KvAdviseNode *nodes, guint n_nodes,
-		int *node_of)
+kv_advise_place(const KvAdviseGuest *guests, guint n, const KvAdviseNode *nodes, guint n_nodes, int *node_of)
 {
 	g_autoptr(GArray) fams = g_array_new(FALSE, TRUE, sizeof(Family));
 	g_autofree gint64 *room = g_new0(gint64, MAX(n_nodes, 1));
@@ -120,7 +118,8 @@ kv_advise_place(const KvAdviseGuest *guests, guint n, const KvAdviseNode *nodes,
 		int target;
 
 		for (guint m = 0; m < fam->members->len; m++) {
-			int idx = node_index(nodes, n_nodes, guests[g_array_index(fam->members, guint, m)].current_node);
+			int idx = node_index(nodes, n_nodes,
+					     guests[g_array_index(fam->members, guint, m)].current_node);
 
 			if (idx >= 0 && ++votes[idx] > (prefer >= 0 ? votes[prefer] : 0))
 				prefer = idx;
@@ -211,9 +210,10 @@ advise_guests(const KvReport *r, const KvAdvice *a, double share, int *now)
 		guests[i].family = p->family;
 		guests[i].ram_bytes = g->ram_bytes;
 		/* What a guest already merges is the best estimate of what it shares. */
-		guests[i].share_fraction = g->ram_bytes && g->ksm.merging_pages
-			? MIN(1.0, (double)(g->ksm.merging_pages * r->page_size) / (double)g->ram_bytes)
-			: share;
+		guests[i].share_fraction =
+			g->ram_bytes && g->ksm.merging_pages
+				? MIN(1.0, (double)(g->ksm.merging_pages * r->page_size) / (double)g->ram_bytes)
+				: share;
 		guests[i].current_node = now[i] = p->node_now;
 	}
 	return guests;
@@ -265,6 +265,7 @@ kv_advice_from_report(const KvReport *r, double share, double capacity_ratio)
 	for (guint i = 0; i < n; i++)
 		g_array_index(a->guests, KvAdvicePlacement, i).node_proposed = plan[i];
 	a->merge_across_nodes = kv_ksm_has(r->ksm, KV_KSM_MERGE_ACROSS_NODES)
-				? (gint64)r->ksm->value[KV_KSM_MERGE_ACROSS_NODES] : -1;
+					? (gint64)r->ksm->value[KV_KSM_MERGE_ACROSS_NODES]
+					: -1;
 	return a;
 }

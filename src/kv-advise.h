@@ -18,15 +18,15 @@ G_BEGIN_DECLS
 
 typedef struct {
 	const char *name;
-	const char *family;      /* kv_os_info_family(): "linux/debian/12", "unknown" */
+	const char *family; /* kv_os_info_family(): "linux/debian/12", "unknown" */
 	guint64 ram_bytes;
-	double share_fraction;   /* of its RAM it can share with alike guests */
-	int current_node;        /* host node id it runs on, -1 unknown */
+	double share_fraction; /* of its RAM it can share with alike guests */
+	int current_node;      /* host node id it runs on, -1 unknown */
 } KvAdviseGuest;
 
 typedef struct {
 	int id;
-	guint64 capacity_bytes;  /* guest RAM the node may hold */
+	guint64 capacity_bytes; /* guest RAM the node may hold */
 } KvAdviseNode;
 
 /* kv_advise_savings: bytes KSM is expected to save when guest i runs on
@@ -48,18 +48,18 @@ guint64 kv_advise_place(const KvAdviseGuest *guests, guint n, const KvAdviseNode
 /* One guest in the advice. */
 typedef struct {
 	char *name;
-	char *family;            /* kv_os_info_family() */
+	char *family; /* kv_os_info_family() */
 	guint64 ram_bytes;
-	int node_now;            /* host node holding most of its pages, -1 unknown */
+	int node_now; /* host node holding most of its pages, -1 unknown */
 	int node_proposed;
-	gboolean libvirt;        /* a libvirt domain: it can be pinned */
+	gboolean libvirt; /* a libvirt domain: it can be pinned */
 } KvAdvicePlacement;
 
 /* The advice: where each guest runs and should run, and what KSM is
  * expected to save either way. */
 typedef struct {
-	GArray *guests;          /* KvAdvicePlacement, in the report's order */
-	gint64 merge_across_nodes;  /* the knob's value, -1 unknown */
+	GArray *guests;            /* KvAdvicePlacement, in the report's order */
+	gint64 merge_across_nodes; /* the knob's value, -1 unknown */
 	guint64 saved_now_bytes, saved_proposed_bytes;
 } KvAdvice;
 

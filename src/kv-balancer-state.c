@@ -22,17 +22,30 @@
 /* The policy state as kept: one line a field (a new policy's state is a
  * new line here).  Counters that do not fit a JSON integer are clamped;
  * a limit of KV_UNLIMITED is kept as -1. */
-typedef enum { F_U64, F_UINT, F_BOOL, F_DOUBLE, F_STR, F_LIMIT } FieldType;
+typedef enum {
+	F_U64,
+	F_UINT,
+	F_BOOL,
+	F_DOUBLE,
+	F_STR,
+	F_LIMIT
+} FieldType;
 
 typedef struct {
 	const char *name;
 	FieldType type;
 	gsize offset;
-	double def;                   /* F_DOUBLE: when absent */
+	double def; /* F_DOUBLE: when absent */
 } Field;
 
-#define HOST(f, t, d) { #f, t, offsetof(KvPolicyState, f), d }
-#define GUEST(f, t) { #f, t, offsetof(KvGuestPolicyState, f), 0 }
+#define HOST(f, t, d)                                \
+	{                                            \
+#f, t, offsetof(KvPolicyState, f), d \
+	}
+#define GUEST(f, t)                                       \
+	{                                                 \
+#f, t, offsetof(KvGuestPolicyState, f), 0 \
+	}
 
 static const Field host_fields[] = {
 	HOST(tick, F_U64, 0),
@@ -186,10 +199,9 @@ kv_balancer_state_load(const char *path, KvPolicyState *pst, GError **error)
 		return FALSE;
 	}
 	if (!JSON_NODE_HOLDS_OBJECT(root) ||
-	    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", ""),
-		      STATE_SCHEMA) != 0) {
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "balancer state %s has another schema, starting afresh",
-			    path);
+	    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", ""), STATE_SCHEMA) != 0) {
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
+			    "balancer state %s has another schema, starting afresh", path);
 		return FALSE;
 	}
 	o = json_node_get_object(root);
@@ -202,16 +214,15 @@ kv_balancer_state_load(const char *path, KvPolicyState *pst, GError **error)
 			JsonNode *gn = json_object_get_member(guests, l->data);
 
 			if (JSON_NODE_HOLDS_OBJECT(gn))
-				fields_load(json_node_get_object(gn), guest_fields, G_N_ELEMENTS(guest_fields),
-					    kv_policy_state_guest(pst, l->data));
+				fields_load(json_node_get_object(gn), guest_fields,
+					    G_N_ELEMENTS(guest_fields), kv_policy_state_guest(pst, l->data));
 		}
 	}
 	return TRUE;
 }
 
 static char *
-history_line(const KvSnapshot *s, const KvPolicyState *pst, const KvPlan *plan, gint64 time_us,
-	     gboolean dry_run)
+history_line(const KvSnapshot *s, const KvPolicyState *pst, const KvPlan *plan, gint64 time_us, gboolean dry_run)
 {
 	g_autoptr(JsonBuilder) jb = json_builder_new();
 	g_autofree char *line = NULL;
@@ -253,9 +264,8 @@ history_line(const KvSnapshot *s, const KvPolicyState *pst, const KvPlan *plan, 
 }
 
 gboolean
-kv_balancer_history_append(const char *path, guint64 max_bytes, const KvSnapshot *s,
-			   const KvPolicyState *pst, const KvPlan *plan, gint64 time_us, gboolean dry_run,
-			   GError **error)
+kv_balancer_history_append(const char *path, guint64 max_bytes, const KvSnapshot *s, const KvPolicyState *pst,
+			   const KvPlan *plan, gint64 time_us, gboolean dry_run, GError **error)
 {
 	g_autofree char *out = history_line(s, pst, plan, time_us, dry_run);
 	GStatBuf st;

@@ -35,9 +35,9 @@ struct KvBalancer {
 	KvConfig cfg;
 	KvHv *hv;
 	guint64 hv_retry_tick;
-	char *hv_error;               /* why libvirt is not connected; NULL when it is */
-	char *hv_lost;                /* how the connection was lost; NULL when it was not */
-	gint64 hv_down_since_us;      /* real time the connection was lost or first failed */
+	char *hv_error;          /* why libvirt is not connected; NULL when it is */
+	char *hv_lost;           /* how the connection was lost; NULL when it was not */
+	gint64 hv_down_since_us; /* real time the connection was lost or first failed */
 	guint hv_reconnects;
 	KvSenseState sense;
 	KvPolicyState *pst;
@@ -46,11 +46,10 @@ struct KvBalancer {
 	gint64 last_tick_real_us;
 	gboolean last_dry_run;
 	GPtrArray *notes;
-	GQueue recent;                /* char*: "tick N [result] description" */
+	GQueue recent; /* char*: "tick N [result] description" */
 };
 
-static void
-note(KvBalancer *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void note(KvBalancer *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 note(KvBalancer *b, const char *fmt, ...)
@@ -175,8 +174,8 @@ ensure_hv(KvBalancer *b)
 
 	if (!b->use_libvirt || b->hv || b->pst->tick < b->hv_retry_tick)
 		return;
-	b->hv = b->open_hv ? b->open_hv(b->ctx, b->uri, b->open_hv_data, &err) :
-		kv_hv_libvirt_open_rw(b->ctx, b->uri, &err);
+	b->hv = b->open_hv ? b->open_hv(b->ctx, b->uri, b->open_hv_data, &err)
+			   : kv_hv_libvirt_open_rw(b->ctx, b->uri, &err);
 	if (!b->hv) {
 		g_autofree char *why = g_strdup_printf("%s%s%s (retry at tick %" G_GUINT64_FORMAT ")",
 						       b->hv_lost ? b->hv_lost : "",
@@ -207,8 +206,8 @@ persist(KvBalancer *b)
 	if (!b->state_dir || !b->snap)
 		return;
 	hist = state_path(b, KV_HISTORY_FILE);
-	if (!kv_balancer_history_append(hist, (guint64)b->cfg.history_max_kib * 1024, b->snap, b->pst, b->plan,
-					b->last_tick_real_us, b->last_dry_run, &err)) {
+	if (!kv_balancer_history_append(hist, (guint64)b->cfg.history_max_kib * 1024, b->snap, b->pst,
+					b->plan, b->last_tick_real_us, b->last_dry_run, &err)) {
 		note(b, "%s", err->message);
 		g_clear_error(&err);
 	}
@@ -238,7 +237,7 @@ lock_ksm(KvBalancer *b, int *fd_out)
 		return TRUE;
 	fd = open(b->cfg.ksm_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return TRUE;   /* no lock directory: nobody to take turns with */
+		return TRUE; /* no lock directory: nobody to take turns with */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
 		return FALSE;
@@ -265,8 +264,11 @@ defer_ksm_actions(KvBalancer *b)
 const KvPlan *
 kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 {
-	KvSenseOptions so = { .lookup = b->lookup, .lookup_data = b->lookup_data, .pids = b->pids,
-			      .is_windows = b->is_windows, .qemu_user = b->qemu_user };
+	KvSenseOptions so = { .lookup = b->lookup,
+			      .lookup_data = b->lookup_data,
+			      .pids = b->pids,
+			      .is_windows = b->is_windows,
+			      .qemu_user = b->qemu_user };
 	KvSnapshot *snap;
 	gboolean dry = force_dry_run || b->cfg.dry_run;
 
@@ -288,8 +290,9 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 	}
 	if (snap->hv_failed && b->hv) {
 		/* libvirtd went away (or restarted): reconnect next tick. */
-		g_autofree char *why = g_strdup_printf("connection lost: %s", snap->hv_error ? snap->hv_error :
-						       "libvirt did not answer");
+		g_autofree char *why =
+			g_strdup_printf("connection lost: %s",
+					snap->hv_error ? snap->hv_error : "libvirt did not answer");
 
 		hv_down(b, why);
 		g_free(b->hv_lost);
@@ -319,9 +322,10 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 		const KvAction *a = g_ptr_array_index(b->plan->actions, i);
 		g_autofree char *d = kv_action_describe(a);
 
-		g_queue_push_tail(&b->recent, g_strdup_printf("tick %" G_GUINT64_FORMAT " [%s] %s%s%s",
-							      b->pst->tick, kv_action_result_to_string(a->result),
-							      d, a->error ? ": " : "", a->error ? a->error : ""));
+		g_queue_push_tail(&b->recent,
+				  g_strdup_printf("tick %" G_GUINT64_FORMAT " [%s] %s%s%s", b->pst->tick,
+						  kv_action_result_to_string(a->result), d,
+						  a->error ? ": " : "", a->error ? a->error : ""));
 		while (g_queue_get_length(&b->recent) > RECENT_ACTIONS_MAX)
 			g_free(g_queue_pop_head(&b->recent));
 	}
@@ -347,7 +351,9 @@ status_host(KvStatus *st, const KvBalancer *b)
 		st->numa_nodes = s->n_numa_nodes;
 		for (guint i = 0; i < s->nodes->len; i++) {
 			const KvNodeSense *n = &g_array_index(s->nodes, KvNodeSense, i);
-			KvStatusNode sn = { .id = n->id, .mem_total_kib = n->total_kib, .mem_free_kib = n->free_kib,
+			KvStatusNode sn = { .id = n->id,
+					    .mem_total_kib = n->total_kib,
+					    .mem_free_kib = n->free_kib,
 					    .under_pressure = kv_policy_node_pressed(b->pst, n->id) };
 
 			g_array_append_val(st->nodes, sn);
@@ -396,8 +402,8 @@ status_guest(const KvGuestSense *g)
 	sg->cg_version = g->cg_version;
 	sg->cg_dir = g_strdup(g->cg_dir);
 	/* KV_UNLIMITED does not fit in a JSON integer: -1. */
-	sg->cg_limit_bytes = g->cg_limit_bytes == KV_UNLIMITED ? -1 :
-			     (gint64)MIN(g->cg_limit_bytes, (guint64)G_MAXINT64);
+	sg->cg_limit_bytes =
+		g->cg_limit_bytes == KV_UNLIMITED ? -1 : (gint64)MIN(g->cg_limit_bytes, (guint64)G_MAXINT64);
 	sg->cg_usage_bytes = g->cg_usage_bytes;
 	return sg;
 }

@@ -22,15 +22,15 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	const KvCtx *ctx;             /* borrowed, outlives the balancer */
-	gboolean use_libvirt;         /* connect to libvirt (and reconnect) */
-	const char *uri;              /* NULL: qemu:///system when running */
-	const char *state_dir;        /* NULL: nothing kept */
-	KvPolicyLookup lookup;        /* may be NULL */
+	const KvCtx *ctx;      /* borrowed, outlives the balancer */
+	gboolean use_libvirt;  /* connect to libvirt (and reconnect) */
+	const char *uri;       /* NULL: qemu:///system when running */
+	const char *state_dir; /* NULL: nothing kept */
+	KvPolicyLookup lookup; /* may be NULL */
 	gpointer lookup_data;
-	KvOsLookup is_windows;        /* may be NULL; called with lookup_data */
-	GArray *pids;                 /* int: also treat as guests; may be NULL */
-	const char *qemu_user;        /* libvirt's QEMU user; NULL: qemu.conf's */
+	KvOsLookup is_windows; /* may be NULL; called with lookup_data */
+	GArray *pids;          /* int: also treat as guests; may be NULL */
+	const char *qemu_user; /* libvirt's QEMU user; NULL: qemu.conf's */
 	/* Opens the hypervisor (default: kv_hv_libvirt_open_rw); tests put a
 	 * fake behind the KvHv interface here.  Called again after the
 	 * hypervisor stopped answering. */

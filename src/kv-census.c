@@ -13,9 +13,9 @@
 #define KPF_KSM 21
 #define KPF_ZERO_PAGE 24
 
-#define PAGEMAP_BATCH 65536               /* entries read at once */
-#define RUN_GAP 16                        /* frames read through between needed ones */
-#define RUN_MAX 4096                      /* frames per kpageflags read */
+#define PAGEMAP_BATCH 65536 /* entries read at once */
+#define RUN_GAP 16          /* frames read through between needed ones */
+#define RUN_MAX 4096        /* frames per kpageflags read */
 
 /* Frame flags are looked up only for frames a walk meets: reading all of
  * /proc/kpageflags costs the kernel ~140 ns a frame, far more than the
@@ -25,14 +25,14 @@ struct KvCensusScanner {
 	const KvCtx *ctx;
 	const KvNumaTopo *topo;
 	int kpageflags_fd;
-	int kpagecount_fd;            /* -1 when unreadable: no fair share */
-	GHashTable *mapcount;         /* KSM frame -> map count */
+	int kpagecount_fd;    /* -1 when unreadable: no fair share */
+	GHashTable *mapcount; /* KSM frame -> map count */
 	guint64 max_pfn;
 	guint64 *known, *ksm, *zero, *want;
-	guint last_range;             /* locality cache for node lookup */
-	guint64 *batch;               /* pagemap entries */
-	guint64 *kpf;                 /* one kpageflags read */
-	guint64 *counts;              /* one kpagecount read */
+	guint last_range; /* locality cache for node lookup */
+	guint64 *batch;   /* pagemap entries */
+	guint64 *kpf;     /* one kpageflags read */
+	guint64 *counts;  /* one kpagecount read */
 };
 
 static inline gboolean
@@ -187,7 +187,8 @@ read_run(KvCensusScanner *s, guint64 first, guint64 last, GError **error)
 				gint64 *key = g_new(gint64, 1);
 
 				*key = (gint64)(first + k);
-				g_hash_table_insert(s->mapcount, key, GUINT_TO_POINTER((guint)MIN(s->counts[k], G_MAXUINT)));
+				g_hash_table_insert(s->mapcount, key,
+						    GUINT_TO_POINTER((guint)MIN(s->counts[k], G_MAXUINT)));
 			}
 		}
 	}
@@ -313,8 +314,7 @@ census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 }
 
 gboolean
-kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
-	       KvCensus *out, GError **error)
+kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end, KvCensus *out, GError **error)
 {
 	g_autofree char *rel = g_strdup_printf("/proc/%d/pagemap", pid);
 	g_autofree char *path = kv_ctx_path(s->ctx, rel);

@@ -15,19 +15,19 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	guint64 merged;      /* present, KPF_KSM */
-	guint64 zero;        /* present, the shared zero page */
-	guint64 private_;    /* present, neither */
+	guint64 merged;   /* present, KPF_KSM */
+	guint64 zero;     /* present, the shared zero page */
+	guint64 private_; /* present, neither */
 } KvCensusCount;
 
 typedef struct {
-	guint64 pages;       /* pages walked */
+	guint64 pages; /* pages walked */
 	guint64 present, swapped;
 	/* Fair share of merged frames: a frame k page tables map saves
 	 * (k-1)/k of a page to each (k from /proc/kpagecount). */
 	double merged_saved_pages;
 	KvCensusCount total;
-	GArray *per_node;    /* KvCensusCount, same order as topo->nodes; last
+	GArray *per_node; /* KvCensusCount, same order as topo->nodes; last
 	                        entry: frames outside every known range */
 } KvCensus;
 
@@ -50,8 +50,7 @@ gboolean kv_census_scanner_has_mapcounts(const KvCensusScanner *s);
 /* kv_census_scan: adds the pages of [START, END) of process PID to OUT.
  * Returns FALSE with ERROR (KV_ERROR_NOT_FOUND when the process exited,
  * KV_ERROR_ACCESS when PFNs are hidden). */
-gboolean kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end,
-			KvCensus *out, GError **error);
+gboolean kv_census_scan(KvCensusScanner *s, int pid, guint64 start, guint64 end, KvCensus *out, GError **error);
 
 /* kv_census_add: OUT += IN (same topology). */
 void kv_census_add(KvCensus *out, const KvCensus *in);

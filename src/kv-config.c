@@ -11,7 +11,17 @@
 #include "kv-file.h"
 #include "kv-paths.h"
 
-typedef enum { T_BOOL, T_UINT, T_U64, T_DOUBLE, T_ADVISOR, T_NUMA, T_TICK, T_PATH, T_GLOBS } KeyType;
+typedef enum {
+	T_BOOL,
+	T_UINT,
+	T_U64,
+	T_DOUBLE,
+	T_ADVISOR,
+	T_NUMA,
+	T_TICK,
+	T_PATH,
+	T_GLOBS
+} KeyType;
 
 /* One key: where it goes in KvConfig, its default (DEF, or DEF_STR for
  * strings; tick-seconds in seconds) and its range. */
@@ -24,8 +34,14 @@ typedef struct {
 	double min, max;
 } KeyDef;
 
-#define K(g, k, t, f, def, lo, hi) { g, k, t, offsetof(KvConfig, f), def, NULL, lo, hi }
-#define S(g, k, t, f, def) { g, k, t, offsetof(KvConfig, f), 0, def, 0, 0 }
+#define K(g, k, t, f, def, lo, hi)                                \
+	{                                                         \
+		g, k, t, offsetof(KvConfig, f), def, NULL, lo, hi \
+	}
+#define S(g, k, t, f, def)                                   \
+	{                                                    \
+		g, k, t, offsetof(KvConfig, f), 0, def, 0, 0 \
+	}
 
 static const KeyDef keys[] = {
 	K("daemon", "tick-seconds", T_TICK, tick_ms, 5, 0.1, 3600),
@@ -239,7 +255,8 @@ kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
 
 		if (!group_known(groups[i])) {
 			if (warnings)
-				g_ptr_array_add(warnings, g_strdup_printf("unknown group [%s] ignored", groups[i]));
+				g_ptr_array_add(warnings,
+						g_strdup_printf("unknown group [%s] ignored", groups[i]));
 			continue;
 		}
 		for (guint j = 0; ks && ks[j]; j++) {
@@ -266,7 +283,7 @@ kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
 	}
 	kv_config_clear(cfg);
 	*cfg = c;
-	memset(&c, 0, sizeof(c));   /* the strings are CFG's now */
+	memset(&c, 0, sizeof(c)); /* the strings are CFG's now */
 	return TRUE;
 }
 
@@ -328,8 +345,9 @@ kv_config_to_string(const KvConfig *cfg)
 		case T_ADVISOR: {
 			KvAdvisorUse a = *(const KvAdvisorUse *)p;
 
-			g_string_append(s, a == KV_ADVISOR_OFF ? "off" : a == KV_ADVISOR_SCAN_TIME ?
-					"scan-time" : "auto");
+			g_string_append(s, a == KV_ADVISOR_OFF         ? "off"
+					   : a == KV_ADVISOR_SCAN_TIME ? "scan-time"
+								       : "auto");
 			break;
 		}
 		case T_PATH:

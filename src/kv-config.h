@@ -15,9 +15,9 @@ G_BEGIN_DECLS
 #define KV_CONFIG_DEFAULT_PATH SYSCONFDIR "/ksmvirt/ksmvirtd.conf"
 
 typedef enum {
-	KV_ADVISOR_OFF,               /* ksmvirtd drives pages_to_scan itself */
-	KV_ADVISOR_SCAN_TIME,         /* leave pages_to_scan to the kernel */
-	KV_ADVISOR_AUTO,              /* the advisor when ksmd CPU cannot be measured */
+	KV_ADVISOR_OFF,       /* ksmvirtd drives pages_to_scan itself */
+	KV_ADVISOR_SCAN_TIME, /* leave pages_to_scan to the kernel */
+	KV_ADVISOR_AUTO,      /* the advisor when ksmd CPU cannot be measured */
 } KvAdvisorUse;
 
 /* Every key of ksmvirtd.conf(5); kv_config_defaults() sets the defaults.
@@ -28,24 +28,24 @@ typedef struct {
 	gboolean dry_run;
 	guint history_max_kib;
 	/* The control socket (kv-server.h). */
-	guint max_connections;        /* served at once; more are refused */
-	guint idle_timeout_s;         /* a connection moving no byte is closed */
-	guint max_line_kib;           /* longest request line */
+	guint max_connections; /* served at once; more are refused */
+	guint idle_timeout_s;  /* a connection moving no byte is closed */
+	guint max_line_kib;    /* longest request line */
 	/* Only guests whose name matches one of these shell globs (separated
 	 * by ';', ',' or spaces) are sensed and managed; "" for every guest. */
 	char *guests;
 
 	gboolean ksm_manage;
-	double overcommit_ratio;      /* guest RAM / MemTotal above this: on */
-	guint avail_low_pct;          /* MemAvailable below: pressure */
-	guint avail_high_pct;         /* MemAvailable above: comfortable */
+	double overcommit_ratio; /* guest RAM / MemTotal above this: on */
+	guint avail_low_pct;     /* MemAvailable below: pressure */
+	guint avail_high_pct;    /* MemAvailable above: comfortable */
 	double psi_some_on_pct;
 	double psi_some_off_pct;
 	guint64 pages_to_scan_min, pages_to_scan_max, pages_to_scan_start;
 	guint sleep_ms;
 	double min_gain_pages_per_cpu_s;
 	guint backoff_ticks;
-	guint64 rearm_swpin_copies;   /* pages copied at swap-in per tick: scan again */
+	guint64 rearm_swpin_copies; /* pages copied at swap-in per tick: scan again */
 	KvAdvisorUse advisor;
 	guint advisor_max_cpu_pct;
 	guint64 unmerge_reserve_mib;
@@ -60,14 +60,14 @@ typedef struct {
 	gboolean swap_manage;
 	double swap_psi_full_on_pct;
 	double swap_psi_full_off_pct;
-	guint swap_step_pct;          /* of guest RAM per step */
-	guint swap_min_pct;           /* never limit below this % of guest RAM */
-	guint swap_busy_ticks;        /* after EBUSY, leave the guest this long */
-	guint swap_guests_per_tick;   /* at most this many limits change per tick */
+	guint swap_step_pct;        /* of guest RAM per step */
+	guint swap_min_pct;         /* never limit below this % of guest RAM */
+	guint swap_busy_ticks;      /* after EBUSY, leave the guest this long */
+	guint swap_guests_per_tick; /* at most this many limits change per tick */
 
-	int merge_across_nodes;       /* -1: leave as is */
-	guint node_free_low_pct;      /* a node with less MemFree is under pressure */
-	guint node_free_high_pct;     /* ... until it has this much again */
+	int merge_across_nodes;   /* -1: leave as is */
+	guint node_free_low_pct;  /* a node with less MemFree is under pressure */
+	guint node_free_high_pct; /* ... until it has this much again */
 
 	/* Held (flock, non-blocking) around KSM writes on the real system, so
 	 * the balancer and other tools that change KSM settings take turns;
@@ -80,9 +80,9 @@ typedef struct {
 
 	/* Guest OS inspection in ksmvirtd (kv-inspect-queue.h). */
 	gboolean inspect_enabled;
-	guint inspect_timeout_s;      /* an appliance is killed after this */
-	guint inspect_interval_s;     /* running guests' disks looked at again */
-	char *inspect_cache_file;     /* "": STATE_DIR/inspect-cache.json */
+	guint inspect_timeout_s;  /* an appliance is killed after this */
+	guint inspect_interval_s; /* running guests' disks looked at again */
+	char *inspect_cache_file; /* "": STATE_DIR/inspect-cache.json */
 } KvConfig;
 
 /* kv_config_defaults: initialises CFG whole to the defaults; what it held
@@ -101,8 +101,7 @@ void kv_config_copy(KvConfig *dst, const KvConfig *src);
  * text).  Unknown groups and keys are listed in WARNINGS (char*; may be
  * NULL).  Returns FALSE with ERROR on syntax errors and bad values, leaving
  * CFG at the defaults. */
-gboolean kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings,
-			 GError **error);
+gboolean kv_config_parse(const char *data, gsize len, KvConfig *cfg, GPtrArray *warnings, GError **error);
 
 /* The configuration file is read up to this size; a larger one is an error. */
 #define KV_CONFIG_MAX_BYTES (1u << 20)

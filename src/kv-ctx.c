@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(kv-error-quark, kv_error)
+G_DEFINE_QUARK(kv - error - quark, kv_error)
 
 KvCtx *
 kv_ctx_new(const char *root)
@@ -61,8 +61,7 @@ kv_set_error_errno(GError **error, int errnum, const char *what)
 }
 
 gboolean
-kv_ctx_read(const KvCtx *ctx, const char *path, gsize max_bytes,
-	    char **contents, gsize *length, GError **error)
+kv_ctx_read(const KvCtx *ctx, const char *path, gsize max_bytes, char **contents, gsize *length, GError **error)
 {
 	g_autofree char *full = kv_ctx_path(ctx, path);
 	g_autoptr(GByteArray) buf = NULL;

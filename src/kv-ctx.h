@@ -15,17 +15,17 @@ G_BEGIN_DECLS
 GQuark kv_error_quark(void);
 
 typedef enum {
-	KV_ERROR_FAILED,       /* anything else */
-	KV_ERROR_NOT_FOUND,    /* file or process absent (ENOENT, ESRCH) */
-	KV_ERROR_ACCESS,       /* EACCES/EPERM */
-	KV_ERROR_PARSE,        /* content malformed */
-	KV_ERROR_UNSUPPORTED,  /* the kernel lacks the feature */
-	KV_ERROR_IO,           /* other errno */
+	KV_ERROR_FAILED,      /* anything else */
+	KV_ERROR_NOT_FOUND,   /* file or process absent (ENOENT, ESRCH) */
+	KV_ERROR_ACCESS,      /* EACCES/EPERM */
+	KV_ERROR_PARSE,       /* content malformed */
+	KV_ERROR_UNSUPPORTED, /* the kernel lacks the feature */
+	KV_ERROR_IO,          /* other errno */
 } KvError;
 
 typedef struct {
-	char *root;            /* "" for the real system, else a directory */
-	gsize page_size;       /* bytes */
+	char *root;      /* "" for the real system, else a directory */
+	gsize page_size; /* bytes */
 } KvCtx;
 
 /* kv_ctx_new: ROOT may be NULL or "" for the real system.
@@ -41,8 +41,8 @@ char *kv_ctx_path(const KvCtx *ctx, const char *path);
  * /sys report a size of 0, so this reads until EOF.  MAX_BYTES bounds the
  * read (0: 64 MiB).  Returns TRUE and a NUL-terminated buffer, or FALSE
  * with ERROR set (KV_ERROR_NOT_FOUND, KV_ERROR_ACCESS, KV_ERROR_IO). */
-gboolean kv_ctx_read(const KvCtx *ctx, const char *path, gsize max_bytes,
-		     char **contents, gsize *length, GError **error);
+gboolean kv_ctx_read(const KvCtx *ctx, const char *path, gsize max_bytes, char **contents, gsize *length,
+		     GError **error);
 
 /* kv_ctx_exists: TRUE if PATH below the root exists. */
 gboolean kv_ctx_exists(const KvCtx *ctx, const char *path);

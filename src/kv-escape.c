@@ -49,12 +49,23 @@ append_char(GString *out, gunichar c, const char *p, gsize len, guint flags)
 	}
 	if (flags & ESC_MARKUP) {
 		switch (c) {
-		case '&': g_string_append(out, "&amp;"); return;
-		case '<': g_string_append(out, "&lt;"); return;
-		case '>': g_string_append(out, "&gt;"); return;
-		case '"': g_string_append(out, "&quot;"); return;
-		case '\'': g_string_append(out, "&#39;"); return;
-		default: break;
+		case '&':
+			g_string_append(out, "&amp;");
+			return;
+		case '<':
+			g_string_append(out, "&lt;");
+			return;
+		case '>':
+			g_string_append(out, "&gt;");
+			return;
+		case '"':
+			g_string_append(out, "&quot;");
+			return;
+		case '\'':
+			g_string_append(out, "&#39;");
+			return;
+		default:
+			break;
 		}
 	}
 	g_string_append_len(out, p, (gssize)len);

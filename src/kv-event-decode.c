@@ -12,7 +12,8 @@
 #define KV_EVENT_JSON_MAX_BYTES (1u << 20)
 #define KV_EVENT_JSON_MAX_DEPTH 16u
 
-static gboolean get_int(JsonObject *o, const char *key, gint64 *out)
+static gboolean
+get_int(JsonObject *o, const char *key, gint64 *out)
 {
 	JsonNode *n = json_object_get_member(o, key);
 	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
@@ -21,39 +22,38 @@ static gboolean get_int(JsonObject *o, const char *key, gint64 *out)
 	return TRUE;
 }
 
-KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
+KvEvent *
+kv_event_from_json_line(const char *buf, gsize len, GError **error)
 {
 	if (len > G_MAXSSIZE) {
 		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event line too long");
 		return NULL;
 	}
 	g_autoptr(GError) local = NULL;
-	g_autoptr(JsonNode) root = kv_json_parse(buf, (gssize)len, KV_EVENT_JSON_MAX_BYTES, KV_EVENT_JSON_MAX_DEPTH, &local);
+	g_autoptr(JsonNode) root =
+		kv_json_parse(buf, (gssize)len, KV_EVENT_JSON_MAX_BYTES, KV_EVENT_JSON_MAX_DEPTH, &local);
 	if (root == NULL) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event is not JSON: %s", local->message);
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event is not JSON: %s", local->message);
 		return NULL;
 	}
 	if (!JSON_NODE_HOLDS_OBJECT(root)) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event is not a JSON object");
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event is not a JSON object");
 		return NULL;
 	}
 	JsonObject *o = json_node_get_object(root);
 	if (g_strcmp0(kv_json_get_str(o, "schema", NULL), KV_EVENT_SCHEMA) != 0) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event schema is not %s", KV_EVENT_SCHEMA);
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event schema is not %s",
+			    KV_EVENT_SCHEMA);
 		return NULL;
 	}
 	KvEventOp op = kv_event_op_from_string(kv_json_get_str(o, "op", NULL));
 	const char *name = kv_json_get_str(o, "name", NULL);
 	if (op == KV_EVENT_OP_UNKNOWN || name == NULL) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON,
-			    "event lacks a known op or a name");
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_JSON, "event lacks a known op or a name");
 		return NULL;
 	}
-	g_autoptr(KvEvent) ev = kv_event_new(op, kv_json_get_str(o, "subop", NULL),
-					     kv_json_get_str(o, "extra", NULL));
+	g_autoptr(KvEvent)
+		ev = kv_event_new(op, kv_json_get_str(o, "subop", NULL), kv_json_get_str(o, "extra", NULL));
 	if (kv_json_get_str(o, "id", NULL)) {
 		g_free(ev->id);
 		ev->id = g_strdup(kv_json_get_str(o, "id", NULL));
@@ -84,7 +84,7 @@ KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
 			get_int(co, "id", &id);
 			get_int(co, "memory_kib", &kib);
 			g_ptr_array_add(ev->cells, kv_event_cell_new((guint)id, (guint64)MAX(kib, 0),
-								    kv_json_get_str(co, "cpus", NULL)));
+								     kv_json_get_str(co, "cpus", NULL)));
 		}
 	}
 	JsonNode *mbn = json_object_get_member(o, "memory_backing");
@@ -101,9 +101,9 @@ KvEvent *kv_event_from_json_line(const char *buf, gsize len, GError **error)
 		JsonObject *po = json_node_get_object(pn);
 		ev->has_policy = TRUE;
 		const char *m = kv_json_get_str(po, "merge", NULL);
-		ev->merge = g_strcmp0(m, "on") == 0 ? KV_POLICY_MERGE_ON :
-			    g_strcmp0(m, "off") == 0 ? KV_POLICY_MERGE_OFF :
-			    KV_POLICY_MERGE_DEFAULT;
+		ev->merge = g_strcmp0(m, "on") == 0    ? KV_POLICY_MERGE_ON
+			    : g_strcmp0(m, "off") == 0 ? KV_POLICY_MERGE_OFF
+						       : KV_POLICY_MERGE_DEFAULT;
 		if (get_int(po, "priority", &v)) {
 			ev->has_priority = TRUE;
 			ev->priority = (gint)CLAMP(v, G_MININT, G_MAXINT);

@@ -14,22 +14,18 @@
 
 #define KV_POLICY_NS "http://ksmvirt.org/xmlns/policy/1.0"
 
-G_DEFINE_QUARK(kv-event-error-quark, kv_event_error)
+G_DEFINE_QUARK(kv - event - error - quark, kv_event_error)
 
 static const char *const op_names[] = {
-	[KV_EVENT_OP_UNKNOWN] = "unknown",
-	[KV_EVENT_OP_PREPARE] = "prepare",
-	[KV_EVENT_OP_START] = "start",
-	[KV_EVENT_OP_STARTED] = "started",
-	[KV_EVENT_OP_STOPPED] = "stopped",
-	[KV_EVENT_OP_RELEASE] = "release",
-	[KV_EVENT_OP_MIGRATE] = "migrate",
-	[KV_EVENT_OP_RESTORE] = "restore",
-	[KV_EVENT_OP_RECONNECT] = "reconnect",
-	[KV_EVENT_OP_ATTACH] = "attach",
+	[KV_EVENT_OP_UNKNOWN] = "unknown",     [KV_EVENT_OP_PREPARE] = "prepare",
+	[KV_EVENT_OP_START] = "start",         [KV_EVENT_OP_STARTED] = "started",
+	[KV_EVENT_OP_STOPPED] = "stopped",     [KV_EVENT_OP_RELEASE] = "release",
+	[KV_EVENT_OP_MIGRATE] = "migrate",     [KV_EVENT_OP_RESTORE] = "restore",
+	[KV_EVENT_OP_RECONNECT] = "reconnect", [KV_EVENT_OP_ATTACH] = "attach",
 };
 
-KvEventOp kv_event_op_from_string(const char *name)
+KvEventOp
+kv_event_op_from_string(const char *name)
 {
 	if (name == NULL)
 		return KV_EVENT_OP_UNKNOWN;
@@ -39,19 +35,22 @@ KvEventOp kv_event_op_from_string(const char *name)
 	return KV_EVENT_OP_UNKNOWN;
 }
 
-const char *kv_event_op_to_string(KvEventOp op)
+const char *
+kv_event_op_to_string(KvEventOp op)
 {
 	if ((guint)op >= G_N_ELEMENTS(op_names))
 		return op_names[KV_EVENT_OP_UNKNOWN];
 	return op_names[op];
 }
 
-gboolean kv_event_op_passes_xml(KvEventOp op)
+gboolean
+kv_event_op_passes_xml(KvEventOp op)
 {
 	return op == KV_EVENT_OP_MIGRATE || op == KV_EVENT_OP_RESTORE;
 }
 
-static void cell_free(gpointer p)
+static void
+cell_free(gpointer p)
 {
 	KvEventCell *c = p;
 	if (c == NULL)
@@ -60,7 +59,8 @@ static void cell_free(gpointer p)
 	g_free(c);
 }
 
-KvEventCell *kv_event_cell_new(guint id, guint64 memory_kib, const char *cpus)
+KvEventCell *
+kv_event_cell_new(guint id, guint64 memory_kib, const char *cpus)
 {
 	KvEventCell *c = g_new0(KvEventCell, 1);
 	c->id = id;
@@ -69,15 +69,16 @@ KvEventCell *kv_event_cell_new(guint id, guint64 memory_kib, const char *cpus)
 	return c;
 }
 
-static gchar *new_event_id(void)
+static gchar *
+new_event_id(void)
 {
 	/* Time, pid and randomness: unique enough to tell replays apart. */
-	return g_strdup_printf("%" G_GINT64_MODIFIER "x-%x-%08x",
-			       g_get_real_time(), (guint)getpid(),
+	return g_strdup_printf("%" G_GINT64_MODIFIER "x-%x-%08x", g_get_real_time(), (guint)getpid(),
 			       g_random_int());
 }
 
-KvEvent *kv_event_new(KvEventOp op, const char *subop, const char *extra)
+KvEvent *
+kv_event_new(KvEventOp op, const char *subop, const char *extra)
 {
 	KvEvent *ev = g_new0(KvEvent, 1);
 	ev->op = op;
@@ -89,7 +90,8 @@ KvEvent *kv_event_new(KvEventOp op, const char *subop, const char *extra)
 	return ev;
 }
 
-void kv_event_free(KvEvent *ev)
+void
+kv_event_free(KvEvent *ev)
 {
 	if (ev == NULL)
 		return;
@@ -105,7 +107,8 @@ void kv_event_free(KvEvent *ev)
 	g_free(ev);
 }
 
-KvEvent *kv_event_copy(const KvEvent *ev)
+KvEvent *
+kv_event_copy(const KvEvent *ev)
 {
 	KvEvent *c = g_new0(KvEvent, 1);
 	*c = *ev;
@@ -127,13 +130,13 @@ KvEvent *kv_event_copy(const KvEvent *ev)
 
 /* ---- numbers ------------------------------------------------------------ */
 
-static gboolean parse_u64(const char *s, guint64 *out, GError **error)
+static gboolean
+parse_u64(const char *s, guint64 *out, GError **error)
 {
 	g_autofree gchar *t = g_strstrip(g_strdup(s ? s : ""));
 	guint64 v = 0;
 	if (!g_ascii_string_to_unsigned(t, 10, 0, G_MAXUINT64, &v, NULL)) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_VALUE,
-			    "not a number: '%s'", s ? s : "");
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_VALUE, "not a number: '%s'", s ? s : "");
 		return FALSE;
 	}
 	*out = v;
@@ -143,7 +146,8 @@ static gboolean parse_u64(const char *s, guint64 *out, GError **error)
 /* libvirt's scaling rules: "b"/"bytes"; a power letter alone or followed
  * by "iB" is a power of 1024, followed by "B" a power of 1000; the letter
  * is case-insensitive.  Returns 0 for an unknown unit. */
-static guint64 unit_bytes(const char *unit)
+static guint64
+unit_bytes(const char *unit)
 {
 	static const char powers[] = "kmgtpe";
 	if (unit == NULL || *unit == '\0')
@@ -168,21 +172,20 @@ static guint64 unit_bytes(const char *unit)
 	return r;
 }
 
-gboolean kv_event_memory_to_kib(const char *value, const char *unit,
-				guint64 *out_kib, GError **error)
+gboolean
+kv_event_memory_to_kib(const char *value, const char *unit, guint64 *out_kib, GError **error)
 {
 	guint64 v;
 	if (!parse_u64(value, &v, error))
 		return FALSE;
 	guint64 bytes_per_unit = unit_bytes(unit);
 	if (bytes_per_unit == 0) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_VALUE,
-			    "unknown memory unit '%s'", unit);
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_VALUE, "unknown memory unit '%s'", unit);
 		return FALSE;
 	}
 	if (v != 0 && bytes_per_unit > G_MAXUINT64 / v) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_VALUE,
-			    "memory value %s %s is too large", value, unit ? unit : "KiB");
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_VALUE, "memory value %s %s is too large",
+			    value, unit ? unit : "KiB");
 		return FALSE;
 	}
 	guint64 bytes = v * bytes_per_unit;
@@ -192,12 +195,14 @@ gboolean kv_event_memory_to_kib(const char *value, const char *unit,
 
 /* ---- domain XML ----------------------------------------------------------- */
 
-static gboolean is_elem(const xmlNode *n, const char *name)
+static gboolean
+is_elem(const xmlNode *n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
 }
 
-static const xmlNode *child(const xmlNode *parent, const char *name)
+static const xmlNode *
+child(const xmlNode *parent, const char *name)
 {
 	for (const xmlNode *n = parent->children; n != NULL; n = n->next)
 		if (is_elem(n, name))
@@ -205,7 +210,8 @@ static const xmlNode *child(const xmlNode *parent, const char *name)
 	return NULL;
 }
 
-static gchar *text_of(const xmlNode *n)
+static gchar *
+text_of(const xmlNode *n)
 {
 	xmlChar *c = xmlNodeGetContent(n);
 	gchar *s = g_strstrip(g_strdup((const char *)c));
@@ -214,7 +220,8 @@ static gchar *text_of(const xmlNode *n)
 }
 
 /* Text without any stripping: domain names may begin or end with spaces. */
-static gchar *raw_text_of(const xmlNode *n)
+static gchar *
+raw_text_of(const xmlNode *n)
 {
 	xmlChar *c = xmlNodeGetContent(n);
 	gchar *s = g_strdup((const char *)c);
@@ -222,7 +229,8 @@ static gchar *raw_text_of(const xmlNode *n)
 	return s;
 }
 
-static gchar *attr(const xmlNode *n, const char *name)
+static gchar *
+attr(const xmlNode *n, const char *name)
 {
 	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
 	if (v == NULL)
@@ -232,8 +240,8 @@ static gchar *attr(const xmlNode *n, const char *name)
 	return s;
 }
 
-static gboolean element_memory_kib(const xmlNode *n, const char *value_attr,
-				   guint64 *out_kib, GError **error)
+static gboolean
+element_memory_kib(const xmlNode *n, const char *value_attr, guint64 *out_kib, GError **error)
 {
 	g_autofree gchar *unit = attr(n, "unit");
 	g_autofree gchar *value = value_attr ? attr(n, value_attr) : text_of(n);
@@ -242,7 +250,8 @@ static gboolean element_memory_kib(const xmlNode *n, const char *value_attr,
 
 /* Canonical lower-case 8-4-4-4-12 form; libvirt also accepts the UUID
  * without dashes.  Returns NULL when s is no UUID. */
-static gchar *uuid_canonical(const char *s)
+static gchar *
+uuid_canonical(const char *s)
 {
 	char hex[33];
 	guint n = 0;
@@ -256,11 +265,11 @@ static gchar *uuid_canonical(const char *s)
 	if (n != 32)
 		return NULL;
 	hex[32] = '\0';
-	return g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-			       hex + 12, hex + 16, hex + 20);
+	return g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static void parse_memory_backing(KvEvent *ev, const xmlNode *mb)
+static void
+parse_memory_backing(KvEvent *ev, const xmlNode *mb)
 {
 	for (const xmlNode *n = mb->children; n != NULL; n = n->next) {
 		if (is_elem(n, "nosharepages")) {
@@ -281,7 +290,8 @@ static void parse_memory_backing(KvEvent *ev, const xmlNode *mb)
 	}
 }
 
-static void parse_numa(KvEvent *ev, const xmlNode *numa, GPtrArray *cells)
+static void
+parse_numa(KvEvent *ev, const xmlNode *numa, GPtrArray *cells)
 {
 	guint next_id = 0;
 	for (const xmlNode *n = numa->children; n != NULL; n = n->next) {
@@ -302,15 +312,15 @@ static void parse_numa(KvEvent *ev, const xmlNode *numa, GPtrArray *cells)
 	}
 }
 
-static void set_policy_error(KvEvent *ev, const char *key, const char *value,
-			     const char *want)
+static void
+set_policy_error(KvEvent *ev, const char *key, const char *value, const char *want)
 {
 	if (ev->policy_error == NULL)
-		ev->policy_error = g_strdup_printf("policy %s='%s' is not %s: ignored",
-						   key, value, want);
+		ev->policy_error = g_strdup_printf("policy %s='%s' is not %s: ignored", key, value, want);
 }
 
-static void parse_policy(KvEvent *ev, const xmlNode *p)
+static void
+parse_policy(KvEvent *ev, const xmlNode *p)
 {
 	ev->has_policy = TRUE;
 	g_autofree gchar *merge = attr(p, "merge");
@@ -348,7 +358,8 @@ static void parse_policy(KvEvent *ev, const xmlNode *p)
 		ev->group = g_steal_pointer(&group);
 }
 
-static const xmlNode *find_policy(const xmlNode *metadata)
+static const xmlNode *
+find_policy(const xmlNode *metadata)
 {
 	for (const xmlNode *n = metadata->children; n != NULL; n = n->next)
 		if (is_elem(n, "policy") && n->ns != NULL && n->ns->href != NULL &&
@@ -357,7 +368,8 @@ static const xmlNode *find_policy(const xmlNode *metadata)
 	return NULL;
 }
 
-static const xmlNode *find_domain(const xmlNode *root)
+static const xmlNode *
+find_domain(const xmlNode *root)
 {
 	if (is_elem(root, "domain"))
 		return root;
@@ -365,14 +377,13 @@ static const xmlNode *find_domain(const xmlNode *root)
 	return child(root, "domain");
 }
 
-gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
-				   GError **error)
+gboolean
+kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(xmlDoc) doc = kv_xml_parse(buf, len, &local);
 	if (doc == NULL) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML, "domain XML %s",
-			    local->message);
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_XML, "domain XML %s", local->message);
 		return FALSE;
 	}
 	const xmlNode *root = xmlDocGetRootElement(doc);
@@ -380,14 +391,12 @@ gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 	const xmlNode *name_n = dom ? child(dom, "name") : NULL;
 	g_autofree gchar *name = name_n ? raw_text_of(name_n) : NULL;
 	if (dom == NULL) {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_DOMAIN,
-			    "XML root <%s> holds no <domain>",
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_DOMAIN, "XML root <%s> holds no <domain>",
 			    root ? (const char *)root->name : "");
 		return FALSE;
 	}
 	if (name == NULL || *name == '\0') {
-		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_DOMAIN,
-			    "domain XML has no <name>");
+		g_set_error(error, KV_EVENT_ERROR, KV_EVENT_ERROR_DOMAIN, "domain XML has no <name>");
 		return FALSE;
 	}
 
@@ -443,7 +452,8 @@ gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
 	return TRUE;
 }
 
-gchar **kv_event_ksm_impossible(const KvEvent *ev)
+gchar **
+kv_event_ksm_impossible(const KvEvent *ev)
 {
 	g_autoptr(GPtrArray) r = g_ptr_array_new();
 	if (ev->hugepages)
@@ -458,7 +468,8 @@ gchar **kv_event_ksm_impossible(const KvEvent *ev)
 	return (gchar **)g_ptr_array_free(g_steal_pointer(&r), FALSE);
 }
 
-gboolean kv_event_merging_disabled(const KvEvent *ev)
+gboolean
+kv_event_merging_disabled(const KvEvent *ev)
 {
 	return ev->nosharepages || ev->merge == KV_POLICY_MERGE_OFF;
 }
@@ -471,16 +482,21 @@ gboolean kv_event_merging_disabled(const KvEvent *ev)
  * decoder (kv-event-decode.c) uses json-glib; unit tests round-trip the two.
  */
 
-static const char *merge_to_string(KvPolicyMerge m)
+static const char *
+merge_to_string(KvPolicyMerge m)
 {
 	switch (m) {
-	case KV_POLICY_MERGE_ON: return "on";
-	case KV_POLICY_MERGE_OFF: return "off";
-	default: return "default";
+	case KV_POLICY_MERGE_ON:
+		return "on";
+	case KV_POLICY_MERGE_OFF:
+		return "off";
+	default:
+		return "default";
 	}
 }
 
-static void json_string(GString *out, const char *s)
+static void
+json_string(GString *out, const char *s)
 {
 	if (s == NULL) {
 		g_string_append(out, "null");
@@ -489,11 +505,21 @@ static void json_string(GString *out, const char *s)
 	g_string_append_c(out, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
 		switch (*p) {
-		case '"': g_string_append(out, "\\\""); break;
-		case '\\': g_string_append(out, "\\\\"); break;
-		case '\n': g_string_append(out, "\\n"); break;
-		case '\r': g_string_append(out, "\\r"); break;
-		case '\t': g_string_append(out, "\\t"); break;
+		case '"':
+			g_string_append(out, "\\\"");
+			break;
+		case '\\':
+			g_string_append(out, "\\\\");
+			break;
+		case '\n':
+			g_string_append(out, "\\n");
+			break;
+		case '\r':
+			g_string_append(out, "\\r");
+			break;
+		case '\t':
+			g_string_append(out, "\\t");
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				g_string_append_printf(out, "\\u%04x", *p);
@@ -505,7 +531,8 @@ static void json_string(GString *out, const char *s)
 }
 
 /* Strings must be valid UTF-8 in JSON: invalid bytes become U+FFFD. */
-static void json_member_str(GString *out, const char *key, const char *v)
+static void
+json_member_str(GString *out, const char *key, const char *v)
 {
 	g_string_append_printf(out, ",\"%s\":", key);
 	if (v != NULL && !g_utf8_validate(v, -1, NULL)) {
@@ -516,17 +543,20 @@ static void json_member_str(GString *out, const char *key, const char *v)
 	}
 }
 
-static void json_member_int(GString *out, const char *key, gint64 v)
+static void
+json_member_int(GString *out, const char *key, gint64 v)
 {
 	g_string_append_printf(out, ",\"%s\":%" G_GINT64_FORMAT, key, v);
 }
 
-static void json_member_bool(GString *out, const char *key, gboolean v)
+static void
+json_member_bool(GString *out, const char *key, gboolean v)
 {
 	g_string_append_printf(out, ",\"%s\":%s", key, v ? "true" : "false");
 }
 
-gchar *kv_event_to_json_line(const KvEvent *ev)
+gchar *
+kv_event_to_json_line(const KvEvent *ev)
 {
 	GString *o = g_string_new("{\"schema\":\"" KV_EVENT_SCHEMA "\"");
 	json_member_str(o, "id", ev->id);

@@ -20,10 +20,10 @@ G_BEGIN_DECLS
 GQuark kv_event_error_quark(void);
 
 typedef enum {
-	KV_EVENT_ERROR_XML,     /* the domain XML does not parse */
-	KV_EVENT_ERROR_DOMAIN,  /* it parses but is no usable <domain> */
-	KV_EVENT_ERROR_JSON,    /* an event line does not decode */
-	KV_EVENT_ERROR_VALUE,   /* a number or unit is out of range */
+	KV_EVENT_ERROR_XML,    /* the domain XML does not parse */
+	KV_EVENT_ERROR_DOMAIN, /* it parses but is no usable <domain> */
+	KV_EVENT_ERROR_JSON,   /* an event line does not decode */
+	KV_EVENT_ERROR_VALUE,  /* a number or unit is out of range */
 } KvEventError;
 
 /* The qemu hook operations of libvirt, in the order a guest sees them. */
@@ -50,7 +50,7 @@ const char *kv_event_op_to_string(KvEventOp op);
 gboolean kv_event_op_passes_xml(KvEventOp op);
 
 typedef enum {
-	KV_POLICY_MERGE_DEFAULT = 0,  /* no policy, or no merge attribute */
+	KV_POLICY_MERGE_DEFAULT = 0, /* no policy, or no merge attribute */
 	KV_POLICY_MERGE_ON,
 	KV_POLICY_MERGE_OFF,
 } KvPolicyMerge;
@@ -58,7 +58,7 @@ typedef enum {
 typedef struct {
 	guint id;
 	guint64 memory_kib;
-	gchar *cpus;          /* libvirt cpuset string, e.g. "0-1,4"; may be NULL */
+	gchar *cpus; /* libvirt cpuset string, e.g. "0-1,4"; may be NULL */
 } KvEventCell;
 
 #define KV_EVENT_SCHEMA "ksmvirt-event/1"
@@ -68,22 +68,22 @@ KvEventCell *kv_event_cell_new(guint id, guint64 memory_kib, const char *cpus);
 
 typedef struct {
 	KvEventOp op;
-	gchar *subop;         /* "begin", "end", "-", ... as libvirt passed it */
+	gchar *subop; /* "begin", "end", "-", ... as libvirt passed it */
 	gchar *extra;
-	gint64 time_us;       /* wall clock (g_get_real_time()) of the hook run */
-	gchar *boot_id;       /* the boot the hook ran in (kv-order.h), or NULL */
-	guint64 seq;          /* its place in that boot's sequence; 0: none */
-	gchar *id;            /* unique per event: deduplicates replays */
+	gint64 time_us; /* wall clock (g_get_real_time()) of the hook run */
+	gchar *boot_id; /* the boot the hook ran in (kv-order.h), or NULL */
+	guint64 seq;    /* its place in that boot's sequence; 0: none */
+	gchar *id;      /* unique per event: deduplicates replays */
 
 	/* Facts from the domain XML; has_xml is FALSE when there was none or it
 	 * did not parse (then name is the hook's object argument). */
 	gboolean has_xml;
 	gchar *name;
-	gchar *uuid;          /* lower-case canonical form, or NULL */
+	gchar *uuid; /* lower-case canonical form, or NULL */
 	guint64 memory_kib;
 	guint64 current_memory_kib;
-	guint64 min_guarantee_kib;  /* <memtune><min_guarantee>; 0: none */
-	GPtrArray *cells;     /* of KvEventCell*, guest NUMA cells; never NULL */
+	guint64 min_guarantee_kib; /* <memtune><min_guarantee>; 0: none */
+	GPtrArray *cells;          /* of KvEventCell*, guest NUMA cells; never NULL */
 
 	/* <memoryBacking> */
 	gboolean nosharepages;  /* merging disabled on purpose (QEMU mem-merge=off) */
@@ -100,7 +100,7 @@ typedef struct {
 	gboolean has_min_balloon;
 	guint64 min_balloon_mib;
 	gchar *group;
-	gchar *policy_error;  /* a bad attribute value, ignored; or NULL */
+	gchar *policy_error; /* a bad attribute value, ignored; or NULL */
 } KvEvent;
 
 KvEvent *kv_event_new(KvEventOp op, const char *subop, const char *extra);
@@ -115,8 +115,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvEvent, kv_event_free)
  * untouched.  Parses with kv_xml_parse() (kv-xml.h): at most
  * KV_XML_MAX_BYTES, no network, and a DOCTYPE declaring entities is
  * refused. */
-gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len,
-				   GError **error);
+gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len, GError **error);
 
 /* Why KSM cannot merge this guest's RAM at all, one phrase per reason, or
  * an empty vector.  nosharepages and merge="off" are not listed here: they
@@ -128,8 +127,7 @@ gboolean kv_event_merging_disabled(const KvEvent *ev);
 
 /* Convert a libvirt memory value with its unit attribute (NULL means KiB)
  * to KiB.  Returns FALSE with error set on a bad number or unit. */
-gboolean kv_event_memory_to_kib(const char *value, const char *unit,
-				guint64 *out_kib, GError **error);
+gboolean kv_event_memory_to_kib(const char *value, const char *unit, guint64 *out_kib, GError **error);
 
 /* One line of JSON, without the trailing newline. */
 gchar *kv_event_to_json_line(const KvEvent *ev);

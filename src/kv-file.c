@@ -12,14 +12,12 @@
 static gboolean
 errno_error(GError **error, int err, const char *what, const char *path)
 {
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s %s: %s", what, path,
-		    g_strerror(err));
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s %s: %s", what, path, g_strerror(err));
 	return FALSE;
 }
 
 char *
-kv_file_read_capped(const char *path, gsize max_bytes, KvFileReadFlags flags, gsize *len_out,
-		    GError **error)
+kv_file_read_capped(const char *path, gsize max_bytes, KvFileReadFlags flags, gsize *len_out, GError **error)
 {
 	int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 	g_autofree char *buf = NULL;
@@ -47,8 +45,7 @@ kv_file_read_capped(const char *path, gsize max_bytes, KvFileReadFlags flags, gs
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) && !(S_ISCHR(st.st_mode) && (flags & KV_FILE_READ_DEVICE))) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read %s: not a regular file",
-			    path);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read %s: not a regular file", path);
 		close(fd);
 		return NULL;
 	}
@@ -92,8 +89,8 @@ kv_file_read_capped(const char *path, gsize max_bytes, KvFileReadFlags flags, gs
 too_large:
 	if (fd >= 0)
 		close(fd);
-	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot read %s: larger than %" G_GSIZE_FORMAT
-		    " bytes", path, max_bytes);
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		    "cannot read %s: larger than %" G_GSIZE_FORMAT " bytes", path, max_bytes);
 	return NULL;
 }
 

@@ -27,12 +27,12 @@
 G_BEGIN_DECLS
 
 typedef enum {
-	KV_FILE_READ_FOLLOW = 1 << 0,  /* follow a symlink at the last component */
-	KV_FILE_READ_DEVICE = 1 << 1,  /* also read a character device (/dev/null) */
+	KV_FILE_READ_FOLLOW = 1 << 0, /* follow a symlink at the last component */
+	KV_FILE_READ_DEVICE = 1 << 1, /* also read a character device (/dev/null) */
 } KvFileReadFlags;
 
 typedef enum {
-	KV_FILE_WRITE_CHECK_DIR = 1 << 0,  /* the directory must pass kv_file_check_dir() */
+	KV_FILE_WRITE_CHECK_DIR = 1 << 0, /* the directory must pass kv_file_check_dir() */
 } KvFileWriteFlags;
 
 /* kv_file_read_capped: the contents of PATH (NUL-terminated, g_free) and

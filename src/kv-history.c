@@ -31,9 +31,10 @@ kv_history_parse(const char *buf, GArray *points)
 			continue;
 		}
 		/* One tick is a flat object of a few hundred bytes. */
-		if (!(root = kv_json_parse(line, (gssize)len, 64 * 1024, 4, NULL)) || !JSON_NODE_HOLDS_OBJECT(root) ||
-		    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", ""),
-			      "ksmvirt-history/1") != 0) {
+		if (!(root = kv_json_parse(line, (gssize)len, 64 * 1024, 4, NULL)) ||
+		    !JSON_NODE_HOLDS_OBJECT(root) ||
+		    g_strcmp0(kv_json_get_str(json_node_get_object(root), "schema", ""), "ksmvirt-history/1") !=
+			    0) {
 			skipped++;
 			line = nl ? nl + 1 : NULL;
 			continue;

@@ -8,11 +8,11 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	double time_s;                 /* Unix time of the tick */
+	double time_s; /* Unix time of the tick */
 	guint64 pages_sharing, ksm_zero_pages, pages_to_scan;
 	guint64 mem_total_kib, mem_available_kib;
-	double psi_some_avg10;         /* -1 when absent */
-	gint64 ksm_run;                /* -1 when absent */
+	double psi_some_avg10; /* -1 when absent */
+	gint64 ksm_run;        /* -1 when absent */
 } KvHistoryPoint;
 
 /* kv_history_parse: appends the ticks of BUF (JSON lines) to POINTS

@@ -145,7 +145,8 @@ kv_ksm_read(const KvCtx *ctx, GError **error)
 			kv_ksm_parse_value(ksm, (KvKsmKnob)knob, content);
 		} else {
 			g_ptr_array_add(ksm->extra_names, g_strdup(name));
-			g_ptr_array_add(ksm->extra_values, g_strstrip(g_strndup(content, strcspn(content, "\n"))));
+			g_ptr_array_add(ksm->extra_values,
+					g_strstrip(g_strndup(content, strcspn(content, "\n"))));
 		}
 	}
 	return g_steal_pointer(&ksm);
@@ -226,8 +227,7 @@ kv_meminfo_read(const KvCtx *ctx, KvMeminfo *mi, GError **error)
 }
 
 double
-kv_cpu_percent(guint64 ticks_before, guint64 ticks_after, guint64 interval_ms,
-	       long ticks_per_sec)
+kv_cpu_percent(guint64 ticks_before, guint64 ticks_after, guint64 interval_ms, long ticks_per_sec)
 {
 	if (interval_ms == 0 || ticks_per_sec <= 0 || ticks_after < ticks_before)
 		return -1;

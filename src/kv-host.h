@@ -38,11 +38,11 @@ typedef enum {
 } KvKsmKnob;
 
 typedef struct {
-	guint64 value[KV_KSM_N_KNOBS];   /* general_profit is stored as gint64 bits */
-	guint64 have;                    /* bit per KvKsmKnob */
-	char *advisor_mode;              /* "none", "scan-time", ... (selected one) */
-	GPtrArray *extra_names;          /* files this kernel has that we don't know */
-	GPtrArray *extra_values;         /* their first line */
+	guint64 value[KV_KSM_N_KNOBS]; /* general_profit is stored as gint64 bits */
+	guint64 have;                  /* bit per KvKsmKnob */
+	char *advisor_mode;            /* "none", "scan-time", ... (selected one) */
+	GPtrArray *extra_names;        /* files this kernel has that we don't know */
+	GPtrArray *extra_values;       /* their first line */
 } KvKsm;
 
 /* kv_ksm_knob_name: sysfs file name of KNOB. */
@@ -76,7 +76,7 @@ double kv_ksm_sharing_ratio(const KvKsm *ksm);
 
 typedef struct {
 	guint64 ksm_swpin_copy, cow_ksm, pswpin, pswpout;
-	guint64 have;   /* bit 0..3 in the order above */
+	guint64 have; /* bit 0..3 in the order above */
 } KvVmstat;
 
 /* kv_vmstat_parse: fills VS from /proc/vmstat content.  Always succeeds;
@@ -85,8 +85,8 @@ void kv_vmstat_parse(const char *buf, KvVmstat *vs);
 gboolean kv_vmstat_read(const KvCtx *ctx, KvVmstat *vs, GError **error);
 
 typedef struct {
-	guint64 mem_total_kib, mem_free_kib, mem_available_kib, buffers_kib,
-		cached_kib, swap_total_kib, swap_free_kib;
+	guint64 mem_total_kib, mem_free_kib, mem_available_kib, buffers_kib, cached_kib, swap_total_kib,
+		swap_free_kib;
 	guint64 have;
 } KvMeminfo;
 
@@ -96,7 +96,6 @@ gboolean kv_meminfo_read(const KvCtx *ctx, KvMeminfo *mi, GError **error);
 /* kv_cpu_percent: CPU % of one core used between two samples of a task's
  * utime+stime in clock ticks, over INTERVAL_MS.  Returns -1 when it cannot
  * be computed (no interval, counter went backwards). */
-double kv_cpu_percent(guint64 ticks_before, guint64 ticks_after, guint64 interval_ms,
-		      long ticks_per_sec);
+double kv_cpu_percent(guint64 ticks_before, guint64 ticks_after, guint64 interval_ms, long ticks_per_sec);
 
 G_END_DECLS

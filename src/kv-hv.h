@@ -11,9 +11,9 @@ G_BEGIN_DECLS
 
 typedef struct {
 	char *name;
-	char *uuid;              /* lower-case canonical form */
-	int id;                  /* libvirt domain id, -1 when inactive */
-	int pid;                 /* QEMU pid, 0 when unknown */
+	char *uuid; /* lower-case canonical form */
+	int id;     /* libvirt domain id, -1 when inactive */
+	int pid;    /* QEMU pid, 0 when unknown */
 	guint64 max_mem_kib, cur_mem_kib;
 	gboolean active;
 } KvDomain;
@@ -24,15 +24,15 @@ void kv_domain_free(KvDomain *d);
 typedef struct {
 	char *name;
 	char *uuid;
-	gboolean has_balloon;            /* current/maximum known */
+	gboolean has_balloon; /* current/maximum known */
 	guint64 current_kib, maximum_kib;
-	gboolean has_driver;             /* the guest's driver reports its memory */
+	gboolean has_driver; /* the guest's driver reports its memory */
 	guint64 available_kib, unused_kib, usable_kib;
-	guint64 min_guarantee_kib;       /* <memtune><min_guarantee>; 0: none */
+	guint64 min_guarantee_kib; /* <memtune><min_guarantee>; 0: none */
 	/* <metadata><ksmvirt:policy/> of the live domain XML, when present. */
 	gboolean has_policy;
-	int priority;                    /* 0 when the policy has none */
-	guint64 min_balloon_mib;         /* 0 when the policy has none */
+	int priority;            /* 0 when the policy has none */
+	guint64 min_balloon_mib; /* 0 when the policy has none */
 } KvBalloonStats;
 
 void kv_balloon_stats_free(KvBalloonStats *b);

@@ -20,8 +20,8 @@
 
 struct KvGuestIdent {
 	const KvCtx *ctx;
-	GHashTable *libvirt_pids;   /* pids libvirt reported (connected) */
-	GHashTable *pidfile_pids;   /* pids named by libvirt's pid files */
+	GHashTable *libvirt_pids; /* pids libvirt reported (connected) */
+	GHashTable *pidfile_pids; /* pids named by libvirt's pid files */
 	gboolean have_uid;
 	guint qemu_uid;
 	GPtrArray *notes;
@@ -126,8 +126,7 @@ kv_cgroup_is_libvirt_machine(const char *path)
 	return FALSE;
 }
 
-static void
-note(KvGuestIdent *id, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void note(KvGuestIdent *id, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 note(KvGuestIdent *id, const char *fmt, ...)
@@ -147,7 +146,7 @@ read_pid_files(KvGuestIdent *id)
 	guint seen = 0;
 
 	if (!names)
-		return;   /* no libvirt, or not running any guest */
+		return; /* no libvirt, or not running any guest */
 	for (guint i = 0; i < names->len && seen < MAX_PID_FILES; i++) {
 		const char *name = names->pdata[i];
 		g_autofree char *path = NULL, *buf = NULL;
@@ -251,8 +250,8 @@ kv_guest_ident_check(const KvGuestIdent *id, int pid, const KvProcStatus *status
 		*why = "no libvirt pid file names it";
 		return FALSE;
 	}
-	if (!id->have_uid || !(status->have & KV_PROC_STATUS_HAVE_UID) ||
-	    status->uid_real != id->qemu_uid || status->uid_effective != id->qemu_uid) {
+	if (!id->have_uid || !(status->have & KV_PROC_STATUS_HAVE_UID) || status->uid_real != id->qemu_uid ||
+	    status->uid_effective != id->qemu_uid) {
 		*why = "not owned by the user libvirt runs QEMU as";
 		return FALSE;
 	}

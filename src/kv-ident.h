@@ -56,7 +56,6 @@ const GPtrArray *kv_guest_ident_notes(const KvGuestIdent *id);
 /* kv_guest_ident_check: TRUE when PID (its /proc status in STATUS) is a
  * libvirt guest.  Otherwise FALSE and *WHY (optional) says what is
  * missing (a static string). */
-gboolean kv_guest_ident_check(const KvGuestIdent *id, int pid, const KvProcStatus *status,
-			      const char **why);
+gboolean kv_guest_ident_check(const KvGuestIdent *id, int pid, const KvProcStatus *status, const char **why);
 
 G_END_DECLS

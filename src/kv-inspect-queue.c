@@ -11,18 +11,22 @@
 struct KvInspectQueue {
 	KvInspectCache *cache;
 	GHashTable *os_map;
-	GHashTable *guests;   /* uuid -> KvInspectGuest */
-	char *running;        /* uuid of the running guest, or NULL */
+	GHashTable *guests; /* uuid -> KvInspectGuest */
+	char *running;      /* uuid of the running guest, or NULL */
 };
 
 const char *
 kv_inspect_state_to_string(KvInspectState s)
 {
 	switch (s) {
-	case KV_INSPECT_PENDING: return "pending";
-	case KV_INSPECT_RUNNING: return "running";
-	case KV_INSPECT_DONE: return "done";
-	case KV_INSPECT_UNKNOWN: return "unknown";
+	case KV_INSPECT_PENDING:
+		return "pending";
+	case KV_INSPECT_RUNNING:
+		return "running";
+	case KV_INSPECT_DONE:
+		return "done";
+	case KV_INSPECT_UNKNOWN:
+		return "unknown";
 	}
 	return "unknown";
 }
@@ -160,7 +164,7 @@ kv_inspect_queue_update(KvInspectQueue *q, GPtrArray *sensed, gint64 now_us)
 		g_free(g->key);
 		g->key = g_strdup(s->key);
 		if (g->state == KV_INSPECT_RUNNING)
-			continue;   /* kv_inspect_queue_finish() sees the new key */
+			continue; /* kv_inspect_queue_finish() sees the new key */
 		changed |= settle(q, g, s->why, now_us);
 	}
 	g_hash_table_iter_init(&it, q->guests);
@@ -322,7 +326,8 @@ kv_inspect_status_render_text(const char *status_json)
 	GString *t;
 
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
-	    !(in = json_object_get_member(json_node_get_object(root), "inspection")) || !JSON_NODE_HOLDS_OBJECT(in))
+	    !(in = json_object_get_member(json_node_get_object(root), "inspection")) ||
+	    !JSON_NODE_HOLDS_OBJECT(in))
 		return g_strdup("");
 	o = json_node_get_object(in);
 	t = g_string_new("\nGuest OS inspection");
@@ -352,14 +357,15 @@ kv_inspect_status_render_text(const char *status_json)
 		} else if (os && !strcmp(state, "done")) {
 			const char *pn = kv_json_get_str(os, "product_name", NULL);
 			double took = kv_json_get_double(g, "took_s", 0);
-			g_autofree char *how = kv_json_get_bool(g, "cached", FALSE) ?
-				g_strdup("from the cache") : g_strdup_printf("inspected in %.0f s", took);
+			g_autofree char *how = kv_json_get_bool(g, "cached", FALSE)
+						       ? g_strdup("from the cache")
+						       : g_strdup_printf("inspected in %.0f s", took);
 
 			what = g_strdup_printf("%s (%s), %s", pn ? pn : "?",
 					       kv_json_get_str(os, "family", "?"), how);
 		} else {
 			what = g_strdup(os ? kv_json_get_str(os, "reason", "no reason given")
-				       : "no reason given");
+					   : "no reason given");
 		}
 		/* WHAT holds OS names and reasons: escaped as a whole. */
 		name = kv_escape_term(kv_json_get_str(g, "name", "?"));

@@ -21,10 +21,10 @@
 G_BEGIN_DECLS
 
 typedef enum {
-	KV_INSPECT_PENDING,   /* waits for its turn */
-	KV_INSPECT_RUNNING,   /* an appliance looks at its disks now */
-	KV_INSPECT_DONE,      /* the OS is known */
-	KV_INSPECT_UNKNOWN,   /* no answer: see the reason */
+	KV_INSPECT_PENDING, /* waits for its turn */
+	KV_INSPECT_RUNNING, /* an appliance looks at its disks now */
+	KV_INSPECT_DONE,    /* the OS is known */
+	KV_INSPECT_UNKNOWN, /* no answer: see the reason */
 } KvInspectState;
 
 const char *kv_inspect_state_to_string(KvInspectState s);
@@ -38,9 +38,9 @@ const char *kv_inspect_state_to_string(KvInspectState s);
 typedef struct {
 	char *uuid;
 	char *name;
-	char **disks;         /* NULL-terminated; may be empty */
-	char *key;            /* kv_inspect_cache_key(), or NULL */
-	char *why;            /* why KEY is NULL */
+	char **disks; /* NULL-terminated; may be empty */
+	char *key;    /* kv_inspect_cache_key(), or NULL */
+	char *why;    /* why KEY is NULL */
 } KvInspectSense;
 
 void kv_inspect_sense_free(KvInspectSense *s);
@@ -52,11 +52,11 @@ typedef struct {
 	char **disks;
 	char *key;
 	KvInspectState state;
-	KvOsInfo *os;         /* DONE and UNKNOWN */
-	gboolean from_cache;  /* the answer came from the cache */
-	gint64 since_us;      /* when the state began */
-	gint64 retry_us;      /* UNKNOWN after a failed run: queue again then */
-	double took_s;        /* how long the inspection ran (DONE/UNKNOWN, not cached) */
+	KvOsInfo *os;        /* DONE and UNKNOWN */
+	gboolean from_cache; /* the answer came from the cache */
+	gint64 since_us;     /* when the state began */
+	gint64 retry_us;     /* UNKNOWN after a failed run: queue again then */
+	double took_s;       /* how long the inspection ran (DONE/UNKNOWN, not cached) */
 } KvInspectGuest;
 
 typedef struct KvInspectQueue KvInspectQueue;

@@ -141,10 +141,13 @@ kv_os_info_from_json(const char *buf, GError **error)
  * them) that ksmvirtd and ksmvirt would otherwise carry in memory for
  * nothing (see BENCHMARKS.md, ksmvirtd footprint).  The names below stand
  * for the loaded functions, so the code reads as plain libguestfs. */
+/* One X() list, wrapped by hand. */
+/* clang-format off */
 #define GFS_FUNCS(X) X(create) X(close) X(set_error_handler) X(last_error) X(add_drive_opts) \
 	X(launch) X(inspect_os) X(list_devices) X(list_partitions) X(vfs_type) X(inspect_get_type) \
 	X(inspect_get_distro) X(inspect_get_product_name) X(inspect_get_major_version) \
 	X(inspect_get_minor_version) X(inspect_get_arch)
+/* clang-format on */
 
 static struct {
 #define X(f) __typeof__(guestfs_##f) *f;
@@ -164,10 +167,10 @@ gfs_load(void)
 	h = dlopen("libguestfs.so.0", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return g_strdup_printf("libguestfs is not available: %s", dlerror());
-#define X(f) \
+#define X(f)                                                                 \
 	if (!(gfs.f = (__typeof__(guestfs_##f) *)dlsym(h, "guestfs_" #f))) { \
-		dlclose(h); \
-		return g_strdup("libguestfs lacks guestfs_" #f); \
+		dlclose(h);                                                  \
+		return g_strdup("libguestfs lacks guestfs_" #f);             \
 	}
 	GFS_FUNCS(X)
 #undef X
@@ -314,8 +317,8 @@ kv_inspect_disks(const char *const *disks)
  * *MISSING and returns NULL without an error; WHAT names the file kind in
  * the error for any other problem. */
 static JsonNode *
-load_json_member(JsonNode **rootp, const char *path, const char *member, JsonNodeType type,
-		 const char *what, gboolean *missing, GError **error)
+load_json_member(JsonNode **rootp, const char *path, const char *member, JsonNodeType type, const char *what,
+		 gboolean *missing, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autofree char *buf = NULL;
@@ -335,7 +338,7 @@ load_json_member(JsonNode **rootp, const char *path, const char *member, JsonNod
 		g_prefix_error(error, "%s: ", path);
 		return NULL;
 	}
-	if ( !JSON_NODE_HOLDS_OBJECT(root) ||
+	if (!JSON_NODE_HOLDS_OBJECT(root) ||
 	    !(node = json_object_get_member(json_node_get_object(root), member)) ||
 	    JSON_NODE_TYPE(node) != type) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: not %s", path, what);
@@ -345,7 +348,7 @@ load_json_member(JsonNode **rootp, const char *path, const char *member, JsonNod
 }
 
 struct KvInspectCache {
-	GHashTable *map;   /* key -> KvOsInfo */
+	GHashTable *map; /* key -> KvOsInfo */
 };
 
 KvInspectCache *
@@ -426,7 +429,8 @@ kv_inspect_cache_load(const char *path, GError **error)
 		key = str_member(o, "key");
 		osn = json_object_get_member(o, "os");
 		if (key && osn && JSON_NODE_HOLDS_OBJECT(osn))
-			g_hash_table_replace(c->map, g_steal_pointer(&key), os_info_from_object(json_node_get_object(osn)));
+			g_hash_table_replace(c->map, g_steal_pointer(&key),
+					     os_info_from_object(json_node_get_object(osn)));
 	}
 	return g_steal_pointer(&c);
 }
@@ -467,9 +471,9 @@ child_setup(gpointer data)
 gboolean
 kv_inspect_child_spawn(const char *const *argv, GPid *pid, int *out_fd, GError **error)
 {
-	return g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
-					G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL, pid, NULL, out_fd,
-					NULL, error);
+	return g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+					G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, child_setup,
+					NULL, pid, NULL, out_fd, NULL, error);
 }
 
 KvOsInfo *
@@ -487,8 +491,9 @@ kv_inspect_child_result(const char *out, int wait_status, gboolean timed_out, gu
 	if (!os) {
 		g_autofree char *why = g_strdup_printf("inspection failed (%s %d): %s",
 						       WIFSIGNALED(wait_status) ? "signal" : "exit",
-						       WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) :
-						       WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
+						       WIFSIGNALED(wait_status) ? WTERMSIG(wait_status)
+						       : WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
+										: -1,
 						       err ? err->message : "no answer");
 
 		return kv_os_info_new_unknown(why);
@@ -501,8 +506,8 @@ kv_os_info_is_transient(const KvOsInfo *os)
 {
 	/* Answers about the run, not about the disks' content. */
 	static const char *const prefixes[] = {
-		"inspection ",                          /* timeout, crash, no answer */
-		"launching the libguestfs appliance",  /* kv_inspect_disks */
+		"inspection ",                        /* timeout, crash, no answer */
+		"launching the libguestfs appliance", /* kv_inspect_disks */
 		"cannot create a libguestfs handle",
 	};
 	const char *r = os && os->reason ? os->reason : "";
@@ -555,7 +560,7 @@ kv_inspect_run_child(const char *const *argv, guint timeout_s)
 	/* The child either closed its output (done) or was killed. */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	kill(-pid, SIGKILL);   /* any appliance left behind in its group */
+	kill(-pid, SIGKILL); /* any appliance left behind in its group */
 	g_spawn_close_pid(pid);
 	return kv_inspect_child_result(out->str, status, timed_out, timeout_s);
 }
@@ -573,7 +578,8 @@ kv_os_map_load(const char *path, GError **error)
 	g_autoptr(JsonNode) root = NULL;
 	g_autoptr(GList) members = NULL;
 	gboolean missing;
-	JsonNode *guests = load_json_member(&root, path, "guests", JSON_NODE_OBJECT, "an OS map", &missing, error);
+	JsonNode *guests =
+		load_json_member(&root, path, "guests", JSON_NODE_OBJECT, "an OS map", &missing, error);
 
 	if (!guests)
 		return missing ? g_steal_pointer(&map) : NULL;
@@ -582,7 +588,8 @@ kv_os_map_load(const char *path, GError **error)
 		JsonNode *n = json_object_get_member(json_node_get_object(guests), l->data);
 
 		if (JSON_NODE_HOLDS_OBJECT(n))
-			g_hash_table_replace(map, g_ascii_strdown(l->data, -1), os_info_from_object(json_node_get_object(n)));
+			g_hash_table_replace(map, g_ascii_strdown(l->data, -1),
+					     os_info_from_object(json_node_get_object(n)));
 	}
 	return g_steal_pointer(&map);
 }

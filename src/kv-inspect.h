@@ -18,12 +18,12 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	char *type;          /* "linux", "windows", ... or "unknown" */
-	char *distro;        /* "debian", "ubuntu", "windows", ... */
+	char *type;   /* "linux", "windows", ... or "unknown" */
+	char *distro; /* "debian", "ubuntu", "windows", ... */
 	char *product_name;
 	int major, minor;
 	char *arch;
-	char *reason;        /* why the OS is unknown; NULL when known */
+	char *reason; /* why the OS is unknown; NULL when known */
 } KvOsInfo;
 
 KvOsInfo *kv_os_info_new_unknown(const char *reason);

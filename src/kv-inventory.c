@@ -106,7 +106,8 @@ sort_process(KvInventory *inv, const KvGuestIdent *ident, GPtrArray *domains, co
 	if (!is_qemu && looks_qemu && !requested) {
 		inv->other.impostors++;
 		if (inv->other.impostors <= 3)
-			g_string_append_printf(impostors, "%spid %d: %s", impostors->len ? "; " : "", p->pid, why);
+			g_string_append_printf(impostors, "%spid %d: %s", impostors->len ? "; " : "", p->pid,
+					       why);
 	}
 	if (requested && looks_qemu)
 		is_qemu = TRUE;

@@ -15,12 +15,12 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	KvProc *proc;                 /* stat, status, cmdline, ksm_stat */
-	KvQemuInfo *qemu;             /* its command line; NULL: not a QEMU (a
+	KvProc *proc;     /* stat, status, cmdline, ksm_stat */
+	KvQemuInfo *qemu; /* its command line; NULL: not a QEMU (a
 	                                 process named by the caller) */
 	char *name;
-	char *uuid;                   /* may be NULL */
-	char *source;                 /* "libvirt", "cmdline", "registry", "pid",
+	char *uuid;   /* may be NULL */
+	char *source; /* "libvirt", "cmdline", "registry", "pid",
 	                                 "process" (a non-QEMU process) */
 } KvInventoryGuest;
 
@@ -28,30 +28,30 @@ typedef struct {
 typedef struct {
 	guint processes;
 	guint64 merging_pages, zero_pages, rmap_items;
-	guint64 saved_bytes;          /* filled in by the report */
-	guint impostors;              /* named like QEMU, not libvirt guests
+	guint64 saved_bytes; /* filled in by the report */
+	guint impostors;     /* named like QEMU, not libvirt guests
 	                                 (counted with or without KSM pages) */
 } KvOther;
 
 typedef struct {
-	GPtrArray *guests;            /* KvInventoryGuest, ascending pid */
-	GArray *pids;                 /* int: every process, ascending */
-	int ksmd_pid;                 /* 0: not found */
+	GPtrArray *guests; /* KvInventoryGuest, ascending pid */
+	GArray *pids;      /* int: every process, ascending */
+	int ksmd_pid;      /* 0: not found */
 	KvOther other;
-	char *impostors;              /* "pid N: why; ..." of the first three */
-	GPtrArray *notes;             /* char*: e.g. "libvirt: ..." */
+	char *impostors;  /* "pid N: why; ..." of the first three */
+	GPtrArray *notes; /* char*: e.g. "libvirt: ..." */
 } KvInventory;
 
 typedef struct {
-	KvHv *hv;                     /* may be NULL */
-	GArray *pids;                 /* int: also guests: a QEMU by its command
+	KvHv *hv;     /* may be NULL */
+	GArray *pids; /* int: also guests: a QEMU by its command
 	                                 line, any other process as it is; may be
 	                                 NULL */
 	/* Called with a guest's UUID when libvirt does not name it (before
 	 * QEMU's -name is used); returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);
 	gpointer lookup_data;
-	const char *qemu_user;        /* libvirt's QEMU user; NULL: qemu.conf's */
+	const char *qemu_user; /* libvirt's QEMU user; NULL: qemu.conf's */
 } KvInventoryOptions;
 
 /* kv_inventory_collect: lists the processes below the root and sorts

@@ -21,12 +21,14 @@ kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError **error)
 				/* Only JSON's escapes: json-glib's scanner also takes
 				 * C's octal ones and makes bytes that are not UTF-8. */
 				if (!strchr("\"\\/bfnrtu", c) || c == '\0' ||
-				    (c == 'u' && (i + 4 >= len || !g_ascii_isxdigit(buf[i + 1]) ||
-						  !g_ascii_isxdigit(buf[i + 2]) || !g_ascii_isxdigit(buf[i + 3]) ||
-						  !g_ascii_isxdigit(buf[i + 4]) ||
-						  (g_ascii_tolower(buf[i + 1]) == 'd' && strchr("89abAB", buf[i + 2]))))) {
+				    (c == 'u' &&
+				     (i + 4 >= len || !g_ascii_isxdigit(buf[i + 1]) ||
+				      !g_ascii_isxdigit(buf[i + 2]) || !g_ascii_isxdigit(buf[i + 3]) ||
+				      !g_ascii_isxdigit(buf[i + 4]) ||
+				      (g_ascii_tolower(buf[i + 1]) == 'd' && strchr("89abAB", buf[i + 2]))))) {
 					g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
-						    "JSON string with an invalid or surrogate escape (at byte %" G_GSIZE_FORMAT ")",
+						    "JSON string with an invalid or surrogate escape (at byte %" G_GSIZE_FORMAT
+						    ")",
 						    i);
 					return FALSE;
 				}
@@ -144,7 +146,8 @@ kv_json_get_double(JsonObject *o, const char *name, double def)
 
 	if (!n)
 		return def;
-	return json_node_get_value_type(n) == G_TYPE_INT64 ? (double)json_node_get_int(n) : json_node_get_double(n);
+	return json_node_get_value_type(n) == G_TYPE_INT64 ? (double)json_node_get_int(n)
+							   : json_node_get_double(n);
 }
 
 const char *
@@ -184,6 +187,7 @@ kv_json_array_str(JsonArray *a, guint i)
 {
 	JsonNode *n = a && i < json_array_get_length(a) ? json_array_get_element(a, i) : NULL;
 
-	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ?
-	       json_node_get_string(n) : NULL;
+	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+		       ? json_node_get_string(n)
+		       : NULL;
 }

@@ -314,8 +314,8 @@ libvirt_balloon_stats(KvHv *hv, GError **error)
 					VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
 	if (n >= 0) {
 		for (int i = 0; i < n; i++)
-			g_ptr_array_add(out, balloon_from_domain(recs[i]->dom, recs[i]->params,
-								 recs[i]->nparams));
+			g_ptr_array_add(out,
+					balloon_from_domain(recs[i]->dom, recs[i]->params, recs[i]->nparams));
 		virDomainStatsRecordListFree(recs);
 		return out;
 	}
@@ -347,7 +347,8 @@ libvirt_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error)
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
 
-		g_set_error(error, KV_ERROR, e && e->code == VIR_ERR_NO_DOMAIN ? KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
+		g_set_error(error, KV_ERROR,
+			    e && e->code == VIR_ERR_NO_DOMAIN ? KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
 			    "domain %s: %s", name, e && e->message ? e->message : "not found");
 		return FALSE;
 	}
@@ -355,8 +356,9 @@ libvirt_set_balloon(KvHv *hv, const char *name, guint64 kib, GError **error)
 		virErrorPtr e = virGetLastError();
 
 		g_set_error(error, KV_ERROR,
-			    e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID) ?
-			    KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
+			    e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID)
+				    ? KV_ERROR_NOT_FOUND
+				    : KV_ERROR_FAILED,
 			    "setting the balloon of %s: %s", name, e && e->message ? e->message : "failed");
 		return FALSE;
 	}
@@ -379,7 +381,8 @@ libvirt_domain_disks(KvHv *hv, const char *uuid, GError **error)
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
 
-		g_set_error(error, KV_ERROR, e && e->code == VIR_ERR_NO_DOMAIN ? KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
+		g_set_error(error, KV_ERROR,
+			    e && e->code == VIR_ERR_NO_DOMAIN ? KV_ERROR_NOT_FOUND : KV_ERROR_FAILED,
 			    "domain %s: %s", uuid, e && e->message ? e->message : "not found");
 		return NULL;
 	}
@@ -464,7 +467,8 @@ libvirt_open(const KvCtx *ctx, const char *uri, gboolean read_write, GError **er
 		if (!kv_ctx_exists(ctx, RUNSTATEDIR "/libvirt/libvirt-sock-ro") &&
 		    !kv_ctx_exists(ctx, RUNSTATEDIR "/libvirt/libvirt-sock")) {
 			g_set_error(error, KV_ERROR, KV_ERROR_NOT_FOUND,
-				    "libvirtd is not running (no socket under %s" RUNSTATEDIR "/libvirt)", ctx->root);
+				    "libvirtd is not running (no socket under %s" RUNSTATEDIR "/libvirt)",
+				    ctx->root);
 			return NULL;
 		}
 		uri = "qemu:///system";

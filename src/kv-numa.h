@@ -9,20 +9,20 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	guint64 start_pfn, end_pfn;   /* [start, end) */
+	guint64 start_pfn, end_pfn; /* [start, end) */
 	int node;
 } KvPfnRange;
 
 typedef struct {
 	int id;
 	guint64 mem_total_kib, mem_free_kib;
-	guint64 pages;                /* PFNs in this node's ranges */
+	guint64 pages; /* PFNs in this node's ranges */
 } KvNumaNode;
 
 typedef struct {
-	GArray *nodes;                /* KvNumaNode, ascending id */
-	GArray *ranges;               /* KvPfnRange, ascending start, disjoint */
-	char *source;                 /* "memory-blocks" or "zoneinfo" */
+	GArray *nodes;  /* KvNumaNode, ascending id */
+	GArray *ranges; /* KvPfnRange, ascending start, disjoint */
+	char *source;   /* "memory-blocks" or "zoneinfo" */
 } KvNumaTopo;
 
 /* kv_zoneinfo_parse: node PFN spans from /proc/zoneinfo (one range per

@@ -16,7 +16,8 @@
 /* How long to wait for another hook holding the counter (microseconds). */
 #define SEQ_LOCK_WAIT_US 20000
 
-gchar *kv_order_boot_id(const KvCtx *ctx, GError **error)
+gchar *
+kv_order_boot_id(const KvCtx *ctx, GError **error)
 {
 	g_autofree char *buf = NULL;
 	if (!kv_ctx_read(ctx, "/proc/sys/kernel/random/boot_id", 64, &buf, NULL, error))
@@ -24,8 +25,7 @@ gchar *kv_order_boot_id(const KvCtx *ctx, GError **error)
 	g_strstrip(buf);
 	gboolean ok = strlen(buf) == 36;
 	for (guint i = 0; ok && i < 36; i++)
-		ok = (i == 8 || i == 13 || i == 18 || i == 23) ? buf[i] == '-' :
-		     g_ascii_isxdigit(buf[i]);
+		ok = (i == 8 || i == 13 || i == 18 || i == 23) ? buf[i] == '-' : g_ascii_isxdigit(buf[i]);
 	if (!ok) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "boot_id: not a UUID: '%s'", buf);
 		return NULL;
@@ -33,7 +33,8 @@ gchar *kv_order_boot_id(const KvCtx *ctx, GError **error)
 	return g_ascii_strdown(buf, -1);
 }
 
-static guint64 boottime_us(void)
+static guint64
+boottime_us(void)
 {
 	struct timespec ts;
 	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
@@ -41,7 +42,8 @@ static guint64 boottime_us(void)
 	return (guint64)ts.tv_sec * G_USEC_PER_SEC + (guint64)ts.tv_nsec / 1000;
 }
 
-static gboolean lock_bounded(int fd, GError **error)
+static gboolean
+lock_bounded(int fd, GError **error)
 {
 	gint64 deadline_us = g_get_monotonic_time() + SEQ_LOCK_WAIT_US;
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -50,8 +52,7 @@ static gboolean lock_bounded(int fd, GError **error)
 			return FALSE;
 		}
 		if (g_get_monotonic_time() > deadline_us) {
-			g_set_error(error, KV_ERROR, KV_ERROR_IO,
-				    KV_ORDER_SEQ_FILE " stays locked");
+			g_set_error(error, KV_ERROR, KV_ERROR_IO, KV_ORDER_SEQ_FILE " stays locked");
 			return FALSE;
 		}
 		g_usleep(1000);
@@ -59,7 +60,8 @@ static gboolean lock_bounded(int fd, GError **error)
 	return TRUE;
 }
 
-gboolean kv_order_next_seq(const char *run_dir, guint64 *out_seq, GError **error)
+gboolean
+kv_order_next_seq(const char *run_dir, guint64 *out_seq, GError **error)
 {
 	*out_seq = boottime_us();
 	int dfd = kv_owned_dir_open(run_dir, error);
@@ -93,17 +95,18 @@ gboolean kv_order_next_seq(const char *run_dir, guint64 *out_seq, GError **error
 	*out_seq = seq;
 	ok = TRUE;
 out:
-	close(fd);  /* releases the lock */
+	close(fd); /* releases the lock */
 	return ok;
 }
 
-static int cmp_i64(gint64 a, gint64 b)
+static int
+cmp_i64(gint64 a, gint64 b)
 {
 	return a < b ? -1 : a > b;
 }
 
-int kv_order_compare(const KvOrderStamp *a, const KvOrderStamp *b,
-		     const char *current_boot_id)
+int
+kv_order_compare(const KvOrderStamp *a, const KvOrderStamp *b, const char *current_boot_id)
 {
 	if (a->seq != 0 && b->seq != 0) {
 		if (g_strcmp0(a->boot_id, b->boot_id) == 0)

@@ -32,16 +32,15 @@ gchar *kv_order_boot_id(const KvCtx *ctx, GError **error);
 gboolean kv_order_next_seq(const char *run_dir, guint64 *out_seq, GError **error);
 
 typedef struct {
-	const char *boot_id;  /* NULL: unknown */
-	guint64 seq;          /* 0: none (an event from before sequences) */
-	gint64 time_us;       /* wall clock */
+	const char *boot_id; /* NULL: unknown */
+	guint64 seq;         /* 0: none (an event from before sequences) */
+	gint64 time_us;      /* wall clock */
 } KvOrderStamp;
 
 /* Negative when a comes before b, positive when after, 0 when neither
  * can be told apart.  current_boot_id (may be NULL) is this boot's id: an
  * event of this boot comes after any event of another boot.  A stamp with
  * a sequence comes after one without. */
-int kv_order_compare(const KvOrderStamp *a, const KvOrderStamp *b,
-		     const char *current_boot_id);
+int kv_order_compare(const KvOrderStamp *a, const KvOrderStamp *b, const char *current_boot_id);
 
 G_END_DECLS

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int kv_owned_dir_open(const char *path, GError **error)
+int
+kv_owned_dir_open(const char *path, GError **error)
 {
 	if (g_mkdir_with_parents(path, 0755) < 0) {
 		kv_set_error_errno(error, errno, path);
@@ -30,16 +31,16 @@ int kv_owned_dir_open(const char *path, GError **error)
 	}
 	if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		g_set_error(error, KV_ERROR, KV_ERROR_ACCESS,
-			    "%s: owned by uid %u with mode %04o: others could replace its files",
-			    path, (guint)st.st_uid, (guint)(st.st_mode & 07777));
+			    "%s: owned by uid %u with mode %04o: others could replace its files", path,
+			    (guint)st.st_uid, (guint)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-int kv_owned_file_openat(int dir_fd, const char *name, int flags, int mode,
-			 GError **error)
+int
+kv_owned_file_openat(int dir_fd, const char *name, int flags, int mode, GError **error)
 {
 	int fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
 	if (fd < 0) {
@@ -58,8 +59,7 @@ int kv_owned_file_openat(int dir_fd, const char *name, int flags, int mode,
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
 		g_set_error(error, KV_ERROR, KV_ERROR_ACCESS,
-			    "%s is not a regular file of uid %u with one link", name,
-			    (guint)geteuid());
+			    "%s is not a regular file of uid %u with one link", name, (guint)geteuid());
 		close(fd);
 		return -1;
 	}

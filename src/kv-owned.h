@@ -24,7 +24,6 @@ int kv_owned_dir_open(const char *path, GError **error);
 /* openat(dir_fd, name) with O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC added to
  * flags, then check it is a regular file owned by the effective user with
  * a single link.  Returns the fd or -1 with error set. */
-int kv_owned_file_openat(int dir_fd, const char *name, int flags, int mode,
-			 GError **error);
+int kv_owned_file_openat(int dir_fd, const char *name, int flags, int mode, GError **error);
 
 G_END_DECLS

@@ -114,15 +114,28 @@ kv_parse_size(const char *s, char default_suffix, guint64 *bytes)
 	if (!s || !take_digits(&p, &v))
 		return FALSE;
 	suffix = *p ? *p : default_suffix;
-	if (*p && p[1] != '\0' && !((p[1] == 'i' || p[1] == 'B') && (p[2] == '\0' || (p[2] == 'B' && p[3] == '\0'))))
+	if (*p && p[1] != '\0' &&
+	    !((p[1] == 'i' || p[1] == 'B') && (p[2] == '\0' || (p[2] == 'B' && p[3] == '\0'))))
 		return FALSE;
 	switch (g_ascii_toupper(suffix)) {
-	case 'B': case '\0': mult = 1; break;
-	case 'K': mult = 1ull << 10; break;
-	case 'M': mult = 1ull << 20; break;
-	case 'G': mult = 1ull << 30; break;
-	case 'T': mult = 1ull << 40; break;
-	default: return FALSE;
+	case 'B':
+	case '\0':
+		mult = 1;
+		break;
+	case 'K':
+		mult = 1ull << 10;
+		break;
+	case 'M':
+		mult = 1ull << 20;
+		break;
+	case 'G':
+		mult = 1ull << 30;
+		break;
+	case 'T':
+		mult = 1ull << 40;
+		break;
+	default:
+		return FALSE;
 	}
 	if (v > G_MAXUINT64 / mult)
 		return FALSE;
@@ -131,8 +144,7 @@ kv_parse_size(const char *s, char default_suffix, guint64 *bytes)
 }
 
 guint
-kv_parse_keyed_lines(const char *buf, const KvField *fields, gsize n_fields,
-		     void *target, guint64 *have)
+kv_parse_keyed_lines(const char *buf, const KvField *fields, gsize n_fields, void *target, guint64 *have)
 {
 	const char *line = buf;
 	guint found = 0;

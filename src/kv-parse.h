@@ -24,9 +24,9 @@ gboolean kv_parse_hex_u64(const char *s, guint64 *out);
 gboolean kv_parse_size(const char *s, char default_suffix, guint64 *bytes);
 
 typedef struct {
-	const char *name;   /* key as it appears before the separator */
-	gsize offset;       /* offset of a guint64 in the target struct */
-	gsize flag_bit;     /* bit set in the struct's "have" mask */
+	const char *name; /* key as it appears before the separator */
+	gsize offset;     /* offset of a guint64 in the target struct */
+	gsize flag_bit;   /* bit set in the struct's "have" mask */
 } KvField;
 
 /* kv_parse_keyed_lines: for "Key: 123 kB" / "key 123" lines, stores each
@@ -34,7 +34,6 @@ typedef struct {
  * *HAVE.  Unknown keys and values that are not numbers are skipped (a
  * non-number for a known key leaves its bit clear).  Returns the number of
  * fields found. */
-guint kv_parse_keyed_lines(const char *buf, const KvField *fields, gsize n_fields,
-			   void *target, guint64 *have);
+guint kv_parse_keyed_lines(const char *buf, const KvField *fields, gsize n_fields, void *target, guint64 *have);
 
 G_END_DECLS

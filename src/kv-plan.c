@@ -23,11 +23,16 @@ const char *
 kv_action_result_to_string(KvActionResult r)
 {
 	switch (r) {
-	case KV_RESULT_PENDING: return "pending";
-	case KV_RESULT_DONE: return "done";
-	case KV_RESULT_DRY_RUN: return "dry-run";
-	case KV_RESULT_TRANSIENT: return "failed-transient";
-	case KV_RESULT_PERMANENT: return "failed-permanent";
+	case KV_RESULT_PENDING:
+		return "pending";
+	case KV_RESULT_DONE:
+		return "done";
+	case KV_RESULT_DRY_RUN:
+		return "dry-run";
+	case KV_RESULT_TRANSIENT:
+		return "failed-transient";
+	case KV_RESULT_PERMANENT:
+		return "failed-permanent";
 	}
 	return "unknown";
 }
@@ -50,13 +55,13 @@ kv_action_describe(const KvAction *a)
 		if (a->value_str)
 			return g_strdup_printf("%s: %s -> %s (%s)", a->policy, kv_ksm_knob_name(a->knob),
 					       a->value_str, a->reason);
-		return g_strdup_printf("%s: %s %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " (%s)",
-				       a->policy, kv_ksm_knob_name(a->knob), a->old_value, a->value,
-				       a->reason);
+		return g_strdup_printf("%s: %s %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " (%s)", a->policy,
+				       kv_ksm_knob_name(a->knob), a->old_value, a->value, a->reason);
 	case KV_ACTION_BALLOON:
 		return g_strdup_printf("%s: guest %s balloon %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
-				       " MiB (%s)", a->policy, a->guest, a->old_value / MIB_KIB,
-				       a->value / MIB_KIB, a->reason);
+				       " MiB (%s)",
+				       a->policy, a->guest, a->old_value / MIB_KIB, a->value / MIB_KIB,
+				       a->reason);
 	case KV_ACTION_CGROUP_LIMIT: {
 		g_autofree char *from = format_limit(a->old_value);
 		g_autofree char *to = format_limit(a->value);
@@ -125,8 +130,7 @@ kv_plan_summarize(KvPlan *p, const char *policy, const char *decision, const cha
 }
 
 KvAction *
-kv_plan_add_ksm(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob, guint64 value,
-		const char *reason)
+kv_plan_add_ksm(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob, guint64 value, const char *reason)
 {
 	KvAction *a = g_new0(KvAction, 1);
 
@@ -141,8 +145,8 @@ kv_plan_add_ksm(KvPlan *p, const char *policy, const KvKsm *ksm, KvKsmKnob knob,
 }
 
 KvAction *
-kv_plan_add_guest(KvPlan *p, KvActionKind kind, const char *policy, const KvGuestSense *g,
-		  guint64 old_value, guint64 value, char *reason)
+kv_plan_add_guest(KvPlan *p, KvActionKind kind, const char *policy, const KvGuestSense *g, guint64 old_value,
+		  guint64 value, char *reason)
 {
 	KvAction *a = g_new0(KvAction, 1);
 

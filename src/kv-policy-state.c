@@ -15,8 +15,7 @@ kv_policy_state_new(void)
 	KvPolicyState *st = g_new0(KvPolicyState, 1);
 
 	st->gain_pages_per_cpu_s = -1;
-	st->guests = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					   (GDestroyNotify)guest_state_free);
+	st->guests = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)guest_state_free);
 	st->pressed_nodes = g_array_new(FALSE, FALSE, sizeof(int));
 	return st;
 }

@@ -10,24 +10,24 @@ G_BEGIN_DECLS
 /* What earlier ticks learned; kept across restarts (kv-balancer.c). */
 typedef struct {
 	guint64 tick;
-	gboolean ksm_active;          /* hysteresis: in "merge" mode */
+	gboolean ksm_active; /* hysteresis: in "merge" mode */
 	guint low_gain_ticks;
 	gboolean backed_off;
-	double gain_pages_per_cpu_s;  /* last measured; < 0: not measured */
-	guint64 full_scans_since_on;  /* KSM merges from its second pass only */
-	gboolean numa_unmerging;      /* run=2 issued for a merge_across_nodes change */
+	double gain_pages_per_cpu_s; /* last measured; < 0: not measured */
+	guint64 full_scans_since_on; /* KSM merges from its second pass only */
+	gboolean numa_unmerging;     /* run=2 issued for a merge_across_nodes change */
 	guint64 numa_restore_run;
-	guint64 numa_busy_until_tick; /* EBUSY seen: wait */
-	guint64 ksm_blocked_until_tick;   /* a KSM write failed for good: wait */
+	guint64 numa_busy_until_tick;   /* EBUSY seen: wait */
+	guint64 ksm_blocked_until_tick; /* a KSM write failed for good: wait */
 	char *ksm_blocked_error;
-	GHashTable *guests;           /* name -> KvGuestPolicyState */
-	GArray *pressed_nodes;        /* int: host nodes under pressure (hysteresis) */
+	GHashTable *guests;    /* name -> KvGuestPolicyState */
+	GArray *pressed_nodes; /* int: host nodes under pressure (hysteresis) */
 } KvPolicyState;
 
 typedef struct {
 	guint64 balloon_changed_tick; /* 0: never */
 	guint64 cg_busy_until_tick;
-	guint64 cg_original_limit_bytes;  /* before we lowered it; 0: untouched */
+	guint64 cg_original_limit_bytes; /* before we lowered it; 0: untouched */
 } KvGuestPolicyState;
 
 KvPolicyState *kv_policy_state_new(void);

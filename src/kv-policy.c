@@ -33,8 +33,7 @@ kv_policy_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostCondition *c
 	c->comfortable = !c->overcommitted && c->avail_pct >= cfg->avail_high_pct &&
 			 (!s->have_psi || s->psi_some_avg10 < cfg->psi_some_off_pct);
 	c->swap_pressure = s->have_psi && s->psi_full_avg10 >= cfg->swap_psi_full_on_pct;
-	c->swap_comfortable = !c->low_memory &&
-			      (!s->have_psi || s->psi_full_avg10 < cfg->swap_psi_full_off_pct);
+	c->swap_comfortable = !c->low_memory && (!s->have_psi || s->psi_full_avg10 < cfg->swap_psi_full_off_pct);
 }
 
 static char *
@@ -42,11 +41,9 @@ condition_text(const KvSnapshot *s, const KvHostCondition *c)
 {
 	GString *t = g_string_new(NULL);
 
-	g_string_append_printf(t, "guests' RAM %.2fx host RAM, MemAvailable %.0f%%",
-			       c->overcommit, c->avail_pct);
+	g_string_append_printf(t, "guests' RAM %.2fx host RAM, MemAvailable %.0f%%", c->overcommit, c->avail_pct);
 	if (s->have_psi)
-		g_string_append_printf(t, ", PSI some %.1f%% full %.1f%%", s->psi_some_avg10,
-				       s->psi_full_avg10);
+		g_string_append_printf(t, ", PSI some %.1f%% full %.1f%%", s->psi_some_avg10, s->psi_full_avg10);
 	return g_string_free(t, FALSE);
 }
 
@@ -59,8 +56,7 @@ host_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostCondition *c)
 }
 
 gboolean
-kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_kib,
-		       guint64 *room_kib)
+kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_kib, guint64 *room_kib)
 {
 	guint64 pages = 0, need, room, reserve = cfg->unmerge_reserve_mib * MIB_KIB;
 
@@ -156,7 +152,8 @@ node_text(const KvSnapshot *s, const KvConfig *cfg, const KvPolicyState *st)
 			continue;
 		g_string_append_printf(t, "; node %d under pressure: %.0f%% free (%s %u%%)", n->id, pct,
 				       pct < cfg->node_free_low_pct ? "<" : "not yet back at",
-				       pct < cfg->node_free_low_pct ? cfg->node_free_low_pct : cfg->node_free_high_pct);
+				       pct < cfg->node_free_low_pct ? cfg->node_free_low_pct
+								    : cfg->node_free_high_pct);
 		for (guint j = 0; j < s->guests->len; j++) {
 			const KvGuestSense *g = g_ptr_array_index(s->guests, j);
 
@@ -165,8 +162,9 @@ node_text(const KvSnapshot *s, const KvConfig *cfg, const KvPolicyState *st)
 
 				if (nk->node != n->id || nk->kib == 0)
 					continue;
-				g_string_append_printf(t, "%s%s %" G_GUINT64_FORMAT " %s", shown ? ", " : ", guests there: ",
-						       g->name, nk->kib >= 10 * MIB_KIB ? nk->kib / MIB_KIB : nk->kib,
+				g_string_append_printf(t, "%s%s %" G_GUINT64_FORMAT " %s",
+						       shown ? ", " : ", guests there: ", g->name,
+						       nk->kib >= 10 * MIB_KIB ? nk->kib / MIB_KIB : nk->kib,
 						       nk->kib >= 10 * MIB_KIB ? "MiB" : "KiB");
 				shown++;
 			}
@@ -190,8 +188,10 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 	keep = st->pressed_nodes->len ? "node pressure" : "keep";
 	if (cfg->merge_across_nodes < 0) {
 		st->numa_unmerging = FALSE;
-		kv_plan_summarize(plan, "numa", keep, "merge-across-nodes is not set: left as the kernel has it "
-			  "(%u host node%s%s)", s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s", nodes);
+		kv_plan_summarize(plan, "numa", keep,
+				  "merge-across-nodes is not set: left as the kernel has it "
+				  "(%u host node%s%s)",
+				  s->n_numa_nodes, s->n_numa_nodes == 1 ? "" : "s", nodes);
 		return;
 	}
 	if (!k || !kv_ksm_has(k, KV_KSM_MERGE_ACROSS_NODES) || !kv_ksm_has(k, KV_KSM_RUN)) {
@@ -205,17 +205,22 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 			st->numa_unmerging = FALSE;
 			if (k->value[KV_KSM_RUN] != st->numa_restore_run)
 				kv_plan_add_ksm(plan, "numa", k, KV_KSM_RUN, st->numa_restore_run,
-					       "merge_across_nodes changed: resume merging");
-			kv_plan_summarize(plan, "numa", "done", "merge_across_nodes is %" G_GUINT64_FORMAT
-				  ": run restored to %" G_GUINT64_FORMAT, cur, st->numa_restore_run);
+						"merge_across_nodes changed: resume merging");
+			kv_plan_summarize(plan, "numa", "done",
+					  "merge_across_nodes is %" G_GUINT64_FORMAT
+					  ": run restored to %" G_GUINT64_FORMAT,
+					  cur, st->numa_restore_run);
 			return;
 		}
-		kv_plan_summarize(plan, "numa", keep, "merge_across_nodes is already %" G_GUINT64_FORMAT "%s", cur, nodes);
+		kv_plan_summarize(plan, "numa", keep, "merge_across_nodes is already %" G_GUINT64_FORMAT "%s",
+				  cur, nodes);
 		return;
 	}
 	if (st->tick < st->numa_busy_until_tick) {
-		kv_plan_summarize(plan, "numa", "wait", "the kernel refused merge_across_nodes=%" G_GUINT64_FORMAT
-			  " (busy): retry at tick %" G_GUINT64_FORMAT, target, st->numa_busy_until_tick);
+		kv_plan_summarize(plan, "numa", "wait",
+				  "the kernel refused merge_across_nodes=%" G_GUINT64_FORMAT
+				  " (busy): retry at tick %" G_GUINT64_FORMAT,
+				  target, st->numa_busy_until_tick);
 		return;
 	}
 	if (!kv_ksm_has(k, KV_KSM_PAGES_SHARED) || k->value[KV_KSM_PAGES_SHARED] == 0) {
@@ -226,23 +231,24 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		kv_plan_add_ksm(plan, "numa", k, KV_KSM_MERGE_ACROSS_NODES, target, why);
 		if (!st->numa_unmerging)
 			st->numa_restore_run = k->value[KV_KSM_RUN] == 2 ? 0 : k->value[KV_KSM_RUN];
-		st->numa_unmerging = TRUE;  /* restore run once the change shows */
+		st->numa_unmerging = TRUE; /* restore run once the change shows */
 		kv_plan_summarize(plan, "numa", "change", "%s", why);
 		return;
 	}
 	if (st->numa_unmerging) {
-		kv_plan_summarize(plan, "numa", "wait", "unmerging before merge_across_nodes=%" G_GUINT64_FORMAT
-			  ": %" G_GUINT64_FORMAT " pages still shared", target,
-			  k->value[KV_KSM_PAGES_SHARED]);
+		kv_plan_summarize(plan, "numa", "wait",
+				  "unmerging before merge_across_nodes=%" G_GUINT64_FORMAT
+				  ": %" G_GUINT64_FORMAT " pages still shared",
+				  target, k->value[KV_KSM_PAGES_SHARED]);
 		return;
 	}
 	if (kv_policy_unmerge_fits(s, cfg, &need, &room)) {
-		g_autofree char *why = g_strdup_printf(
-			"merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
-			" needs no merged pages: unmerging brings back %" G_GUINT64_FORMAT
-			" MiB, which fits in MemAvailable minus the %" G_GUINT64_FORMAT " MiB reserve (%"
-			G_GUINT64_FORMAT " MiB)", cur, target, need / MIB_KIB, cfg->unmerge_reserve_mib,
-			room / MIB_KIB);
+		g_autofree char *why =
+			g_strdup_printf("merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+					" needs no merged pages: unmerging brings back %" G_GUINT64_FORMAT
+					" MiB, which fits in MemAvailable minus the %" G_GUINT64_FORMAT
+					" MiB reserve (%" G_GUINT64_FORMAT " MiB)",
+					cur, target, need / MIB_KIB, cfg->unmerge_reserve_mib, room / MIB_KIB);
 
 		st->numa_restore_run = k->value[KV_KSM_RUN] == 2 ? 0 : k->value[KV_KSM_RUN];
 		st->numa_unmerging = TRUE;
@@ -251,10 +257,12 @@ kv_policy_numa(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPl
 		kv_plan_summarize(plan, "numa", "unmerge", "%s", why);
 		return;
 	}
-	kv_plan_summarize(plan, "numa", "refuse", "merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
-		  " would need an unmerge of %" G_GUINT64_FORMAT " MiB, more than MemAvailable minus the %"
-		  G_GUINT64_FORMAT " MiB reserve (%" G_GUINT64_FORMAT " MiB)", cur, target, need / MIB_KIB,
-		  cfg->unmerge_reserve_mib, room / MIB_KIB);
+	kv_plan_summarize(plan, "numa", "refuse",
+			  "merge_across_nodes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+			  " would need an unmerge of %" G_GUINT64_FORMAT
+			  " MiB, more than MemAvailable minus the %" G_GUINT64_FORMAT
+			  " MiB reserve (%" G_GUINT64_FORMAT " MiB)",
+			  cur, target, need / MIB_KIB, cfg->unmerge_reserve_mib, room / MIB_KIB);
 }
 
 static guint64
@@ -272,10 +280,10 @@ typedef struct {
 	KvPlan *plan;
 	const KvKsm *k;
 	KvHostCondition c;
-	gboolean node_press;          /* a host node is under pressure */
-	gboolean urgent;              /* the rate rises faster */
-	char *cond;                   /* the condition in words */
-	guint64 cur;                  /* pages_to_scan now */
+	gboolean node_press; /* a host node is under pressure */
+	gboolean urgent;     /* the rate rises faster */
+	char *cond;          /* the condition in words */
+	guint64 cur;         /* pages_to_scan now */
 } KsmTick;
 
 /* KSM left alone this tick: not managed, absent, or on hold.  Returns TRUE
@@ -299,7 +307,8 @@ ksm_held(const KsmTick *t)
 		return TRUE;
 	}
 	if (st->tick < st->ksm_blocked_until_tick) {
-		kv_plan_summarize(t->plan, "ksm", "blocked", "KSM settings cannot be written (%s): "
+		kv_plan_summarize(t->plan, "ksm", "blocked",
+				  "KSM settings cannot be written (%s): "
 				  "retry at tick %" G_GUINT64_FORMAT,
 				  st->ksm_blocked_error ? st->ksm_blocked_error : "error",
 				  st->ksm_blocked_until_tick);
@@ -345,8 +354,8 @@ ksm_off(const KsmTick *t)
 {
 	const KvKsm *k = t->k;
 	guint64 merged = kv_ksm_has(k, KV_KSM_PAGES_SHARING) ? k->value[KV_KSM_PAGES_SHARING] : 0;
-	g_autofree char *why = g_strdup_printf("comfortable (%s): scanning stops, the %"
-					       G_GUINT64_FORMAT " merged pages stay merged",
+	g_autofree char *why = g_strdup_printf("comfortable (%s): scanning stops, the %" G_GUINT64_FORMAT
+					       " merged pages stay merged",
 					       t->cond, merged);
 
 	t->st->low_gain_ticks = 0;
@@ -365,10 +374,13 @@ ksm_on(const KsmTick *t)
 
 	if (t->k->value[KV_KSM_RUN] == 1)
 		return;
-	why = g_strdup_printf("%s (%s)", c->overcommitted ? "overcommitted" :
-			      c->low_memory ? "MemAvailable low" :
-			      c->psi_pressure ? "memory pressure" :
-			      t->node_press ? "node pressure" : "still not comfortable", t->cond);
+	why = g_strdup_printf("%s (%s)",
+			      c->overcommitted  ? "overcommitted"
+			      : c->low_memory   ? "MemAvailable low"
+			      : c->psi_pressure ? "memory pressure"
+			      : t->node_press   ? "node pressure"
+						: "still not comfortable",
+			      t->cond);
 	kv_plan_add_ksm(t->plan, "ksm", t->k, KV_KSM_RUN, 1, why);
 }
 
@@ -383,19 +395,17 @@ ksm_advisor(const KsmTick *t)
 	const char *why;
 
 	if (!kv_ksm_has(k, KV_KSM_ADVISOR_MODE) ||
-	    !(cfg->advisor == KV_ADVISOR_SCAN_TIME ||
-	      (cfg->advisor == KV_ADVISOR_AUTO && !t->s->have_ksmd_cpu)))
+	    !(cfg->advisor == KV_ADVISOR_SCAN_TIME || (cfg->advisor == KV_ADVISOR_AUTO && !t->s->have_ksmd_cpu)))
 		return FALSE;
-	why = cfg->advisor == KV_ADVISOR_SCAN_TIME ?
-	      "advisor = scan-time: the kernel sizes pages_to_scan for a full scan time" :
-	      "ksmd CPU cannot be measured: the kernel's scan-time advisor sizes pages_to_scan";
+	why = cfg->advisor == KV_ADVISOR_SCAN_TIME
+		      ? "advisor = scan-time: the kernel sizes pages_to_scan for a full scan time"
+		      : "ksmd CPU cannot be measured: the kernel's scan-time advisor sizes pages_to_scan";
 	if (g_strcmp0(k->advisor_mode, "scan-time") != 0) {
 		KvAction *a = kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0, why);
 
 		a->value_str = g_strdup("scan-time");
 	}
-	if (kv_ksm_has(k, KV_KSM_ADVISOR_MAX_CPU) &&
-	    k->value[KV_KSM_ADVISOR_MAX_CPU] != cfg->advisor_max_cpu_pct)
+	if (kv_ksm_has(k, KV_KSM_ADVISOR_MAX_CPU) && k->value[KV_KSM_ADVISOR_MAX_CPU] != cfg->advisor_max_cpu_pct)
 		kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_ADVISOR_MAX_CPU, cfg->advisor_max_cpu_pct,
 				"advisor CPU cap from advisor-max-cpu");
 	kv_plan_summarize(t->plan, "ksm", "on (advisor)", "%s; %s", t->cond, why);
@@ -408,8 +418,7 @@ ksm_own_knobs(const KsmTick *t)
 {
 	const KvKsm *k = t->k;
 
-	if (kv_ksm_has(k, KV_KSM_ADVISOR_MODE) && k->advisor_mode &&
-	    strcmp(k->advisor_mode, "none") != 0) {
+	if (kv_ksm_has(k, KV_KSM_ADVISOR_MODE) && k->advisor_mode && strcmp(k->advisor_mode, "none") != 0) {
 		KvAction *a = kv_plan_add_ksm(t->plan, "ksm", k, KV_KSM_ADVISOR_MODE, 0,
 					      "ksmvirtd drives pages_to_scan from the measured benefit");
 
@@ -445,8 +454,9 @@ ksm_start(const KsmTick *t)
 	t->st->gain_pages_per_cpu_s = -1;
 	t->st->full_scans_since_on = 0;
 	ksm_set_rate(t, target, "start scanning; the benefit is measured from the next tick");
-	kv_plan_summarize(t->plan, "ksm", "on", "%s; starting at pages_to_scan %" G_GUINT64_FORMAT
-			  " until the benefit can be measured", t->cond, target);
+	kv_plan_summarize(t->plan, "ksm", "on",
+			  "%s; starting at pages_to_scan %" G_GUINT64_FORMAT " until the benefit can be measured",
+			  t->cond, target);
 }
 
 /* KSM merges nothing in its first pass (it only fills the unstable tree):
@@ -460,8 +470,8 @@ ksm_first_passes(const KsmTick *t)
 	ksm_set_rate(t, target, "first passes, under pressure: scan faster");
 	kv_plan_summarize(t->plan, "ksm", target > t->cur ? "raise" : "on",
 			  "%s; %" G_GUINT64_FORMAT " of 2 full scans done: the benefit shows from the "
-			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT, t->cond,
-			  t->st->full_scans_since_on,
+			  "second pass%s; pages_to_scan %" G_GUINT64_FORMAT,
+			  t->cond, t->st->full_scans_since_on,
 			  t->urgent ? ", under pressure the rate rises meanwhile" : "", target);
 }
 
@@ -511,28 +521,29 @@ ksm_benefit(const KsmTick *t)
 		st->backed_off = FALSE;
 		target = ksm_clamp(t, t->urgent ? t->cur * 2 : t->cur + t->cur / 2);
 		decision = target > t->cur ? "raise" : "on";
-		why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (>= %.0f)%s",
-				      gain, cfg->min_gain_pages_per_cpu_s,
-				      target > t->cur ? (t->urgent ? ": scan faster, under pressure" :
-							 ": scan faster") : ": at the maximum rate");
+		why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (>= %.0f)%s", gain,
+				      cfg->min_gain_pages_per_cpu_s,
+				      target > t->cur
+					      ? (t->urgent ? ": scan faster, under pressure" : ": scan faster")
+					      : ": at the maximum rate");
 	} else if (++st->low_gain_ticks >= cfg->backoff_ticks) {
 		target = ksm_clamp(t, t->cur / 2);
 		st->backed_off = TRUE;
 		decision = target < t->cur ? "back off" : "backed off";
 		why = g_strdup_printf("backing off: %.0f pages newly merged per ksmd CPU-second "
-				      "(< %.0f) for %u ticks", gain,
-				      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks);
+				      "(< %.0f) for %u ticks",
+				      gain, cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks);
 	} else {
 		target = ksm_clamp(t, t->cur);
 		decision = "on";
 		why = g_strdup_printf("%.0f pages newly merged per ksmd CPU-second (< %.0f), "
-				      "%u of %u ticks before backing off", gain,
-				      cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks,
+				      "%u of %u ticks before backing off",
+				      gain, cfg->min_gain_pages_per_cpu_s, st->low_gain_ticks,
 				      cfg->backoff_ticks);
 	}
 	ksm_set_rate(t, target, why);
-	kv_plan_summarize(t->plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT,
-			  t->cond, why, target);
+	kv_plan_summarize(t->plan, "ksm", decision, "%s; %s; pages_to_scan %" G_GUINT64_FORMAT, t->cond, why,
+			  target);
 }
 
 /* The KSM policy in its phases: held, off or on; then either the kernel's
@@ -689,7 +700,7 @@ balloon_grow(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *ca
 			KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
 			guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
 			gboolean short_of_memory = g->balloon_unused_kib <
-				g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
+						   g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
 			guint64 target;
 
 			if (changed >= cfg->balloon_guests_per_tick)
@@ -702,14 +713,15 @@ balloon_grow(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *ca
 			if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
 				continue;
 			target = MIN(g->balloon_max_kib, g->balloon_actual_kib + MAX(step, 1));
-			kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-					  short_of_memory ?
-					  g_strdup_printf("host comfortable (%s): the guest has only %"
-							  G_GUINT64_FORMAT " MiB unused; priority %d", cond,
-							  g->balloon_unused_kib / MIB_KIB, g->priority) :
-					  g_strdup_printf("host comfortable (%s): give memory back toward the %"
-							  G_GUINT64_FORMAT " MiB maximum; priority %d", cond,
-							  g->balloon_max_kib / MIB_KIB, g->priority));
+			kv_plan_add_guest(
+				plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
+				short_of_memory
+					? g_strdup_printf("host comfortable (%s): the guest has only %" G_GUINT64_FORMAT
+							  " MiB unused; priority %d",
+							  cond, g->balloon_unused_kib / MIB_KIB, g->priority)
+					: g_strdup_printf("host comfortable (%s): give memory back toward the %" G_GUINT64_FORMAT
+							  " MiB maximum; priority %d",
+							  cond, g->balloon_max_kib / MIB_KIB, g->priority));
 			gs->balloon_changed_tick = st->tick;
 			changed++;
 		}
@@ -722,8 +734,8 @@ balloon_grow(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *ca
  * each down by a step to its floor, at most balloon-guests-per-tick.
  * Returns how many change; *LEVEL gets their priority. */
 static guint
-balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *list,
-	       gboolean host, const char *cond, int *level)
+balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *list, gboolean host,
+	       const char *cond, int *level)
 {
 	PriorityGate gate = { .max = cfg->balloon_guests_per_tick };
 
@@ -733,17 +745,19 @@ balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *
 		KvGuestPolicyState *gs = kv_policy_state_guest(st, g->name);
 		guint64 step = g->balloon_max_kib * cfg->balloon_step_pct / 100;
 		guint64 used, keep, floor, target;
-		g_autofree char *where = host ? g_strdup("") :
-			g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on the node under pressure",
-					kv_guest_pressed_kib(g, st) / MIB_KIB);
+		g_autofree char *where = host ? g_strdup("")
+					      : g_strdup_printf("; %" G_GUINT64_FORMAT
+								" MiB of it on the node under pressure",
+								kv_guest_pressed_kib(g, st) / MIB_KIB);
 
 		/* Only the lowest priority that still gives memory. */
 		if (gate_closed(&gate, g))
 			break;
 		if (rate_limited(st, gs->balloon_changed_tick, cfg->balloon_interval_ticks))
 			continue;
-		used = g->balloon_actual_kib > g->balloon_unused_kib ?
-		       g->balloon_actual_kib - g->balloon_unused_kib : 0;
+		used = g->balloon_actual_kib > g->balloon_unused_kib
+			       ? g->balloon_actual_kib - g->balloon_unused_kib
+			       : 0;
 		keep = g->balloon_actual_kib * cfg->balloon_guest_free_pct / 100;
 		floor = MAX(g->balloon_floor_kib, used + keep);
 		if (g->balloon_actual_kib <= floor)
@@ -753,10 +767,10 @@ balloon_shrink(const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *
 		if (g->balloon_actual_kib - target < cfg->balloon_min_change_mib * MIB_KIB)
 			continue;
 		kv_plan_add_guest(plan, KV_ACTION_BALLOON, "balloon", g, g->balloon_actual_kib, target,
-				  g_strdup_printf("%s (%s); priority %d; the guest has %"
-						  G_GUINT64_FORMAT " MiB unused%s; floor %" G_GUINT64_FORMAT
-						  " MiB%s%s", host ? "host under pressure" : "node under pressure",
-						  cond, g->priority, g->balloon_unused_kib / MIB_KIB, where,
+				  g_strdup_printf("%s (%s); priority %d; the guest has %" G_GUINT64_FORMAT
+						  " MiB unused%s; floor %" G_GUINT64_FORMAT " MiB%s%s",
+						  host ? "host under pressure" : "node under pressure", cond,
+						  g->priority, g->balloon_unused_kib / MIB_KIB, where,
 						  floor / MIB_KIB, g->floor_source ? " from " : "",
 						  g->floor_source ? g->floor_source : ""));
 		gs->balloon_changed_tick = st->tick;
@@ -785,8 +799,10 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 	}
 	no_driver = balloon_candidates(s, cand);
 	if (cand->len == 0) {
-		kv_plan_summarize(plan, "balloon", "none", "no guest has a balloon driver (%u guest%s "
-				  "without)", no_driver, no_driver == 1 ? "" : "s");
+		kv_plan_summarize(plan, "balloon", "none",
+				  "no guest has a balloon driver (%u guest%s "
+				  "without)",
+				  no_driver, no_driver == 1 ? "" : "s");
 		return;
 	}
 	cond = host_condition(s, cfg, &c);
@@ -797,7 +813,8 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 		g_autofree char *c2 = cond;
 
 		balloon_node_candidates(cand, st, node_cand);
-		cond = g_strdup_printf("%s; node %d under pressure", c2, g_array_index(st->pressed_nodes, int, 0));
+		cond = g_strdup_printf("%s; node %d under pressure", c2,
+				       g_array_index(st->pressed_nodes, int, 0));
 		node_shrink = node_cand->len > 0;
 	}
 	if (!shrink && !grow && !node_shrink) {
@@ -810,14 +827,17 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 
 		changed = balloon_shrink(cfg, st, plan, shrink ? cand : node_cand, shrink, cond, &level);
 		if (changed) {
-			kv_plan_summarize(plan, "balloon", "shrink", "%s (%s): %u guest%s of priority %d "
-					  "give memory back", who, cond, changed, changed == 1 ? "" : "s", level);
+			kv_plan_summarize(plan, "balloon", "shrink",
+					  "%s (%s): %u guest%s of priority %d "
+					  "give memory back",
+					  who, cond, changed, changed == 1 ? "" : "s", level);
 			return;
 		}
 		if (!node_shrink || !grow) {
-			kv_plan_summarize(plan, "balloon", "hold", "%s (%s) but every balloon is at its floor "
-					  "or was changed in the last %u ticks", who, cond,
-					  cfg->balloon_interval_ticks);
+			kv_plan_summarize(plan, "balloon", "hold",
+					  "%s (%s) but every balloon is at its floor "
+					  "or was changed in the last %u ticks",
+					  who, cond, cfg->balloon_interval_ticks);
 			return;
 		}
 		/* The node's guests are at their floors and the host is
@@ -825,15 +845,17 @@ kv_policy_balloon(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, K
 	}
 	g_ptr_array_sort(cand, by_priority_down);
 	changed = balloon_grow(cfg, st, plan, cand, cond);
-	kv_plan_summarize(plan, "balloon", changed ? "grow" : "hold", "host comfortable (%s): %u "
-			  "balloon%s grow", cond, changed, changed == 1 ? "" : "s");
+	kv_plan_summarize(plan, "balloon", changed ? "grow" : "hold",
+			  "host comfortable (%s): %u "
+			  "balloon%s grow",
+			  cond, changed, changed == 1 ? "" : "s");
 }
 
 static char *
 limit_file(const KvGuestSense *g)
 {
-	return g_build_filename(g->cg_dir, g->cg_version == KV_CGROUP_V2 ? "memory.high" :
-				"memory.limit_in_bytes", NULL);
+	return g_build_filename(g->cg_dir,
+				g->cg_version == KV_CGROUP_V2 ? "memory.high" : "memory.limit_in_bytes", NULL);
 }
 
 /* Memory stalls: lowers the memory cgroup limits of CAND so the kernel
@@ -841,8 +863,8 @@ limit_file(const KvGuestSense *g)
  * its floor, at most swap-guests-per-tick.  Returns how many change;
  * *BUSY counts the guests waiting after EBUSY. */
 static guint
-swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan,
-	   GPtrArray *cand, const char *cond, guint *busy)
+swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan, GPtrArray *cand,
+	   const char *cond, guint *busy)
 {
 	const guint64 page = s->page_size ? s->page_size : 4096;
 	PriorityGate gate = { .max = cfg->swap_guests_per_tick };
@@ -857,8 +879,9 @@ swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *
 		guint64 ram = g->ram_kib * 1024, step = ram * cfg->swap_step_pct / 100;
 		guint64 there = kv_guest_pressed_kib(g, st);
 		g_autofree char *where = there ? g_strdup_printf("; %" G_GUINT64_FORMAT " MiB of it on "
-								 "the node under pressure", there / MIB_KIB) :
-					  g_strdup("");
+								 "the node under pressure",
+								 there / MIB_KIB)
+					       : g_strdup("");
 		guint64 floor = MAX(ram * cfg->swap_min_pct / 100, g->balloon_floor_kib * 1024);
 		guint64 base = MIN(g->cg_limit_bytes, g->cg_usage_bytes), target;
 		KvAction *a;
@@ -877,9 +900,9 @@ swap_lower(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *
 		if (gs->cg_original_limit_bytes == 0)
 			gs->cg_original_limit_bytes = g->cg_limit_bytes;
 		a = kv_plan_add_guest(plan, KV_ACTION_CGROUP_LIMIT, "swap", g, g->cg_limit_bytes, target,
-				      g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %"
-						      G_GUINT64_FORMAT " MiB%s", cond, g->priority,
-						      floor >> 20, where));
+				      g_strdup_printf("memory stalls (%s): priority %d swaps first; floor %" G_GUINT64_FORMAT
+						      " MiB%s",
+						      cond, g->priority, floor >> 20, where));
 		a->cg_file = limit_file(g);
 		a->cg_version = g->cg_version;
 		gate_pass(&gate, g);
@@ -988,7 +1011,7 @@ kv_policy_zero_pages(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st
 	}
 	if (!cfg->ksm_manage || !cfg->zero_pages_for_windows) {
 		kv_plan_summarize(plan, "zero", "unmanaged", "%s: use_zero_pages is left alone",
-			  cfg->ksm_manage ? "zero-pages-for-windows is false" : "ksm-manage is false");
+				  cfg->ksm_manage ? "zero-pages-for-windows is false" : "ksm-manage is false");
 		return;
 	}
 	if (!s->have_ksm || !s->ksm || !kv_ksm_has(s->ksm, KV_KSM_USE_ZERO_PAGES)) {
@@ -997,17 +1020,20 @@ kv_policy_zero_pages(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st
 	}
 	cur = s->ksm->value[KV_KSM_USE_ZERO_PAGES];
 	if (windows == 0) {
-		kv_plan_summarize(plan, "zero", "keep", "no Windows guest runs: use_zero_pages stays %" G_GUINT64_FORMAT, cur);
+		kv_plan_summarize(plan, "zero", "keep",
+				  "no Windows guest runs: use_zero_pages stays %" G_GUINT64_FORMAT, cur);
 		return;
 	}
 	if (cur) {
 		kv_plan_summarize(plan, "zero", "keep", "use_zero_pages is on for %u Windows guest(s) (%s); %s",
-			  windows, names->str, after);
+				  windows, names->str, after);
 		return;
 	}
 	if (st->numa_unmerging || st->tick < st->ksm_blocked_until_tick) {
-		kv_plan_summarize(plan, "zero", "hold", "%u Windows guest(s) (%s) want use_zero_pages, but KSM settings "
-			  "are on hold", windows, names->str);
+		kv_plan_summarize(plan, "zero", "hold",
+				  "%u Windows guest(s) (%s) want use_zero_pages, but KSM settings "
+				  "are on hold",
+				  windows, names->str);
 		return;
 	}
 	{
@@ -1047,8 +1073,8 @@ kv_policy_learn(const KvPlan *plan, const KvConfig *cfg, KvPolicyState *st)
 		case KV_ACTION_CGROUP_LIMIT: {
 			KvGuestPolicyState *gs = kv_policy_state_guest(st, a->guest);
 
-			gs->cg_busy_until_tick = st->tick + (a->result == KV_RESULT_PERMANENT ?
-							     KSM_BLOCKED_TICKS : wait);
+			gs->cg_busy_until_tick =
+				st->tick + (a->result == KV_RESULT_PERMANENT ? KSM_BLOCKED_TICKS : wait);
 			break;
 		}
 		case KV_ACTION_KSM_KNOB:

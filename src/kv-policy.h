@@ -20,7 +20,7 @@
 
 #include <glib.h>
 
-#include "kv-act.h"   /* the sysfs paths, for kv-sense.c */
+#include "kv-act.h" /* the sysfs paths, for kv-sense.c */
 #include "kv-config.h"
 #include "kv-plan.h"
 #include "kv-policy-state.h"
@@ -31,8 +31,8 @@ G_BEGIN_DECLS
 /* Host condition shared by every policy. */
 typedef struct {
 	guint64 guest_ram_kib;
-	double overcommit;            /* guest RAM / MemTotal */
-	double avail_pct;             /* MemAvailable / MemTotal */
+	double overcommit; /* guest RAM / MemTotal */
+	double avail_pct;  /* MemAvailable / MemTotal */
 	gboolean overcommitted, low_memory, psi_pressure, comfortable;
 	gboolean swap_pressure, swap_comfortable;
 } KvHostCondition;
@@ -43,8 +43,7 @@ void kv_policy_condition(const KvSnapshot *s, const KvConfig *cfg, KvHostConditi
 /* kv_policy_unmerge_fits: TRUE when unmerging everything (run=2) would
  * bring back no more than MemAvailable minus the reserve.  *NEED_KIB and
  * *ROOM_KIB (optional) get both sides. */
-gboolean kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg,
-				guint64 *need_kib, guint64 *room_kib);
+gboolean kv_policy_unmerge_fits(const KvSnapshot *s, const KvConfig *cfg, guint64 *need_kib, guint64 *room_kib);
 
 /* kv_policy_node_pressure: pure; updates ST's set of host nodes under
  * pressure: a node enters when its MemFree falls under node-free-low-percent

@@ -16,8 +16,8 @@ kv_proc_stat_parse(const char *buf, KvProcStat *st, GError **error)
 	const char *end;
 
 	memset(st, 0, sizeof(*st));
-	if (!open || !close || close < open || !kv_parse_u64(buf, &pid, &end) ||
-	    end != open - 1 || pid == 0 || pid > G_MAXINT) {
+	if (!open || !close || close < open || !kv_parse_u64(buf, &pid, &end) || end != open - 1 ||
+	    pid == 0 || pid > G_MAXINT) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "malformed stat line");
 		return FALSE;
 	}
@@ -41,8 +41,8 @@ kv_proc_stat_parse(const char *buf, KvProcStat *st, GError **error)
 			if (kv_parse_u64(f[i], &v[i - 1], NULL))
 				continue;
 			if (!kv_parse_i64(f[i], &sv, NULL)) {
-				g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
-					    "stat field %u is not a number", i + 2);
+				g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "stat field %u is not a number",
+					    i + 2);
 				return FALSE;
 			}
 			v[i - 1] = (guint64)sv;
@@ -139,7 +139,8 @@ kv_ksm_stat_parse(const char *buf, KvKsmStat *ks)
 		const char *nl = strchr(line, '\n');
 
 		if (strncmp(line, "ksm_process_profit ", 19) == 0) {
-			g_autofree char *v = g_strndup(line + 19, nl ? (gsize)(nl - line - 19) : strlen(line + 19));
+			g_autofree char *v =
+				g_strndup(line + 19, nl ? (gsize)(nl - line - 19) : strlen(line + 19));
 
 			if (kv_parse_i64(v, &ks->process_profit, NULL))
 				ks->have |= KV_KSM_STAT_PROCESS_PROFIT;

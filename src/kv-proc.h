@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	int pid;
-	char *comm;        /* may hold spaces, parentheses, newlines */
+	char *comm; /* may hold spaces, parentheses, newlines */
 	char state;
 	int ppid;
 	guint64 utime_ticks, stime_ticks;
@@ -24,8 +24,8 @@ void kv_proc_stat_clear(KvProcStat *st);
 
 typedef struct {
 	guint64 vm_rss_kib, vm_swap_kib;
-	guint64 have;      /* bit 0 VmRSS, bit 1 VmSwap, bit 2 Uid */
-	guint uid_real, uid_effective;   /* "Uid:" (bit 2 of have) */
+	guint64 have;                  /* bit 0 VmRSS, bit 1 VmSwap, bit 2 Uid */
+	guint uid_real, uid_effective; /* "Uid:" (bit 2 of have) */
 } KvProcStatus;
 
 #define KV_PROC_STATUS_HAVE_UID (1u << 2)
@@ -43,9 +43,9 @@ typedef enum {
 
 typedef struct {
 	guint64 rmap_items, zero_pages, merging_pages;
-	gint64 process_profit;      /* bytes; negative when rmap items cost more */
+	gint64 process_profit; /* bytes; negative when rmap items cost more */
 	gboolean merge_any, mergeable;
-	guint have;                 /* KvKsmStatHave; 0: file absent (old kernel) */
+	guint have; /* KvKsmStatHave; 0: file absent (old kernel) */
 } KvKsmStat;
 
 /* kv_ksm_stat_parse: /proc/PID/ksm_stat.  Unknown lines are ignored; a
@@ -53,13 +53,13 @@ typedef struct {
 void kv_ksm_stat_parse(const char *buf, KvKsmStat *ks);
 
 typedef struct {
-	guint64 start, end;         /* virtual addresses */
+	guint64 start, end; /* virtual addresses */
 	char perms[5];
 	guint64 offset, inode;
-	char *path;                 /* NULL for anonymous */
+	char *path; /* NULL for anonymous */
 	guint64 size_kib, rss_kib, anon_kib, swap_kib, ksm_kib;
-	gboolean have_ksm;          /* "KSM:" present (kernel >= 6.12) */
-	char *vmflags;              /* " rd wr mg dc " (blank-delimited) */
+	gboolean have_ksm; /* "KSM:" present (kernel >= 6.12) */
+	char *vmflags;     /* " rd wr mg dc " (blank-delimited) */
 } KvMapping;
 
 void kv_mapping_free(KvMapping *m);

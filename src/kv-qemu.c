@@ -117,9 +117,10 @@ json_object_to_table(const char *s)
 
 		if (!JSON_NODE_HOLDS_VALUE(n))
 			continue;
-		switch (json_node_get_value_type(n) == G_TYPE_INT64 ? 0 :
-			json_node_get_value_type(n) == G_TYPE_BOOLEAN ? 1 :
-			json_node_get_value_type(n) == G_TYPE_STRING ? 2 : 3) {
+		switch (json_node_get_value_type(n) == G_TYPE_INT64     ? 0
+			: json_node_get_value_type(n) == G_TYPE_BOOLEAN ? 1
+			: json_node_get_value_type(n) == G_TYPE_STRING  ? 2
+									: 3) {
 		case 0:
 			val = g_strdup_printf("%" G_GINT64_FORMAT "B", json_node_get_int(n));
 			break;

@@ -14,14 +14,14 @@ typedef enum {
 } KvTristate;
 
 typedef struct {
-	char *id;              /* backend id ("pc.ram", "ram-node0", ...) */
-	char *qom_type;        /* memory-backend-ram, -memfd, -file */
+	char *id;       /* backend id ("pc.ram", "ram-node0", ...) */
+	char *qom_type; /* memory-backend-ram, -memfd, -file */
 	guint64 size_bytes;
-	KvTristate merge;      /* merge= property */
-	KvTristate share;      /* share= property */
-	gboolean hugetlb;      /* memfd hugetlb=on, or a file under hugetlbfs */
-	char *mem_path;        /* memory-backend-file */
-	int guest_node;        /* guest NUMA node id, -1 when not a NUMA node */
+	KvTristate merge; /* merge= property */
+	KvTristate share; /* share= property */
+	gboolean hugetlb; /* memfd hugetlb=on, or a file under hugetlbfs */
+	char *mem_path;   /* memory-backend-file */
+	int guest_node;   /* guest NUMA node id, -1 when not a NUMA node */
 } KvQemuBackend;
 
 typedef struct {

@@ -38,7 +38,8 @@ GPtrArray *
 kv_qmp_parse_memdevs(const char *reply, GError **error)
 {
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)kv_qmp_memdev_free);
-	g_autoptr(JsonNode) root = kv_json_parse(reply, -1, KV_QMP_REPLY_MAX_BYTES, KV_QMP_JSON_MAX_DEPTH, error);
+	g_autoptr(JsonNode)
+		root = kv_json_parse(reply, -1, KV_QMP_REPLY_MAX_BYTES, KV_QMP_JSON_MAX_DEPTH, error);
 	JsonNode *ret;
 	JsonArray *arr;
 
@@ -168,8 +169,7 @@ read_reply(int fd, GString *pending, gint64 deadline, GError **error)
 }
 
 char *
-kv_qmp_query(const KvCtx *ctx, const char *path, const char *command,
-	     guint timeout_ms, GError **error)
+kv_qmp_query(const KvCtx *ctx, const char *path, const char *command, guint timeout_ms, GError **error)
 {
 	g_autofree char *full = kv_ctx_path(ctx, path);
 	g_autoptr(GString) pending = g_string_new(NULL);

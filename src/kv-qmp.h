@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 typedef struct {
 	char *id;
 	guint64 size_bytes;
-	gboolean merge;            /* configured */
+	gboolean merge; /* configured */
 	gboolean have_mergeable, mergeable;
 	gboolean have_merged, have_swapped;
 	guint64 merged_bytes, swapped_bytes;
@@ -40,7 +40,6 @@ GStrv kv_qmp_sockets_from_argv(const char *const *argv);
  * root), negotiates capabilities, runs COMMAND (a JSON object) and returns
  * the reply line, skipping asynchronous events.  Every read and write is
  * bounded by TIMEOUT_MS.  Returns NULL with ERROR on failure. */
-char *kv_qmp_query(const KvCtx *ctx, const char *path, const char *command,
-		   guint timeout_ms, GError **error);
+char *kv_qmp_query(const KvCtx *ctx, const char *path, const char *command, guint timeout_ms, GError **error);
 
 G_END_DECLS

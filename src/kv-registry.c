@@ -13,10 +13,9 @@
 
 #define KV_REGISTRY_SCHEMA "ksmvirt-registry/1"
 
-
 struct _KvRegistry {
-	GHashTable *by_key;  /* key (lower-case UUID) -> KvRegistryGuest* */
-	gchar *boot_id;      /* this boot, or NULL */
+	GHashTable *by_key; /* key (lower-case UUID) -> KvRegistryGuest* */
+	gchar *boot_id;     /* this boot, or NULL */
 };
 
 static const char *const state_names[] = {
@@ -26,14 +25,16 @@ static const char *const state_names[] = {
 	[KV_GUEST_STATE_STOPPED] = "stopped",
 };
 
-const char *kv_guest_state_to_string(KvGuestState state)
+const char *
+kv_guest_state_to_string(KvGuestState state)
 {
 	if ((guint)state >= G_N_ELEMENTS(state_names))
 		return state_names[KV_GUEST_STATE_UNKNOWN];
 	return state_names[state];
 }
 
-KvGuestState kv_guest_state_from_string(const char *name)
+KvGuestState
+kv_guest_state_from_string(const char *name)
 {
 	for (guint i = 0; name != NULL && i < G_N_ELEMENTS(state_names); i++)
 		if (strcmp(name, state_names[i]) == 0)
@@ -41,7 +42,8 @@ KvGuestState kv_guest_state_from_string(const char *name)
 	return KV_GUEST_STATE_UNKNOWN;
 }
 
-static void guest_free(gpointer p)
+static void
+guest_free(gpointer p)
 {
 	KvRegistryGuest *g = p;
 	if (g == NULL)
@@ -55,14 +57,16 @@ static void guest_free(gpointer p)
 	g_free(g);
 }
 
-KvRegistry *kv_registry_new(void)
+KvRegistry *
+kv_registry_new(void)
 {
 	KvRegistry *reg = g_new0(KvRegistry, 1);
 	reg->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
 	return reg;
 }
 
-void kv_registry_free(KvRegistry *reg)
+void
+kv_registry_free(KvRegistry *reg)
 {
 	if (reg == NULL)
 		return;
@@ -71,31 +75,35 @@ void kv_registry_free(KvRegistry *reg)
 	g_free(reg);
 }
 
-void kv_registry_set_boot_id(KvRegistry *reg, const char *boot_id)
+void
+kv_registry_set_boot_id(KvRegistry *reg, const char *boot_id)
 {
 	g_free(reg->boot_id);
 	reg->boot_id = g_strdup(boot_id);
 }
 
-static KvOrderStamp guest_stamp(const KvRegistryGuest *g)
+static KvOrderStamp
+guest_stamp(const KvRegistryGuest *g)
 {
 	return (KvOrderStamp){ g->last_boot_id, g->last_seq, g->last_time_us };
 }
 
 /* Which of two guests was heard from last: kv_order_compare(). */
-static int compare_recency(const KvRegistry *reg, const KvRegistryGuest *a,
-			   const KvRegistryGuest *b)
+static int
+compare_recency(const KvRegistry *reg, const KvRegistryGuest *a, const KvRegistryGuest *b)
 {
 	KvOrderStamp sa = guest_stamp(a), sb = guest_stamp(b);
 	return kv_order_compare(&sa, &sb, reg->boot_id);
 }
 
-guint kv_registry_size(const KvRegistry *reg)
+guint
+kv_registry_size(const KvRegistry *reg)
 {
 	return g_hash_table_size(reg->by_key);
 }
 
-const KvRegistryGuest *kv_registry_lookup_uuid(const KvRegistry *reg, const char *uuid)
+const KvRegistryGuest *
+kv_registry_lookup_uuid(const KvRegistry *reg, const char *uuid)
 {
 	if (uuid == NULL)
 		return NULL;
@@ -103,7 +111,8 @@ const KvRegistryGuest *kv_registry_lookup_uuid(const KvRegistry *reg, const char
 	return g_hash_table_lookup(reg->by_key, key);
 }
 
-const KvRegistryGuest *kv_registry_lookup_name(const KvRegistry *reg, const char *name)
+const KvRegistryGuest *
+kv_registry_lookup_name(const KvRegistry *reg, const char *name)
 {
 	GHashTableIter it;
 	gpointer v;
@@ -115,14 +124,14 @@ const KvRegistryGuest *kv_registry_lookup_name(const KvRegistry *reg, const char
 	 * reused: prefer the guest heard from last. */
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		const KvRegistryGuest *g = v;
-		if (g_strcmp0(g->name, name) == 0 &&
-		    (best == NULL || compare_recency(reg, g, best) > 0))
+		if (g_strcmp0(g->name, name) == 0 && (best == NULL || compare_recency(reg, g, best) > 0))
 			best = g;
 	}
 	return best;
 }
 
-static gint compare_guests(gconstpointer a, gconstpointer b)
+static gint
+compare_guests(gconstpointer a, gconstpointer b)
 {
 	const KvRegistryGuest *ga = *(KvRegistryGuest *const *)a;
 	const KvRegistryGuest *gb = *(KvRegistryGuest *const *)b;
@@ -130,7 +139,8 @@ static gint compare_guests(gconstpointer a, gconstpointer b)
 	return c != 0 ? c : g_strcmp0(ga->uuid, gb->uuid);
 }
 
-GPtrArray *kv_registry_guests(const KvRegistry *reg)
+GPtrArray *
+kv_registry_guests(const KvRegistry *reg)
 {
 	GPtrArray *r = g_ptr_array_new();
 	GHashTableIter it;
@@ -144,7 +154,8 @@ GPtrArray *kv_registry_guests(const KvRegistry *reg)
 
 static guint evict_over_cap(KvRegistry *reg);
 
-static KvGuestState next_state(KvGuestState cur, KvEventOp op)
+static KvGuestState
+next_state(KvGuestState cur, KvEventOp op)
 {
 	switch (op) {
 	case KV_EVENT_OP_PREPARE:
@@ -167,7 +178,8 @@ static KvGuestState next_state(KvGuestState cur, KvEventOp op)
 	}
 }
 
-gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
+gboolean
+kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 {
 	if (ev->op == KV_EVENT_OP_UNKNOWN || ev->name == NULL)
 		return FALSE;
@@ -183,8 +195,7 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 	if (g != NULL) {
 		KvOrderStamp now = { ev->boot_id, ev->seq, ev->time_us };
 		KvOrderStamp last = guest_stamp(g);
-		if (g_strcmp0(g->last_event_id, ev->id) == 0 ||
-		    kv_order_compare(&now, &last, reg->boot_id) < 0)
+		if (g_strcmp0(g->last_event_id, ev->id) == 0 || kv_order_compare(&now, &last, reg->boot_id) < 0)
 			return FALSE;
 	} else {
 		/* A guest first heard of by name gets its UUID key now. */
@@ -218,14 +229,16 @@ gboolean kv_registry_apply(KvRegistry *reg, const KvEvent *ev)
 	return TRUE;
 }
 
-static gboolean is_gone(const KvRegistryGuest *g)
+static gboolean
+is_gone(const KvRegistryGuest *g)
 {
 	return g->state == KV_GUEST_STATE_STOPPED;
 }
 
 /* Drop the least recent guests, stopped ones first, until at most
  * KV_REGISTRY_MAX_GUESTS are left.  Returns how many went. */
-static guint evict_over_cap(KvRegistry *reg)
+static guint
+evict_over_cap(KvRegistry *reg)
 {
 	guint dropped = 0;
 	while (g_hash_table_size(reg->by_key) > KV_REGISTRY_MAX_GUESTS) {
@@ -245,7 +258,8 @@ static guint evict_over_cap(KvRegistry *reg)
 	return dropped;
 }
 
-guint kv_registry_expire(KvRegistry *reg, gint64 now_us)
+guint
+kv_registry_expire(KvRegistry *reg, gint64 now_us)
 {
 	const gint64 max_age_us = (gint64)KV_REGISTRY_STOPPED_MAX_AGE_S * G_USEC_PER_SEC;
 	guint dropped = 0;
@@ -264,7 +278,8 @@ guint kv_registry_expire(KvRegistry *reg, gint64 now_us)
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-gchar *kv_registry_to_json(const KvRegistry *reg)
+gchar *
+kv_registry_to_json(const KvRegistry *reg)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(GPtrArray) guests = kv_registry_guests(reg);
@@ -322,14 +337,15 @@ gchar *kv_registry_to_json(const KvRegistry *reg)
 	return with_nl;
 }
 
-static gboolean parse_error(GError **error, const char *what)
+static gboolean
+parse_error(GError **error, const char *what)
 {
-	g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
-		    "not a ksmvirt registry: %s", what);
+	g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "not a ksmvirt registry: %s", what);
 	return FALSE;
 }
 
-KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
+KvRegistry *
+kv_registry_from_json(const char *buf, gsize len, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonNode) root = len > G_MAXSSIZE ? NULL : kv_json_parse(buf, (gssize)len, 0, 0, &local);
@@ -394,12 +410,14 @@ KvRegistry *kv_registry_from_json(const char *buf, gsize len, GError **error)
 	return g_steal_pointer(&reg);
 }
 
-const char *kv_registry_default_path(void)
+const char *
+kv_registry_default_path(void)
 {
 	return KV_PATH_REGISTRY;
 }
 
-KvRegistry *kv_registry_load(const char *path, GError **error)
+KvRegistry *
+kv_registry_load(const char *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
@@ -407,37 +425,35 @@ KvRegistry *kv_registry_load(const char *path, GError **error)
 	if (!(buf = kv_file_read_capped(path, KV_REGISTRY_MAX_BYTES, 0, &len, &local))) {
 		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return kv_registry_new();
-		g_set_error(error, KV_ERROR, KV_ERROR_IO,
-			    "%s", local->message);
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s", local->message);
 		return NULL;
 	}
 	g_autoptr(GError) perr = NULL;
 	KvRegistry *reg = kv_registry_from_json(buf, len, &perr);
 	if (reg == NULL)
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
-			    "%s: %s", path, perr->message);
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "%s: %s", path, perr->message);
 	return reg;
 }
 
-gboolean kv_registry_save(const KvRegistry *reg, const char *path, GError **error)
+gboolean
+kv_registry_save(const KvRegistry *reg, const char *path, GError **error)
 {
 	g_autofree gchar *text = kv_registry_to_json(reg);
 	return kv_registry_save_json(text, path, error);
 }
 
-gboolean kv_registry_save_json(const char *json, const char *path, GError **error)
+gboolean
+kv_registry_save_json(const char *json, const char *path, GError **error)
 {
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	if (g_mkdir_with_parents(dir, 0755) < 0) {
 		int err = errno;
-		g_set_error(error, KV_ERROR, KV_ERROR_IO,
-			    "cannot create %s: %s", dir, g_strerror(err));
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "cannot create %s: %s", dir, g_strerror(err));
 		return FALSE;
 	}
 	g_autoptr(GError) local = NULL;
 	if (!kv_file_write_atomic(path, json, strlen(json), 0644, KV_FILE_WRITE_CHECK_DIR, &local)) {
-		g_set_error(error, KV_ERROR, KV_ERROR_IO,
-			    "%s", local->message);
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s", local->message);
 		return FALSE;
 	}
 	return TRUE;

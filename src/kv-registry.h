@@ -34,25 +34,25 @@ G_BEGIN_DECLS
 
 typedef enum {
 	KV_GUEST_STATE_UNKNOWN = 0,
-	KV_GUEST_STATE_STARTING,  /* prepare/start seen, not yet started */
-	KV_GUEST_STATE_RUNNING,   /* started, reconnect or attach seen */
-	KV_GUEST_STATE_STOPPED,   /* stopped or release seen */
+	KV_GUEST_STATE_STARTING, /* prepare/start seen, not yet started */
+	KV_GUEST_STATE_RUNNING,  /* started, reconnect or attach seen */
+	KV_GUEST_STATE_STOPPED,  /* stopped or release seen */
 } KvGuestState;
 
 const char *kv_guest_state_to_string(KvGuestState state);
 KvGuestState kv_guest_state_from_string(const char *name);
 
 typedef struct {
-	gchar *uuid;           /* key; "name:NAME" when the hook saw no UUID */
+	gchar *uuid; /* key; "name:NAME" when the hook saw no UUID */
 	gchar *name;
 	KvGuestState state;
 	KvEventOp last_op;
 	gchar *last_subop;
 	gint64 last_time_us;
-	gchar *last_boot_id;   /* boot and sequence of the last event (kv-order.h); */
-	guint64 last_seq;      /* NULL and 0 for events from before sequences */
+	gchar *last_boot_id; /* boot and sequence of the last event (kv-order.h); */
+	guint64 last_seq;    /* NULL and 0 for events from before sequences */
 	gchar *last_event_id;
-	KvEvent *facts;        /* the newest event that carried domain XML, or NULL */
+	KvEvent *facts; /* the newest event that carried domain XML, or NULL */
 } KvRegistryGuest;
 
 typedef struct _KvRegistry KvRegistry;

@@ -12,8 +12,8 @@ kv_render_advise_text(const KvAdvice *a, gboolean applying)
 	g_autoptr(KvTable) t = kv_table_new(5, "llrrr");
 	g_autoptr(GString) out = g_string_new("NUMA placement advice (KSM merges within a node when "
 					      "merge_across_nodes=0)\n");
-	guint64 gain_bytes = a->saved_proposed_bytes > a->saved_now_bytes
-			     ? a->saved_proposed_bytes - a->saved_now_bytes : 0;
+	guint64 gain_bytes =
+		a->saved_proposed_bytes > a->saved_now_bytes ? a->saved_proposed_bytes - a->saved_now_bytes : 0;
 	g_autofree char *now = kv_format_bytes(a->saved_now_bytes);
 	g_autofree char *proposed = kv_format_bytes(a->saved_proposed_bytes);
 	g_autofree char *gain = kv_format_bytes(gain_bytes);
@@ -28,12 +28,12 @@ kv_render_advise_text(const KvAdvice *a, gboolean applying)
 		kv_table_add_rowv(t, p->name, p->family, ram, n1, n2);
 	}
 	kv_table_render(t, 2, out);
-	g_string_append_printf(out, "Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n",
-			       now, proposed, gain);
+	g_string_append_printf(out, "Expected KSM savings: now %s, proposed %s, gain %s (* = moves)\n", now,
+			       proposed, gain);
 	if (a->merge_across_nodes == 1)
 		g_string_append(out, "note: merge_across_nodes is 1: pages merge across nodes now, so placement "
-				"changes\n      no savings until it is set to 0 (which needs everything unmerged "
-				"first).\n");
+				     "changes\n      no savings until it is set to 0 (which needs everything unmerged "
+				     "first).\n");
 	if (!applying)
 		g_string_append(out, "Nothing changed (use --apply to pin guests with libvirt's numatune).\n");
 	return g_string_free(g_steal_pointer(&out), FALSE);

@@ -21,7 +21,7 @@ esc(GString *out, const char *s)
 typedef struct {
 	const char *label;
 	guint64 parts[3];
-	guint64 total;   /* scale reference of the row (0: use the max) */
+	guint64 total; /* scale reference of the row (0: use the max) */
 } Bar;
 
 static const char *colours[3] = { "#2a9d8f", "#e9c46a", "#8ab4f8" };
@@ -41,12 +41,15 @@ svg_bars(GString *out, const Bar *bars, guint n, const char *const *part_names, 
 				sum += bars[i].parts[p];
 		max = MAX(max, sum);
 	}
-	g_string_append_printf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%u\" "
+	g_string_append_printf(out,
+			       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%u\" "
 			       "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n",
 			       LABEL_W + BAR_W + 120, height);
 	for (guint p = 0; p < n_parts; p++) {
-		g_string_append_printf(out, "<rect x=\"%u\" y=\"4\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-				       "<text x=\"%u\" y=\"14\">", LABEL_W + p * 140, colours[p], LABEL_W + p * 140 + 16);
+		g_string_append_printf(out,
+				       "<rect x=\"%u\" y=\"4\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+				       "<text x=\"%u\" y=\"14\">",
+				       LABEL_W + p * 140, colours[p], LABEL_W + p * 140 + 16);
 		esc(out, part_names[p]);
 		g_string_append(out, "</text>\n");
 	}
@@ -60,7 +63,8 @@ svg_bars(GString *out, const Bar *bars, guint n, const char *const *part_names, 
 		esc(out, bars[i].label);
 		g_string_append(out, "</text>\n");
 		if (bars[i].total)
-			g_string_append_printf(out, "<rect x=\"%d\" y=\"%u\" width=\"%.1f\" height=\"18\" fill=\"#eee\"/>\n",
+			g_string_append_printf(out,
+					       "<rect x=\"%d\" y=\"%u\" width=\"%.1f\" height=\"18\" fill=\"#eee\"/>\n",
 					       LABEL_W, y, (double)bars[i].total * BAR_W / (double)max);
 		for (guint p = 0; p < n_parts; p++) {
 			double w = (double)bars[i].parts[p] * BAR_W / (double)max;
@@ -69,15 +73,20 @@ svg_bars(GString *out, const Bar *bars, guint n, const char *const *part_names, 
 			sum += bars[i].parts[p];
 			if (w <= 0)
 				continue;
-			g_string_append_printf(out, "<rect x=\"%.1f\" y=\"%u\" width=\"%.1f\" height=\"18\" fill=\"%s\">"
-					       "<title>", x, y, w, colours[p]);
+			g_string_append_printf(out,
+					       "<rect x=\"%.1f\" y=\"%u\" width=\"%.1f\" height=\"18\" fill=\"%s\">"
+					       "<title>",
+					       x, y, w, colours[p]);
 			esc(out, part_names[p]);
 			g_string_append_printf(out, ": %s</title></rect>\n", v);
 			x += w;
 		}
 		total = kv_format_bytes(sum);
 		g_string_append_printf(out, "<text x=\"%.1f\" y=\"%u\">%s</text>\n",
-				       MAX(x, (double)LABEL_W + (bars[i].total ? (double)bars[i].total * BAR_W / (double)max : 0)) + 6,
+				       MAX(x, (double)LABEL_W + (bars[i].total ? (double)bars[i].total *
+											 BAR_W / (double)max
+									       : 0)) +
+					       6,
 				       y + 15, total);
 	}
 	g_string_append(out, "</svg>\n");
@@ -108,7 +117,8 @@ svg_line(GString *out, const char *title, const KvHistoryPoint *pts, guint n,
 	}
 	g_string_append(out, "<h3>");
 	esc(out, title);
-	g_string_append_printf(out, "</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	g_string_append_printf(out,
+			       "</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 			       "role=\"img\" font-family=\"sans-serif\" font-size=\"11\">\n"
 			       "<line x1=\"50\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n"
 			       "<line x1=\"50\" y1=\"10\" x2=\"50\" y2=\"%d\" stroke=\"#999\"/>\n"
@@ -117,8 +127,8 @@ svg_line(GString *out, const char *title, const KvHistoryPoint *pts, guint n,
 			       "<text x=\"50\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.0f s</text>\n"
 			       "<text x=\"56\" y=\"22\">%s</text>\n"
 			       "<path d=\"%s\" fill=\"none\" stroke=\"#2a9d8f\" stroke-width=\"2\"/>\n</svg>\n",
-			       LINE_W, LINE_H, LINE_H - 20, LINE_W - 10, LINE_H - 20, LINE_H - 20, ymax, LINE_H - 20,
-			       LINE_H - 6, LINE_W - 10, LINE_H - 6, t1 - t0, unit, path->str);
+			       LINE_W, LINE_H, LINE_H - 20, LINE_W - 10, LINE_H - 20, LINE_H - 20, ymax,
+			       LINE_H - 20, LINE_H - 6, LINE_W - 10, LINE_H - 6, t1 - t0, unit, path->str);
 }
 
 static double
@@ -156,7 +166,8 @@ kv_render_html(const KvReport *r)
 	g_string_append_printf(out, "<p>Host saves <b>%s</b> with KSM (sharing ratio %.2f, schema %s).</p>\n",
 			       saved, r->sharing_ratio, KV_REPORT_SCHEMA);
 
-	g_string_append(out, "<h2>Savings per guest</h2>\n<p>Grey: guest RAM; colour: its share of the savings.</p>\n");
+	g_string_append(out,
+			"<h2>Savings per guest</h2>\n<p>Grey: guest RAM; colour: its share of the savings.</p>\n");
 	for (guint i = 0; i < r->guests->len; i++) {
 		const KvGuest *g = r->guests->pdata[i];
 		guint64 zero = g->ksm.zero_pages * r->page_size;
@@ -201,13 +212,15 @@ kv_render_html(const KvReport *r)
 
 			for (guint j = 0; j < g->nodes->len; j++) {
 				const KvGuestNode *gn = g->nodes->pdata[j];
-				char *l = gn->guest_node >= 0 ? g_strdup_printf("%s node %d", g->name, gn->guest_node)
-							      : g_strdup(g->name);
+				char *l = gn->guest_node >= 0
+						  ? g_strdup_printf("%s node %d", g->name, gn->guest_node)
+						  : g_strdup(g->name);
 
 				g_ptr_array_add(labels, l);
 				nb[total].label = l;
 				nb[total].parts[0] = gn->ksm_bytes;
-				nb[total].parts[1] = gn->rss_bytes > gn->ksm_bytes ? gn->rss_bytes - gn->ksm_bytes : 0;
+				nb[total].parts[1] =
+					gn->rss_bytes > gn->ksm_bytes ? gn->rss_bytes - gn->ksm_bytes : 0;
 				nb[total].parts[2] = gn->swap_bytes;
 				nb[total].total = gn->size_bytes;
 				total++;

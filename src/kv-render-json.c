@@ -5,7 +5,6 @@
 #include "kv-escape.h"
 #include "kv-json.h"
 
-
 static void
 census_counts(JsonBuilder *b, const KvReport *r, const KvCensus *c)
 {

@@ -21,8 +21,17 @@ guest_labels(const KvGuest *g)
 }
 
 typedef enum {
-	G_RAM, G_RSS, G_SWAP, G_RMAP, G_MERGING, G_ZERO, G_PROFIT, G_SAVED, G_SAVED_RATIO,
-	G_DISABLED, G_N
+	G_RAM,
+	G_RSS,
+	G_SWAP,
+	G_RMAP,
+	G_MERGING,
+	G_ZERO,
+	G_PROFIT,
+	G_SAVED,
+	G_SAVED_RATIO,
+	G_DISABLED,
+	G_N
 } GuestMetric;
 
 static const struct {
@@ -32,9 +41,11 @@ static const struct {
 	[G_RSS] = { "ksmvirt_guest_rss_bytes", "gauge", "Resident set size of the QEMU process." },
 	[G_SWAP] = { "ksmvirt_guest_swap_bytes", "gauge", "Swapped-out memory of the QEMU process (VmSwap)." },
 	[G_RMAP] = { "ksmvirt_guest_ksm_rmap_items", "gauge", "KSM rmap items of the process (ksm_stat)." },
-	[G_MERGING] = { "ksmvirt_guest_ksm_merging_pages", "gauge", "Pages of the process merged by KSM (ksm_stat)." },
+	[G_MERGING] = { "ksmvirt_guest_ksm_merging_pages", "gauge",
+			"Pages of the process merged by KSM (ksm_stat)." },
 	[G_ZERO] = { "ksmvirt_guest_ksm_zero_pages", "gauge", "Pages merged into the zero page (ksm_stat)." },
-	[G_PROFIT] = { "ksmvirt_guest_ksm_process_profit_bytes", "gauge", "Kernel's per-process KSM profit (ksm_stat)." },
+	[G_PROFIT] = { "ksmvirt_guest_ksm_process_profit_bytes", "gauge",
+		       "Kernel's per-process KSM profit (ksm_stat)." },
 	[G_SAVED] = { "ksmvirt_guest_saved_bytes", "gauge", "The guest's fair share of the memory KSM saves." },
 	[G_SAVED_RATIO] = { "ksmvirt_guest_saved_ratio", "gauge", "Saved bytes over guest RAM." },
 	[G_DISABLED] = { "ksmvirt_guest_merging_disabled", "gauge", "1 when no guest RAM mapping is mergeable." },
@@ -44,17 +55,38 @@ static gboolean
 guest_value(const KvGuest *g, GuestMetric m, double *v)
 {
 	switch (m) {
-	case G_RAM: *v = (double)g->ram_bytes; return TRUE;
-	case G_RSS: *v = (double)g->rss_bytes; return TRUE;
-	case G_SWAP: *v = (double)g->swap_bytes; return TRUE;
-	case G_RMAP: *v = (double)g->ksm.rmap_items; return g->ksm.have & KV_KSM_STAT_RMAP_ITEMS;
-	case G_MERGING: *v = (double)g->ksm.merging_pages; return g->ksm.have & KV_KSM_STAT_MERGING_PAGES;
-	case G_ZERO: *v = (double)g->ksm.zero_pages; return g->ksm.have & KV_KSM_STAT_ZERO_PAGES;
-	case G_PROFIT: *v = (double)g->ksm.process_profit; return g->ksm.have & KV_KSM_STAT_PROCESS_PROFIT;
-	case G_SAVED: *v = (double)g->saved_bytes; return TRUE;
-	case G_SAVED_RATIO: *v = g->saved_percent / 100.0; return TRUE;
-	case G_DISABLED: *v = g->merging_disabled; return TRUE;
-	default: return FALSE;
+	case G_RAM:
+		*v = (double)g->ram_bytes;
+		return TRUE;
+	case G_RSS:
+		*v = (double)g->rss_bytes;
+		return TRUE;
+	case G_SWAP:
+		*v = (double)g->swap_bytes;
+		return TRUE;
+	case G_RMAP:
+		*v = (double)g->ksm.rmap_items;
+		return g->ksm.have & KV_KSM_STAT_RMAP_ITEMS;
+	case G_MERGING:
+		*v = (double)g->ksm.merging_pages;
+		return g->ksm.have & KV_KSM_STAT_MERGING_PAGES;
+	case G_ZERO:
+		*v = (double)g->ksm.zero_pages;
+		return g->ksm.have & KV_KSM_STAT_ZERO_PAGES;
+	case G_PROFIT:
+		*v = (double)g->ksm.process_profit;
+		return g->ksm.have & KV_KSM_STAT_PROCESS_PROFIT;
+	case G_SAVED:
+		*v = (double)g->saved_bytes;
+		return TRUE;
+	case G_SAVED_RATIO:
+		*v = g->saved_percent / 100.0;
+		return TRUE;
+	case G_DISABLED:
+		*v = g->merging_disabled;
+		return TRUE;
+	default:
+		return FALSE;
 	}
 }
 
@@ -96,16 +128,21 @@ kv_render_prometheus(const KvReport *r)
 	header(out, "ksmvirt_host_sharing_ratio", "gauge", "pages_sharing / pages_shared.");
 	g_string_append_printf(out, "ksmvirt_host_sharing_ratio %.6g\n", r->sharing_ratio);
 	if (r->ksmd_cpu_percent >= 0) {
-		header(out, "ksmvirt_ksmd_cpu_ratio", "gauge", "ksmd CPU time over the sampling interval (1 = one core).");
+		header(out, "ksmvirt_ksmd_cpu_ratio", "gauge",
+		       "ksmd CPU time over the sampling interval (1 = one core).");
 		g_string_append_printf(out, "ksmvirt_ksmd_cpu_ratio %.6g\n", r->ksmd_cpu_percent / 100.0);
 	}
 	if (r->vmstat.have & 1) {
-		header(out, "ksmvirt_vmstat_ksm_swpin_copy_total", "counter", "KSM pages copied at swap-in (/proc/vmstat).");
-		g_string_append_printf(out, "ksmvirt_vmstat_ksm_swpin_copy_total %" G_GUINT64_FORMAT "\n", r->vmstat.ksm_swpin_copy);
+		header(out, "ksmvirt_vmstat_ksm_swpin_copy_total", "counter",
+		       "KSM pages copied at swap-in (/proc/vmstat).");
+		g_string_append_printf(out, "ksmvirt_vmstat_ksm_swpin_copy_total %" G_GUINT64_FORMAT "\n",
+				       r->vmstat.ksm_swpin_copy);
 	}
 	if (r->vmstat.have & 2) {
-		header(out, "ksmvirt_vmstat_cow_ksm_total", "counter", "Copy-on-write faults on KSM pages (/proc/vmstat).");
-		g_string_append_printf(out, "ksmvirt_vmstat_cow_ksm_total %" G_GUINT64_FORMAT "\n", r->vmstat.cow_ksm);
+		header(out, "ksmvirt_vmstat_cow_ksm_total", "counter",
+		       "Copy-on-write faults on KSM pages (/proc/vmstat).");
+		g_string_append_printf(out, "ksmvirt_vmstat_cow_ksm_total %" G_GUINT64_FORMAT "\n",
+				       r->vmstat.cow_ksm);
 	}
 
 	for (guint i = 0; i < r->guests->len; i++)
@@ -121,13 +158,15 @@ kv_render_prometheus(const KvReport *r)
 	}
 
 	if (r->guests->len) {
-		header(out, "ksmvirt_guest_os_info", "gauge", "The guest's operating system (libguestfs inspection); 1.");
+		header(out, "ksmvirt_guest_os_info", "gauge",
+		       "The guest's operating system (libguestfs inspection); 1.");
 		for (guint i = 0; i < r->guests->len; i++) {
 			const KvGuest *g = r->guests->pdata[i];
 			g_autofree char *family = kv_os_info_family(g->os);
 			g_autofree char *fam = kv_escape_prom_label(family);
 			g_autofree char *type = kv_escape_prom_label(g->os ? g->os->type : "unknown");
-			g_autofree char *distro = kv_escape_prom_label(g->os && g->os->distro ? g->os->distro : "");
+			g_autofree char *distro =
+				kv_escape_prom_label(g->os && g->os->distro ? g->os->distro : "");
 			g_autofree char *l = g_strdup_printf("%s,family=\"%s\",type=\"%s\",distro=\"%s\"",
 							     (char *)labels->pdata[i], fam, type, distro);
 
@@ -148,7 +187,8 @@ kv_render_prometheus(const KvReport *r)
 
 	if (r->guests->len) {
 		static const char *node_metrics[][2] = {
-			{ "ksmvirt_guest_node_size_bytes", "Configured size of the guest NUMA node's memory backend." },
+			{ "ksmvirt_guest_node_size_bytes",
+			  "Configured size of the guest NUMA node's memory backend." },
 			{ "ksmvirt_guest_node_rss_bytes", "Resident memory of the node's mapping (smaps Rss)." },
 			{ "ksmvirt_guest_node_swap_bytes", "Swapped memory of the node's mapping (smaps Swap)." },
 			{ "ksmvirt_guest_node_ksm_bytes", "KSM-merged memory of the node's mapping (smaps KSM)." },
@@ -173,9 +213,12 @@ kv_render_prometheus(const KvReport *r)
 						continue;
 					l = g_strdup_printf("%s,guest_node=\"%d\",backend=\"%s\"",
 							    (char *)labels->pdata[i], n->guest_node, be);
-					v = m == 0 ? (double)n->size_bytes : m == 1 ? (double)n->rss_bytes
-						: m == 2 ? (double)n->swap_bytes : m == 3 ? (double)n->ksm_bytes
-						: m == 4 ? n->mergeable : n->dontfork;
+					v = m == 0   ? (double)n->size_bytes
+					    : m == 1 ? (double)n->rss_bytes
+					    : m == 2 ? (double)n->swap_bytes
+					    : m == 3 ? (double)n->ksm_bytes
+					    : m == 4 ? n->mergeable
+						     : n->dontfork;
 					value(out, node_metrics[m][0], l, v);
 				}
 			}
@@ -195,8 +238,9 @@ kv_render_prometheus(const KvReport *r)
 				guint64 vals[] = { cc->merged, cc->private_, cc->zero };
 
 				for (guint k = 0; k < 3; k++) {
-					g_autofree char *l = g_strdup_printf("%s,host_node=\"%d\",kind=\"%s\"",
-									     (char *)labels->pdata[i], id, kinds[k]);
+					g_autofree char *l =
+						g_strdup_printf("%s,host_node=\"%d\",kind=\"%s\"",
+								(char *)labels->pdata[i], id, kinds[k]);
 
 					value(out, "ksmvirt_guest_host_node_pages", l, (double)vals[k]);
 				}
@@ -207,14 +251,16 @@ kv_render_prometheus(const KvReport *r)
 			const KvGuest *g = r->guests->pdata[i];
 
 			if (g->census)
-				value(out, "ksmvirt_guest_swapped_pages", labels->pdata[i], (double)g->census->swapped);
+				value(out, "ksmvirt_guest_swapped_pages", labels->pdata[i],
+				      (double)g->census->swapped);
 		}
 	}
 
 	header(out, "ksmvirt_other_processes", "gauge", "Non-QEMU processes with KSM-merged pages.");
 	g_string_append_printf(out, "ksmvirt_other_processes %u\n", r->other.processes);
 	header(out, "ksmvirt_other_ksm_merging_pages", "gauge", "KSM-merged pages of non-QEMU processes.");
-	g_string_append_printf(out, "ksmvirt_other_ksm_merging_pages %" G_GUINT64_FORMAT "\n", r->other.merging_pages);
+	g_string_append_printf(out, "ksmvirt_other_ksm_merging_pages %" G_GUINT64_FORMAT "\n",
+			       r->other.merging_pages);
 	header(out, "ksmvirt_other_saved_bytes", "gauge", "Non-QEMU processes' share of the savings.");
 	g_string_append_printf(out, "ksmvirt_other_saved_bytes %" G_GUINT64_FORMAT "\n", r->other.saved_bytes);
 	return g_string_free(out, FALSE);

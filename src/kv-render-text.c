@@ -62,7 +62,8 @@ render_host(const KvReport *r, GString *out)
 	for (guint i = 0; k->extra_names && i < k->extra_names->len; i++)
 		kv_table_add_rowv(t, k->extra_names->pdata[i], k->extra_values->pdata[i], "", "");
 	kv_table_render(t, 2, out);
-	g_string_append_printf(out, "  saved %s ((pages_sharing + ksm_zero_pages) x page size), sharing ratio %.2f",
+	g_string_append_printf(out,
+			       "  saved %s ((pages_sharing + ksm_zero_pages) x page size), sharing ratio %.2f",
 			       saved, r->sharing_ratio);
 	if (r->ksmd_cpu_percent >= 0)
 		g_string_append_printf(out, ", ksmd CPU %.1f%% over %" G_GUINT64_FORMAT " ms\n",
@@ -108,8 +109,7 @@ render_guests(const KvReport *r, GString *out)
 			merging = pages_as_bytes(r, g->ksm.merging_pages);
 		if (g->ksm.have & KV_KSM_STAT_ZERO_PAGES)
 			zero = pages_as_bytes(r, g->ksm.zero_pages);
-		if (g->ksm.have & KV_KSM_STAT_PROCESS_PROFIT)
-		{
+		if (g->ksm.have & KV_KSM_STAT_PROCESS_PROFIT) {
 			gboolean neg = g->ksm.process_profit < 0;
 			g_autofree char *abs = bytes(neg ? (guint64)0 - (guint64)g->ksm.process_profit
 							 : (guint64)g->ksm.process_profit);
@@ -117,7 +117,8 @@ render_guests(const KvReport *r, GString *out)
 			profit = g_strdup_printf("%s%s", neg ? "-" : "", abs);
 		}
 		g_autofree char *os = g->os && g->os->product_name ? g_strdup(g->os->product_name)
-				      : g->os ? kv_os_info_family(g->os) : g_strdup("-");
+				      : g->os                      ? kv_os_info_family(g->os)
+								   : g_strdup("-");
 
 		if (g->os && g->os->product_name && g->os->distro && !strstr(g->os->product_name, " ")) {
 			/* "12.7" alone says little: "debian 12.7". */
@@ -146,8 +147,8 @@ render_guest_nodes(const KvReport *r, GString *out)
 	/* The QMP columns appear only when some QEMU answered query-memdev. */
 	t = qmp ? kv_table_new(12, "llrrrrllllrl") : kv_table_new(10, "llrrrrllll");
 	if (qmp)
-		kv_table_add_rowv(t, "GUEST", "NODE", "SIZE", "RSS", "SWAP", "KSM", "MERGE", "MG", "DC", "NOTE",
-				  "QMP KSM", "QMP MG");
+		kv_table_add_rowv(t, "GUEST", "NODE", "SIZE", "RSS", "SWAP", "KSM", "MERGE", "MG", "DC",
+				  "NOTE", "QMP KSM", "QMP MG");
 	else
 		kv_table_add_rowv(t, "GUEST", "NODE", "SIZE", "RSS", "SWAP", "KSM", "MERGE", "MG", "DC", "NOTE");
 	for (guint i = 0; i < r->guests->len; i++) {
@@ -155,25 +156,29 @@ render_guest_nodes(const KvReport *r, GString *out)
 
 		for (guint j = 0; j < g->nodes->len; j++) {
 			const KvGuestNode *n = g->nodes->pdata[j];
-			g_autofree char *label = n->guest_node >= 0
-							 ? g_strdup_printf("%d (%s)", n->guest_node, n->backend_id)
-							 : g_strdup(n->backend_id);
+			g_autofree char *label =
+				n->guest_node >= 0 ? g_strdup_printf("%d (%s)", n->guest_node, n->backend_id)
+						   : g_strdup(n->backend_id);
 			g_autofree char *size = bytes(n->size_bytes);
 			g_autofree char *rss = n->found ? bytes(n->rss_bytes) : NULL;
 			g_autofree char *swap = n->found ? bytes(n->swap_bytes) : NULL;
 			g_autofree char *ksm = n->found && n->have_ksm ? bytes(n->ksm_bytes) : NULL;
-			const char *note = !n->found ? "mapping not found"
+			const char *note = !n->found               ? "mapping not found"
 					   : n->unmergeable_reason ? n->unmergeable_reason
-					   : !n->mergeable ? "merging disabled"
-					   : "";
+					   : !n->mergeable         ? "merging disabled"
+								   : "";
 
-			g_autofree char *qksm = n->have_qmp && n->qmp_have_merged ? bytes(n->qmp_merged_bytes) : NULL;
-			const char *qmg = !n->have_qmp || !n->qmp_have_mergeable ? "-" : n->qmp_mergeable ? "yes" : "NO";
+			g_autofree char *qksm = n->have_qmp && n->qmp_have_merged ? bytes(n->qmp_merged_bytes)
+										  : NULL;
+			const char *qmg = !n->have_qmp || !n->qmp_have_mergeable ? "-"
+					  : n->qmp_mergeable                     ? "yes"
+										 : "NO";
 
 			any = TRUE;
 			kv_table_add_rowv(t, g->name, label, size, rss, swap,
 					  ksm ? ksm : (n->found ? "unsupported" : "-"),
-					  tristate(n->merge_configured), n->found ? (n->mergeable ? "yes" : "NO") : "-",
+					  tristate(n->merge_configured),
+					  n->found ? (n->mergeable ? "yes" : "NO") : "-",
 					  n->found ? (n->dontfork ? "yes" : "NO") : "-", note, qksm, qmg);
 		}
 	}
@@ -208,13 +213,13 @@ render_census(const KvReport *r, GString *out)
 	kv_table_add_row(t, (const char *const *)hdr->pdata);
 	for (guint gi = 0; gi <= r->guests->len; gi++) {
 		const KvCensus *c = gi < r->guests->len ? ((KvGuest *)r->guests->pdata[gi])->census
-						       : r->census_total;
+							: r->census_total;
 		g_autoptr(GPtrArray) row = g_ptr_array_new_with_free_func(g_free);
 
 		if (!c)
 			continue;
 		g_ptr_array_add(row, g_strdup(gi < r->guests->len ? ((KvGuest *)r->guests->pdata[gi])->name
-								 : "all guests"));
+								  : "all guests"));
 		for (guint i = 0; i < n_nodes; i++) {
 			const KvCensusCount *cc = &g_array_index(c->per_node, KvCensusCount, i);
 
@@ -225,7 +230,8 @@ render_census(const KvReport *r, GString *out)
 		g_ptr_array_add(row, pages_as_bytes(r, c->swapped));
 		kv_table_add_row(t, (const char *const *)row->pdata);
 	}
-	g_string_append_printf(out, "\nGuest pages per host NUMA node (census of pagemap + kpageflags; ranges from %s)\n",
+	g_string_append_printf(out,
+			       "\nGuest pages per host NUMA node (census of pagemap + kpageflags; ranges from %s)\n",
 			       r->topo->source);
 	kv_table_render(t, 2, out);
 }
@@ -261,7 +267,8 @@ kv_render_text(const KvReport *r)
 	gs = bytes(guest_saved);
 	os = bytes(r->other.saved_bytes);
 	hs = bytes(r->saved_bytes);
-	g_string_append_printf(out, "\nOther processes using KSM: %u, merging %" G_GUINT64_FORMAT
+	g_string_append_printf(out,
+			       "\nOther processes using KSM: %u, merging %" G_GUINT64_FORMAT
 			       " pages, zero %" G_GUINT64_FORMAT " pages, saved %s\n",
 			       r->other.processes, r->other.merging_pages, r->other.zero_pages, os);
 	g_string_append_printf(out, "Saved: guests %s + other %s = host %s\n", gs, os, hs);

@@ -100,15 +100,14 @@ kv_report_free(KvReport *r)
 }
 
 guint64
-kv_guest_saved_bytes(guint64 merging_pages, guint64 zero_pages, guint64 pages_shared,
-		     guint64 pages_sharing, gsize page_size)
+kv_guest_saved_bytes(guint64 merging_pages, guint64 zero_pages, guint64 pages_shared, guint64 pages_sharing,
+		     gsize page_size)
 {
 	double frac = 0;
 
 	if (pages_shared + pages_sharing > 0)
 		frac = (double)pages_sharing / (double)(pages_shared + pages_sharing);
-	return (guint64)((double)merging_pages * frac * (double)page_size + 0.5) +
-	       zero_pages * page_size;
+	return (guint64)((double)merging_pages * frac * (double)page_size + 0.5) + zero_pages * page_size;
 }
 
 static gboolean
@@ -220,19 +219,21 @@ fill_guest_ram(KvGuest *g, const KvQemuInfo *qi, GPtrArray *maps)
 				mergeable++;
 			else
 				g_ptr_array_add(g->warnings,
-						g_strdup_printf("%s: guest RAM not mergeable (VmFlags lacks mg)%s%s", label,
-								why ? ": " : "", why ? why : ""));
+						g_strdup_printf("%s: guest RAM not mergeable (VmFlags lacks mg)%s%s",
+								label, why ? ": " : "", why ? why : ""));
 			if (n->mergeable && n->merge_configured == KV_TRISTATE_OFF)
 				g_ptr_array_add(g->warnings,
 						g_strdup_printf("%s: merge=off configured but the mapping is mergeable "
-								"(this QEMU ignores merge=off while mem-merge is on)", label));
+								"(this QEMU ignores merge=off while mem-merge is on)",
+								label));
 			if (!n->dontfork)
 				g_ptr_array_add(g->warnings,
-						g_strdup_printf("%s: guest RAM not DONTFORK (VmFlags lacks dc)", label));
+						g_strdup_printf("%s: guest RAM not DONTFORK (VmFlags lacks dc)",
+								label));
 		} else {
-			g_ptr_array_add(g->warnings,
-					g_strdup_printf("%s: guest RAM mapping of %" G_GUINT64_FORMAT " bytes not found",
-							label, b->size_bytes));
+			g_ptr_array_add(g->warnings, g_strdup_printf("%s: guest RAM mapping of %" G_GUINT64_FORMAT
+								     " bytes not found",
+								     label, b->size_bytes));
 		}
 	}
 	g->ram_bytes = qi->ram_bytes ? qi->ram_bytes : sum;
@@ -251,7 +252,8 @@ fill_process_ram(KvGuest *g, GPtrArray *maps)
 		if (!kv_mapping_has_flag(m, "mg"))
 			continue;
 		n = g_new0(KvGuestNode, 1);
-		n->backend_id = g_strdup_printf("%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", m->start, m->end);
+		n->backend_id =
+			g_strdup_printf("%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", m->start, m->end);
 		n->guest_node = -1;
 		n->size_bytes = m->end - m->start;
 		n->found = TRUE;
@@ -281,12 +283,14 @@ fill_qmp(const KvCtx *ctx, KvGuest *g, const KvProc *p)
 
 	for (guint k = g_strv_length(socks); k-- > 0 && !memdevs;) {
 		g_autoptr(GError) err = NULL;
-		g_autofree char *reply = kv_qmp_query(ctx, socks[k], "{\"execute\":\"query-memdev\"}", 2000, &err);
+		g_autofree char *reply =
+			kv_qmp_query(ctx, socks[k], "{\"execute\":\"query-memdev\"}", 2000, &err);
 
 		if (reply)
 			memdevs = kv_qmp_parse_memdevs(reply, &err);
 		if (!memdevs)
-			g_string_append_printf(errors, "%s%s: %s", errors->len ? "; " : "", socks[k], err->message);
+			g_string_append_printf(errors, "%s%s: %s", errors->len ? "; " : "", socks[k],
+					       err->message);
 	}
 	if (!memdevs) {
 		if (errors->len)
@@ -340,8 +344,7 @@ census_failed(const KvGuest *g)
  * the map counts are known.  Returns FALSE with ERROR only when PFNs are
  * hidden (the whole report fails then). */
 static gboolean
-census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g, const KvProc *p,
-	     GError **error)
+census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g, const KvProc *p, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 
@@ -408,8 +411,8 @@ collect_guest(const KvCtx *ctx, KvReport *r, const KvReportOptions *opts, KvInve
 	if (opts->os_map && g->uuid && g_hash_table_lookup(opts->os_map, g->uuid))
 		g->os = kv_os_info_copy(g_hash_table_lookup(opts->os_map, g->uuid));
 	g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages,
-					      r->ksm->value[KV_KSM_PAGES_SHARED], r->ksm->value[KV_KSM_PAGES_SHARING],
-					      ctx->page_size);
+					      r->ksm->value[KV_KSM_PAGES_SHARED],
+					      r->ksm->value[KV_KSM_PAGES_SHARING], ctx->page_size);
 	g->saved_method = "estimate";
 	g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
 	return g;
@@ -437,8 +440,8 @@ note_impostors(KvReport *r, const KvInventory *inv)
 
 	g_ptr_array_add(r->notes, g_strdup_printf("%u process%s named like QEMU %s not libvirt guest%s, "
 						  "counted as other processes (%s%s)",
-						  n, n > 1 ? "es" : "", n > 1 ? "are" : "is", n > 1 ? "s" : "",
-						  inv->impostors, n > 3 ? "; ..." : ""));
+						  n, n > 1 ? "es" : "", n > 1 ? "are" : "is",
+						  n > 1 ? "s" : "", inv->impostors, n > 3 ? "; ..." : ""));
 }
 
 /* Host-wide figures once the guests are in. */
@@ -468,8 +471,11 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 	g_autoptr(KvInventory) inv = NULL;
 	g_autoptr(KvCensusScanner) scanner = NULL;
 	g_autoptr(GError) local = NULL;
-	KvInventoryOptions io = { .hv = opts->hv, .pids = opts->pids, .lookup_name = opts->lookup_name,
-				  .lookup_data = opts->lookup_data, .qemu_user = opts->qemu_user };
+	KvInventoryOptions io = { .hv = opts->hv,
+				  .pids = opts->pids,
+				  .lookup_name = opts->lookup_name,
+				  .lookup_data = opts->lookup_data,
+				  .qemu_user = opts->qemu_user };
 
 	r->page_size = ctx->page_size;
 	r->interval_ms = opts->interval_ms;

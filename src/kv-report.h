@@ -24,17 +24,17 @@ G_BEGIN_DECLS
 
 typedef struct {
 	char *backend_id;
-	int guest_node;               /* -1: not a guest NUMA node */
-	guint64 size_bytes;           /* configured */
-	gboolean found;               /* its mapping was located in smaps */
-	guint64 start, end;           /* address span of the mapping(s) */
+	int guest_node;     /* -1: not a guest NUMA node */
+	guint64 size_bytes; /* configured */
+	gboolean found;     /* its mapping was located in smaps */
+	guint64 start, end; /* address span of the mapping(s) */
 	guint64 rss_bytes, swap_bytes, ksm_bytes;
-	gboolean have_ksm;            /* smaps has "KSM:" */
-	gboolean mergeable;           /* VmFlags mg */
-	gboolean dontfork;            /* VmFlags dc */
-	KvTristate merge_configured;  /* merge= on the backend (or mem-merge) */
-	char *unmergeable_reason;     /* shared/hugetlb: KSM cannot merge */
-	KvCensus *census;             /* --census */
+	gboolean have_ksm;           /* smaps has "KSM:" */
+	gboolean mergeable;          /* VmFlags mg */
+	gboolean dontfork;           /* VmFlags dc */
+	KvTristate merge_configured; /* merge= on the backend (or mem-merge) */
+	char *unmergeable_reason;    /* shared/hugetlb: KSM cannot merge */
+	KvCensus *census;            /* --census */
 	/* From QEMU's query-memdev (a QEMU with the ksm-per-node series,
 	 * reached over -qmp unix:PATH); have_qmp is FALSE otherwise. */
 	gboolean have_qmp;
@@ -47,26 +47,26 @@ typedef struct {
 	int pid;
 	char *name;
 	char *uuid;
-	char *source;                 /* "libvirt", "cmdline", "registry", "pid",
+	char *source; /* "libvirt", "cmdline", "registry", "pid",
 	                                 "process" (a non-QEMU process given by --pid) */
 	guint64 ram_bytes, rss_bytes, swap_bytes;
 	KvKsmStat ksm;
 	guint64 saved_bytes;
-	const char *saved_method;     /* "census": each merged frame's own map
+	const char *saved_method;  /* "census": each merged frame's own map
 	                                 count; "estimate": the host-wide ratio */
-	double saved_percent;         /* of guest RAM */
-	gboolean merging_disabled;    /* no guest RAM mapping is mergeable */
-	GPtrArray *nodes;             /* KvGuestNode */
-	GPtrArray *warnings;          /* char* */
-	KvCensus *census;             /* sum over nodes, --census */
-	KvOsInfo *os;                 /* from the OS map, NULL when not inspected */
+	double saved_percent;      /* of guest RAM */
+	gboolean merging_disabled; /* no guest RAM mapping is mergeable */
+	GPtrArray *nodes;          /* KvGuestNode */
+	GPtrArray *warnings;       /* char* */
+	KvCensus *census;          /* sum over nodes, --census */
+	KvOsInfo *os;              /* from the OS map, NULL when not inspected */
 } KvGuest;
 
 typedef struct {
-	char *family;                 /* kv_os_info_family(), "unknown" */
+	char *family; /* kv_os_info_family(), "unknown" */
 	guint guests;
-	guint64 saved_bytes;          /* all savings of its guests */
-	guint64 zero_page_bytes;      /* of which merged into the zero page */
+	guint64 saved_bytes;     /* all savings of its guests */
+	guint64 zero_page_bytes; /* of which merged into the zero page */
 } KvOsFamily;
 
 typedef struct {
@@ -76,25 +76,25 @@ typedef struct {
 	KvVmstat vmstat;
 	KvMeminfo meminfo;
 	int ksmd_pid;
-	double ksmd_cpu_percent;      /* -1: not sampled */
+	double ksmd_cpu_percent; /* -1: not sampled */
 	guint64 saved_bytes;
 	double sharing_ratio;
-	GPtrArray *guests;            /* KvGuest, sorted by name */
+	GPtrArray *guests; /* KvGuest, sorted by name */
 	KvOther other;
-	KvNumaTopo *topo;             /* with --census */
-	KvCensus *census_total;       /* with --census: all guests */
-	GPtrArray *notes;             /* char*: e.g. "libvirt unreachable: ..." */
-	GPtrArray *families;          /* KvOsFamily, by saved bytes, largest first */
-	GArray *history;              /* KvHistoryPoint of ksmvirtd, for --html;
+	KvNumaTopo *topo;       /* with --census */
+	KvCensus *census_total; /* with --census: all guests */
+	GPtrArray *notes;       /* char*: e.g. "libvirt unreachable: ..." */
+	GPtrArray *families;    /* KvOsFamily, by saved bytes, largest first */
+	GArray *history;        /* KvHistoryPoint of ksmvirtd, for --html;
 	                                 NULL when not loaded (owned) */
 } KvReport;
 
 typedef struct {
-	guint64 interval_ms;          /* ksmd CPU sampling; 0: do not sample */
+	guint64 interval_ms; /* ksmd CPU sampling; 0: do not sample */
 	gboolean census;
-	gboolean qmp;                 /* ask QEMUs with a -qmp unix: socket */
-	KvHv *hv;                     /* may be NULL */
-	GArray *pids;                 /* int: also report these processes as
+	gboolean qmp; /* ask QEMUs with a -qmp unix: socket */
+	KvHv *hv;     /* may be NULL */
+	GArray *pids; /* int: also report these processes as
 	                                 guests: a QEMU by its command line, any
 	                                 other by its MADV_MERGEABLE mappings (its
 	                                 "RAM"); may be NULL */
@@ -102,7 +102,7 @@ typedef struct {
 	 * QEMU's -name is used); returns a new string or NULL.  May be NULL. */
 	char *(*lookup_name)(const char *uuid, gpointer data);
 	gpointer lookup_data;
-	GHashTable *os_map;           /* UUID -> KvOsInfo (kv_os_map_load); may be NULL */
+	GHashTable *os_map; /* UUID -> KvOsInfo (kv_os_map_load); may be NULL */
 	/* Who is a guest (kv-ident.h): the user libvirt runs QEMU as, NULL
 	 * for qemu.conf's; note_impostors adds a note naming processes that
 	 * look like QEMU but are not libvirt guests. */

@@ -121,7 +121,7 @@ sense_cgroup(const KvCtx *ctx, KvGuestSense *g)
 	if (g_str_has_suffix(rel, "/emulator"))
 		rel[strlen(rel) - strlen("/emulator")] = '\0';
 	if (!strcmp(rel, "/") || rel[0] == '\0')
-		return;   /* the root group: not a guest's own */
+		return; /* the root group: not a guest's own */
 	if (ver == KV_CGROUP_V1)
 		dir = g_strconcat(KV_CGROUP_V1_MEMORY_DIR, rel, NULL);
 	else if (kv_ctx_exists(ctx, KV_CGROUP_V2_DIR "/cgroup.controllers"))
@@ -131,7 +131,7 @@ sense_cgroup(const KvCtx *ctx, KvGuestSense *g)
 	limit = g_build_filename(dir, ver == KV_CGROUP_V1 ? "memory.limit_in_bytes" : "memory.high", NULL);
 	usage = g_build_filename(dir, ver == KV_CGROUP_V1 ? "memory.usage_in_bytes" : "memory.current", NULL);
 	if (!read_u64_file(ctx, limit, &g->cg_limit_bytes))
-		return;   /* no memory controller files there */
+		return; /* no memory controller files there */
 	if (!read_u64_file(ctx, usage, &g->cg_usage_bytes))
 		g->cg_usage_bytes = g->rss_kib * 1024;
 	g->cg_version = ver;
@@ -202,7 +202,8 @@ kv_numa_maps_parse(const char *buf, GArray *out)
 			if (tok[i][0] != 'N' || !eq)
 				continue;
 			id_s = g_strndup(tok[i] + 1, eq - tok[i] - 1);
-			if (!kv_parse_u64(id_s, &id, NULL) || id > G_MAXINT || !kv_parse_u64(eq + 1, &pages, NULL))
+			if (!kv_parse_u64(id_s, &id, NULL) || id > G_MAXINT ||
+			    !kv_parse_u64(eq + 1, &pages, NULL))
 				continue;
 			any = TRUE;
 			for (j = 0; j < out->len; j++)
@@ -340,7 +341,8 @@ process_ram_kib(const KvCtx *ctx, int pid, guint64 *kib, KvSnapshot *s)
 static int
 sense_guests(const KvCtx *ctx, const KvSenseOptions *opts, KvSnapshot *s)
 {
-	KvInventoryOptions io = { .hv = opts ? opts->hv : NULL, .pids = opts ? opts->pids : NULL,
+	KvInventoryOptions io = { .hv = opts ? opts->hv : NULL,
+				  .pids = opts ? opts->pids : NULL,
 				  .qemu_user = opts ? opts->qemu_user : NULL };
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvInventory) inv = kv_inventory_collect(ctx, &io, &err);

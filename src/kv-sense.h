@@ -30,12 +30,12 @@ typedef gboolean (*KvPolicyLookup)(const char *uuid, const char *name, int *prio
 typedef gboolean (*KvOsLookup)(const char *uuid, const char *name, gpointer data);
 
 typedef struct {
-	KvHv *hv;                     /* may be NULL */
-	KvPolicyLookup lookup;        /* may be NULL */
+	KvHv *hv;              /* may be NULL */
+	KvPolicyLookup lookup; /* may be NULL */
 	gpointer lookup_data;
-	GArray *pids;                 /* int: also treat these processes as guests */
-	KvOsLookup is_windows;        /* may be NULL; called with lookup_data */
-	const char *qemu_user;        /* libvirt's QEMU user; NULL: qemu.conf's */
+	GArray *pids;          /* int: also treat these processes as guests */
+	KvOsLookup is_windows; /* may be NULL; called with lookup_data */
+	const char *qemu_user; /* libvirt's QEMU user; NULL: qemu.conf's */
 } KvSenseOptions;
 
 /* kv_psi_parse: "some avg10=1.23 ..." / "full avg10=..." lines of
@@ -60,7 +60,6 @@ guint kv_numa_maps_parse(const char *buf, GArray *out);
 /* kv_sense: one snapshot.  ST carries counters from the previous call
  * (updated here).  Fails only when /proc/meminfo cannot be read; whatever
  * else is missing is noted in snapshot->notes. */
-KvSnapshot *kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st,
-		     GError **error);
+KvSnapshot *kv_sense(const KvCtx *ctx, const KvSenseOptions *opts, KvSenseState *st, GError **error);
 
 G_END_DECLS

@@ -39,33 +39,32 @@ struct _KvServer {
 	char *path;
 	GSocket *listener;
 	GSource *accept_src;
-	guint resume_id;     /* accepting paused after an error */
-	guint sweep_id;      /* idle timer, while clients exist */
+	guint resume_id; /* accepting paused after an error */
+	guint sweep_id;  /* idle timer, while clients exist */
 	KvServerLimits lim;
-	guint cap;           /* max_clients within the file limit */
-	GList *clients;      /* KvServerClient* */
+	guint cap;      /* max_clients within the file limit */
+	GList *clients; /* KvServerClient* */
 	guint n_clients;
 	KvServerRequestFunc on_request;
 	KvServerLogFunc on_log;
 	gpointer data;
 	RateLog rl[EV_COUNT];
-	guint flush_id;      /* logs the counts a quiet period left over */
+	guint flush_id; /* logs the counts a quiet period left over */
 };
 
 struct _KvServerClient {
 	KvServer *srv;
 	GList *link;
 	GSocket *sock;
-	GSource *src;        /* G_IO_IN while reading, G_IO_OUT while writing */
+	GSource *src; /* G_IO_IN while reading, G_IO_OUT while writing */
 	GByteArray *in;
 	char *out;
 	gsize out_len, out_done;
-	gboolean waiting;    /* the request is handed over, no answer yet */
+	gboolean waiting; /* the request is handed over, no answer yet */
 	gint64 last_io_us;
 };
 
-static void
-srv_log(KvServer *srv, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void srv_log(KvServer *srv, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 srv_log(KvServer *srv, const char *fmt, ...)
@@ -187,8 +186,8 @@ client_write(KvServerClient *c)
 {
 	while (c->out_done < c->out_len) {
 		g_autoptr(GError) err = NULL;
-		gssize n = g_socket_send_with_blocking(c->sock, c->out + c->out_done, c->out_len - c->out_done,
-						       FALSE, NULL, &err);
+		gssize n = g_socket_send_with_blocking(c->sock, c->out + c->out_done,
+						       c->out_len - c->out_done, FALSE, NULL, &err);
 
 		if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
 			if (!c->src)
@@ -196,7 +195,7 @@ client_write(KvServerClient *c)
 			return TRUE;
 		}
 		if (n <= 0) {
-			client_close(c);  /* the peer went away */
+			client_close(c); /* the peer went away */
 			return FALSE;
 		}
 		c->out_done += (gsize)n;
@@ -214,8 +213,9 @@ kv_server_client_answer(KvServerClient *c, const char *text)
 	c->waiting = FALSE;
 	c->last_io_us = g_get_monotonic_time();
 	if (len > c->srv->lim.max_answer_bytes) {
-		c->out = g_strdup_printf("error the answer is too large (%" G_GSIZE_FORMAT " bytes, at most %"
-					 G_GSIZE_FORMAT ")\n", len, c->srv->lim.max_answer_bytes);
+		c->out = g_strdup_printf("error the answer is too large (%" G_GSIZE_FORMAT
+					 " bytes, at most %" G_GSIZE_FORMAT ")\n",
+					 len, c->srv->lim.max_answer_bytes);
 		len = strlen(c->out);
 	} else {
 		c->out = g_strdup(text);
@@ -254,7 +254,7 @@ on_client_io(GSocket *sock, GIOCondition cond, gpointer data)
 
 	if (c->out) {
 		client_write(c);
-		return G_SOURCE_CONTINUE;  /* client_watch() replaced or destroyed it */
+		return G_SOURCE_CONTINUE; /* client_watch() replaced or destroyed it */
 	}
 	for (;;) {
 		g_autoptr(GError) err = NULL;
@@ -290,12 +290,14 @@ on_client_io(GSocket *sock, GIOCondition cond, gpointer data)
 			return G_SOURCE_CONTINUE;
 		}
 		if (c->in->len > max) {
-			g_autofree char *ans = g_strdup_printf("error line too long (more than %" G_GSIZE_FORMAT
-							       " bytes)\n", max);
+			g_autofree char *ans =
+				g_strdup_printf("error line too long (more than %" G_GSIZE_FORMAT " bytes)\n",
+						max);
 
 			client_refuse(c, EV_LINE_TOO_LONG, ans,
 				      g_strdup_printf("refused a request: line too long (more than %" G_GSIZE_FORMAT
-						      " bytes)", max));
+						      " bytes)",
+						      max));
 			return G_SOURCE_CONTINUE;
 		}
 	}
@@ -317,16 +319,19 @@ on_sweep(gpointer data)
 			continue;
 		if (c->out) {
 			/* It does not read its answer: drop it. */
-			rate_log(srv, EV_IDLE, g_strdup_printf("closed a connection that did not read its answer "
-							       "for %.1f s", srv->lim.idle_timeout_ms / 1000.0));
+			rate_log(srv, EV_IDLE,
+				 g_strdup_printf("closed a connection that did not read its answer "
+						 "for %.1f s",
+						 srv->lim.idle_timeout_ms / 1000.0));
 			client_close(c);
 			continue;
 		}
-		g_autofree char *ans = g_strdup_printf("error idle for %.1f s: closing\n",
-						       srv->lim.idle_timeout_ms / 1000.0);
+		g_autofree char *ans =
+			g_strdup_printf("error idle for %.1f s: closing\n", srv->lim.idle_timeout_ms / 1000.0);
 		send_refusal(c->sock, ans);
-		rate_log(srv, EV_IDLE, g_strdup_printf("closed a connection idle for %.1f s",
-						       srv->lim.idle_timeout_ms / 1000.0));
+		rate_log(srv, EV_IDLE,
+			 g_strdup_printf("closed a connection idle for %.1f s",
+					 srv->lim.idle_timeout_ms / 1000.0));
 		client_close(c);
 	}
 	return G_SOURCE_CONTINUE;
@@ -382,26 +387,26 @@ on_accept(GSocket *sock, GIOCondition cond, gpointer data)
 			if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
 				return G_SOURCE_CONTINUE;
 			if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
-				continue;  /* ECONNABORTED: the peer gave up */
+				continue; /* ECONNABORTED: the peer gave up */
 			/* EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once
 			 * would spin; pause. */
 			rate_log(srv, EV_ACCEPT_ERROR,
-				 g_strdup_printf("cannot accept a connection: %s; pausing for %d ms", err->message,
-						 ACCEPT_PAUSE_MS));
+				 g_strdup_printf("cannot accept a connection: %s; pausing for %d ms",
+						 err->message, ACCEPT_PAUSE_MS));
 			accept_watch(srv, FALSE);
 			srv->resume_id = g_timeout_add(ACCEPT_PAUSE_MS, on_resume, srv);
 			return G_SOURCE_CONTINUE;
 		}
 		g_socket_set_blocking(cs, FALSE);
 		if (srv->n_clients >= srv->cap) {
-			g_autofree char *ans = g_strdup_printf("error too many connections (%u): try again later\n",
-							       srv->cap);
+			g_autofree char *ans =
+				g_strdup_printf("error too many connections (%u): try again later\n", srv->cap);
 
 			send_refusal(cs, ans);
 			g_socket_close(cs, NULL);
 			g_object_unref(cs);
-			rate_log(srv, EV_REFUSED, g_strdup_printf("refused a connection: too many connections (%u)",
-								  srv->cap));
+			rate_log(srv, EV_REFUSED,
+				 g_strdup_printf("refused a connection: too many connections (%u)", srv->cap));
 			continue;
 		}
 		c = g_new0(KvServerClient, 1);
@@ -428,8 +433,8 @@ effective_cap(KvServer *srv)
 	    rl.rlim_cur < (rlim_t)cap + 2 * FD_RESERVE) {
 		guint fit = rl.rlim_cur > 2 * FD_RESERVE ? (guint)(rl.rlim_cur - 2 * FD_RESERVE) : 1;
 
-		srv_log(srv, "max-connections %u does not fit the open file limit %llu: serving %u",
-			cap, (unsigned long long)rl.rlim_cur, fit);
+		srv_log(srv, "max-connections %u does not fit the open file limit %llu: serving %u", cap,
+			(unsigned long long)rl.rlim_cur, fit);
 		cap = fit;
 	}
 	return cap;
@@ -465,8 +470,8 @@ prepare_path(const char *path, GError **error)
 	if (g_mkdir_with_parents(dir, 0755) < 0) {
 		int err = errno;
 
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot create socket directory %s: %s",
-			    dir, g_strerror(err));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
+			    "cannot create socket directory %s: %s", dir, g_strerror(err));
 		return FALSE;
 	}
 	if (!kv_file_check_dir(dir, error)) {
@@ -481,20 +486,20 @@ prepare_path(const char *path, GError **error)
 	}
 	{
 		g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-							 G_SOCKET_PROTOCOL_DEFAULT, NULL);
+							G_SOCKET_PROTOCOL_DEFAULT, NULL);
 		g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
 
 		if (probe && g_socket_connect(probe, addr, NULL, NULL)) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE, "another ksmvirtd listens on %s",
-				    path);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+				    "another ksmvirtd listens on %s", path);
 			return FALSE;
 		}
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		int err = errno;
 
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot remove stale socket %s: %s",
-			    path, g_strerror(err));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
+			    "cannot remove stale socket %s: %s", path, g_strerror(err));
 		return FALSE;
 	}
 	return TRUE;
@@ -517,7 +522,8 @@ kv_server_new(const char *path, const KvServerLimits *limits, KvServerRequestFun
 	srv->on_request = on_request;
 	srv->on_log = on_log;
 	srv->data = data;
-	srv->listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+	srv->listener =
+		g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
 	if (!srv->listener) {
 		kv_server_free(srv);
 		return NULL;

@@ -30,10 +30,10 @@ G_BEGIN_DECLS
 #define KV_SERVER_LOG_INTERVAL_S 10
 
 typedef struct {
-	guint max_clients;        /* connections served at once */
-	guint idle_timeout_ms;    /* no byte moved for this long: closed */
-	gsize max_line_bytes;     /* longest request line */
-	gsize max_answer_bytes;   /* longest answer buffered for one client */
+	guint max_clients;      /* connections served at once */
+	guint idle_timeout_ms;  /* no byte moved for this long: closed */
+	gsize max_line_bytes;   /* longest request line */
+	gsize max_answer_bytes; /* longest answer buffered for one client */
 } KvServerLimits;
 
 typedef struct _KvServer KvServer;

@@ -12,25 +12,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
-static gboolean set_errno_error(GError **error, int err, const char *what,
-				const char *path)
+static gboolean
+set_errno_error(GError **error, int err, const char *what, const char *path)
 {
-	g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s %s: %s",
-		    what, path, g_strerror(err));
+	g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s %s: %s", what, path, g_strerror(err));
 	return FALSE;
 }
 
-gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
-			gchar **out_path, GError **error)
+gboolean
+kv_spool_write(const char *dir, const char *line, gint64 time_us, gchar **out_path, GError **error)
 {
 	if (g_mkdir_with_parents(dir, 0755) < 0)
 		return set_errno_error(error, errno, "cannot create spool directory", dir);
 
 	/* The name sorts by time; pid and randomness keep it unique. */
-	g_autofree gchar *base = g_strdup_printf("%016" G_GINT64_MODIFIER "x-%08x-%08x",
-						 MAX(time_us, 0), (guint)getpid(),
-						 g_random_int());
+	g_autofree gchar *base = g_strdup_printf("%016" G_GINT64_MODIFIER "x-%08x-%08x", MAX(time_us, 0),
+						 (guint)getpid(), g_random_int());
 	g_autofree gchar *tmp = g_strdup_printf("%s/.%s.tmp", dir, base);
 	g_autofree gchar *path = g_strdup_printf("%s/%s" KV_SPOOL_SUFFIX, dir, base);
 
@@ -68,12 +65,14 @@ gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
 	return TRUE;
 }
 
-static gint compare_paths(gconstpointer a, gconstpointer b)
+static gint
+compare_paths(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-GPtrArray *kv_spool_list(const char *dir, GError **error)
+GPtrArray *
+kv_spool_list(const char *dir, GError **error)
 {
 	g_autoptr(GPtrArray) r = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) local = NULL;
@@ -81,8 +80,7 @@ GPtrArray *kv_spool_list(const char *dir, GError **error)
 	if (d == NULL) {
 		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return g_steal_pointer(&r);
-		g_set_error(error, KV_ERROR, KV_ERROR_IO,
-			    "cannot read spool directory: %s", local->message);
+		g_set_error(error, KV_ERROR, KV_ERROR_IO, "cannot read spool directory: %s", local->message);
 		return NULL;
 	}
 	const char *name;
@@ -95,7 +93,8 @@ GPtrArray *kv_spool_list(const char *dir, GError **error)
 	return g_steal_pointer(&r);
 }
 
-gchar *kv_spool_read(const char *path, gsize *out_len, GError **error)
+gchar *
+kv_spool_read(const char *path, gsize *out_len, GError **error)
 {
 	gchar *buf = NULL;
 	gsize len = 0;
@@ -110,7 +109,8 @@ gchar *kv_spool_read(const char *path, gsize *out_len, GError **error)
 	return buf;
 }
 
-gboolean kv_spool_consume(const char *path, GError **error)
+gboolean
+kv_spool_consume(const char *path, GError **error)
 {
 	if (unlink(path) < 0 && errno != ENOENT)
 		return set_errno_error(error, errno, "cannot remove", path);

@@ -27,8 +27,7 @@ G_BEGIN_DECLS
  * event's time).  On success returns TRUE and, when out_path is not NULL,
  * the entry's path.  On failure returns FALSE with error set and leaves no
  * file behind. */
-gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us,
-			gchar **out_path, GError **error);
+gboolean kv_spool_write(const char *dir, const char *line, gint64 time_us, gchar **out_path, GError **error);
 
 /* Paths of dir's complete entries, oldest first.  A missing dir is an empty
  * spool.  Returns NULL with error set when dir cannot be read. */

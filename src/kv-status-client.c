@@ -28,15 +28,16 @@ kv_status_query(const char *socket_path, GError **error)
 	if (!conn) {
 		g_set_error(error, KV_ERROR,
 			    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
-			    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ?
-			    KV_ERROR_NOT_FOUND : KV_ERROR_IO,
+					    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
+				    ? KV_ERROR_NOT_FOUND
+				    : KV_ERROR_IO,
 			    "ksmvirtd is not reachable on %s: %s", socket_path, err->message);
 		return NULL;
 	}
 	out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
 	in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
-	if (!g_output_stream_write_all(out, KV_STATUS_REQUEST "\n", strlen(KV_STATUS_REQUEST) + 1, NULL,
-				       NULL, &err)) {
+	if (!g_output_stream_write_all(out, KV_STATUS_REQUEST "\n", strlen(KV_STATUS_REQUEST) + 1, NULL, NULL,
+				       &err)) {
 		g_set_error(error, KV_ERROR, KV_ERROR_IO, "%s: %s", socket_path, err->message);
 		return NULL;
 	}

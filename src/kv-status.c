@@ -10,9 +10,16 @@
 
 /* The KSM knobs and counters the status shows. */
 static const KvKsmKnob shown_knobs[] = {
-	KV_KSM_RUN, KV_KSM_PAGES_TO_SCAN, KV_KSM_SLEEP_MILLISECS, KV_KSM_PAGES_SHARED,
-	KV_KSM_PAGES_SHARING, KV_KSM_PAGES_UNSHARED, KV_KSM_FULL_SCANS, KV_KSM_ZERO_PAGES,
-	KV_KSM_MERGE_ACROSS_NODES, KV_KSM_ADVISOR_MAX_CPU,
+	KV_KSM_RUN,
+	KV_KSM_PAGES_TO_SCAN,
+	KV_KSM_SLEEP_MILLISECS,
+	KV_KSM_PAGES_SHARED,
+	KV_KSM_PAGES_SHARING,
+	KV_KSM_PAGES_UNSHARED,
+	KV_KSM_FULL_SCANS,
+	KV_KSM_ZERO_PAGES,
+	KV_KSM_MERGE_ACROSS_NODES,
+	KV_KSM_ADVISOR_MAX_CPU,
 };
 
 static void
@@ -378,7 +385,7 @@ read_ksm(JsonObject *o)
 		gint64 v = kv_json_get_int(o, name, -1);
 
 		if (v == -1 && kv_json_get_int(o, name, 0) != -1)
-			continue;   /* absent */
+			continue; /* absent */
 		ksm->value[shown_knobs[i]] = (guint64)v;
 		ksm->have |= G_GUINT64_CONSTANT(1) << shown_knobs[i];
 	}
@@ -537,21 +544,26 @@ render_head(GString *t, const KvStatus *st)
 		for (guint i = 0; st->nodes->len > 1 && i < st->nodes->len; i++) {
 			const KvStatusNode *n = &g_array_index(st->nodes, KvStatusNode, i);
 
-			g_string_append_printf(t, "%snode %" G_GINT64_FORMAT " %.0f%% free%s", i ? ", " : "nodes: ",
-					       n->id, n->mem_total_kib > 0 ?
-					       100.0 * (double)n->mem_free_kib / (double)n->mem_total_kib : 0.0,
+			g_string_append_printf(t, "%snode %" G_GINT64_FORMAT " %.0f%% free%s",
+					       i ? ", " : "nodes: ", n->id,
+					       n->mem_total_kib > 0
+						       ? 100.0 * (double)n->mem_free_kib / (double)n->mem_total_kib
+						       : 0.0,
 					       n->under_pressure ? " (under pressure)" : "");
 		}
 		if (st->nodes->len > 1)
 			g_string_append_c(t, '\n');
 	}
 	if (st->ksm)
-		g_string_append_printf(t, "ksm: run %" G_GINT64_FORMAT ", pages_to_scan %" G_GINT64_FORMAT
+		g_string_append_printf(t,
+				       "ksm: run %" G_GINT64_FORMAT ", pages_to_scan %" G_GINT64_FORMAT
 				       ", sleep %" G_GINT64_FORMAT " ms, shared %" G_GINT64_FORMAT
-				       ", sharing %" G_GINT64_FORMAT ", merge_across_nodes %" G_GINT64_FORMAT "\n",
+				       ", sharing %" G_GINT64_FORMAT ", merge_across_nodes %" G_GINT64_FORMAT
+				       "\n",
 				       ksm_value(st->ksm, KV_KSM_RUN), ksm_value(st->ksm, KV_KSM_PAGES_TO_SCAN),
 				       ksm_value(st->ksm, KV_KSM_SLEEP_MILLISECS),
-				       ksm_value(st->ksm, KV_KSM_PAGES_SHARED), ksm_value(st->ksm, KV_KSM_PAGES_SHARING),
+				       ksm_value(st->ksm, KV_KSM_PAGES_SHARED),
+				       ksm_value(st->ksm, KV_KSM_PAGES_SHARING),
 				       ksm_value(st->ksm, KV_KSM_MERGE_ACROSS_NODES));
 }
 
@@ -562,7 +574,8 @@ render_guests(GString *t, const KvStatus *st)
 	g_autoptr(KvTable) tab = kv_table_new(8, "lrrrrrrr");
 
 	kv_table_set_layout(tab, 1, min_widths);
-	kv_table_add_rowv(tab, "GUEST", "PID", "RAM MiB", "RSS MiB", "MERGED", "PRIO", "BALLOON MiB", "LIMIT MiB");
+	kv_table_add_rowv(tab, "GUEST", "PID", "RAM MiB", "RSS MiB", "MERGED", "PRIO", "BALLOON MiB",
+			  "LIMIT MiB");
 	for (guint i = 0; i < st->guests->len; i++) {
 		const KvStatusGuest *g = g_ptr_array_index(st->guests, i);
 		g_autofree char *pid = g_strdup_printf("%" G_GINT64_FORMAT, g->pid);
@@ -570,11 +583,14 @@ render_guests(GString *t, const KvStatus *st)
 		g_autofree char *rss = g_strdup_printf("%" G_GUINT64_FORMAT, g->rss_kib / 1024);
 		g_autofree char *merged = g_strdup_printf("%" G_GUINT64_FORMAT, g->merging_pages);
 		g_autofree char *prio = g_strdup_printf("%" G_GINT64_FORMAT, g->priority);
-		g_autofree char *bal = g->has_balloon ?
-				       g_strdup_printf("%" G_GUINT64_FORMAT "%s", g->balloon_actual_kib / 1024,
-						       g->balloon_driver ? "" : "*") : g_strdup("-");
-		g_autofree char *limit = !g->has_cgroup ? g_strdup("-") : g->cg_limit_bytes < 0 ? g_strdup("max") :
-					 g_strdup_printf("%" G_GINT64_FORMAT, g->cg_limit_bytes >> 20);
+		g_autofree char *bal = g->has_balloon ? g_strdup_printf("%" G_GUINT64_FORMAT "%s",
+									g->balloon_actual_kib / 1024,
+									g->balloon_driver ? "" : "*")
+						      : g_strdup("-");
+		g_autofree char *limit = !g->has_cgroup ? g_strdup("-")
+					 : g->cg_limit_bytes < 0
+						 ? g_strdup("max")
+						 : g_strdup_printf("%" G_GINT64_FORMAT, g->cg_limit_bytes >> 20);
 
 		kv_table_add_rowv(tab, g->name ? g->name : "?", pid, ram, rss, merged, prio, bal, limit);
 	}

@@ -21,21 +21,21 @@ typedef struct {
 } KvStatusNode;
 
 typedef struct {
-	char *name;                   /* NULL: unnamed ("?" in the text) */
-	char *uuid;                   /* may be NULL */
+	char *name; /* NULL: unnamed ("?" in the text) */
+	char *uuid; /* may be NULL */
 	gint64 pid;
 	guint64 ram_kib, rss_kib, swap_kib, merging_pages;
 	gint64 priority;
-	GArray *node_kib;             /* KvGuestNodeKib; NULL: not measured */
-	gboolean has_balloon;         /* the balloon_* below are known */
-	gboolean balloon_driver;      /* and unused/available with it */
+	GArray *node_kib;        /* KvGuestNodeKib; NULL: not measured */
+	gboolean has_balloon;    /* the balloon_* below are known */
+	gboolean balloon_driver; /* and unused/available with it */
 	guint64 balloon_actual_kib, balloon_max_kib, balloon_unused_kib, balloon_available_kib;
 	guint64 balloon_floor_kib;
-	char *floor_source;           /* may be NULL */
-	gboolean has_cgroup;          /* the cg_* below are known */
+	char *floor_source;  /* may be NULL */
+	gboolean has_cgroup; /* the cg_* below are known */
 	gint64 cg_version;
 	char *cg_dir;
-	gint64 cg_limit_bytes;        /* -1: no limit */
+	gint64 cg_limit_bytes; /* -1: no limit */
 	guint64 cg_usage_bytes;
 } KvStatusGuest;
 
@@ -45,31 +45,31 @@ typedef struct {
 
 typedef struct {
 	char *policy, *description;
-	char *knob;                   /* KSM knob actions; else NULL */
-	char *guest;                  /* may be NULL */
-	char *value_str;              /* NULL: the value is VALUE */
+	char *knob;      /* KSM knob actions; else NULL */
+	char *guest;     /* may be NULL */
+	char *value_str; /* NULL: the value is VALUE */
 	guint64 value, old_value;
-	char *result;                 /* kv_action_result_to_string() */
-	char *error;                  /* may be NULL */
+	char *result; /* kv_action_result_to_string() */
+	char *error;  /* may be NULL */
 } KvStatusAction;
 
 typedef struct {
 	guint64 tick;
-	double time_s;                /* Unix time of the last tick */
+	double time_s; /* Unix time of the last tick */
 	guint64 tick_ms;
 	gboolean dry_run;
-	gboolean libvirt;             /* connected */
-	char *libvirt_error;          /* why it is not, when it should be; else NULL */
-	double libvirt_down_since_s;  /* Unix time, with LIBVIRT_ERROR */
+	gboolean libvirt;            /* connected */
+	char *libvirt_error;         /* why it is not, when it should be; else NULL */
+	double libvirt_down_since_s; /* Unix time, with LIBVIRT_ERROR */
 	guint64 libvirt_reconnects;
 
-	gboolean have_host;           /* FALSE only in a document without "host" */
-	gboolean sensed;              /* the host figures below come from a tick */
+	gboolean have_host; /* FALSE only in a document without "host" */
+	gboolean sensed;    /* the host figures below come from a tick */
 	guint64 mem_total_kib, mem_available_kib, swap_total_kib, swap_free_kib;
 	gboolean have_psi;
 	double psi_some_avg10, psi_full_avg10;
 	guint64 numa_nodes;
-	GArray *nodes;                /* KvStatusNode, ascending id */
+	GArray *nodes; /* KvStatusNode, ascending id */
 	gboolean have_ksmd_cpu;
 	double ksmd_cpu_s;
 	gboolean have_merged_delta;
@@ -78,12 +78,12 @@ typedef struct {
 	double gain_pages_per_cpu_s;
 	gboolean ksm_active, backed_off;
 
-	KvKsm *ksm;                   /* the knobs shown; NULL: not sensed */
-	GPtrArray *guests;            /* KvStatusGuest */
-	GPtrArray *decisions;         /* KvStatusDecision */
-	GPtrArray *actions;           /* KvStatusAction */
-	GPtrArray *recent_actions;    /* char*: "tick N [result] description" */
-	GPtrArray *notes;             /* char* */
+	KvKsm *ksm;                /* the knobs shown; NULL: not sensed */
+	GPtrArray *guests;         /* KvStatusGuest */
+	GPtrArray *decisions;      /* KvStatusDecision */
+	GPtrArray *actions;        /* KvStatusAction */
+	GPtrArray *recent_actions; /* char*: "tick N [result] description" */
+	GPtrArray *notes;          /* char* */
 } KvStatus;
 
 /* kv_status_new: an empty status (no host figures, no guests). */

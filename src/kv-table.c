@@ -10,8 +10,8 @@ struct KvTable {
 	guint n_cols;
 	char *align;
 	guint gap;
-	guint *min_width;  /* NULL: no minimum */
-	GPtrArray *rows;   /* GStrv */
+	guint *min_width; /* NULL: no minimum */
+	GPtrArray *rows;  /* GStrv */
 };
 
 KvTable *

@@ -10,35 +10,44 @@
 
 /* Stop at the first entity declaration: the parse fails with
  * XML_ERR_USER_STOP, which nothing else raises. */
-static void refuse_entity(xmlParserCtxtPtr ctxt)
+static void
+refuse_entity(xmlParserCtxtPtr ctxt)
 {
 	xmlStopParser(ctxt);
 }
 
-static void on_entity_decl(void *user, const xmlChar *name, int type,
-			   const xmlChar *public_id, const xmlChar *system_id,
-			   xmlChar *content)
+static void
+on_entity_decl(void *user, const xmlChar *name, int type, const xmlChar *public_id, const xmlChar *system_id,
+	       xmlChar *content)
 {
-	(void)name; (void)type; (void)public_id; (void)system_id; (void)content;
+	(void)name;
+	(void)type;
+	(void)public_id;
+	(void)system_id;
+	(void)content;
 	refuse_entity(user);
 }
 
-static void on_unparsed_entity_decl(void *user, const xmlChar *name,
-				    const xmlChar *public_id, const xmlChar *system_id,
-				    const xmlChar *notation)
+static void
+on_unparsed_entity_decl(void *user, const xmlChar *name, const xmlChar *public_id, const xmlChar *system_id,
+			const xmlChar *notation)
 {
-	(void)name; (void)public_id; (void)system_id; (void)notation;
+	(void)name;
+	(void)public_id;
+	(void)system_id;
+	(void)notation;
 	refuse_entity(user);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
 
-xmlDoc *kv_xml_parse(const char *buf, gsize len, GError **error)
+xmlDoc *
+kv_xml_parse(const char *buf, gsize len, GError **error)
 {
 	if (len > KV_XML_MAX_BYTES) {
 		g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
-			    "is refused: %" G_GSIZE_FORMAT " bytes, over the limit of %u MiB",
-			    len, KV_XML_MAX_BYTES >> 20);
+			    "is refused: %" G_GSIZE_FORMAT " bytes, over the limit of %u MiB", len,
+			    KV_XML_MAX_BYTES >> 20);
 		return NULL;
 	}
 	g_autoptr(xmlParserCtxt) ctxt = xmlNewParserCtxt();
@@ -52,18 +61,15 @@ xmlDoc *kv_xml_parse(const char *buf, gsize len, GError **error)
 	 * entity amplification limits), XML_PARSE_NOENT (substitutes
 	 * entities), XML_PARSE_DTDLOAD, XML_PARSE_DTDATTR, XML_PARSE_XINCLUDE. */
 	g_autoptr(xmlDoc) doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "domain.xml", NULL,
-						  XML_PARSE_NONET | XML_PARSE_NOERROR |
-						  XML_PARSE_NOWARNING);
+						  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (ctxt->errNo == XML_ERR_USER_STOP) {
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
-			    "is refused: its DOCTYPE declares entities");
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "is refused: its DOCTYPE declares entities");
 		return NULL;
 	}
 	if (doc == NULL || !ctxt->wellFormed) {
 		const xmlError *e = &ctxt->lastError;
 		g_autofree gchar *msg = g_strstrip(g_strdup(e->message ? e->message : "unknown error"));
-		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "does not parse: line %d: %s",
-			    e->line, msg);
+		g_set_error(error, KV_ERROR, KV_ERROR_PARSE, "does not parse: line %d: %s", e->line, msg);
 		return NULL;
 	}
 	return g_steal_pointer(&doc);

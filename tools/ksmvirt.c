@@ -58,8 +58,8 @@ exit_code_for(const GError *e)
 static gboolean
 set_errno_error(GError **error, int errsv, const char *what, const char *why)
 {
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "%s: %s%s", what,
-		    why ? why : "", g_strerror(errsv));
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "%s: %s%s", what, why ? why : "",
+		    g_strerror(errsv));
 	return FALSE;
 }
 
@@ -169,8 +169,10 @@ write_file(const char *path, const char *data, GError **error)
 			    "%s: is a symbolic link: not replaced (name the file itself)", path);
 		return FALSE;
 	}
-	what = S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
-	       : S_ISBLK(st.st_mode) ? "a block device" : "not a regular file";
+	what = S_ISDIR(st.st_mode)    ? "a directory"
+	       : S_ISSOCK(st.st_mode) ? "a socket"
+	       : S_ISBLK(st.st_mode)  ? "a block device"
+				      : "not a regular file";
 	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "%s: is %s: not written", path, what);
 	return FALSE;
 }
@@ -307,7 +309,7 @@ report_load_sources(const KvCtx *ctx, const char *registry, const char *history,
 	g_autoptr(GError) err = NULL;
 	g_autofree char *reg_path = registry ? g_strdup(registry) : kv_ctx_path(ctx, DEFAULT_REGISTRY);
 	g_autofree char *history_path = history ? g_strdup(history)
-					: kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
+						: kv_ctx_path(ctx, KV_PATH_STATE_DIR "/history.jsonl");
 	g_autofree char *os_map_path = os_map ? g_strdup(os_map) : kv_ctx_path(ctx, DEFAULT_OS_MAP);
 
 	src->reg = kv_registry_load(reg_path, &err);
@@ -323,9 +325,9 @@ report_load_sources(const KvCtx *ctx, const char *registry, const char *history,
 /* What report writes where. */
 typedef struct {
 	gboolean json, prom;
-	const char *html;       /* --html FILE, or NULL */
-	GArray *history;        /* for the HTML page, or NULL */
-	gboolean watch;         /* --watch: text too, the screen cleared first */
+	const char *html; /* --html FILE, or NULL */
+	GArray *history;  /* for the HTML page, or NULL */
+	gboolean watch;   /* --watch: text too, the screen cleared first */
 } ReportOut;
 
 /* report_once: one report collected and written as OUT says.  Returns 0
@@ -406,33 +408,38 @@ cmd_report(int argc, char **argv)
 		  "Walk pagemap and kpageflags: guest pages per host NUMA node (root)", NULL },
 		{ "qmp", 0, 0, G_OPTION_ARG_NONE, &qmp,
 		  "Ask QEMUs started with -qmp unix:PATH for per-backend KSM figures (query-memdev)", NULL },
-		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted", "SECONDS" },
+		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted",
+		  "SECONDS" },
 		{ "interval", 'i', 0, G_OPTION_ARG_INT, &interval_ms,
 		  "Sample ksmd CPU over MS milliseconds (0: don't; default 1000)", "MS" },
 		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
 		  "Read /proc, /sys and /run below DIR (default $KSMVIRT_ROOT or /)", "DIR" },
-		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri,
+		  "libvirt URI (default qemu:///system if running)", "URI" },
 		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
 		  "Also report process PID (not QEMU) like a guest; repeatable", "PID" },
 		{ "qemu-user", 0, 0, G_OPTION_ARG_STRING, &qemu_user,
-		  "The user libvirt runs QEMU as (default: qemu.conf's \"user\", else " KV_QEMU_USER_DEFAULT ")", "USER" },
+		  "The user libvirt runs QEMU as (default: qemu.conf's \"user\", else " KV_QEMU_USER_DEFAULT ")",
+		  "USER" },
 		{ "registry", 0, 0, G_OPTION_ARG_FILENAME, &registry,
 		  "The libvirt hook's guest registry (default below --root: " DEFAULT_REGISTRY ")", "FILE" },
 		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg,
-		  "Guest OS per UUID, as ksmvirtd or \"ksmvirt inspect --record\" keep it (default below --root: "
-		  DEFAULT_OS_MAP ")", "FILE" },
+		  "Guest OS per UUID, as ksmvirtd or \"ksmvirt inspect --record\" keep it (default below --root: " DEFAULT_OS_MAP
+		  ")",
+		  "FILE" },
 		{ "history", 0, 0, G_OPTION_ARG_FILENAME, &history_arg,
-		  "ksmvirtd's time series to plot with --html (default below --root: "
-		  KV_PATH_STATE_DIR "/history.jsonl)", "FILE" },
-		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Name guests from QEMU's command line only", NULL },
+		  "ksmvirtd's time series to plot with --html (default below --root: " KV_PATH_STATE_DIR
+		  "/history.jsonl)",
+		  "FILE" },
+		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt,
+		  "Name guests from QEMU's command line only", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
 	g_option_context_set_summary(oc, "Reports what kernel samepage merging saves on this host.");
-	g_option_context_set_description(oc,
-		"Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
-		"3 the kernel has no KSM, 4 not privileged enough for --census.\n"
-		"See ksmvirt(1).");
+	g_option_context_set_description(oc, "Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
+					     "3 the kernel has no KSM, 4 not privileged enough for --census.\n"
+					     "See ksmvirt(1).");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err))
 		bad = g_strdup(err->message);
@@ -454,9 +461,16 @@ cmd_report(int argc, char **argv)
 	if (rc)
 		return rc;
 
-	KvReportOptions opts = { .interval_ms = (guint64)interval_ms, .census = census, .qmp = qmp, .hv = hv,
-				   .pids = pids, .lookup_name = src.reg ? registry_name : NULL, .lookup_data = src.reg,
-				   .os_map = src.os_map, .qemu_user = qemu_user, .note_impostors = TRUE };
+	KvReportOptions opts = { .interval_ms = (guint64)interval_ms,
+				 .census = census,
+				 .qmp = qmp,
+				 .hv = hv,
+				 .pids = pids,
+				 .lookup_name = src.reg ? registry_name : NULL,
+				 .lookup_data = src.reg,
+				 .os_map = src.os_map,
+				 .qemu_user = qemu_user,
+				 .note_impostors = TRUE };
 	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
 
 	return report_watch(ctx, &opts, &out, watch_s);
@@ -471,9 +485,9 @@ inspect_disks(char **disks, gint timeout_s)
 
 	if (timeout_s <= 0)
 		return kv_inspect_disks((const char *const *)disks);
-	g_ptr_array_add(child, (gpointer)"/proc/self/exe");
-	g_ptr_array_add(child, (gpointer)"inspect");
-	g_ptr_array_add(child, (gpointer)"--json");
+	g_ptr_array_add(child, (gpointer) "/proc/self/exe");
+	g_ptr_array_add(child, (gpointer) "inspect");
+	g_ptr_array_add(child, (gpointer) "--json");
 	for (guint i = 0; disks[i]; i++)
 		g_ptr_array_add(child, disks[i]);
 	g_ptr_array_add(child, NULL);
@@ -546,17 +560,19 @@ cmd_inspect(int argc, char **argv)
 		{ "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_path,
 		  "Reuse and keep results in FILE, keyed by each disk's path, size and mtime", "FILE" },
 		{ "record", 0, 0, G_OPTION_ARG_STRING, &record,
-		  "Keep the result for the guest with this UUID in the OS map that the report and advise read", "UUID" },
-		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_path, "The OS map (default " DEFAULT_OS_MAP ")", "FILE" },
+		  "Keep the result for the guest with this UUID in the OS map that the report and advise read",
+		  "UUID" },
+		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_path,
+		  "The OS map (default " DEFAULT_OS_MAP ")", "FILE" },
 		{ "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
 		  "Inspect in a child process killed after SECONDS (0: in this process)", "SECONDS" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
 	g_option_context_set_description(oc,
-		"Opens the disks read-only with libguestfs and prints the OS type, distribution,\n"
-		"product name, version and architecture, or \"unknown\" with the reason.\n"
-		"Exit status: 0 (also for an unknown OS), 1 failure, 2 usage error.");
+					 "Opens the disks read-only with libguestfs and prints the OS type, distribution,\n"
+					 "product name, version and architecture, or \"unknown\" with the reason.\n"
+					 "Exit status: 0 (also for an unknown OS), 1 failure, 2 usage error.");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
 		g_printerr("ksmvirt inspect: %s\n", err->message);
@@ -673,19 +689,22 @@ cmd_advise(int argc, char **argv)
 	GOptionEntry entries[] = {
 		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
 		{ "apply", 0, 0, G_OPTION_ARG_NONE, &apply,
-		  "Pin each guest that should move with libvirt's numatune (strict); nothing changes without it", NULL },
+		  "Pin each guest that should move with libvirt's numatune (strict); nothing changes without it",
+		  NULL },
 		{ "share", 0, 0, G_OPTION_ARG_DOUBLE, &share,
 		  "Fraction of RAM a guest shares with alike guests when it has no merged pages yet (0.25)", "F" },
 		{ "capacity", 0, 0, G_OPTION_ARG_DOUBLE, &capacity_ratio,
 		  "Guest RAM a node may hold, as a multiple of its memory (1.0)", "R" },
 		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root, "Read /proc, /sys and state below DIR", "DIR" },
-		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg, "The OS map (default " DEFAULT_OS_MAP ")", "FILE" },
+		{ "os-map", 0, 0, G_OPTION_ARG_FILENAME, &os_map_arg,
+		  "The OS map (default " DEFAULT_OS_MAP ")", "FILE" },
 		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI", "URI" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Do not ask libvirt", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
-	g_option_context_set_description(oc,
+	g_option_context_set_description(
+		oc,
 		"With merge_across_nodes=0, KSM merges pages only within a host NUMA node: guests of the\n"
 		"same OS family and version (from ksmvirtd's inspection or \"ksmvirt inspect --record\") save the most on one node.\n"
 		"Proposes a node per guest and the expected savings; changes nothing unless --apply.\n"
@@ -731,12 +750,11 @@ cmd_status(int argc, char **argv)
 	g_autofree char *sock = NULL, *doc = NULL, *text = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("- what ksmvirtd sees and decided, and why");
 	g_autoptr(GError) err = NULL;
-	GOptionEntry entries[] = {
-		{ "json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output (schema ksmvirt-status/1)", NULL },
-		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &sock,
-		  "ksmvirtd socket (default $KSMVIRT_SOCKET or " DEFAULT_SOCKET ")", "PATH" },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
+	GOptionEntry entries[] = { { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+				     "JSON output (schema ksmvirt-status/1)", NULL },
+				   { "socket", 's', 0, G_OPTION_ARG_FILENAME, &sock,
+				     "ksmvirtd socket (default $KSMVIRT_SOCKET or " DEFAULT_SOCKET ")", "PATH" },
+				   { NULL, 0, 0, 0, NULL, NULL, NULL } };
 
 	g_option_context_set_description(oc, "Exit status: 0 success, 1 ksmvirtd not reachable, 2 usage error.");
 	g_option_context_add_main_entries(oc, entries, NULL);
@@ -896,18 +914,20 @@ cmd_balance(int argc, char **argv)
 		  "Keep state and history in DIR (default: none)", "DIR" },
 		{ "root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
 		  "Read and write /proc and /sys below DIR (default $KSMVIRT_ROOT or /)", "DIR" },
-		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system if running)", "URI" },
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri,
+		  "libvirt URI (default qemu:///system if running)", "URI" },
 		{ "no-libvirt", 0, 0, G_OPTION_ARG_NONE, &no_libvirt, "Do not ask libvirt", NULL },
 		{ "pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pid_args,
 		  "Also treat process PID as a guest; repeatable", "PID" },
 		{ "qemu-user", 0, 0, G_OPTION_ARG_STRING, &qemu_user,
-		  "The user libvirt runs QEMU as (default: qemu.conf's \"user\", else " KV_QEMU_USER_DEFAULT ")", "USER" },
+		  "The user libvirt runs QEMU as (default: qemu.conf's \"user\", else " KV_QEMU_USER_DEFAULT ")",
+		  "USER" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 
-	g_option_context_set_description(oc,
-		"Exit status: 0 success, 1 failure reading the system or the configuration,\n"
-		"2 usage error, 5 an action failed.  See ksmvirt(1) and ksmvirtd.conf(5).");
+	g_option_context_set_description(
+		oc, "Exit status: 0 success, 1 failure reading the system or the configuration,\n"
+		    "2 usage error, 5 an action failed.  See ksmvirt(1) and ksmvirtd.conf(5).");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err) || argc > 1) {
 		g_printerr("ksmvirt balance: %s\n", err ? err->message : "unexpected argument");
@@ -917,7 +937,8 @@ cmd_balance(int argc, char **argv)
 		return balance_print_config(config);
 	if (!oneshot || ticks < 1 || ticks > 100000) {
 		g_printerr("ksmvirt balance: %s\n", !oneshot ? "only --oneshot is supported; the continuous "
-			   "balancer is ksmvirtd(8)" : "--ticks takes 1..100000");
+							       "balancer is ksmvirtd(8)"
+							     : "--ticks takes 1..100000");
 		return EXIT_USAGE;
 	}
 	rc = cli_prologue("balance", &root, pid_args, pids, &ctx);
@@ -934,9 +955,15 @@ cmd_balance(int argc, char **argv)
 	for (guint i = 0; i < warnings->len; i++)
 		g_printerr("ksmvirt balance: %s\n", (char *)g_ptr_array_index(warnings, i));
 	os_map = balance_os_map(ctx);
-	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .use_libvirt = cli_wants_libvirt(no_libvirt, uri, root),
-						    .uri = uri, .state_dir = state_dir, .pids = pids, .qemu_user = qemu_user,
-						    .lookup_data = os_map, .is_windows = os_map_is_windows }, &cfg);
+	bal = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx,
+						    .use_libvirt = cli_wants_libvirt(no_libvirt, uri, root),
+						    .uri = uri,
+						    .state_dir = state_dir,
+						    .pids = pids,
+						    .qemu_user = qemu_user,
+						    .lookup_data = os_map,
+						    .is_windows = os_map_is_windows },
+			      &cfg);
 	rc = balance_ticks(bal, ticks, (guint64)(interval_ms >= 0 ? (guint)interval_ms : cfg.tick_ms), dry_run);
 	if (rc == EXIT_FAIL)
 		return rc;
@@ -958,7 +985,8 @@ usage(FILE *f)
 	      "  version    print the version\n"
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error, 3 no KSM in this kernel,\n"
-	      "4 not privileged enough, 5 a balancer action failed.  See ksmvirt(1).\n", f);
+	      "4 not privileged enough, 5 a balancer action failed.  See ksmvirt(1).\n",
+	      f);
 }
 
 static int

@@ -57,7 +57,8 @@ typedef struct {
 	gboolean oneshot, verbose, dry_run, no_libvirt, no_balance;
 } Options;
 
-static void options_clear(Options *o)
+static void
+options_clear(Options *o)
 {
 	g_free(o->socket_path);
 	g_free(o->state_dir);
@@ -69,20 +70,23 @@ static void options_clear(Options *o)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
 /* The status document: the balancer's with the inspection state. */
-static const char *status_doc(Daemon *d)
+static const char *
+status_doc(Daemon *d)
 {
 	gint64 now = g_get_monotonic_time();
 	if (d->status_doc == NULL || now - d->status_built_us >= STATUS_REUSE_US) {
 		g_autofree gchar *bdoc = d->bal ? kv_balancer_status_json(d->bal) : NULL;
 		g_free(d->status_doc);
-		d->status_doc = bdoc == NULL ? g_strdup("error the balancer is off (--no-balance)\n") :
-				d->insp ? kvd_inspector_status_json(d->insp, bdoc) : g_strdup(bdoc);
+		d->status_doc = bdoc == NULL ? g_strdup("error the balancer is off (--no-balance)\n")
+				: d->insp    ? kvd_inspector_status_json(d->insp, bdoc)
+					     : g_strdup(bdoc);
 		d->status_built_us = now;
 	}
 	return d->status_doc;
 }
 
-static void on_request(KvServerClient *client, const char *line, gsize len, gpointer data)
+static void
+on_request(KvServerClient *client, const char *line, gsize len, gpointer data)
 {
 	Daemon *d = data;
 	g_autoptr(GError) err = NULL;
@@ -100,7 +104,8 @@ static void on_request(KvServerClient *client, const char *line, gsize len, gpoi
 	kvd_registry_event(d, client, ev);
 }
 
-static KvServerLimits server_limits(const KvConfig *cfg)
+static KvServerLimits
+server_limits(const KvConfig *cfg)
 {
 	return (KvServerLimits){
 		.max_clients = cfg->max_connections,
@@ -112,7 +117,8 @@ static KvServerLimits server_limits(const KvConfig *cfg)
 
 /* At start a missing file means the defaults; on a reload it keeps the
  * running configuration, as a broken file does. */
-static gboolean load_config(Daemon *d, KvConfig *cfg, gboolean reload, GError **error)
+static gboolean
+load_config(Daemon *d, KvConfig *cfg, gboolean reload, GError **error)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 	if (!(reload ? kv_config_reload : kv_config_load)(d->config_path, cfg, warnings, error))
@@ -122,7 +128,8 @@ static gboolean load_config(Daemon *d, KvConfig *cfg, gboolean reload, GError **
 	return TRUE;
 }
 
-static void reload_config(Daemon *d)
+static void
+reload_config(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	g_auto(KvConfig) cfg = { 0 };
@@ -149,7 +156,8 @@ static void reload_config(Daemon *d)
 		cfg.tick_ms / 1000.0, cfg.dry_run ? ", dry run" : "");
 }
 
-static gboolean on_quit(gpointer data)
+static gboolean
+on_quit(gpointer data)
 {
 	Daemon *d = data;
 	kvd_log(LOG_INFO, "stopping");
@@ -157,21 +165,24 @@ static gboolean on_quit(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_hup(gpointer data)
+static gboolean
+on_hup(gpointer data)
 {
 	reload_config(data);
 	kvd_registry_replay_spool(data);
 	return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_spool_tick(gpointer data)
+static gboolean
+on_spool_tick(gpointer data)
 {
 	kvd_registry_replay_spool(data);
 	kvd_registry_expire(data);
 	return G_SOURCE_CONTINUE;
 }
 
-static void on_server_log(const char *msg, gpointer data)
+static void
+on_server_log(const char *msg, gpointer data)
 {
 	kvd_log(LOG_WARNING, "control socket: %s", msg);
 }
@@ -179,7 +190,8 @@ static void on_server_log(const char *msg, gpointer data)
 /* Listen on the socket (kv-server.h: mode 0600 from the start, directory
  * checked, a stale socket replaced but never a live daemon).  Returns
  * FALSE with error set on failure. */
-static gboolean listen_on(Daemon *d, GError **error)
+static gboolean
+listen_on(Daemon *d, GError **error)
 {
 	KvServerLimits lim = server_limits(&d->cfg);
 	d->server = kv_server_new(d->socket_path, &lim, on_request, on_server_log, d, error);
@@ -188,7 +200,8 @@ static gboolean listen_on(Daemon *d, GError **error)
 
 /* Parses the command line into O (defaults from the environment).
  * Returns FALSE, logged, on bad usage. */
-static gboolean parse_options(int *argc, char ***argv, Options *o)
+static gboolean
+parse_options(int *argc, char ***argv, Options *o)
 {
 	GOptionEntry entries[] = {
 		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &o->socket_path,
@@ -218,9 +231,11 @@ static gboolean parse_options(int *argc, char ***argv, Options *o)
 		return FALSE;
 	}
 	if (o->socket_path == NULL)
-		o->socket_path = g_strdup(g_getenv("KSMVIRT_SOCKET") ? g_getenv("KSMVIRT_SOCKET") : DEFAULT_SOCKET);
+		o->socket_path =
+			g_strdup(g_getenv("KSMVIRT_SOCKET") ? g_getenv("KSMVIRT_SOCKET") : DEFAULT_SOCKET);
 	if (o->state_dir == NULL)
-		o->state_dir = g_strdup(g_getenv("KSMVIRT_STATE_DIR") ? g_getenv("KSMVIRT_STATE_DIR") : DEFAULT_STATE_DIR);
+		o->state_dir = g_strdup(g_getenv("KSMVIRT_STATE_DIR") ? g_getenv("KSMVIRT_STATE_DIR")
+								      : DEFAULT_STATE_DIR);
 	if (o->config_path == NULL)
 		o->config_path = g_strdup(KV_CONFIG_DEFAULT_PATH);
 	return TRUE;
@@ -228,7 +243,8 @@ static gboolean parse_options(int *argc, char ***argv, Options *o)
 
 /* Creates and checks the state directory.  Returns FALSE, logged, when it
  * cannot be used. */
-static gboolean state_dir_ready(const char *state_dir)
+static gboolean
+state_dir_ready(const char *state_dir)
 {
 	g_autoptr(GError) err = NULL;
 	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
@@ -245,7 +261,8 @@ static gboolean state_dir_ready(const char *state_dir)
 
 /* Listens, replays the spool and runs the loop until SIGTERM or SIGINT.
  * Returns the exit status. */
-static int serve(Daemon *d, const char *state_dir)
+static int
+serve(Daemon *d, const char *state_dir)
 {
 	g_autoptr(GError) err = NULL;
 	/* Listen before replaying: hooks running meanwhile reach us, and
@@ -264,15 +281,16 @@ static int serve(Daemon *d, const char *state_dir)
 	kvd_inspector_start(d->insp);
 	kvd_registry_replay_spool(d);
 	kvd_registry_save(d);
-	kvd_log(LOG_INFO, "listening on %s, state in %s (%u guests known)", d->socket_path,
-		state_dir, kv_registry_size(d->reg));
+	kvd_log(LOG_INFO, "listening on %s, state in %s (%u guests known)", d->socket_path, state_dir,
+		kv_registry_size(d->reg));
 	kvd_notify_systemd("READY=1\nSTATUS=balancing");
 	g_main_loop_run(d->loop);
 	kvd_notify_systemd("STOPPING=1");
 	return 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	g_auto(Options) o = { 0 };
 	/* An inspection child: "ksmvirtd --inspect-child DISK..." */

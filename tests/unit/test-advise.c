@@ -13,10 +13,8 @@ static void
 test_savings(void)
 {
 	const KvAdviseGuest g[] = {
-		{ "a", "linux/debian/12", 2 * GiB, 0.5, 0 },
-		{ "b", "linux/debian/12", 2 * GiB, 0.5, 0 },
-		{ "c", "linux/debian/12", 2 * GiB, 0.25, 1 },
-		{ "w", "windows/windows/10", 4 * GiB, 0.5, 1 },
+		{ "a", "linux/debian/12", 2 * GiB, 0.5, 0 },  { "b", "linux/debian/12", 2 * GiB, 0.5, 0 },
+		{ "c", "linux/debian/12", 2 * GiB, 0.25, 1 }, { "w", "windows/windows/10", 4 * GiB, 0.5, 1 },
 		{ "u", "unknown", 4 * GiB, 0.9, 1 },
 	};
 	static const struct {
@@ -53,31 +51,50 @@ typedef struct {
 
 static const PlaceCase place_cases[] = {
 	{ "alike guests spread over two nodes come together",
-	  { { "d1", "linux/debian/12", GiB, 0.5, 0 }, { "d2", "linux/debian/12", GiB, 0.5, 2 },
-	    { "d3", "linux/debian/12", GiB, 0.5, 0 }, { "w1", "windows/windows/10", 2 * GiB, 0.5, 2 },
-	    { "w2", "windows/windows/10", 2 * GiB, 0.5, 0 } }, 5,
-	  { { 0, 4 * GiB }, { 2, 4 * GiB } }, 2,
-	  { 0, 0, 0, 2, 2 }, GiB + GiB },
+	  { { "d1", "linux/debian/12", GiB, 0.5, 0 },
+	    { "d2", "linux/debian/12", GiB, 0.5, 2 },
+	    { "d3", "linux/debian/12", GiB, 0.5, 0 },
+	    { "w1", "windows/windows/10", 2 * GiB, 0.5, 2 },
+	    { "w2", "windows/windows/10", 2 * GiB, 0.5, 0 } },
+	  5,
+	  { { 0, 4 * GiB }, { 2, 4 * GiB } },
+	  2,
+	  { 0, 0, 0, 2, 2 },
+	  GiB + GiB },
 	{ "a family too big for one node is split, fullest use first",
-	  { { "a", "linux/ubuntu/22", 2 * GiB, 0.5, -1 }, { "b", "linux/ubuntu/22", 2 * GiB, 0.5, -1 },
-	    { "c", "linux/ubuntu/22", 2 * GiB, 0.5, -1 } }, 3,
-	  { { 0, 4 * GiB }, { 1, 4 * GiB } }, 2,
-	  { 0, 0, 1 }, GiB },
+	  { { "a", "linux/ubuntu/22", 2 * GiB, 0.5, -1 },
+	    { "b", "linux/ubuntu/22", 2 * GiB, 0.5, -1 },
+	    { "c", "linux/ubuntu/22", 2 * GiB, 0.5, -1 } },
+	  3,
+	  { { 0, 4 * GiB }, { 1, 4 * GiB } },
+	  2,
+	  { 0, 0, 1 },
+	  GiB },
 	{ "unknown guests stay where they are",
-	  { { "x", "unknown", GiB, 0.9, 1 }, { "y", "unknown", GiB, 0.9, 0 } }, 2,
-	  { { 0, 8 * GiB }, { 1, 8 * GiB } }, 2,
-	  { 1, 0 }, 0 },
+	  { { "x", "unknown", GiB, 0.9, 1 }, { "y", "unknown", GiB, 0.9, 0 } },
+	  2,
+	  { { 0, 8 * GiB }, { 1, 8 * GiB } },
+	  2,
+	  { 1, 0 },
+	  0 },
 	{ "a tie keeps the family on the node most members use",
-	  { { "a", "linux/debian/12", GiB, 0.5, 1 }, { "b", "linux/debian/12", GiB, 0.5, 1 } }, 2,
-	  { { 0, 8 * GiB }, { 1, 8 * GiB } }, 2,
-	  { 1, 1 }, GiB / 2 },
+	  { { "a", "linux/debian/12", GiB, 0.5, 1 }, { "b", "linux/debian/12", GiB, 0.5, 1 } },
+	  2,
+	  { { 0, 8 * GiB }, { 1, 8 * GiB } },
+	  2,
+	  { 1, 1 },
+	  GiB / 2 },
 	{ "the bigger family gets the room",
-	  { { "s1", "linux/suse/15", GiB, 0.1, 0 }, { "s2", "linux/suse/15", GiB, 0.1, 0 },
-	    { "d1", "linux/debian/12", 3 * GiB, 0.5, 1 }, { "d2", "linux/debian/12", 3 * GiB, 0.5, 0 } }, 4,
-	  { { 0, 6 * GiB }, { 1, 3 * GiB } }, 2,
-	  { 1, 1, 0, 0 }, GiB + GiB / 2 + GiB / 10 },
-	{ "no nodes: nothing proposed", { { "a", "linux/debian/12", GiB, 0.5, 0 } }, 1, { { 0, 0 } }, 0,
-	  { -1 }, 0 },
+	  { { "s1", "linux/suse/15", GiB, 0.1, 0 },
+	    { "s2", "linux/suse/15", GiB, 0.1, 0 },
+	    { "d1", "linux/debian/12", 3 * GiB, 0.5, 1 },
+	    { "d2", "linux/debian/12", 3 * GiB, 0.5, 0 } },
+	  4,
+	  { { 0, 6 * GiB }, { 1, 3 * GiB } },
+	  2,
+	  { 1, 1, 0, 0 },
+	  GiB + GiB / 2 + GiB / 10 },
+	{ "no nodes: nothing proposed", { { "a", "linux/debian/12", GiB, 0.5, 0 } }, 1, { { 0, 0 } }, 0, { -1 }, 0 },
 };
 
 static void
@@ -156,8 +173,11 @@ advice_sample(void)
 {
 	KvAdvice *a = g_new0(KvAdvice, 1);
 	KvAdvicePlacement p = {
-		.name = "evil\033[2J", .family = "linux/debian/12", .ram_bytes = 1024 * 1024,
-		.node_now = -1, .node_proposed = 2,
+		.name = "evil\033[2J",
+		.family = "linux/debian/12",
+		.ram_bytes = 1024 * 1024,
+		.node_now = -1,
+		.node_proposed = 2,
 	};
 
 	a->guests = g_array_new(FALSE, TRUE, sizeof(KvAdvicePlacement));
@@ -177,8 +197,11 @@ test_render_text(void)
 
 	/* The name escaped, the unknown node, the move, the savings, the note. */
 	static const char *const want[] = {
-		"evil\\x1b[2J", "  ?       2 *\n", "now 4 KiB, proposed 12 KiB, gain 8 KiB",
-		"note: merge_across_nodes is 1", "Nothing changed",
+		"evil\\x1b[2J",
+		"  ?       2 *\n",
+		"now 4 KiB, proposed 12 KiB, gain 8 KiB",
+		"note: merge_across_nodes is 1",
+		"Nothing changed",
 	};
 
 	g_assert_true(g_str_has_prefix(text, "NUMA placement advice"));

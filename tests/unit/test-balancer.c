@@ -110,7 +110,9 @@ test_numa_maps(void)
 		{ "7f0000000000 default anon=64 dirty=64 N0=40 N3=24 kernelpagesize_kB=4\n"
 		  "7f1000000000 bind:0 anon=2 dirty=2 N0=2 kernelpagesize_kB=2048\n"
 		  "7f2000000000 default file=/usr/lib/x.so mapped=3 N3=3\n",
-		  3, 2, { { 0, 40 * 4 + 2 * 2048 }, { 3, 24 * 4 + 3 * 4 } } },
+		  3,
+		  2,
+		  { { 0, 40 * 4 + 2 * 2048 }, { 3, 24 * 4 + 3 * 4 } } },
 		{ "7f0000000000 default\n55aa prefer:1 N1=x N2=5 Nfoo=3 N=4\n", 1, 1, { { 2, 20 } } },
 		{ "", 0, 0, { { 0, 0 } } },
 		{ "7f0000000000 default N5=1", 1, 1, { { 5, 4 } } },
@@ -175,7 +177,8 @@ test_config(void)
 			g_assert_nonnull(err);
 	}
 	{
-		const char *t = "[daemon]\ntick-seconds = 2\n[ksm]\nadvisor = auto\n[numa]\nmerge-across-nodes = 0\n";
+		const char *t =
+			"[daemon]\ntick-seconds = 2\n[ksm]\nadvisor = auto\n[numa]\nmerge-across-nodes = 0\n";
 		g_autofree char *again = NULL, *twice = NULL;
 		g_auto(KvConfig) a = { 0 };
 		g_auto(KvConfig) b = { 0 };
@@ -292,33 +295,54 @@ test_act_files(void)
 	put(root, "sys/fs/cgroup/unified/g/memory.high", "max\n");
 
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_KSM_KNOB; a->policy = g_strdup("ksm"); a->knob = KV_KSM_RUN; a->value = 1;
+	a->kind = KV_ACTION_KSM_KNOB;
+	a->policy = g_strdup("ksm");
+	a->knob = KV_KSM_RUN;
+	a->value = 1;
 	a->reason = g_strdup("t");
 	g_ptr_array_add(p->actions, a);
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_KSM_KNOB; a->policy = g_strdup("ksm"); a->knob = KV_KSM_ADVISOR_MODE;
-	a->value_str = g_strdup("scan-time"); a->reason = g_strdup("t");
+	a->kind = KV_ACTION_KSM_KNOB;
+	a->policy = g_strdup("ksm");
+	a->knob = KV_KSM_ADVISOR_MODE;
+	a->value_str = g_strdup("scan-time");
+	a->reason = g_strdup("t");
 	g_ptr_array_add(p->actions, a);
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_CGROUP_LIMIT; a->policy = g_strdup("swap"); a->guest = g_strdup("g");
-	a->cg_version = KV_CGROUP_V1; a->value = 1u << 30; a->reason = g_strdup("t");
+	a->kind = KV_ACTION_CGROUP_LIMIT;
+	a->policy = g_strdup("swap");
+	a->guest = g_strdup("g");
+	a->cg_version = KV_CGROUP_V1;
+	a->value = 1u << 30;
+	a->reason = g_strdup("t");
 	a->cg_file = g_strdup("/sys/fs/cgroup/memory/g/memory.limit_in_bytes");
 	g_ptr_array_add(p->actions, a);
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_CGROUP_LIMIT; a->policy = g_strdup("swap"); a->guest = g_strdup("g");
-	a->cg_version = KV_CGROUP_V2; a->value = KV_UNLIMITED; a->reason = g_strdup("t");
+	a->kind = KV_ACTION_CGROUP_LIMIT;
+	a->policy = g_strdup("swap");
+	a->guest = g_strdup("g");
+	a->cg_version = KV_CGROUP_V2;
+	a->value = KV_UNLIMITED;
+	a->reason = g_strdup("t");
 	a->cg_file = g_strdup("/sys/fs/cgroup/unified/g/memory.high");
 	g_ptr_array_add(p->actions, a);
 	/* A guest destroyed between sense and act: its cgroup is gone. */
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_CGROUP_LIMIT; a->policy = g_strdup("swap"); a->guest = g_strdup("gone");
-	a->cg_version = KV_CGROUP_V1; a->value = 1u << 30; a->reason = g_strdup("t");
+	a->kind = KV_ACTION_CGROUP_LIMIT;
+	a->policy = g_strdup("swap");
+	a->guest = g_strdup("gone");
+	a->cg_version = KV_CGROUP_V1;
+	a->value = 1u << 30;
+	a->reason = g_strdup("t");
 	a->cg_file = g_strdup("/sys/fs/cgroup/memory/gone/memory.limit_in_bytes");
 	g_ptr_array_add(p->actions, a);
 	/* A balloon without a hypervisor. */
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_BALLOON; a->policy = g_strdup("balloon"); a->guest = g_strdup("g");
-	a->value = 1024; a->reason = g_strdup("t");
+	a->kind = KV_ACTION_BALLOON;
+	a->policy = g_strdup("balloon");
+	a->guest = g_strdup("g");
+	a->value = 1024;
+	a->reason = g_strdup("t");
 	g_ptr_array_add(p->actions, a);
 
 	/* Dry run: nothing changes. */
@@ -353,10 +377,15 @@ test_act_files(void)
 static void
 test_errno_class(void)
 {
-	static const struct { int e; KvActionResult r; } cases[] = {
-		{ EBUSY, KV_RESULT_TRANSIENT }, { EAGAIN, KV_RESULT_TRANSIENT }, { ENOMEM, KV_RESULT_TRANSIENT },
-		{ EINTR, KV_RESULT_TRANSIENT }, { EROFS, KV_RESULT_PERMANENT }, { EACCES, KV_RESULT_PERMANENT },
-		{ EPERM, KV_RESULT_PERMANENT }, { EINVAL, KV_RESULT_PERMANENT }, { ENOENT, KV_RESULT_PERMANENT },
+	static const struct {
+		int e;
+		KvActionResult r;
+	} cases[] = {
+		{ EBUSY, KV_RESULT_TRANSIENT },  { EAGAIN, KV_RESULT_TRANSIENT },
+		{ ENOMEM, KV_RESULT_TRANSIENT }, { EINTR, KV_RESULT_TRANSIENT },
+		{ EROFS, KV_RESULT_PERMANENT },  { EACCES, KV_RESULT_PERMANENT },
+		{ EPERM, KV_RESULT_PERMANENT },  { EINVAL, KV_RESULT_PERMANENT },
+		{ ENOENT, KV_RESULT_PERMANENT },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -396,8 +425,11 @@ test_guest_destroyed(void)
 	virDomainFree(dom);
 
 	a = g_new0(KvAction, 1);
-	a->kind = KV_ACTION_BALLOON; a->policy = g_strdup("balloon"); a->guest = g_strdup("test");
-	a->value = 1024 * 1024; a->reason = g_strdup("t");
+	a->kind = KV_ACTION_BALLOON;
+	a->policy = g_strdup("balloon");
+	a->guest = g_strdup("test");
+	a->value = 1024 * 1024;
+	a->reason = g_strdup("t");
 	g_ptr_array_add(p->actions, a);
 	g_assert_cmpuint(kv_act(ctx, hv, p, FALSE), ==, 1);
 	g_test_message("%s", a->error);
@@ -427,7 +459,8 @@ test_balancer_state(void)
 	kv_config_defaults(&cfg);
 	{
 		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
-		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .state_dir = state }, &cfg);
+		g_autoptr(KvBalancer)
+			b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .state_dir = state }, &cfg);
 		const KvPlan *p;
 		g_autoptr(GError) err = NULL;
 		g_autofree char *run = NULL, *status = NULL, *text = NULL;
@@ -440,7 +473,7 @@ test_balancer_state(void)
 		run = get(root, "sys/kernel/mm/ksm/run");
 		g_assert_cmpstr(run, ==, "0");
 		p = kv_balancer_tick(b, FALSE, &err);
-		g_assert_cmpuint(p->actions->len, ==, 0);   /* nothing changes twice */
+		g_assert_cmpuint(p->actions->len, ==, 0); /* nothing changes twice */
 		status = kv_balancer_status_json(b);
 		text = kv_status_render_text(status, &err);
 		g_assert_no_error(err);
@@ -457,7 +490,8 @@ test_balancer_state(void)
 	}
 	{
 		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
-		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .state_dir = state }, &cfg);
+		g_autoptr(KvBalancer)
+			b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx, .state_dir = state }, &cfg);
 		g_autoptr(GPtrArray) notes = kv_balancer_take_notes(b);
 		g_autoptr(GError) err = NULL;
 		g_autofree char *hist = NULL, *status = NULL;
@@ -470,7 +504,7 @@ test_balancer_state(void)
 		g_assert_nonnull(strstr(status, "\"tick\" : 3"));
 		hist = get(state, "history.jsonl");
 		lines = g_strsplit(hist, "\n", -1);
-		g_assert_cmpuint(g_strv_length(lines), ==, ticks + 2);   /* 3 lines + "" */
+		g_assert_cmpuint(g_strv_length(lines), ==, ticks + 2); /* 3 lines + "" */
 	}
 	g_assert_null(kv_status_render_text("{\"schema\":\"other\"}", NULL));
 	rm_rf(root);
@@ -515,7 +549,7 @@ fake_stats(KvHv *hv, GError **error)
 	b->has_balloon = b->has_driver = TRUE;
 	b->current_kib = w->actual_kib;
 	b->maximum_kib = 4 * 1024 * 1024;
-	b->unused_kib = 10 * 1024;   /* short of memory: wants to grow */
+	b->unused_kib = 10 * 1024; /* short of memory: wants to grow */
 	g_ptr_array_add(out, b);
 	return out;
 }
@@ -539,8 +573,11 @@ fake_close(KvHv *hv)
 }
 
 static const KvHvOps fake_ops = {
-	.name = "fake", .list_domains = fake_list, .balloon_stats = fake_stats,
-	.set_balloon = fake_set, .close = fake_close,
+	.name = "fake",
+	.list_domains = fake_list,
+	.balloon_stats = fake_stats,
+	.set_balloon = fake_set,
+	.close = fake_close,
 };
 
 static KvHv *
@@ -573,8 +610,11 @@ test_hypervisor_restart(void)
 	cfg.balloon_interval_ticks = 1;
 	{
 		g_autoptr(KvCtx) ctx = kv_ctx_new(root);
-		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){
-			.ctx = ctx, .use_libvirt = TRUE, .open_hv = fake_open, .open_hv_data = &w }, &cfg);
+		g_autoptr(KvBalancer) b = kv_balancer_new(&(KvBalancerOptions){ .ctx = ctx,
+										.use_libvirt = TRUE,
+										.open_hv = fake_open,
+										.open_hv_data = &w },
+							  &cfg);
 		g_autoptr(GError) err = NULL;
 		guint64 before;
 
@@ -600,7 +640,7 @@ test_hypervisor_restart(void)
 			g_assert_nonnull(strstr(st, "\"libvirt\" : false"));
 			/* Disconnected, and why: how it was lost, then the retry. */
 			g_assert_nonnull(strstr(st, "\"libvirt_error\" : \"connection lost: fake: connection closed; "
-						"reconnecting: fake: connection closed (retry at tick"));
+						    "reconnecting: fake: connection closed (retry at tick"));
 			g_assert_nonnull(strstr(txt, ", libvirt disconnected for "));
 		}
 		g_assert_cmpuint(w.actual_kib, ==, before);
@@ -644,7 +684,7 @@ test_state_round_trip(void)
 	KvGuestPolicyState *ga, *gb;
 
 	g_assert_false(kv_balancer_state_load(path, b, &err));
-	g_assert_no_error(err);   /* no file: a fresh state, no complaint */
+	g_assert_no_error(err); /* no file: a fresh state, no complaint */
 	a->tick = 41;
 	a->ksm_active = TRUE;
 	a->low_gain_ticks = 3;
@@ -685,8 +725,7 @@ test_state_round_trip(void)
 	gb = kv_policy_state_guest(b, "vm-b");
 	g_assert_cmpuint(gb->cg_original_limit_bytes, ==, 1ull << 31);
 	/* A missing gain is "not measured", not 0. */
-	g_assert_true(g_file_set_contents(path, "{\"schema\":\"ksmvirt-balancer-state/1\",\"tick\":5}", -1,
-					  NULL));
+	g_assert_true(g_file_set_contents(path, "{\"schema\":\"ksmvirt-balancer-state/1\",\"tick\":5}", -1, NULL));
 	g_clear_pointer(&b, kv_policy_state_free);
 	b = kv_policy_state_new();
 	g_assert_true(kv_balancer_state_load(path, b, &err));
@@ -809,8 +848,8 @@ test_sense_no_smaps(void)
 {
 	g_autofree char *src = g_build_filename(TEST_DATA_DIR, "roots", "host-full", NULL);
 	g_autofree char *root = temp_root();
-	g_autofree char *cmd = g_strdup_printf("cp -a '%s/.' '%s/' && rm -f '%s/proc/1201/smaps'", src, root,
-					       root);
+	g_autofree char *cmd =
+		g_strdup_printf("cp -a '%s/.' '%s/' && rm -f '%s/proc/1201/smaps'", src, root, root);
 	g_autoptr(KvCtx) ctx = NULL;
 	g_autoptr(KvSnapshot) s = NULL;
 	g_autoptr(GError) err = NULL;

@@ -96,7 +96,7 @@ test_copy_clear(void)
 	g_assert_true(copy.guests != src.guests);
 	kv_config_clear(&src);
 	g_assert_null(src.guests);
-	kv_config_clear(&src);   /* cleared twice: nothing happens */
+	kv_config_clear(&src); /* cleared twice: nothing happens */
 	g_assert_cmpstr(copy.guests, ==, "web-*");
 	g_assert_cmpstr(copy.ksm_lock_file, ==, "/run/a.lock");
 	g_assert_cmpstr(copy.inspect_cache_file, ==, "/var/c.json");

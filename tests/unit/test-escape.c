@@ -36,18 +36,22 @@ static const Case term_cases[] = {
 	{ "del\x7f", "del\\x7f" },
 	{ "\x01\x1f", "\\x01\\x1f" },
 	/* C1 CSI (U+009B) is a control in UTF-8 terminals too. */
-	{ "c1\xc2\x9b" "31m", "c1\\u009b31m" },
+	{ "c1\xc2\x9b"
+	  "31m",
+	  "c1\\u009b31m" },
 	{ "\xc2\x85next", "\\u0085next" },
 	{ "\xc2\xa0nbsp", "\xc2\xa0nbsp" },
 	/* Right-to-left override and isolates. */
-	{ "evil\xe2\x80\xae" "fdp.exe", "evil\\u202efdp.exe" },
+	{ "evil\xe2\x80\xae"
+	  "fdp.exe",
+	  "evil\\u202efdp.exe" },
 	{ "\xe2\x81\xa6x\xe2\x81\xa9", "\\u2066x\\u2069" },
 	/* Invalid UTF-8: each byte shown. */
 	{ "bad\xff", "bad\\xff" },
 	{ "\xc3(", "\\xc3(" },
 	{ "\xe2\x82", "\\xe2\\x82" },
-	{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },       /* a UTF-16 surrogate */
-	{ "\xc0\xaf", "\\xc0\\xaf" },                /* overlong '/' */
+	{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },          /* a UTF-16 surrogate */
+	{ "\xc0\xaf", "\\xc0\\xaf" },                   /* overlong '/' */
 	{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" }, /* beyond U+10FFFF */
 	{ "日本語", "日本語" },
 	{ "😀", "😀" },

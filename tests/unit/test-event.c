@@ -5,25 +5,25 @@
 #include "kv-event.h"
 #include "kv-hv.h"
 
-static const char full_xml[] =
-	"<domain type='qemu' xmlns:ksmvirt='http://ksmvirt.org/xmlns/policy/1.0'>\n"
-	"  <name>web 1 \"quoted\" \xc3\xa9t\xc3\xa9</name>\n"
-	"  <uuid>0C2C4A4E-1D1B-4E6F-9A0B-1234567890AB</uuid>\n"
-	"  <memory unit='GiB'>2</memory>\n"
-	"  <currentMemory unit='MiB'>1536</currentMemory>\n"
-	"  <memtune><hard_limit unit='GiB'>3</hard_limit>"
-	"<min_guarantee unit='MiB'>768</min_guarantee></memtune>\n"
-	"  <metadata>\n"
-	"    <other:x xmlns:other='http://example.org/other' merge='off'/>\n"
-	"    <ksmvirt:policy merge='on' priority='-5' min-balloon-mib='512' group='web'/>\n"
-	"  </metadata>\n"
-	"  <cpu><numa>\n"
-	"    <cell id='0' cpus='0-1' memory='1' unit='GiB'/>\n"
-	"    <cell id='1' cpus='2-3' memory='1048576'/>\n"
-	"  </numa></cpu>\n"
-	"</domain>\n";
+static const char full_xml[] = "<domain type='qemu' xmlns:ksmvirt='http://ksmvirt.org/xmlns/policy/1.0'>\n"
+			       "  <name>web 1 \"quoted\" \xc3\xa9t\xc3\xa9</name>\n"
+			       "  <uuid>0C2C4A4E-1D1B-4E6F-9A0B-1234567890AB</uuid>\n"
+			       "  <memory unit='GiB'>2</memory>\n"
+			       "  <currentMemory unit='MiB'>1536</currentMemory>\n"
+			       "  <memtune><hard_limit unit='GiB'>3</hard_limit>"
+			       "<min_guarantee unit='MiB'>768</min_guarantee></memtune>\n"
+			       "  <metadata>\n"
+			       "    <other:x xmlns:other='http://example.org/other' merge='off'/>\n"
+			       "    <ksmvirt:policy merge='on' priority='-5' min-balloon-mib='512' group='web'/>\n"
+			       "  </metadata>\n"
+			       "  <cpu><numa>\n"
+			       "    <cell id='0' cpus='0-1' memory='1' unit='GiB'/>\n"
+			       "    <cell id='1' cpus='2-3' memory='1048576'/>\n"
+			       "  </numa></cpu>\n"
+			       "</domain>\n";
 
-static KvEvent *parse(const char *xml, GError **error)
+static KvEvent *
+parse(const char *xml, GError **error)
 {
 	KvEvent *ev = kv_event_new(KV_EVENT_OP_START, "begin", "-");
 	if (!kv_event_parse_domain_xml(ev, xml, strlen(xml), error)) {
@@ -33,9 +33,10 @@ static KvEvent *parse(const char *xml, GError **error)
 	return ev;
 }
 
-static void test_ops(void)
+static void
+test_ops(void)
 {
-	const char *names[] = { "prepare", "start", "started", "stopped", "release",
+	const char *names[] = { "prepare", "start",   "started",   "stopped", "release",
 				"migrate", "restore", "reconnect", "attach" };
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		KvEventOp op = kv_event_op_from_string(names[i]);
@@ -49,31 +50,23 @@ static void test_ops(void)
 	g_assert_cmpint(kv_event_op_from_string(NULL), ==, KV_EVENT_OP_UNKNOWN);
 }
 
-static void test_units(void)
+static void
+test_units(void)
 {
 	static const struct {
 		const char *value, *unit;
 		gboolean ok;
 		guint64 kib;
 	} cases[] = {
-		{ "1024", NULL, TRUE, 1024 },
-		{ "1024", "KiB", TRUE, 1024 },
-		{ "1024", "k", TRUE, 1024 },
-		{ "1000", "KB", TRUE, 977 },    /* 1,000,000 bytes rounds up */
-		{ "2", "MiB", TRUE, 2048 },
-		{ "2", "M", TRUE, 2048 },
-		{ "1", "MB", TRUE, 977 },
-		{ "3", "GiB", TRUE, 3u << 20 },
-		{ "1", "t", TRUE, 1u << 30 },
-		{ "4096", "bytes", TRUE, 4 },
-		{ "1", "b", TRUE, 1 },
-		{ " 12 ", "KiB", TRUE, 12 },
-		{ "", "KiB", FALSE, 0 },
-		{ "12x", "KiB", FALSE, 0 },
-		{ "-1", "KiB", FALSE, 0 },
-		{ "1", "furlong", FALSE, 0 },
-		{ "1", "Mi", FALSE, 0 },
-		{ "99999999999999", "EiB", FALSE, 0 },
+		{ "1024", NULL, TRUE, 1024 }, { "1024", "KiB", TRUE, 1024 },
+		{ "1024", "k", TRUE, 1024 },  { "1000", "KB", TRUE, 977 }, /* 1,000,000 bytes rounds up */
+		{ "2", "MiB", TRUE, 2048 },   { "2", "M", TRUE, 2048 },
+		{ "1", "MB", TRUE, 977 },     { "3", "GiB", TRUE, 3u << 20 },
+		{ "1", "t", TRUE, 1u << 30 }, { "4096", "bytes", TRUE, 4 },
+		{ "1", "b", TRUE, 1 },        { " 12 ", "KiB", TRUE, 12 },
+		{ "", "KiB", FALSE, 0 },      { "12x", "KiB", FALSE, 0 },
+		{ "-1", "KiB", FALSE, 0 },    { "1", "furlong", FALSE, 0 },
+		{ "1", "Mi", FALSE, 0 },      { "99999999999999", "EiB", FALSE, 0 },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		guint64 kib = 0;
@@ -88,7 +81,8 @@ static void test_units(void)
 	}
 }
 
-static void test_parse_full(void)
+static void
+test_parse_full(void)
 {
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvEvent) ev = parse(full_xml, &err);
@@ -117,7 +111,8 @@ static void test_parse_full(void)
 	g_assert_cmpuint(g_strv_length(why), ==, 0);
 }
 
-static void test_parse_backing(void)
+static void
+test_parse_backing(void)
 {
 	static const struct {
 		const char *backing;
@@ -127,20 +122,20 @@ static void test_parse_backing(void)
 	} cases[] = {
 		{ "<memoryBacking><nosharepages/></memoryBacking>", TRUE, 0, NULL },
 		{ "<memoryBacking><hugepages/></memoryBacking>", FALSE, 1, "hugepages" },
-		{ "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>",
-		  FALSE, 2, "memfd" },
+		{ "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>", FALSE, 2,
+		  "memfd" },
 		{ "<memoryBacking><source type='file'/></memoryBacking>", FALSE, 1, "file" },
-		{ "<memoryBacking><source type='anonymous'/><access mode='private'/></memoryBacking>",
-		  FALSE, 0, NULL },
+		{ "<memoryBacking><source type='anonymous'/><access mode='private'/></memoryBacking>", FALSE,
+		  0, NULL },
 		{ "<cpu><numa><cell id='0' cpus='0' memory='64' unit='MiB' memAccess='shared'/></numa></cpu>",
 		  FALSE, 1, "shared" },
 		{ "<metadata><ksmvirt:policy merge='off'/></metadata>", TRUE, 0, NULL },
 		{ "<metadata><policy merge='off'/></metadata>", FALSE, 0, NULL }, /* no namespace */
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree gchar *xml = g_strdup_printf(
-			"<domain xmlns:ksmvirt='http://ksmvirt.org/xmlns/policy/1.0'>"
-			"<name>g</name><memory>65536</memory>%s</domain>", cases[i].backing);
+		g_autofree gchar *xml = g_strdup_printf("<domain xmlns:ksmvirt='http://ksmvirt.org/xmlns/policy/1.0'>"
+							"<name>g</name><memory>65536</memory>%s</domain>",
+							cases[i].backing);
 		g_autoptr(GError) err = NULL;
 		g_autoptr(KvEvent) ev = parse(xml, &err);
 		g_test_message("case %u: %s", i, cases[i].backing);
@@ -153,13 +148,14 @@ static void test_parse_backing(void)
 	}
 }
 
-static void test_parse_bad_policy(void)
+static void
+test_parse_bad_policy(void)
 {
 	g_autoptr(GError) err = NULL;
-	g_autoptr(KvEvent) ev = parse(
-		"<domain xmlns:k='http://ksmvirt.org/xmlns/policy/1.0'><name>g</name>"
-		"<metadata><k:policy merge='maybe' priority='high' group='g1'/></metadata></domain>",
-		&err);
+	g_autoptr(KvEvent) ev =
+		parse("<domain xmlns:k='http://ksmvirt.org/xmlns/policy/1.0'><name>g</name>"
+		      "<metadata><k:policy merge='maybe' priority='high' group='g1'/></metadata></domain>",
+		      &err);
 	g_assert_no_error(err);
 	g_assert_true(ev->has_policy);
 	g_assert_cmpint(ev->merge, ==, KV_POLICY_MERGE_DEFAULT);
@@ -169,13 +165,14 @@ static void test_parse_bad_policy(void)
 	g_assert_nonnull(strstr(ev->policy_error, "merge='maybe'"));
 }
 
-static void test_parse_domstatus(void)
+static void
+test_parse_domstatus(void)
 {
 	g_autoptr(GError) err = NULL;
-	g_autoptr(KvEvent) ev = parse(
-		"<domstatus state='running' pid='42'><domain type='qemu' id='3'>"
-		"<name>inner</name><uuid>0c2c4a4e1d1b4e6f9a0b1234567890ab</uuid>"
-		"<memory unit='KiB'>4096</memory></domain></domstatus>", &err);
+	g_autoptr(KvEvent) ev = parse("<domstatus state='running' pid='42'><domain type='qemu' id='3'>"
+				      "<name>inner</name><uuid>0c2c4a4e1d1b4e6f9a0b1234567890ab</uuid>"
+				      "<memory unit='KiB'>4096</memory></domain></domstatus>",
+				      &err);
 	g_assert_no_error(err);
 	g_assert_cmpstr(ev->name, ==, "inner");
 	g_assert_cmpstr(ev->uuid, ==, "0c2c4a4e-1d1b-4e6f-9a0b-1234567890ab");
@@ -183,7 +180,8 @@ static void test_parse_domstatus(void)
 	g_assert_cmpuint(ev->min_guarantee_kib, ==, 0);
 }
 
-static void test_parse_errors(void)
+static void
+test_parse_errors(void)
 {
 	static const struct {
 		const char *xml;
@@ -216,7 +214,8 @@ static void test_parse_errors(void)
 	}
 }
 
-static void test_json_roundtrip(void)
+static void
+test_json_roundtrip(void)
 {
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvEvent) ev = parse(full_xml, &err);
@@ -258,7 +257,8 @@ static void test_json_roundtrip(void)
 	g_assert_cmpstr(again, ==, line);
 }
 
-static void test_json_escapes(void)
+static void
+test_json_escapes(void)
 {
 	g_autoptr(KvEvent) ev = kv_event_new(KV_EVENT_OP_RELEASE, "end", "-");
 	ev->name = g_strdup("t\tq\"b\\c\x01d\x7f \xe6\x97\xa5 bad\xc3\x28");
@@ -280,10 +280,14 @@ static void test_json_escapes(void)
 	g_assert_cmpuint(back->seq, ==, 0);
 }
 
-static void test_json_errors(void)
+static void
+test_json_errors(void)
 {
 	const char *bad[] = {
-		"", "{", "[]", "{\"schema\":\"other/1\",\"op\":\"start\",\"name\":\"x\"}",
+		"",
+		"{",
+		"[]",
+		"{\"schema\":\"other/1\",\"op\":\"start\",\"name\":\"x\"}",
 		"{\"schema\":\"ksmvirt-event/1\",\"op\":\"explode\",\"name\":\"x\"}",
 		"{\"schema\":\"ksmvirt-event/1\",\"op\":\"start\"}",
 	};
@@ -294,7 +298,8 @@ static void test_json_errors(void)
 	}
 }
 
-static void test_big_xml(void)
+static void
+test_big_xml(void)
 {
 	/* 10 MB of metadata must parse, and quickly enough for a hook. */
 	g_autoptr(GString) s = g_string_new("<domain><name>big</name><metadata><blob>");
@@ -311,7 +316,8 @@ static void test_big_xml(void)
 
 /* Ten levels of ten references each: 10^9 copies of "lol" once expanded,
  * referenced in element text and in attribute values. */
-static gchar *billion_laughs(const char *body)
+static gchar *
+billion_laughs(const char *body)
 {
 	g_autoptr(GString) s = g_string_new("<?xml version='1.0'?>\n<!DOCTYPE domain [\n"
 					    "<!ENTITY lol0 'lol'>\n");
@@ -325,7 +331,8 @@ static gchar *billion_laughs(const char *body)
 	return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-static void test_billion_laughs(void)
+static void
+test_billion_laughs(void)
 {
 	static const char *const bodies[] = {
 		"<domain><name>a&lol9;</name><memory>1&lol9;</memory></domain>",
@@ -350,20 +357,22 @@ static void test_billion_laughs(void)
 		gint64 disks_us = g_get_monotonic_time() - t0;
 		g_assert_null(disks);
 		g_assert_nonnull(err);
-		g_test_message("case %u: refused in %" G_GINT64_FORMAT " us and %"
-			       G_GINT64_FORMAT " us", i, event_us, disks_us);
+		g_test_message("case %u: refused in %" G_GINT64_FORMAT " us and %" G_GINT64_FORMAT " us", i,
+			       event_us, disks_us);
 		/* Milliseconds, with room for sanitizers and a loaded machine. */
 		g_assert_cmpint(event_us, <, 500000);
 		g_assert_cmpint(disks_us, <, 500000);
 	}
 }
 
-static void test_xml_bounds(void)
+static void
+test_xml_bounds(void)
 {
 	g_autoptr(GError) err = NULL;
 	/* A DOCTYPE that declares nothing is harmless. */
 	g_autoptr(KvEvent) ev = parse("<?xml version='1.0'?>\n<!DOCTYPE domain>\n"
-				      "<domain><name>d&amp;t&#x41;</name></domain>", &err);
+				      "<domain><name>d&amp;t&#x41;</name></domain>",
+				      &err);
 	g_assert_no_error(err);
 	g_assert_cmpstr(ev->name, ==, "d&tA");
 	/* Over the size cap: refused without parsing. */
@@ -385,7 +394,8 @@ static void test_xml_bounds(void)
 	g_assert_error(err, KV_EVENT_ERROR, KV_EVENT_ERROR_XML);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/event/ops", test_ops);

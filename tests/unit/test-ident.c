@@ -18,7 +18,8 @@ test_qemu_conf(void)
 static void
 test_passwd(void)
 {
-	const char *pw = "root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:107::/:/bin/false\nbad:x:zz:1::/:/\n";
+	const char *pw =
+		"root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:107::/:/bin/false\nbad:x:zz:1::/:/\n";
 	guint uid = 1;
 
 	g_assert_true(kv_passwd_lookup(pw, "root", &uid));
@@ -38,7 +39,8 @@ test_cgroup(void)
 {
 	g_assert_true(kv_cgroup_is_libvirt_machine("/machine/qemu-1-web.libvirt-qemu"));
 	g_assert_true(kv_cgroup_is_libvirt_machine("/machine/qemu-12-db.libvirt-qemu/emulator"));
-	g_assert_true(kv_cgroup_is_libvirt_machine("/machine.slice/machine-qemu\\x2d1\\x2dweb.scope/libvirt/emulator"));
+	g_assert_true(kv_cgroup_is_libvirt_machine(
+		"/machine.slice/machine-qemu\\x2d1\\x2dweb.scope/libvirt/emulator"));
 	g_assert_false(kv_cgroup_is_libvirt_machine("/"));
 	g_assert_false(kv_cgroup_is_libvirt_machine("/machine"));
 	g_assert_false(kv_cgroup_is_libvirt_machine("/machine/qemu-.libvirt-qemu"));
@@ -55,7 +57,8 @@ test_status_uid(void)
 {
 	KvProcStatus st;
 
-	kv_proc_status_parse("Name:\tqemu\nUmask:\t0022\nUid:\t64055\t64055\t64055\t64055\nVmRSS:\t 10 kB\n", &st);
+	kv_proc_status_parse("Name:\tqemu\nUmask:\t0022\nUid:\t64055\t64055\t64055\t64055\nVmRSS:\t 10 kB\n",
+			     &st);
 	g_assert_true(st.have & KV_PROC_STATUS_HAVE_UID);
 	g_assert_cmpuint(st.uid_real, ==, 64055);
 	g_assert_cmpuint(st.uid_effective, ==, 64055);

@@ -27,7 +27,8 @@ test_family(void)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		KvOsInfo os = { .type = (char *)cases[i].type, .distro = (char *)cases[i].distro,
+		KvOsInfo os = { .type = (char *)cases[i].type,
+				.distro = (char *)cases[i].distro,
 				.major = cases[i].major };
 		g_autofree char *f = kv_os_info_family(&os);
 
@@ -44,8 +45,12 @@ test_family(void)
 static void
 test_json(void)
 {
-	KvOsInfo os = { .type = "linux", .distro = "debian", .product_name = "Debian \"12\"",
-			.major = 12, .minor = 7, .arch = "x86_64" };
+	KvOsInfo os = { .type = "linux",
+			.distro = "debian",
+			.product_name = "Debian \"12\"",
+			.major = 12,
+			.minor = 7,
+			.arch = "x86_64" };
 	g_autofree char *s = kv_os_info_to_json(&os);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvOsInfo) back = kv_os_info_from_json(s, &err);
@@ -112,7 +117,8 @@ test_cache(void)
 static void
 test_child(void)
 {
-	const char *ok[] = { "/bin/sh", "-c", "echo '{\"type\":\"windows\",\"distro\":\"windows\",\"major\":10}'", NULL };
+	const char *ok[] = { "/bin/sh", "-c",
+			     "echo '{\"type\":\"windows\",\"distro\":\"windows\",\"major\":10}'", NULL };
 	const char *junk[] = { "/bin/sh", "-c", "echo junk; exit 3", NULL };
 	/* A hung inspection that also leaves a grandchild behind. */
 	const char *hung[] = { "/bin/sh", "-c", "sleep 30 & sleep 30", NULL };
@@ -161,18 +167,22 @@ os_new(const char *type, const char *product, int major)
 
 /* One step of the daemon's queue: what the daemon senses or hears, and
  * what each guest's state must be afterwards. */
-typedef enum { STEP_UPDATE, STEP_NEXT, STEP_FINISH } StepKind;
+typedef enum {
+	STEP_UPDATE,
+	STEP_NEXT,
+	STEP_FINISH
+} StepKind;
 
 typedef struct {
 	const char *what;
 	StepKind kind;
 	gint64 now_s;
-	const char *sensed;       /* UPDATE: "uuid=key;..." ("uuid=!why" for no key) */
-	const char *finish_uuid, *finish_key, *finish_type;   /* FINISH; type "timeout" */
-	const char *want_next;    /* NEXT: the uuid started, or NULL */
+	const char *sensed; /* UPDATE: "uuid=key;..." ("uuid=!why" for no key) */
+	const char *finish_uuid, *finish_key, *finish_type; /* FINISH; type "timeout" */
+	const char *want_next;                              /* NEXT: the uuid started, or NULL */
 	gboolean want_map_changed;
-	const char *want_states;  /* "uuid=state ..." after the step, sorted by name */
-	guint want_cache;         /* entries in the cache afterwards */
+	const char *want_states; /* "uuid=state ..." after the step, sorted by name */
+	guint want_cache;        /* entries in the cache afterwards */
 } Step;
 
 static GPtrArray *
@@ -204,7 +214,8 @@ states(KvInspectQueue *q)
 	for (guint i = 0; i < gs->len; i++) {
 		const KvInspectGuest *g = g_ptr_array_index(gs, i);
 
-		g_string_append_printf(out, "%s%s=%s", i ? " " : "", g->uuid, kv_inspect_state_to_string(g->state));
+		g_string_append_printf(out, "%s%s=%s", i ? " " : "", g->uuid,
+				       kv_inspect_state_to_string(g->state));
 	}
 	return g_string_free(out, FALSE);
 }
@@ -219,33 +230,35 @@ test_queue(void)
 		{ "b starts", STEP_NEXT, 1, NULL, NULL, NULL, NULL, "b", FALSE, "a=done b=running c=unknown", 1 },
 		{ "one appliance at a time", STEP_NEXT, 2, NULL, NULL, NULL, NULL, NULL, FALSE,
 		  "a=done b=running c=unknown", 1 },
-		{ "d arrives while b runs", STEP_UPDATE, 3, "a=/a.img;b=/b.img;d=/d.img", NULL, NULL, NULL, NULL, FALSE,
-		  "a=done b=running d=pending", 1 },
+		{ "d arrives while b runs", STEP_UPDATE, 3, "a=/a.img;b=/b.img;d=/d.img", NULL, NULL, NULL,
+		  NULL, FALSE, "a=done b=running d=pending", 1 },
 		{ "b answers Windows", STEP_FINISH, 40, NULL, "b", "/b.img", "windows", NULL, TRUE,
 		  "a=done b=done d=pending", 2 },
 		{ "d starts", STEP_NEXT, 41, NULL, NULL, NULL, NULL, "d", FALSE, "a=done b=done d=running", 2 },
 		{ "d times out: not cached", STEP_FINISH, 100, NULL, "d", "/d.img", "timeout", NULL, TRUE,
 		  "a=done b=done d=unknown", 2 },
-		{ "nothing to run", STEP_NEXT, 101, NULL, NULL, NULL, NULL, NULL, FALSE, "a=done b=done d=unknown", 2 },
-		{ "no retry before the delay", STEP_UPDATE, 200, "a=/a.img;b=/b.img;d=/d.img", NULL, NULL, NULL, NULL,
-		  FALSE, "a=done b=done d=unknown", 2 },
-		{ "retry after the delay", STEP_UPDATE, 100 + KV_INSPECT_RETRY_S, "a=/a.img;b=/b.img;d=/d.img", NULL,
-		  NULL, NULL, NULL, FALSE, "a=done b=done d=pending", 2 },
-		{ "d starts again", STEP_NEXT, 701, NULL, NULL, NULL, NULL, "d", FALSE, "a=done b=done d=running", 2 },
-		{ "d's disk changes while it runs", STEP_UPDATE, 702, "a=/a.img;b=/b.img;d=/d2.img", NULL, NULL,
-		  NULL, NULL, FALSE, "a=done b=done d=running", 2 },
-		{ "the old answer is cached, d is queued again", STEP_FINISH, 750, NULL, "d", "/d.img", "linux", NULL,
-		  FALSE, "a=done b=done d=pending", 3 },
-		{ "b's disk changes back to a cached one", STEP_UPDATE, 751, "a=/a.img;b=/d.img;d=/d2.img", NULL, NULL,
-		  NULL, NULL, TRUE, "a=done b=done d=pending", 3 },
+		{ "nothing to run", STEP_NEXT, 101, NULL, NULL, NULL, NULL, NULL, FALSE,
+		  "a=done b=done d=unknown", 2 },
+		{ "no retry before the delay", STEP_UPDATE, 200, "a=/a.img;b=/b.img;d=/d.img", NULL, NULL,
+		  NULL, NULL, FALSE, "a=done b=done d=unknown", 2 },
+		{ "retry after the delay", STEP_UPDATE, 100 + KV_INSPECT_RETRY_S,
+		  "a=/a.img;b=/b.img;d=/d.img", NULL, NULL, NULL, NULL, FALSE, "a=done b=done d=pending", 2 },
+		{ "d starts again", STEP_NEXT, 701, NULL, NULL, NULL, NULL, "d", FALSE,
+		  "a=done b=done d=running", 2 },
+		{ "d's disk changes while it runs", STEP_UPDATE, 702, "a=/a.img;b=/b.img;d=/d2.img", NULL,
+		  NULL, NULL, NULL, FALSE, "a=done b=done d=running", 2 },
+		{ "the old answer is cached, d is queued again", STEP_FINISH, 750, NULL, "d", "/d.img",
+		  "linux", NULL, FALSE, "a=done b=done d=pending", 3 },
+		{ "b's disk changes back to a cached one", STEP_UPDATE, 751, "a=/a.img;b=/d.img;d=/d2.img",
+		  NULL, NULL, NULL, NULL, TRUE, "a=done b=done d=pending", 3 },
 		{ "d starts", STEP_NEXT, 752, NULL, NULL, NULL, NULL, "d", FALSE, "a=done b=done d=running", 3 },
-		{ "guests stop; the running one stays until it ends", STEP_UPDATE, 753, "", NULL, NULL, NULL, NULL,
-		  FALSE, "d=running", 3 },
-		{ "d ends after its guest stopped", STEP_FINISH, 800, NULL, "d", "/d2.img", "linux", NULL, TRUE,
-		  "d=done", 4 },
+		{ "guests stop; the running one stays until it ends", STEP_UPDATE, 753, "", NULL, NULL, NULL,
+		  NULL, FALSE, "d=running", 3 },
+		{ "d ends after its guest stopped", STEP_FINISH, 800, NULL, "d", "/d2.img", "linux", NULL,
+		  TRUE, "d=done", 4 },
 		{ "gone", STEP_UPDATE, 801, "", NULL, NULL, NULL, NULL, FALSE, "", 4 },
-		{ "two guests share one new image", STEP_UPDATE, 802, "e=/s.img;f=/s.img", NULL, NULL, NULL, NULL,
-		  FALSE, "e=pending f=pending", 4 },
+		{ "two guests share one new image", STEP_UPDATE, 802, "e=/s.img;f=/s.img", NULL, NULL, NULL,
+		  NULL, FALSE, "e=pending f=pending", 4 },
 		{ "e starts", STEP_NEXT, 803, NULL, NULL, NULL, NULL, "e", FALSE, "e=running f=pending", 4 },
 		{ "e's answer serves f too", STEP_FINISH, 830, NULL, "e", "/s.img", "linux", NULL, TRUE,
 		  "e=done f=done", 5 },
@@ -274,11 +287,13 @@ test_queue(void)
 			g_assert_cmpstr(g ? g->uuid : NULL, ==, st->want_next);
 			g_assert_true(kv_inspect_queue_running(q) == (g ? g : kv_inspect_queue_running(q)));
 		} else {
-			g_autoptr(KvOsInfo) os = !strcmp(st->finish_type, "timeout") ?
-				kv_os_info_new_unknown("inspection timed out after 60 s") :
-				os_new(st->finish_type, "X", 10);
+			g_autoptr(KvOsInfo)
+				os = !strcmp(st->finish_type, "timeout")
+					     ? kv_os_info_new_unknown("inspection timed out after 60 s")
+					     : os_new(st->finish_type, "X", 10);
 
-			kv_inspect_queue_finish(q, st->finish_uuid, st->finish_key, os, now, &cache_changed, &map_changed);
+			kv_inspect_queue_finish(q, st->finish_uuid, st->finish_key, os, now, &cache_changed,
+						&map_changed);
 			g_assert_null(kv_inspect_queue_running(q));
 		}
 		g_assert_cmpint(map_changed, ==, st->want_map_changed);
@@ -288,7 +303,7 @@ test_queue(void)
 	}
 	/* The OS map: what the report reads. */
 	g_assert_cmpstr(((KvOsInfo *)g_hash_table_lookup(map, "a"))->distro, ==, "debian");
-	g_assert_true(kv_os_info_is_windows(g_hash_table_lookup(map, "b")) == FALSE);   /* b now has d's disk */
+	g_assert_true(kv_os_info_is_windows(g_hash_table_lookup(map, "b")) == FALSE); /* b now has d's disk */
 	g_assert_nonnull(strstr(((KvOsInfo *)g_hash_table_lookup(map, "c"))->reason, "No such file"));
 	g_assert_cmpstr(((KvOsInfo *)g_hash_table_lookup(map, "d"))->type, ==, "linux");
 }
@@ -355,7 +370,8 @@ test_queue_status(void)
 	g_autoptr(GHashTable) map = kv_os_map_new();
 	g_autoptr(KvInspectQueue) q = kv_inspect_queue_new(cache, map);
 	g_autoptr(KvOsInfo) win = os_new("windows", "Windows 10 Pro", 10);
-	g_autoptr(GPtrArray) sensed = parse_sensed("w=/w.img;p=/p.img;r=/r.img;u=!no disk image in its domain XML");
+	g_autoptr(GPtrArray)
+		sensed = parse_sensed("w=/w.img;p=/p.img;r=/r.img;u=!no disk image in its domain XML");
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonBuilder) off = json_builder_new();
 	g_autofree char *doc = NULL, *text = NULL, *doc_off = NULL, *text_off = NULL, *none = NULL;
@@ -371,7 +387,9 @@ test_queue_status(void)
 	text = kv_inspect_status_render_text(doc);
 	g_test_message("%s", text);
 	g_assert_nonnull(strstr(text, "timeout 600 s"));
-	g_assert_nonnull(strstr(text, "guest-w                  done     Windows 10 Pro (windows/windows/10), from the cache"));
+	g_assert_nonnull(
+		strstr(text,
+		       "guest-w                  done     Windows 10 Pro (windows/windows/10), from the cache"));
 	g_assert_nonnull(strstr(text, "guest-p                  running  for 7 s"));
 	g_assert_nonnull(strstr(text, "guest-r                  pending  for 7 s"));
 	g_assert_nonnull(strstr(text, "guest-u                  unknown  no disk image in its domain XML"));
@@ -392,7 +410,7 @@ test_domain_disks(void)
 {
 	static const struct {
 		const char *xml;
-		const char *want;   /* disks joined by ",", NULL: error */
+		const char *want; /* disks joined by ",", NULL: error */
 	} cases[] = {
 		{ "<domain><name>a</name><devices>"
 		  "<disk type='file' device='disk'><source file='/var/lib/a.img'/><target dev='vda'/></disk>"
@@ -402,7 +420,8 @@ test_domain_disks(void)
 		  "<disk type='file' device='disk'/>"
 		  "<disk type='file'><source file='/c.img'/></disk>"
 		  "<disk type='file' device='disk'><source file='relative.img'/></disk>"
-		  "</devices></domain>", "/var/lib/a.img,/dev/vg/b,/c.img" },
+		  "</devices></domain>",
+		  "/var/lib/a.img,/dev/vg/b,/c.img" },
 		{ "<domstatus><domain><devices><disk device='disk'><source file='/s.img'/></disk></devices></domain></domstatus>",
 		  "/s.img" },
 		{ "<domain><name>n</name></domain>", "" },
@@ -410,7 +429,8 @@ test_domain_disks(void)
 		  "/a b & c.img" },
 		{ "<domain", NULL },
 		/* An external entity is never fetched: the XML is refused. */
-		{ "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain><devices><disk><source file='&x;'/></disk></devices></domain>", NULL },
+		{ "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain><devices><disk><source file='&x;'/></disk></devices></domain>",
+		  NULL },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -186,8 +186,8 @@ static void
 test_deep_history(void)
 {
 	g_autofree char *deep = nested("{\"schema\":\"ksmvirt-history/1\",\"x\":", "[", DEEP, "");
-	g_autofree char *buf = g_strconcat(
-		"{\"schema\":\"ksmvirt-history/1\",\"time\":1,\"pages_sharing\":2}\n", deep, "\n", NULL);
+	g_autofree char *buf = g_strconcat("{\"schema\":\"ksmvirt-history/1\",\"time\":1,\"pages_sharing\":2}\n",
+					   deep, "\n", NULL);
 	g_autoptr(GArray) pts = g_array_new(FALSE, TRUE, sizeof(KvHistoryPoint));
 
 	g_assert_cmpuint(kv_history_parse(buf, pts), ==, 1);

@@ -76,16 +76,11 @@ test_hex_and_size(void)
 		gboolean ok;
 		guint64 want;
 	} sizes[] = {
-		{ "512", 'M', TRUE, 512ull << 20 },
-		{ "512M", 'B', TRUE, 512ull << 20 },
-		{ "1G", 'M', TRUE, 1ull << 30 },
-		{ "1048576k", 'M', TRUE, 1ull << 30 },
-		{ "262144", 'B', TRUE, 262144 },
-		{ "4096B", 'M', TRUE, 4096 },
-		{ "1MiB", 'B', TRUE, 1ull << 20 },
-		{ "16E", 'M', FALSE, 0 },
-		{ "lots", 'M', FALSE, 0 },
-		{ "-1", 'B', FALSE, 0 },
+		{ "512", 'M', TRUE, 512ull << 20 }, { "512M", 'B', TRUE, 512ull << 20 },
+		{ "1G", 'M', TRUE, 1ull << 30 },    { "1048576k", 'M', TRUE, 1ull << 30 },
+		{ "262144", 'B', TRUE, 262144 },    { "4096B", 'M', TRUE, 4096 },
+		{ "1MiB", 'B', TRUE, 1ull << 20 },  { "16E", 'M', FALSE, 0 },
+		{ "lots", 'M', FALSE, 0 },          { "-1", 'B', FALSE, 0 },
 		{ "99999999999G", 'M', FALSE, 0 },
 	};
 
@@ -117,7 +112,8 @@ test_keyed_lines(void)
 	Two t = { 0, 0 };
 	guint64 have = 0;
 
-	g_assert_cmpuint(kv_parse_keyed_lines("Alpha:   12 kB\nAlphaX: 3\nbeta 7\n", fields, 2, &t, &have), ==, 2);
+	g_assert_cmpuint(kv_parse_keyed_lines("Alpha:   12 kB\nAlphaX: 3\nbeta 7\n", fields, 2, &t, &have),
+			 ==, 2);
 	g_assert_cmpuint(t.a, ==, 12);
 	g_assert_cmpuint(t.b, ==, 7);
 	g_assert_cmpuint(have, ==, 3);

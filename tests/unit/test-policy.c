@@ -11,15 +11,15 @@
 /* Host: 16 GiB unless told otherwise. */
 typedef struct {
 	guint64 total_kib, avail_kib, swap_free_kib;
-	double psi_some, psi_full;   /* < 0: no PSI */
+	double psi_some, psi_full; /* < 0: no PSI */
 	guint64 run, pages_to_scan, sleep_ms, shared, sharing, man;
-	const char *advisor_mode;    /* NULL: kernel without advisor */
+	const char *advisor_mode; /* NULL: kernel without advisor */
 	gboolean deltas;
 	guint64 prev_run;
-	double ksmd_cpu_s;           /* < 0: not measured */
+	double ksmd_cpu_s; /* < 0: not measured */
 	gint64 merged_delta;
 	guint64 full_scans_delta;
-	guint64 swpin_copy_delta;    /* ksm_swpin_copy since the last tick */
+	guint64 swpin_copy_delta; /* ksm_swpin_copy since the last tick */
 } HostCase;
 
 static KvSnapshot *
@@ -116,105 +116,384 @@ test_ksm_table(void)
 	static const struct {
 		const char *what;
 		HostCase h;
-		guint64 guest_ram_kib;        /* one guest */
+		guint64 guest_ram_kib; /* one guest */
 		gboolean active_before;
 		guint low_gain_before;
-		guint64 want_run, want_pages;  /* NONE: no write */
+		guint64 want_run, want_pages; /* NONE: no write */
 		const char *want_decision;
 		const char *reason_has;
-		gboolean warmup;               /* fewer than two full scans since on */
+		gboolean warmup; /* fewer than two full scans since on */
 	} cases[] = {
 		{ "comfortable host, KSM off: nothing to do",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 },
-		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable", FALSE },
+		  4 * GIB_KIB,
+		  FALSE,
+		  0,
+		  NONE,
+		  NONE,
+		  "off",
+		  "comfortable",
+		  FALSE },
 		{ "comfortable host, KSM on: run=0 keeps merged pages, never run=2",
-		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100, .sleep_ms = 20,
-		    .sharing = 5000 },
-		  4 * GIB_KIB, TRUE, 0, 0, NONE, "off", "5000 merged pages stay merged", FALSE },
+		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100, .sleep_ms = 20, .sharing = 5000 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  0,
+		  NONE,
+		  "off",
+		  "5000 merged pages stay merged",
+		  FALSE },
 		{ "overcommitted: run=1, start rate",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 },
-		  20 * GIB_KIB, FALSE, 0, 1, 300, "on", "starting at", FALSE },
+		  20 * GIB_KIB,
+		  FALSE,
+		  0,
+		  1,
+		  300,
+		  "on",
+		  "starting at",
+		  FALSE },
 		{ "low MemAvailable: on",
 		  { .avail_kib = 2 * GIB_KIB, .psi_some = -1, .run = 0, .pages_to_scan = 500, .sleep_ms = 20 },
-		  4 * GIB_KIB, FALSE, 0, 1, NONE, "on", "MemAvailable 12%", FALSE },
+		  4 * GIB_KIB,
+		  FALSE,
+		  0,
+		  1,
+		  NONE,
+		  "on",
+		  "MemAvailable 12%",
+		  FALSE },
 		{ "PSI pressure: on",
 		  { .avail_kib = 12 * GIB_KIB, .psi_some = 25, .run = 0, .pages_to_scan = 100, .sleep_ms = 20 },
-		  0, FALSE, 0, 1, 300, "on", "PSI some 25.0%", FALSE },
+		  0,
+		  FALSE,
+		  0,
+		  1,
+		  300,
+		  "on",
+		  "PSI some 25.0%",
+		  FALSE },
 		{ "hysteresis: between thresholds stays on",
-		  { .avail_kib = 4 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 400, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.5, .merged_delta = 5000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, 600, "raise", "10000 pages newly merged", FALSE },
+		  { .avail_kib = 4 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 400,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 0.5,
+		    .merged_delta = 5000 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  NONE,
+		  600,
+		  "raise",
+		  "10000 pages newly merged",
+		  FALSE },
 		{ "hysteresis: between thresholds stays off",
 		  { .avail_kib = 4 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 400, .sleep_ms = 20 },
-		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable", FALSE },
+		  4 * GIB_KIB,
+		  FALSE,
+		  0,
+		  NONE,
+		  NONE,
+		  "off",
+		  "comfortable",
+		  FALSE },
 		{ "good benefit under pressure: double",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 1000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 50000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, 2000, "raise", "under pressure", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 1000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 1.0,
+		    .merged_delta = 50000 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  NONE,
+		  2000,
+		  "raise",
+		  "under pressure",
+		  FALSE },
 		{ "good benefit: clamp to max",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 3000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 50000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, 4000, "raise", "", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 3000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 1.0,
+		    .merged_delta = 50000 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  NONE,
+		  4000,
+		  "raise",
+		  "",
+		  FALSE },
 		{ "good benefit at max: no write",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 4000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 50000 },
-		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "maximum rate", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 4000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 1.0,
+		    .merged_delta = 50000 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  NONE,
+		  NONE,
+		  "on",
+		  "maximum rate",
+		  FALSE },
 		{ "low gain, first tick: keep",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 2000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 100 },
-		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "1 of 3 ticks", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 2000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 2.0,
+		    .merged_delta = 100 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  NONE,
+		  NONE,
+		  "on",
+		  "1 of 3 ticks",
+		  FALSE },
 		{ "low gain, third tick: back off by half",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 2000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 100 },
-		  4 * GIB_KIB, TRUE, 2, NONE, 1000, "back off", "backing off", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 2000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 2.0,
+		    .merged_delta = 100 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  2,
+		  NONE,
+		  1000,
+		  "back off",
+		  "backing off",
+		  FALSE },
 		{ "nothing merges, ksmd nearly idle: back off to the minimum",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0, .merged_delta = 0 },
-		  4 * GIB_KIB, TRUE, 5, NONE, 64, "back off", "0 pages newly merged", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 100,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 0,
+		    .merged_delta = 0 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  64,
+		  "back off",
+		  "0 pages newly merged",
+		  FALSE },
 		{ "pages unmerged (negative delta) is no gain",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.5, .merged_delta = -4000 },
-		  4 * GIB_KIB, TRUE, 5, NONE, NONE, "backed off", "backing off", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 64,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 0.5,
+		    .merged_delta = -4000 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  NONE,
+		  "backed off",
+		  "backing off",
+		  FALSE },
 		{ "first pass, nothing merged yet, under pressure: raise, no back off",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 500, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 0 },
-		  4 * GIB_KIB, TRUE, 5, NONE, 1000, "raise", "0 of 2 full scans done", TRUE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 500,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 2.0,
+		    .merged_delta = 0 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  1000,
+		  "raise",
+		  "0 of 2 full scans done",
+		  TRUE },
 		{ "first pass, overcommitted only: keep the rate",
-		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 500, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 0 },
-		  20 * GIB_KIB, TRUE, 5, NONE, NONE, "on", "the benefit shows from the second pass", TRUE },
+		  { .avail_kib = 12 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 500,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 2.0,
+		    .merged_delta = 0 },
+		  20 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  NONE,
+		  "on",
+		  "the benefit shows from the second pass",
+		  TRUE },
 		{ "second full scan completes this tick: judged on the benefit",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 500, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 2.0, .merged_delta = 0, .full_scans_delta = 2 },
-		  4 * GIB_KIB, TRUE, 5, NONE, 250, "back off", "backing off", TRUE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 500,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 2.0,
+		    .merged_delta = 0,
+		    .full_scans_delta = 2 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  250,
+		  "back off",
+		  "backing off",
+		  TRUE },
 		{ "ksmd was off last tick: no benefit measured yet",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 1000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 0, .ksmd_cpu_s = 0.0, .merged_delta = 0 },
-		  4 * GIB_KIB, TRUE, 0, NONE, NONE, "on", "until the benefit can be measured", FALSE },
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 1000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 0,
+		    .ksmd_cpu_s = 0.0,
+		    .merged_delta = 0 },
+		  4 * GIB_KIB,
+		  TRUE,
+		  0,
+		  NONE,
+		  NONE,
+		  "on",
+		  "until the benefit can be measured",
+		  FALSE },
 		{ "backed off, swap-in copied merged pages: re-arm at the start rate",
-		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1, .merged_delta = -20000,
+		  { .avail_kib = 12 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 64,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 0.1,
+		    .merged_delta = -20000,
 		    .swpin_copy_delta = 60000 },
-		  20 * GIB_KIB, TRUE, 5, NONE, 300, "re-arm", "60000 merged pages were copied at swap-in", FALSE },
+		  20 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  300,
+		  "re-arm",
+		  "60000 merged pages were copied at swap-in",
+		  FALSE },
 		{ "backed off, swap-in copies under pressure: re-arm doubled",
-		  { .avail_kib = 2 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1, .merged_delta = 0,
+		  { .avail_kib = 2 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 64,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 0.1,
+		    .merged_delta = 0,
 		    .swpin_copy_delta = 1000 },
-		  4 * GIB_KIB, TRUE, 5, NONE, 600, "re-arm", "doubled under pressure", FALSE },
+		  4 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  600,
+		  "re-arm",
+		  "doubled under pressure",
+		  FALSE },
 		{ "scanning fast when copies appear: re-arm never lowers the rate",
-		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 2000, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 1.0, .merged_delta = 0,
+		  { .avail_kib = 12 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 2000,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 1.0,
+		    .merged_delta = 0,
 		    .swpin_copy_delta = 1000 },
-		  20 * GIB_KIB, TRUE, 5, NONE, NONE, "re-arm", "pages_to_scan 2000", FALSE },
+		  20 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  NONE,
+		  "re-arm",
+		  "pages_to_scan 2000",
+		  FALSE },
 		{ "a few copies (under rearm-swpin-copies): stays backed off",
-		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1, .merged_delta = 0,
+		  { .avail_kib = 12 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 1,
+		    .pages_to_scan = 64,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 1,
+		    .ksmd_cpu_s = 0.1,
+		    .merged_delta = 0,
 		    .swpin_copy_delta = 255 },
-		  20 * GIB_KIB, TRUE, 5, NONE, NONE, "backed off", "backing off", FALSE },
+		  20 * GIB_KIB,
+		  TRUE,
+		  5,
+		  NONE,
+		  NONE,
+		  "backed off",
+		  "backing off",
+		  FALSE },
 		{ "comfortable host: copies do not turn KSM on",
-		  { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 0, .pages_to_scan = 64, .sleep_ms = 20,
-		    .deltas = TRUE, .prev_run = 0, .swpin_copy_delta = 60000 },
-		  4 * GIB_KIB, FALSE, 0, NONE, NONE, "off", "comfortable", FALSE },
+		  { .avail_kib = 12 * GIB_KIB,
+		    .psi_some = 0,
+		    .run = 0,
+		    .pages_to_scan = 64,
+		    .sleep_ms = 20,
+		    .deltas = TRUE,
+		    .prev_run = 0,
+		    .swpin_copy_delta = 60000 },
+		  4 * GIB_KIB,
+		  FALSE,
+		  0,
+		  NONE,
+		  NONE,
+		  "off",
+		  "comfortable",
+		  FALSE },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -256,8 +535,14 @@ test_ksm_table(void)
 static void
 test_ksm_rearm_off(void)
 {
-	HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 64,
-		       .sleep_ms = 20, .deltas = TRUE, .prev_run = 1, .ksmd_cpu_s = 0.1,
+	HostCase h = { .avail_kib = 12 * GIB_KIB,
+		       .psi_some = 0,
+		       .run = 1,
+		       .pages_to_scan = 64,
+		       .sleep_ms = 20,
+		       .deltas = TRUE,
+		       .prev_run = 1,
+		       .ksmd_cpu_s = 0.1,
 		       .swpin_copy_delta = 60000 };
 	g_autoptr(KvSnapshot) s = make_snapshot(&h);
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
@@ -282,7 +567,7 @@ test_ksm_advisor(void)
 		KvAdvisorUse use;
 		const char *mode_before;
 		double cpu_s;
-		const char *want_mode;     /* NULL: no advisor_mode write */
+		const char *want_mode; /* NULL: no advisor_mode write */
 		gboolean want_pages_write;
 	} cases[] = {
 		{ KV_ADVISOR_SCAN_TIME, "none", 1.0, "scan-time", FALSE },
@@ -294,9 +579,16 @@ test_ksm_advisor(void)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		HostCase h = { .avail_kib = GIB_KIB, .psi_some = 0, .run = 1, .pages_to_scan = 100,
-			       .sleep_ms = 20, .advisor_mode = cases[i].mode_before, .deltas = TRUE,
-			       .prev_run = 1, .ksmd_cpu_s = cases[i].cpu_s, .merged_delta = 100000 };
+		HostCase h = { .avail_kib = GIB_KIB,
+			       .psi_some = 0,
+			       .run = 1,
+			       .pages_to_scan = 100,
+			       .sleep_ms = 20,
+			       .advisor_mode = cases[i].mode_before,
+			       .deltas = TRUE,
+			       .prev_run = 1,
+			       .ksmd_cpu_s = cases[i].cpu_s,
+			       .merged_delta = 100000 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
@@ -323,20 +615,16 @@ static void
 test_ksm_sequence(void)
 {
 	/* Pressure, merging pays, then nothing more merges: raise, then back off. */
-	static const struct { gint64 merged; double cpu_s; guint64 want_pages; } steps[] = {
-		{ 0, 0, 300 },          /* first tick: no deltas -> start */
-		{ 20000, 0.5, 600 },
-		{ 40000, 1.0, 1200 },
-		{ 30000, 2.0, 2400 },
-		{ 10, 3.0, 2400 },
-		{ 0, 3.0, 2400 },
-		{ 0, 3.0, 1200 },       /* third low-gain tick */
-		{ 0, 1.5, 600 },
-		{ 0, 0.7, 300 },
-		{ 0, 0.3, 150 },
-		{ 0, 0.1, 75 },
-		{ 0, 0.0, 64 },
-		{ 0, 0.0, 64 },
+	static const struct {
+		gint64 merged;
+		double cpu_s;
+		guint64 want_pages;
+	} steps[] = {
+		{ 0, 0, 300 }, /* first tick: no deltas -> start */
+		{ 20000, 0.5, 600 }, { 40000, 1.0, 1200 }, { 30000, 2.0, 2400 },
+		{ 10, 3.0, 2400 },   { 0, 3.0, 2400 },     { 0, 3.0, 1200 }, /* third low-gain tick */
+		{ 0, 1.5, 600 },     { 0, 0.7, 300 },      { 0, 0.3, 150 },
+		{ 0, 0.1, 75 },      { 0, 0.0, 64 },       { 0, 0.0, 64 },
 	};
 	g_autoptr(KvPolicyState) st = kv_policy_state_new();
 	guint64 pages = 100, run = 0;
@@ -344,9 +632,15 @@ test_ksm_sequence(void)
 
 	kv_config_defaults(&cfg);
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
-		HostCase h = { .avail_kib = GIB_KIB, .psi_some = 30, .run = run, .pages_to_scan = pages,
-			       .sleep_ms = 20, .deltas = i > 0, .prev_run = run,
-			       .ksmd_cpu_s = steps[i].cpu_s, .merged_delta = steps[i].merged,
+		HostCase h = { .avail_kib = GIB_KIB,
+			       .psi_some = 30,
+			       .run = run,
+			       .pages_to_scan = pages,
+			       .sleep_ms = 20,
+			       .deltas = i > 0,
+			       .prev_run = run,
+			       .ksmd_cpu_s = steps[i].cpu_s,
+			       .merged_delta = steps[i].merged,
 			       .full_scans_delta = 1 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPlan) p = kv_policy_decide(s, &cfg, st);
@@ -403,10 +697,10 @@ test_unmerge_fits(void)
 		gboolean want;
 	} cases[] = {
 		{ 4 * GIB_KIB, 0, 1024, TRUE },
-		{ 4 * GIB_KIB, 262144, 1024, TRUE },          /* 1 GiB back, 3 GiB room */
-		{ 4 * GIB_KIB, 786432, 1024, TRUE },          /* 3 GiB back, 3 GiB room */
+		{ 4 * GIB_KIB, 262144, 1024, TRUE }, /* 1 GiB back, 3 GiB room */
+		{ 4 * GIB_KIB, 786432, 1024, TRUE }, /* 3 GiB back, 3 GiB room */
 		{ 4 * GIB_KIB, 786433, 1024, FALSE },
-		{ 512 * 1024, 1, 1024, FALSE },               /* no room at all */
+		{ 512 * 1024, 1, 1024, FALSE }, /* no room at all */
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -435,8 +729,8 @@ test_numa_table(void)
 		{ "already there", 0, 0, 1, 10, 10, GIB_KIB, FALSE, FALSE, NONE, NONE, "keep" },
 		{ "nothing merged: write now", 0, 1, 1, 0, 0, GIB_KIB, FALSE, FALSE, NONE, 0, "change" },
 		{ "merged, fits: run=2 first", 0, 1, 1, 100, 1000, 4 * GIB_KIB, FALSE, FALSE, 2, NONE, "unmerge" },
-		{ "merged, does not fit: refuse", 0, 1, 1, 100, 1000000, 4 * GIB_KIB, FALSE, FALSE, NONE, NONE,
-		  "refuse" },
+		{ "merged, does not fit: refuse", 0, 1, 1, 100, 1000000, 4 * GIB_KIB, FALSE, FALSE, NONE,
+		  NONE, "refuse" },
 		{ "unmerge still running", 0, 1, 2, 50, 500, 4 * GIB_KIB, TRUE, FALSE, NONE, NONE, "wait" },
 		{ "unmerge finished: write", 0, 1, 2, 0, 0, 4 * GIB_KIB, TRUE, FALSE, NONE, 0, "change" },
 		{ "changed: restore run", 0, 0, 2, 0, 0, 4 * GIB_KIB, TRUE, FALSE, 1, NONE, "done" },
@@ -444,8 +738,12 @@ test_numa_table(void)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		HostCase h = { .avail_kib = cases[i].avail_kib, .run = cases[i].run, .shared = cases[i].shared,
-			       .sharing = cases[i].sharing, .man = cases[i].mode, .psi_some = -1 };
+		HostCase h = { .avail_kib = cases[i].avail_kib,
+			       .run = cases[i].run,
+			       .shared = cases[i].shared,
+			       .sharing = cases[i].sharing,
+			       .man = cases[i].mode,
+			       .psi_some = -1 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
@@ -473,7 +771,7 @@ test_numa_nodes(void)
 	static const struct {
 		KvNodeSense nodes[3];
 		guint n;
-		const char *want;        /* in the reason; NULL: no node text */
+		const char *want; /* in the reason; NULL: no node text */
 	} cases[] = {
 		{ { { 0, 1000, 500 } }, 1, NULL },
 		{ { { 0, 1000, 500 }, { 2, 1000, 40 } }, 2, "; node 2 under pressure: 4% free (< 5%)" },
@@ -511,7 +809,7 @@ test_node_pressure_hysteresis(void)
 {
 	static const struct {
 		guint n_nodes;
-		guint free_permille[8];   /* node 3's MemFree per tick, of 1000 */
+		guint free_permille[8]; /* node 3's MemFree per tick, of 1000 */
 		gboolean want[8];
 	} cases[] = {
 		{ 2, { 200, 60, 40, 60, 90, 99, 100, 200 }, { 0, 0, 1, 1, 1, 1, 0, 0 } },
@@ -523,7 +821,7 @@ test_node_pressure_hysteresis(void)
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_auto(KvConfig) cfg = { 0 };
 
-		kv_config_defaults(&cfg);   /* low 5%, high 10% */
+		kv_config_defaults(&cfg); /* low 5%, high 10% */
 		for (guint t = 0; t < 8; t++) {
 			HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = -1 };
 			g_autoptr(KvSnapshot) s = make_snapshot(&h);
@@ -579,28 +877,49 @@ test_node_balloon_table(void)
 {
 	static const struct {
 		const char *what;
-		guint node3_free;          /* of 1000 */
+		guint node3_free; /* of 1000 */
 		guint per_tick;
-		struct { const char *name; int prio; guint64 n0, n3, actual, floor; } g[4];
-		guint64 want_mib[4];       /* NONE: no change */
+		struct {
+			const char *name;
+			int prio;
+			guint64 n0, n3, actual, floor;
+		} g[4];
+		guint64 want_mib[4]; /* NONE: no change */
 		const char *decision;
 	} cases[] = {
-		{ "node 3 under pressure: its guests of the lowest priority shrink", 30, 4,
-		  { { "a", 0, 1000, 0, 2048, 0 }, { "b", 0, 0, 1000, 2048, 0 }, { "c", 0, 500, 500, 2048, 0 },
+		{ "node 3 under pressure: its guests of the lowest priority shrink",
+		  30,
+		  4,
+		  { { "a", 0, 1000, 0, 2048, 0 },
+		    { "b", 0, 0, 1000, 2048, 0 },
+		    { "c", 0, 500, 500, 2048, 0 },
 		    { "d", 5, 0, 1000, 2048, 0 } },
-		  { NONE, 1945, 1945, NONE }, "shrink" },
-		{ "one per tick: the most memory on node 3 first", 30, 1,
+		  { NONE, 1945, 1945, NONE },
+		  "shrink" },
+		{ "one per tick: the most memory on node 3 first",
+		  30,
+		  1,
 		  { { "b", 0, 100, 300, 2048, 0 }, { "c", 0, 0, 900, 2048, 0 } },
-		  { NONE, 1945, NONE, NONE }, "shrink" },
-		{ "less than a quarter on node 3: not a candidate", 30, 4,
+		  { NONE, 1945, NONE, NONE },
+		  "shrink" },
+		{ "less than a quarter on node 3: not a candidate",
+		  30,
+		  4,
 		  { { "a", 0, 900, 100, 2048, 0 }, { "b", 0, 0, 1000, 2048, 0 } },
-		  { NONE, 1945, NONE, NONE }, "shrink" },
-		{ "node guests at their floors: the others grow, not onto node 3", 30, 4,
+		  { NONE, 1945, NONE, NONE },
+		  "shrink" },
+		{ "node guests at their floors: the others grow, not onto node 3",
+		  30,
+		  4,
 		  { { "a", 0, 1000, 0, 1024, 0 }, { "b", 0, 0, 1000, 1024, 1024 } },
-		  { 1126, NONE, NONE, NONE }, "grow" },
-		{ "no node pressure: everyone grows", 500, 4,
+		  { 1126, NONE, NONE, NONE },
+		  "grow" },
+		{ "no node pressure: everyone grows",
+		  500,
+		  4,
 		  { { "a", 0, 1000, 0, 1024, 0 }, { "b", 0, 0, 1000, 1024, 1024 } },
-		  { 1126, 1126, NONE, NONE }, "grow" },
+		  { 1126, 1126, NONE, NONE },
+		  "grow" },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -635,7 +954,8 @@ test_node_balloon_table(void)
 		}
 		g_assert_cmpstr(kv_plan_summary(p, "balloon")->decision, ==, cases[i].decision);
 		if (cases[i].node3_free < 50)
-			g_assert_nonnull(strstr(kv_plan_summary(p, "numa")->reason, "node 3 under pressure: 3% free"));
+			g_assert_nonnull(
+				strstr(kv_plan_summary(p, "numa")->reason, "node 3 under pressure: 3% free"));
 	}
 }
 
@@ -648,7 +968,7 @@ test_node_ksm(void)
 	static const struct {
 		guint node3_free;
 		guint64 man, run;
-		guint64 want_run, want_pages;    /* NONE: no write */
+		guint64 want_run, want_pages; /* NONE: no write */
 		const char *decision;
 	} cases[] = {
 		{ 30, 0, 1, NONE, 800, "raise" },
@@ -658,9 +978,16 @@ test_node_ksm(void)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		HostCase h = { .avail_kib = 12 * GIB_KIB, .psi_some = -1, .run = cases[i].run,
-			       .pages_to_scan = 400, .sleep_ms = 20, .man = cases[i].man, .deltas = TRUE,
-			       .prev_run = cases[i].run, .ksmd_cpu_s = 1.0, .merged_delta = 100000 };
+		HostCase h = { .avail_kib = 12 * GIB_KIB,
+			       .psi_some = -1,
+			       .run = cases[i].run,
+			       .pages_to_scan = 400,
+			       .sleep_ms = 20,
+			       .man = cases[i].man,
+			       .deltas = TRUE,
+			       .prev_run = cases[i].run,
+			       .ksmd_cpu_s = 1.0,
+			       .merged_delta = 100000 };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = NULL;
@@ -728,62 +1055,84 @@ test_balloon_table(void)
 		guint64 avail_kib;
 		double psi;
 		BalloonGuest g[3];
-		guint64 want_mib[3];       /* NONE: no change */
+		guint64 want_mib[3]; /* NONE: no change */
 		const char *decision;
 	} cases[] = {
 		{ "pressure: lowest priority shrinks by 5% of max",
-		  GIB_KIB, 0,
+		  GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 2048, 1500, 0, 0 }, { "b", 5, TRUE, 2048, 2048, 1500, 0, 0 } },
-		  { 1945, NONE, NONE }, "shrink" },
+		  { 1945, NONE, NONE },
+		  "shrink" },
 		{ "pressure: guest without driver untouched",
-		  GIB_KIB, 0,
+		  GIB_KIB,
+		  0,
 		  { { "a", 0, FALSE, 2048, 2048, 0, 0, 0 }, { "b", 5, TRUE, 2048, 2048, 1500, 0, 0 } },
-		  { NONE, 1945, NONE }, "shrink" },
+		  { NONE, 1945, NONE },
+		  "shrink" },
 		{ "pressure: floor from policy",
-		  GIB_KIB, 0,
+		  GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 1100, 1000, 1024, 0 } },
-		  { 1024, NONE, NONE }, "shrink" },
+		  { 1024, NONE, NONE },
+		  "shrink" },
 		{ "pressure: keep 20% of actual free in the guest",
-		  GIB_KIB, 0,
+		  GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 2048, 450, 0, 0 } },
-		  { 2007, NONE, NONE }, "shrink" },
+		  { 2007, NONE, NONE },
+		  "shrink" },
 		{ "pressure: at floor, the next priority gives",
-		  GIB_KIB, 0,
-		  { { "a", 0, TRUE, 2048, 1024, 900, 1024, 0 }, { "b", 3, TRUE, 4096, 4096, 3000, 0, 0 },
+		  GIB_KIB,
+		  0,
+		  { { "a", 0, TRUE, 2048, 1024, 900, 1024, 0 },
+		    { "b", 3, TRUE, 4096, 4096, 3000, 0, 0 },
 		    { "c", 3, TRUE, 4096, 4096, 3000, 0, 0 } },
-		  { NONE, 3891, 3891 }, "shrink" },
+		  { NONE, 3891, 3891 },
+		  "shrink" },
 		{ "pressure: rate limited",
-		  GIB_KIB, 0,
+		  GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 2048, 1500, 0, 9 } },
-		  { NONE, NONE, NONE }, "hold" },
+		  { NONE, NONE, NONE },
+		  "hold" },
 		{ "PSI pressure shrinks too",
-		  12 * GIB_KIB, 30,
+		  12 * GIB_KIB,
+		  30,
 		  { { "a", 0, TRUE, 2048, 2048, 1500, 0, 0 } },
-		  { 1945, NONE, NONE }, "shrink" },
+		  { 1945, NONE, NONE },
+		  "shrink" },
 		{ "between thresholds: hold",
-		  4 * GIB_KIB, 0,
+		  4 * GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 0 } },
-		  { NONE, NONE, NONE }, "hold" },
+		  { NONE, NONE, NONE },
+		  "hold" },
 		{ "comfortable: grow, highest priority first, capped at max",
-		  12 * GIB_KIB, 0,
+		  12 * GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 0 }, { "b", 5, TRUE, 2048, 2000, 100, 0, 0 } },
-		  { 1126, 2048, NONE }, "grow" },
+		  { 1126, 2048, NONE },
+		  "grow" },
 		{ "comfortable, guests with enough free memory: memory goes back too",
-		  12 * GIB_KIB, 0,
+		  12 * GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 1024, 500, 0, 0 } },
-		  { 1126, NONE, NONE }, "grow" },
+		  { 1126, NONE, NONE },
+		  "grow" },
 		{ "comfortable: a guest short of memory before a higher priority",
-		  12 * GIB_KIB, 0,
+		  12 * GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 0 }, { "b", 5, TRUE, 2048, 1024, 900, 0, 0 } },
-		  { 1126, 1126, NONE }, "grow" },
+		  { 1126, 1126, NONE },
+		  "grow" },
 		{ "comfortable: rate limited, at max: hold",
-		  12 * GIB_KIB, 0,
+		  12 * GIB_KIB,
+		  0,
 		  { { "a", 0, TRUE, 2048, 1024, 100, 0, 9 }, { "b", 5, TRUE, 2048, 2048, 900, 0, 0 } },
-		  { NONE, NONE, NONE }, "hold" },
-		{ "no drivers at all",
-		  GIB_KIB, 0,
-		  { { "a", 0, FALSE, 2048, 2048, 0, 0, 0 } },
-		  { NONE, NONE, NONE }, "none" },
+		  { NONE, NONE, NONE },
+		  "hold" },
+		{ "no drivers at all", GIB_KIB, 0, { { "a", 0, FALSE, 2048, 2048, 0, 0, 0 } }, { NONE, NONE, NONE }, "none" },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -835,13 +1184,13 @@ test_swap_table(void)
 		double psi_full;
 		guint64 swap_free_kib;
 		KvCgroupVersion ver;
-		guint64 ram_mib, usage_mib, limit_mib;   /* limit NONE: unlimited */
+		guint64 ram_mib, usage_mib, limit_mib; /* limit NONE: unlimited */
 		guint64 busy_until, original_mib;
-		guint64 want_mib;                        /* NONE: no write; 0: unlimited */
+		guint64 want_mib; /* NONE: no write; 0: unlimited */
 		const char *decision;
 	} cases[] = {
-		{ "stalls: v1 limit below usage by 5% of RAM", 20, GIB_KIB, KV_CGROUP_V1, 2048, 2000, NONE, 0, 0,
-		  1897, "limit" },
+		{ "stalls: v1 limit below usage by 5% of RAM", 20, GIB_KIB, KV_CGROUP_V1, 2048, 2000, NONE, 0,
+		  0, 1897, "limit" },
 		{ "stalls: v2 memory.high", 20, GIB_KIB, KV_CGROUP_V2, 2048, 2000, NONE, 0, 0, 1897, "limit" },
 		{ "stalls: floor at 50% of RAM", 20, GIB_KIB, KV_CGROUP_V1, 2048, 2000, 1050, 0, 0, 1024, "limit" },
 		{ "stalls: at floor, nothing", 20, GIB_KIB, KV_CGROUP_V1, 2048, 2000, 1024, 0, 0, NONE, "hold" },
@@ -856,7 +1205,9 @@ test_swap_table(void)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		HostCase h = { .avail_kib = 8 * GIB_KIB, .psi_some = 30, .psi_full = cases[i].psi_full,
+		HostCase h = { .avail_kib = 8 * GIB_KIB,
+			       .psi_some = 30,
+			       .psi_full = cases[i].psi_full,
 			       .swap_free_kib = cases[i].swap_free_kib };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
@@ -874,8 +1225,8 @@ test_swap_table(void)
 		g->cg_usage_bytes = cases[i].usage_mib << 20;
 		g->cg_limit_bytes = cases[i].limit_mib == NONE ? KV_UNLIMITED : cases[i].limit_mib << 20;
 		gs->cg_busy_until_tick = cases[i].busy_until;
-		gs->cg_original_limit_bytes = cases[i].original_mib == NONE ? KV_UNLIMITED :
-					      cases[i].original_mib << 20;
+		gs->cg_original_limit_bytes = cases[i].original_mib == NONE ? KV_UNLIMITED
+									    : cases[i].original_mib << 20;
 		kv_policy_swap(s, &cfg, st, p);
 		g_test_message("  -> %s", kv_plan_summary(p, "swap")->reason);
 		a = find_action(p, KV_ACTION_CGROUP_LIMIT, 0, "g");
@@ -887,8 +1238,9 @@ test_swap_table(void)
 				g_assert_cmpuint(a->value, ==, KV_UNLIMITED);
 			else
 				g_assert_cmpuint(a->value >> 20, ==, cases[i].want_mib);
-			g_assert_nonnull(strstr(a->cg_file, cases[i].ver == KV_CGROUP_V2 ? "memory.high" :
-						"memory.limit_in_bytes"));
+			g_assert_nonnull(strstr(a->cg_file, cases[i].ver == KV_CGROUP_V2
+								    ? "memory.high"
+								    : "memory.limit_in_bytes"));
 		}
 		g_assert_cmpstr(kv_plan_summary(p, "swap")->decision, ==, cases[i].decision);
 	}
@@ -903,24 +1255,33 @@ test_node_swap(void)
 	static const struct {
 		const char *what;
 		guint per_tick;
-		struct { const char *name; int prio; guint64 n0, n3; } g[3];
+		struct {
+			const char *name;
+			int prio;
+			guint64 n0, n3;
+		} g[3];
 		gboolean want[3];
-		const char *first_reason_has;   /* in the first limited guest's reason */
+		const char *first_reason_has; /* in the first limited guest's reason */
 	} cases[] = {
-		{ "same priority, one per tick: the guest on node 3", 1,
+		{ "same priority, one per tick: the guest on node 3",
+		  1,
 		  { { "a", 0, 1000, 0 }, { "b", 0, 100, 900 }, { "c", 0, 600, 400 } },
-		  { FALSE, TRUE, FALSE }, "900 MiB of it on the node under pressure" },
-		{ "same priority, two per tick: node 3 order", 2,
+		  { FALSE, TRUE, FALSE },
+		  "900 MiB of it on the node under pressure" },
+		{ "same priority, two per tick: node 3 order",
+		  2,
 		  { { "a", 0, 1000, 0 }, { "b", 0, 100, 900 }, { "c", 0, 600, 400 } },
-		  { FALSE, TRUE, TRUE }, "900 MiB" },
-		{ "priority first: the low-priority guest off node 3 swaps", 1,
+		  { FALSE, TRUE, TRUE },
+		  "900 MiB" },
+		{ "priority first: the low-priority guest off node 3 swaps",
+		  1,
 		  { { "a", -1, 1000, 0 }, { "b", 0, 0, 1000 }, { NULL, 0, 0, 0 } },
-		  { TRUE, FALSE, FALSE }, "priority -1 swaps first" },
+		  { TRUE, FALSE, FALSE },
+		  "priority -1 swaps first" },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		HostCase h = { .avail_kib = 8 * GIB_KIB, .psi_some = 30, .psi_full = 20,
-			       .swap_free_kib = GIB_KIB };
+		HostCase h = { .avail_kib = 8 * GIB_KIB, .psi_some = 30, .psi_full = 20, .swap_free_kib = GIB_KIB };
 		g_autoptr(KvSnapshot) s = make_snapshot(&h);
 		g_autoptr(KvPolicyState) st = kv_policy_state_new();
 		g_autoptr(KvPlan) p = kv_plan_new();
@@ -1038,8 +1399,8 @@ test_condition(void)
 		{ 12 * GIB_KIB, 17 * GIB_KIB, 0, TRUE, FALSE, FALSE, FALSE },
 		{ 3 * GIB_KIB, 0, 0, FALSE, TRUE, FALSE, FALSE },
 		{ 12 * GIB_KIB, 0, 10, FALSE, FALSE, TRUE, FALSE },
-		{ 12 * GIB_KIB, 0, 5, FALSE, FALSE, FALSE, FALSE },   /* hysteresis band */
-		{ 4 * GIB_KIB, 0, 0, FALSE, FALSE, FALSE, FALSE },    /* 25%: band */
+		{ 12 * GIB_KIB, 0, 5, FALSE, FALSE, FALSE, FALSE }, /* hysteresis band */
+		{ 4 * GIB_KIB, 0, 0, FALSE, FALSE, FALSE, FALSE },  /* 25%: band */
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -1092,19 +1453,24 @@ test_zero_pages_table(void)
 		const char *what;
 		gboolean manage, for_windows, has_knob, unmerging;
 		guint64 cur;
-		const char *guests;   /* one letter per guest: w Windows, l other */
+		const char *guests; /* one letter per guest: w Windows, l other */
 		const char *decision;
-		gboolean action;      /* use_zero_pages 0 -> 1 planned */
+		gboolean action; /* use_zero_pages 0 -> 1 planned */
 		const char *reason_has;
 	} cases[] = {
-		{ "one Windows guest, off", TRUE, TRUE, TRUE, FALSE, 0, "lw", "on", TRUE, "only affects pages scanned after" },
-		{ "two Windows guests", TRUE, TRUE, TRUE, FALSE, 0, "ww", "on", TRUE, "2 Windows guest(s) (g0, g1)" },
-		{ "already on", TRUE, TRUE, TRUE, FALSE, 1, "w", "keep", FALSE, "only affects pages scanned after" },
+		{ "one Windows guest, off", TRUE, TRUE, TRUE, FALSE, 0, "lw", "on", TRUE,
+		  "only affects pages scanned after" },
+		{ "two Windows guests", TRUE, TRUE, TRUE, FALSE, 0, "ww", "on", TRUE,
+		  "2 Windows guest(s) (g0, g1)" },
+		{ "already on", TRUE, TRUE, TRUE, FALSE, 1, "w", "keep", FALSE,
+		  "only affects pages scanned after" },
 		{ "no Windows guest", TRUE, TRUE, TRUE, FALSE, 0, "ll", "keep", FALSE, "no Windows guest" },
 		{ "no guests", TRUE, TRUE, TRUE, FALSE, 0, "", "keep", FALSE, "no Windows guest" },
 		{ "no Windows guest keeps it on", TRUE, TRUE, TRUE, FALSE, 1, "l", "keep", FALSE, "stays 1" },
-		{ "kernel without the knob", TRUE, TRUE, FALSE, FALSE, 0, "w", "unsupported", FALSE, "no use_zero_pages" },
-		{ "switched off in the config", TRUE, FALSE, TRUE, FALSE, 0, "w", "unmanaged", FALSE, "zero-pages-for-windows" },
+		{ "kernel without the knob", TRUE, TRUE, FALSE, FALSE, 0, "w", "unsupported", FALSE,
+		  "no use_zero_pages" },
+		{ "switched off in the config", TRUE, FALSE, TRUE, FALSE, 0, "w", "unmanaged", FALSE,
+		  "zero-pages-for-windows" },
 		{ "KSM unmanaged", FALSE, TRUE, TRUE, FALSE, 0, "w", "unmanaged", FALSE, "ksm-manage" },
 		{ "NUMA unmerge in progress", TRUE, TRUE, TRUE, TRUE, 0, "w", "hold", FALSE, "on hold" },
 	};

@@ -17,7 +17,8 @@ test_stat(void)
 		{ "1 (init) S 0 1 1 0 -1 4194560 1 0 0 0 5 6 0 0 20 0 1 0 10 100 200\n", TRUE, "init", 0, 5 },
 		{ "42 (a b) (c)) R 2 0 0 0 -1 0 0 0 0 0 7 8 0 0 -2 -20 1 0 10 0 0\n", TRUE, "a b) (c)", 2, 7 },
 		{ "43 (new\nline) S 1 0 0 0 -1 0 0 0 0 0 9 1 0 0 20 0 1 0 10 0 0\n", TRUE, "new\nline", 1, 9 },
-		{ "44 ()) S 1 0 0 0 -1 0 0 0 0 0 18446744073709551615 1 0 0 20 0 1 0 10 0 0", TRUE, ")", 1, G_MAXUINT64 },
+		{ "44 ()) S 1 0 0 0 -1 0 0 0 0 0 18446744073709551615 1 0 0 20 0 1 0 10 0 0", TRUE, ")", 1,
+		  G_MAXUINT64 },
 		{ "77 (trunc", FALSE, NULL, 0, 0 },
 		{ "77 (x) S 1 2 3", FALSE, NULL, 0, 0 },
 		{ "x (y) S 1 0 0 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 10 0 0", FALSE, NULL, 0, 0 },
@@ -49,7 +50,8 @@ test_ksm_stat(void)
 	KvKsmStat ks;
 
 	kv_ksm_stat_parse("ksm_rmap_items 10\nksm_zero_pages 2\nksm_merging_pages 8\n"
-			  "ksm_process_profit -320\nksm_merge_any: yes\nksm_mergeable: no\n", &ks);
+			  "ksm_process_profit -320\nksm_merge_any: yes\nksm_mergeable: no\n",
+			  &ks);
 	g_assert_cmpuint(ks.have, ==, 0x3f);
 	g_assert_cmpuint(ks.rmap_items, ==, 10);
 	g_assert_cmpuint(ks.merging_pages, ==, 8);

@@ -52,13 +52,18 @@ parse(const char *const *argv)
 static void
 test_libvirt_json(void)
 {
-	const char *argv[] = {
-		"qemu-system-x86_64", "-name", "guest=vm 1,debug-threads=on",
-		"-machine", "pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram",
-		"-m", "size=1048576k",
-		"-object", "{\"qom-type\":\"memory-backend-ram\",\"id\":\"pc.ram\",\"size\":1073741824}",
-		"-uuid", "0A1B2C3D-0000-4000-8000-000000000001", NULL
-	};
+	const char *argv[] = { "qemu-system-x86_64",
+			       "-name",
+			       "guest=vm 1,debug-threads=on",
+			       "-machine",
+			       "pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram",
+			       "-m",
+			       "size=1048576k",
+			       "-object",
+			       "{\"qom-type\":\"memory-backend-ram\",\"id\":\"pc.ram\",\"size\":1073741824}",
+			       "-uuid",
+			       "0A1B2C3D-0000-4000-8000-000000000001",
+			       NULL };
 	g_autoptr(KvQemuInfo) qi = parse(argv);
 	g_autoptr(GPtrArray) ram = NULL;
 	KvQemuBackend *b;
@@ -79,14 +84,23 @@ test_libvirt_json(void)
 static void
 test_numa_nodes(void)
 {
-	const char *argv[] = {
-		"qemu-system-x86_64", "-numa", "node,memdev=m1,nodeid=3", "-numa", "node,memdev=m0",
-		"-object", "memory-backend-ram,id=m0,size=512M,merge=on",
-		"-object", "memory-backend-memfd,id=m1,size=256M,merge=off",
-		"-object", "{\"qom-type\":\"memory-backend-file\",\"id\":\"hp\",\"size\":2097152,"
-			   "\"mem-path\":\"/dev/hugepages/x\",\"share\":true}",
-		"-m", "768", "-machine", "pc,mem-merge=off", NULL
-	};
+	const char *argv[] = { "qemu-system-x86_64",
+			       "-numa",
+			       "node,memdev=m1,nodeid=3",
+			       "-numa",
+			       "node,memdev=m0",
+			       "-object",
+			       "memory-backend-ram,id=m0,size=512M,merge=on",
+			       "-object",
+			       "memory-backend-memfd,id=m1,size=256M,merge=off",
+			       "-object",
+			       "{\"qom-type\":\"memory-backend-file\",\"id\":\"hp\",\"size\":2097152,"
+			       "\"mem-path\":\"/dev/hugepages/x\",\"share\":true}",
+			       "-m",
+			       "768",
+			       "-machine",
+			       "pc,mem-merge=off",
+			       NULL };
 	g_autoptr(KvQemuInfo) qi = parse(argv);
 	g_autoptr(GPtrArray) ram = kv_qemu_guest_ram(qi);
 	KvQemuBackend *m0, *m1, *hp;
@@ -113,7 +127,7 @@ static void
 test_implicit_and_junk(void)
 {
 	const char *a1[] = { "qemu", "-m", "512", NULL };
-	const char *a2[] = { "qemu", "-m", "lots", "-object", "{not json", "-numa", "node,memdev=none",
+	const char *a2[] = { "qemu",  "-m", "lots",  "-object", "{not json", "-numa", "node,memdev=none",
 			     "-uuid", "zz", "-name", NULL };
 	g_autoptr(KvQemuInfo) q1 = parse(a1);
 	g_autoptr(KvQemuInfo) q2 = parse(a2);

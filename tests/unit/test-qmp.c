@@ -48,8 +48,14 @@ test_parse(void)
 static void
 test_socket_from_argv(void)
 {
-	const char *a[] = { "qemu", "-qmp", "tcp:1:2", "-qmp", "unix:/run/q,,x.sock,server=on,wait=off",
-			    "-qmp", "unix:/run/second", NULL };
+	const char *a[] = { "qemu",
+			    "-qmp",
+			    "tcp:1:2",
+			    "-qmp",
+			    "unix:/run/q,,x.sock,server=on,wait=off",
+			    "-qmp",
+			    "unix:/run/second",
+			    NULL };
 	const char *b[] = { "qemu", "-chardev", "socket,id=charmonitor,path=/x", NULL };
 	const char *c[] = { NULL };
 	g_auto(GStrv) pa = kv_qmp_sockets_from_argv(a);

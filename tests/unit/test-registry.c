@@ -14,7 +14,8 @@
 #define UUID_A "0c2c4a4e-1d1b-4e6f-9a0b-1234567890ab"
 #define UUID_B "11111111-2222-3333-4444-555555555555"
 
-static KvEvent *event(KvEventOp op, const char *name, const char *uuid, gint64 t)
+static KvEvent *
+event(KvEventOp op, const char *name, const char *uuid, gint64 t)
 {
 	KvEvent *ev = kv_event_new(op, "begin", "-");
 	ev->name = g_strdup(name);
@@ -23,14 +24,15 @@ static KvEvent *event(KvEventOp op, const char *name, const char *uuid, gint64 t
 	return ev;
 }
 
-static void apply(KvRegistry *reg, KvEventOp op, const char *name, const char *uuid,
-		  gint64 t, gboolean want_changed)
+static void
+apply(KvRegistry *reg, KvEventOp op, const char *name, const char *uuid, gint64 t, gboolean want_changed)
 {
 	g_autoptr(KvEvent) ev = event(op, name, uuid, t);
 	g_assert_cmpint(kv_registry_apply(reg, ev), ==, want_changed);
 }
 
-static void test_lifecycle(void)
+static void
+test_lifecycle(void)
 {
 	static const struct {
 		KvEventOp op;
@@ -60,7 +62,8 @@ static void test_lifecycle(void)
 	g_assert_cmpuint(kv_registry_size(reg), ==, 1);
 }
 
-static void test_order_and_duplicates(void)
+static void
+test_order_and_duplicates(void)
 {
 	g_autoptr(KvRegistry) reg = kv_registry_new();
 	g_autoptr(KvEvent) started = event(KV_EVENT_OP_STARTED, "a", UUID_A, 200);
@@ -75,7 +78,8 @@ static void test_order_and_duplicates(void)
 	apply(reg, KV_EVENT_OP_STOPPED, NULL, UUID_A, 300, FALSE);
 }
 
-static void test_lookup(void)
+static void
+test_lookup(void)
 {
 	g_autoptr(KvRegistry) reg = kv_registry_new();
 	/* Heard of by name first (XML did not parse), then with a UUID. */
@@ -99,7 +103,8 @@ static void test_lookup(void)
 	g_assert_cmpstr(((KvRegistryGuest *)g_ptr_array_index(all, 0))->name, ==, "a");
 }
 
-static void test_json_and_file(void)
+static void
+test_json_and_file(void)
 {
 	g_autoptr(KvRegistry) reg = kv_registry_new();
 	g_autoptr(KvEvent) ev = event(KV_EVENT_OP_STARTED, "na\xc3\xafve \"q\"", UUID_A, 50);
@@ -146,7 +151,8 @@ static void test_json_and_file(void)
 	g_rmdir(dir);
 }
 
-static void test_default_path(void)
+static void
+test_default_path(void)
 {
 	g_assert_true(g_str_has_suffix(kv_registry_default_path(), "/lib/ksmvirt/registry.json"));
 	g_assert_true(g_path_is_absolute(kv_registry_default_path()));
@@ -156,8 +162,8 @@ static void test_default_path(void)
 #define BOOT_2 "bbbbbbbb-0000-4000-8000-000000000002"
 #define DAY_US ((gint64)86400 * G_USEC_PER_SEC)
 
-static gboolean apply_seq(KvRegistry *reg, KvEventOp op, const char *boot_id,
-			  guint64 seq, gint64 t)
+static gboolean
+apply_seq(KvRegistry *reg, KvEventOp op, const char *boot_id, guint64 seq, gint64 t)
 {
 	g_autoptr(KvEvent) ev = event(op, "a", UUID_A, t);
 	ev->boot_id = g_strdup(boot_id);
@@ -165,12 +171,14 @@ static gboolean apply_seq(KvRegistry *reg, KvEventOp op, const char *boot_id,
 	return kv_registry_apply(reg, ev);
 }
 
-static KvGuestState state_of_a(const KvRegistry *reg)
+static KvGuestState
+state_of_a(const KvRegistry *reg)
 {
 	return kv_registry_lookup_uuid(reg, UUID_A)->state;
 }
 
-static void test_order_future_stamp(void)
+static void
+test_order_future_stamp(void)
 {
 	/* The clock was a day ahead when the guest started, then put right. */
 	g_autoptr(KvRegistry) reg = kv_registry_new();
@@ -186,7 +194,8 @@ static void test_order_future_stamp(void)
 	g_assert_cmpuint(kv_registry_lookup_uuid(reg, UUID_A)->last_seq, ==, 12);
 }
 
-static void test_order_boots(void)
+static void
+test_order_boots(void)
 {
 	gint64 now = g_get_real_time();
 	g_autoptr(KvRegistry) reg = kv_registry_new();
@@ -207,7 +216,8 @@ static void test_order_boots(void)
 	g_assert_false(apply_seq(r2, KV_EVENT_OP_PREPARE, BOOT_1, 900001, now - 1));
 }
 
-static void test_order_legacy(void)
+static void
+test_order_legacy(void)
 {
 	/* Events from before sequences: a future stamp, then the new hook. */
 	gint64 now = g_get_real_time();
@@ -223,7 +233,8 @@ static void test_order_legacy(void)
 	g_assert_false(apply_seq(r2, KV_EVENT_OP_PREPARE, NULL, 0, 100));
 }
 
-static void test_order_file(void)
+static void
+test_order_file(void)
 {
 	g_autoptr(KvRegistry) reg = kv_registry_new();
 	g_assert_true(apply_seq(reg, KV_EVENT_OP_STARTED, BOOT_1, 77, 1000));
@@ -249,13 +260,14 @@ static void test_order_file(void)
 	g_assert_true(apply_seq(legacy, KV_EVENT_OP_STOPPED, BOOT_1, 1, 4));
 }
 
-static void test_expire(void)
+static void
+test_expire(void)
 {
 	gint64 now = g_get_real_time();
 	gint64 max_age_us = (gint64)KV_REGISTRY_STOPPED_MAX_AGE_S * G_USEC_PER_SEC;
 	g_autoptr(KvRegistry) reg = kv_registry_new();
-	apply(reg, KV_EVENT_OP_STOPPED, "gone", "00000000-0000-4000-8000-000000000001",
-	      now - max_age_us - 1, TRUE);
+	apply(reg, KV_EVENT_OP_STOPPED, "gone", "00000000-0000-4000-8000-000000000001", now - max_age_us - 1,
+	      TRUE);
 	apply(reg, KV_EVENT_OP_RELEASE, "released", "00000000-0000-4000-8000-000000000002",
 	      now - 2 * max_age_us, TRUE);
 	apply(reg, KV_EVENT_OP_STOPPED, "recent", "00000000-0000-4000-8000-000000000003",
@@ -272,7 +284,8 @@ static void test_expire(void)
 	g_assert_cmpuint(kv_registry_expire(reg, now), ==, 0);
 }
 
-static void test_cap(void)
+static void
+test_cap(void)
 {
 	/* Many more guests than the bound: the stopped ones heard from least
 	 * recently go first, the running ones stay. */
@@ -298,8 +311,10 @@ static void test_cap(void)
 	/* A file holding more is cut to the bound when read. */
 	g_autoptr(GString) big = g_string_new("{\"schema\":\"ksmvirt-registry/1\",\"guests\":[");
 	for (guint i = 0; i < n; i++)
-		g_string_append_printf(big, "%s{\"uuid\":\"u%u\",\"name\":\"n%u\",\"state\":\"stopped\","
-				       "\"last_time_us\":%u}", i ? "," : "", i, i, i);
+		g_string_append_printf(big,
+				       "%s{\"uuid\":\"u%u\",\"name\":\"n%u\",\"state\":\"stopped\","
+				       "\"last_time_us\":%u}",
+				       i ? "," : "", i, i, i);
 	g_string_append(big, "]}");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvRegistry) back = kv_registry_from_json(big->str, big->len, &err);
@@ -309,14 +324,16 @@ static void test_cap(void)
 	g_assert_null(kv_registry_lookup_name(back, "n0"));
 }
 
-static guint64 boottime_us(void)
+static guint64
+boottime_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (guint64)ts.tv_sec * G_USEC_PER_SEC + (guint64)ts.tv_nsec / 1000;
 }
 
-static void test_next_seq(void)
+static void
+test_next_seq(void)
 {
 	g_autoptr(GError) err = NULL;
 	g_autofree gchar *dir = g_dir_make_tmp("kv-order-XXXXXX", &err);
@@ -354,7 +371,7 @@ static void test_next_seq(void)
 	g_assert_false(kv_order_next_seq(dir, &seq, &err));
 	g_assert_error(err, KV_ERROR, KV_ERROR_ACCESS);
 	g_clear_error(&err);
-	g_assert_cmpuint(seq, >=, floor_us);  /* still a usable number */
+	g_assert_cmpuint(seq, >=, floor_us); /* still a usable number */
 	g_autofree gchar *left = NULL;
 	g_assert_true(g_file_get_contents(victim, &left, NULL, NULL));
 	g_assert_cmpstr(left, ==, "precious");
@@ -369,7 +386,8 @@ static void test_next_seq(void)
 	g_rmdir(dir);
 }
 
-static void test_boot_id(void)
+static void
+test_boot_id(void)
 {
 	g_autoptr(GError) err = NULL;
 	g_autofree gchar *root = g_dir_make_tmp("kv-root-XXXXXX", &err);
@@ -394,7 +412,8 @@ static void test_boot_id(void)
 	g_rmdir(root);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/registry/lifecycle", test_lifecycle);

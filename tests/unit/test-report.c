@@ -31,17 +31,15 @@ test_saved_table(void)
 		guint64 merging, zero, shared, sharing, want;
 	} cases[] = {
 		/* 3 sharers of 100 pages: each saves 2/3 of its 100. */
-		{ 100, 0, 100, 200, 66 * 4096 + 2731 },
-		{ 0, 8, 0, 0, 8 * 4096 },
-		{ 10, 0, 0, 0, 0 },
-		{ 50, 5, 50, 50, 25 * 4096 + 5 * 4096 },
-		{ 0, 0, 10, 10, 0 },
+		{ 100, 0, 100, 200, 66 * 4096 + 2731 },  { 0, 8, 0, 0, 8 * 4096 }, { 10, 0, 0, 0, 0 },
+		{ 50, 5, 50, 50, 25 * 4096 + 5 * 4096 }, { 0, 0, 10, 10, 0 },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_test_message("case %u", i);
 		g_assert_cmpuint(kv_guest_saved_bytes(cases[i].merging, cases[i].zero, cases[i].shared,
-						      cases[i].sharing, 4096), ==, cases[i].want);
+						      cases[i].sharing, 4096),
+				 ==, cases[i].want);
 	}
 }
 

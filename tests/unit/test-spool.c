@@ -5,7 +5,8 @@
 
 #include "kv-spool.h"
 
-static gchar *make_tmpdir(void)
+static gchar *
+make_tmpdir(void)
 {
 	g_autoptr(GError) err = NULL;
 	gchar *dir = g_dir_make_tmp("kv-spool-XXXXXX", &err);
@@ -13,7 +14,8 @@ static gchar *make_tmpdir(void)
 	return dir;
 }
 
-static void rm_rf(const char *dir)
+static void
+rm_rf(const char *dir)
 {
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
 	const char *n;
@@ -27,7 +29,8 @@ static void rm_rf(const char *dir)
 	g_rmdir(dir);
 }
 
-static void test_missing_dir(void)
+static void
+test_missing_dir(void)
 {
 	g_autofree gchar *top = make_tmpdir();
 	g_autofree gchar *dir = g_build_filename(top, "no", "such", NULL);
@@ -44,7 +47,8 @@ static void test_missing_dir(void)
 	rm_rf(top);
 }
 
-static void test_order_and_consume(void)
+static void
+test_order_and_consume(void)
 {
 	g_autofree gchar *dir = make_tmpdir();
 	g_autoptr(GError) err = NULL;
@@ -80,7 +84,8 @@ static void test_order_and_consume(void)
 	rm_rf(dir);
 }
 
-static void test_bad_dir(void)
+static void
+test_bad_dir(void)
 {
 	/* A regular file where the spool directory should be. */
 	g_autofree gchar *dir = make_tmpdir();
@@ -95,7 +100,8 @@ static void test_bad_dir(void)
 	rm_rf(dir);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/spool/missing-dir", test_missing_dir);

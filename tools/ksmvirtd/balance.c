@@ -5,8 +5,8 @@
 #include "daemon.h"
 
 /* Policy facts of a guest from the hook's registry. */
-static gboolean registry_policy(const char *uuid, const char *name, int *priority,
-				guint64 *min_balloon_mib, gpointer data)
+static gboolean
+registry_policy(const char *uuid, const char *name, int *priority, guint64 *min_balloon_mib, gpointer data)
 {
 	Daemon *d = data;
 	const KvRegistryGuest *g = uuid ? kv_registry_lookup_uuid(d->reg, uuid) : NULL;
@@ -19,32 +19,40 @@ static gboolean registry_policy(const char *uuid, const char *name, int *priorit
 	return TRUE;
 }
 
-static gboolean inspected_windows(const char *uuid, const char *name, gpointer data)
+static gboolean
+inspected_windows(const char *uuid, const char *name, gpointer data)
 {
 	Daemon *d = data;
 	(void)name;
 	return d->insp && kvd_inspector_is_windows(d->insp, uuid);
 }
 
-void kvd_balance_open(Daemon *d, const KvCtx *ctx, gboolean use_libvirt, const char *uri,
-		      const char *state_dir)
+void
+kvd_balance_open(Daemon *d, const KvCtx *ctx, gboolean use_libvirt, const char *uri, const char *state_dir)
 {
 	KvBalancerOptions o = {
-		.ctx = ctx, .use_libvirt = use_libvirt, .uri = uri, .state_dir = state_dir,
-		.lookup = registry_policy, .lookup_data = d, .is_windows = inspected_windows,
+		.ctx = ctx,
+		.use_libvirt = use_libvirt,
+		.uri = uri,
+		.state_dir = state_dir,
+		.lookup = registry_policy,
+		.lookup_data = d,
+		.is_windows = inspected_windows,
 		.qemu_user = d->qemu_user,
 	};
 	d->bal = kv_balancer_new(&o, &d->cfg);
 }
 
-static void log_notes(Daemon *d)
+static void
+log_notes(Daemon *d)
 {
 	g_autoptr(GPtrArray) notes = kv_balancer_take_notes(d->bal);
 	for (guint i = 0; i < notes->len; i++)
 		kvd_log(LOG_WARNING, "%s", (char *)g_ptr_array_index(notes, i));
 }
 
-static void log_plan(const KvPlan *plan)
+static void
+log_plan(const KvPlan *plan)
 {
 	for (guint i = 0; i < plan->actions->len; i++) {
 		const KvAction *a = g_ptr_array_index(plan->actions, i);
@@ -61,12 +69,13 @@ static void log_plan(const KvPlan *plan)
 	}
 }
 
-static void balance_tick(gpointer data)
+static void
+balance_tick(gpointer data)
 {
 	Daemon *d = data;
 	g_autoptr(GError) err = NULL;
 	const KvPlan *plan = kv_balancer_tick(d->bal, FALSE, &err);
-	g_clear_pointer(&d->status_doc, g_free);  /* status shows this tick */
+	g_clear_pointer(&d->status_doc, g_free); /* status shows this tick */
 	log_notes(d);
 	if (plan == NULL)
 		kvd_log(LOG_WARNING, "balancer: %s", err->message);
@@ -74,13 +83,15 @@ static void balance_tick(gpointer data)
 		log_plan(plan);
 }
 
-static gboolean on_balance_tick(gpointer data)
+static gboolean
+on_balance_tick(gpointer data)
 {
 	balance_tick(data);
 	return G_SOURCE_CONTINUE;
 }
 
-void kvd_balance_start(Daemon *d)
+void
+kvd_balance_start(Daemon *d)
 {
 	/* The first tick runs once the loop turns, so hook events are
 	 * answered meanwhile. */
@@ -88,7 +99,8 @@ void kvd_balance_start(Daemon *d)
 	d->tick_source = g_timeout_add(d->cfg.tick_ms, on_balance_tick, d);
 }
 
-void kvd_balance_reconfigure(Daemon *d, guint old_tick_ms)
+void
+kvd_balance_reconfigure(Daemon *d, guint old_tick_ms)
 {
 	kv_balancer_set_config(d->bal, &d->cfg);
 	if (d->cfg.tick_ms != old_tick_ms && d->tick_source) {

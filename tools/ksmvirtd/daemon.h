@@ -28,18 +28,18 @@ typedef struct {
 	 * after each tick, however many clients ask. */
 	gchar *status_doc;
 	gint64 status_built_us;
-	gboolean saving;  /* a registry write runs in a worker thread */
-	gboolean dirty;   /* the registry changed since that write began */
+	gboolean saving; /* a registry write runs in a worker thread */
+	gboolean dirty;  /* the registry changed since that write began */
 	/* Hook events acknowledged once the registry holding them is saved:
 	 * waiting for the next write, and covered by the running one. */
 	GPtrArray *acks_waiting, *acks_in_flight;
-	KvBalancer *bal;  /* NULL with --no-balance */
+	KvBalancer *bal; /* NULL with --no-balance */
 	KvConfig cfg;
 	gchar *config_path;
 	guint tick_source;
-	gboolean dry_run_forced;  /* --dry-run: survives reloads */
-	const char *qemu_user;    /* --qemu-user, NULL: qemu.conf's */
-	KvdInspector *insp;       /* NULL with --oneshot */
+	gboolean dry_run_forced; /* --dry-run: survives reloads */
+	const char *qemu_user;   /* --qemu-user, NULL: qemu.conf's */
+	KvdInspector *insp;      /* NULL with --oneshot */
 } Daemon;
 
 /* registry.c: the hook's events folded into the registry, which is saved
@@ -66,8 +66,7 @@ void kvd_registry_close(Daemon *d);
 
 /* kvd_balance_open: the balancer (d->bal) over CTX, the registry as the
  * source of guest policy and the inspection runner of the guest OS. */
-void kvd_balance_open(Daemon *d, const KvCtx *ctx, gboolean use_libvirt, const char *uri,
-		      const char *state_dir);
+void kvd_balance_open(Daemon *d, const KvCtx *ctx, gboolean use_libvirt, const char *uri, const char *state_dir);
 /* kvd_balance_start: the first tick once the loop turns, then every
  * tick-seconds. */
 void kvd_balance_start(Daemon *d);

@@ -32,8 +32,8 @@
 
 /* The inspection running in a child, if any. */
 typedef struct {
-	GPid pid;                 /* 0: none */
-	int fd;                   /* its stdout, -1: none */
+	GPid pid; /* 0: none */
+	int fd;   /* its stdout, -1: none */
 	guint fd_source, timeout_source;
 	GString *out;
 	gchar *uuid, *key;
@@ -45,17 +45,18 @@ struct KvdInspector {
 	const KvCtx *ctx;
 	const char *uri;
 	const KvConfig *cfg;
-	KvHv *hv;                 /* read-only libvirt connection */
+	KvHv *hv; /* read-only libvirt connection */
 	KvInspectQueue *queue;
 	KvInspectCache *cache;
-	GHashTable *os_map;       /* UUID -> KvOsInfo */
+	GHashTable *os_map; /* UUID -> KvOsInfo */
 	gchar *cache_path, *os_map_path;
-	gchar *note;              /* why inspection cannot run now, or NULL */
+	gchar *note; /* why inspection cannot run now, or NULL */
 	guint scan_source;
 	InspectRun run;
 };
 
-int kvd_inspect_child_main(int argc, char **argv)
+int
+kvd_inspect_child_main(int argc, char **argv)
 {
 	g_autoptr(KvOsInfo) os = kv_inspect_disks((const char *const *)argv);
 	g_autofree gchar *json = kv_os_info_to_json(os);
@@ -64,13 +65,15 @@ int kvd_inspect_child_main(int argc, char **argv)
 	return 0;
 }
 
-gboolean kvd_inspector_is_windows(const KvdInspector *in, const char *uuid)
+gboolean
+kvd_inspector_is_windows(const KvdInspector *in, const char *uuid)
 {
 	g_autofree gchar *u = uuid ? g_ascii_strdown(uuid, -1) : NULL;
 	return in->os_map && u && kv_os_info_is_windows(g_hash_table_lookup(in->os_map, u));
 }
 
-static void inspect_save(KvdInspector *in, gboolean cache_changed, gboolean map_changed)
+static void
+inspect_save(KvdInspector *in, gboolean cache_changed, gboolean map_changed)
 {
 	g_autoptr(GError) err = NULL;
 	if (cache_changed && !kv_inspect_cache_save(in->cache, in->cache_path, &err)) {
@@ -83,7 +86,8 @@ static void inspect_save(KvdInspector *in, gboolean cache_changed, gboolean map_
 
 /* The answer OS for the running guest: into the queue, the cache and the
  * map; the run is over. */
-static void run_file(KvdInspector *in, const KvOsInfo *os)
+static void
+run_file(KvdInspector *in, const KvOsInfo *os)
 {
 	gboolean cache_changed, map_changed;
 	kv_inspect_queue_finish(in->queue, in->run.uuid, in->run.key, os, g_get_monotonic_time(),
@@ -97,14 +101,15 @@ static void inspect_start_next(KvdInspector *in);
 
 /* The child is gone (its answer written, crashed, or killed at the
  * timeout): collect what it wrote, file the answer, start the next. */
-static void on_inspect_exit(GPid pid, gint status, gpointer data)
+static void
+on_inspect_exit(GPid pid, gint status, gpointer data)
 {
 	KvdInspector *in = data;
 	InspectRun *run = &in->run;
 	char buf[4096];
 	ssize_t n;
 
-	kill(-pid, SIGKILL);   /* an appliance left behind in its group */
+	kill(-pid, SIGKILL); /* an appliance left behind in its group */
 	while ((n = read(run->fd, buf, sizeof(buf))) > 0)
 		if (run->out->len < INSPECT_MAX_OUTPUT_BYTES)
 			g_string_append_len(run->out, buf, n);
@@ -118,8 +123,8 @@ static void on_inspect_exit(GPid pid, gint status, gpointer data)
 	g_spawn_close_pid(pid);
 	run->pid = 0;
 
-	g_autoptr(KvOsInfo) os = kv_inspect_child_result(run->out->str, status, run->timed_out,
-							in->cfg->inspect_timeout_s);
+	g_autoptr(KvOsInfo) os =
+		kv_inspect_child_result(run->out->str, status, run->timed_out, in->cfg->inspect_timeout_s);
 	const KvInspectGuest *g = kv_inspect_queue_running(in->queue);
 	g_autofree gchar *name = g_strdup(g ? g->name : run->uuid);
 	gint64 took_us = g_get_monotonic_time() - run->started_us;
@@ -132,7 +137,8 @@ static void on_inspect_exit(GPid pid, gint status, gpointer data)
 	inspect_start_next(in);
 }
 
-static gboolean on_inspect_output(gint fd, GIOCondition cond, gpointer data)
+static gboolean
+on_inspect_output(gint fd, GIOCondition cond, gpointer data)
 {
 	KvdInspector *in = data;
 	char buf[4096];
@@ -149,7 +155,8 @@ static gboolean on_inspect_output(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_inspect_timeout(gpointer data)
+static gboolean
+on_inspect_timeout(gpointer data)
 {
 	KvdInspector *in = data;
 	in->run.timeout_source = 0;
@@ -159,7 +166,8 @@ static gboolean on_inspect_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void inspect_start_next(KvdInspector *in)
+static void
+inspect_start_next(KvdInspector *in)
 {
 	InspectRun *run = &in->run;
 	if (run->pid || !in->cfg->inspect_enabled)
@@ -168,7 +176,7 @@ static void inspect_start_next(KvdInspector *in)
 	if (g == NULL)
 		return;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, (gpointer)"/proc/self/exe");
+	g_ptr_array_add(argv, (gpointer) "/proc/self/exe");
 	g_ptr_array_add(argv, (gpointer)KVD_INSPECT_CHILD_ARG);
 	for (guint i = 0; g->disks && g->disks[i]; i++)
 		g_ptr_array_add(argv, g->disks[i]);
@@ -195,7 +203,8 @@ static void inspect_start_next(KvdInspector *in)
 }
 
 /* What inspection needs to know of one running domain. */
-static KvInspectSense *sense_domain(KvdInspector *in, const KvDomain *dom, GError **error)
+static KvInspectSense *
+sense_domain(KvdInspector *in, const KvDomain *dom, GError **error)
 {
 	g_autoptr(GError) e = NULL;
 	KvInspectSense *s = g_new0(KvInspectSense, 1);
@@ -219,7 +228,8 @@ static KvInspectSense *sense_domain(KvdInspector *in, const KvDomain *dom, GErro
 
 /* Sense the running guests' disks, update the queue, start the next
  * inspection. */
-static void inspect_scan(KvdInspector *in)
+static void
+inspect_scan(KvdInspector *in)
 {
 	g_autoptr(GError) err = NULL;
 	if (!in->cfg->inspect_enabled || !in->queue)
@@ -236,7 +246,7 @@ static void inspect_scan(KvdInspector *in)
 	if (doms == NULL) {
 		g_free(in->note);
 		in->note = g_strdup_printf("libvirt: %s", err->message);
-		g_clear_pointer(&in->hv, kv_hv_close);   /* reconnect next time */
+		g_clear_pointer(&in->hv, kv_hv_close); /* reconnect next time */
 		return;
 	}
 	g_clear_pointer(&in->note, g_free);
@@ -255,19 +265,22 @@ static void inspect_scan(KvdInspector *in)
 	inspect_start_next(in);
 }
 
-static gboolean on_inspect_tick(gpointer data)
+static gboolean
+on_inspect_tick(gpointer data)
 {
 	inspect_scan(data);
 	return G_SOURCE_CONTINUE;
 }
 
-static void on_first_inspect(gpointer data)
+static void
+on_first_inspect(gpointer data)
 {
 	inspect_scan(data);
 }
 
-KvdInspector *kvd_inspector_new(const KvCtx *ctx, const char *uri, const KvConfig *cfg,
-				const char *state_dir, gboolean use_libvirt)
+KvdInspector *
+kvd_inspector_new(const KvCtx *ctx, const char *uri, const KvConfig *cfg, const char *state_dir,
+		  gboolean use_libvirt)
 {
 	g_autoptr(GError) err = NULL;
 	KvdInspector *in = g_new0(KvdInspector, 1);
@@ -296,15 +309,17 @@ KvdInspector *kvd_inspector_new(const KvCtx *ctx, const char *uri, const KvConfi
 	return in;
 }
 
-void kvd_inspector_start(KvdInspector *in)
+void
+kvd_inspector_start(KvdInspector *in)
 {
-	if (in->note != NULL)   /* --no-libvirt */
+	if (in->note != NULL) /* --no-libvirt */
 		return;
 	g_idle_add_once(on_first_inspect, in);
 	in->scan_source = g_timeout_add_seconds(in->cfg->inspect_interval_s, on_inspect_tick, in);
 }
 
-void kvd_inspector_reconfigure(KvdInspector *in, guint old_interval_s)
+void
+kvd_inspector_reconfigure(KvdInspector *in, guint old_interval_s)
 {
 	if (in->scan_source && old_interval_s != in->cfg->inspect_interval_s) {
 		g_source_remove(in->scan_source);
@@ -313,7 +328,8 @@ void kvd_inspector_reconfigure(KvdInspector *in, guint old_interval_s)
 }
 
 /* The child, if one runs, killed with its appliance and reaped. */
-static void run_stop(InspectRun *run)
+static void
+run_stop(InspectRun *run)
 {
 	if (run->pid) {
 		int st;
@@ -330,7 +346,8 @@ static void run_stop(InspectRun *run)
 	g_free(run->key);
 }
 
-void kvd_inspector_free(KvdInspector *in)
+void
+kvd_inspector_free(KvdInspector *in)
 {
 	if (in == NULL)
 		return;
@@ -345,7 +362,8 @@ void kvd_inspector_free(KvdInspector *in)
 	g_free(in);
 }
 
-gchar *kvd_inspector_status_json(const KvdInspector *in, const char *doc)
+gchar *
+kvd_inspector_status_json(const KvdInspector *in, const char *doc)
 {
 	g_autoptr(JsonNode) root = kv_json_parse(doc, -1, 0, 0, NULL);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root))

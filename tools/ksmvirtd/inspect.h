@@ -24,8 +24,8 @@ int kvd_inspect_child_main(int argc, char **argv);
  * where CFG names them; unreadable ones start empty, logged).  CFG is the
  * daemon's configuration, followed across reloads, and must outlive the
  * runner; so must CTX and URI.  Without USE_LIBVIRT it never inspects. */
-KvdInspector *kvd_inspector_new(const KvCtx *ctx, const char *uri, const KvConfig *cfg,
-				const char *state_dir, gboolean use_libvirt);
+KvdInspector *kvd_inspector_new(const KvCtx *ctx, const char *uri, const KvConfig *cfg, const char *state_dir,
+				gboolean use_libvirt);
 /* At exit: no appliance outlives the daemon. */
 void kvd_inspector_free(KvdInspector *in);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvdInspector, kvd_inspector_free)

@@ -17,7 +17,8 @@
 /* The process's log threshold: set once by main before the loop runs. */
 static int log_max_level = LOG_INFO;
 
-void kvd_log_set_max_level(int level)
+void
+kvd_log_set_max_level(int level)
 {
 	log_max_level = level;
 }
@@ -25,7 +26,8 @@ void kvd_log_set_max_level(int level)
 /* Under systemd, stderr goes to the journal ($JOURNAL_STREAM names it):
  * then each line starts with its syslog level, "<4>" and so on
  * (sd-daemon(3)), so warnings stand out without a journal library. */
-static gboolean stderr_is_journal(void)
+static gboolean
+stderr_is_journal(void)
 {
 	static int known = -1;
 	if (known < 0) {
@@ -39,7 +41,8 @@ static gboolean stderr_is_journal(void)
 	return known == 1;
 }
 
-void kvd_log(int level, const char *fmt, ...)
+void
+kvd_log(int level, const char *fmt, ...)
 {
 	if (level > log_max_level)
 		return;
@@ -55,7 +58,8 @@ void kvd_log(int level, const char *fmt, ...)
 		fprintf(stderr, "ksmvirtd: %s\n", line);
 }
 
-void kvd_notify_systemd(const char *state)
+void
+kvd_notify_systemd(const char *state)
 {
 	const char *path = g_getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -69,7 +73,7 @@ void kvd_notify_systemd(const char *state)
 		return;
 	memcpy(sa.sun_path, path, len);
 	if (path[0] == '@')
-		sa.sun_path[0] = '\0';  /* abstract namespace */
+		sa.sun_path[0] = '\0'; /* abstract namespace */
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <glib.h>
-#include <syslog.h>   /* LOG_ERR ... LOG_DEBUG, the levels of sd-daemon(3) */
+#include <syslog.h> /* LOG_ERR ... LOG_DEBUG, the levels of sd-daemon(3) */
 
 G_BEGIN_DECLS
 

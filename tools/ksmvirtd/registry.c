@@ -17,7 +17,8 @@ typedef struct {
 	gchar *reply;
 } Ack;
 
-static void ack_free(gpointer p)
+static void
+ack_free(gpointer p)
 {
 	Ack *a = p;
 	g_free(a->reply);
@@ -26,18 +27,21 @@ static void ack_free(gpointer p)
 
 /* Answers every Ack in acks: "ok ID" when the registry holding them was
  * saved, else an error (the hook then spools the event). */
-static void answer_acks(GPtrArray *acks, const GError *save_error)
+static void
+answer_acks(GPtrArray *acks, const GError *save_error)
 {
 	for (guint i = 0; i < acks->len; i++) {
 		Ack *a = g_ptr_array_index(acks, i);
-		g_autofree gchar *err = save_error ?
-			g_strdup_printf("error cannot save the registry: %s\n", save_error->message) : NULL;
+		g_autofree gchar *err = save_error ? g_strdup_printf("error cannot save the registry: %s\n",
+								     save_error->message)
+						   : NULL;
 		kv_server_client_answer(a->client, err ? err : a->reply);
 	}
 	g_ptr_array_set_size(acks, 0);
 }
 
-void kvd_registry_save(Daemon *d)
+void
+kvd_registry_save(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	if (!kv_registry_save(d->reg, d->registry_path, &err))
@@ -49,8 +53,8 @@ void kvd_registry_save(Daemon *d)
  * once it is on disk.  So the file is written by a worker thread, one
  * write at a time, coalescing the changes that arrive meanwhile (and their
  * acknowledgements) into the next write; the main loop goes on serving. */
-static void save_thread(GTask *task, gpointer source, gpointer data,
-			GCancellable *cancel)
+static void
+save_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 {
 	const char *path = g_object_get_data(G_OBJECT(task), "path");
 	GError *err = NULL;
@@ -62,7 +66,8 @@ static void save_thread(GTask *task, gpointer source, gpointer data,
 
 static void start_save(Daemon *d);
 
-static void on_saved(GObject *source, GAsyncResult *res, gpointer data)
+static void
+on_saved(GObject *source, GAsyncResult *res, gpointer data)
 {
 	Daemon *d = data;
 	g_autoptr(GError) err = NULL;
@@ -74,7 +79,8 @@ static void on_saved(GObject *source, GAsyncResult *res, gpointer data)
 		start_save(d);
 }
 
-static void start_save(Daemon *d)
+static void
+start_save(Daemon *d)
 {
 	d->dirty = FALSE;
 	d->saving = TRUE;
@@ -87,7 +93,8 @@ static void start_save(Daemon *d)
 	g_task_run_in_thread(task, save_thread);
 }
 
-static void save_registry_soon(Daemon *d)
+static void
+save_registry_soon(Daemon *d)
 {
 	if (d->saving)
 		d->dirty = TRUE;
@@ -96,22 +103,25 @@ static void save_registry_soon(Daemon *d)
 }
 
 /* Let a write in flight finish (at exit, before a synchronous save). */
-static void wait_saves(Daemon *d)
+static void
+wait_saves(Daemon *d)
 {
 	while (d->saving)
 		g_main_context_iteration(NULL, TRUE);
 }
 
-static void log_event(const KvEvent *ev, const char *how)
+static void
+log_event(const KvEvent *ev, const char *how)
 {
-	kvd_log(LOG_DEBUG, "%s: %s %s %s (uuid %s)", how, ev->name,
-		kv_event_op_to_string(ev->op), ev->subop, ev->uuid ? ev->uuid : "unknown");
+	kvd_log(LOG_DEBUG, "%s: %s %s %s (uuid %s)", how, ev->name, kv_event_op_to_string(ev->op), ev->subop,
+		ev->uuid ? ev->uuid : "unknown");
 }
 
 /* Folds the spooled event in PATH into the registry; one that does not
  * decode is renamed to NAME.bad-TIMESTAMP so it is not retried.  Returns
  * TRUE when it was applied. */
-static gboolean replay_one(Daemon *d, const char *path)
+static gboolean
+replay_one(Daemon *d, const char *path)
 {
 	gsize len = 0;
 	g_autoptr(GError) e = NULL;
@@ -134,7 +144,8 @@ static gboolean replay_one(Daemon *d, const char *path)
 }
 
 /* Entries are removed only after the registry holding them is saved. */
-guint kvd_registry_replay_spool(Daemon *d)
+guint
+kvd_registry_replay_spool(Daemon *d)
 {
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GPtrArray) paths = kv_spool_list(d->spool_dir, &err);
@@ -162,7 +173,8 @@ guint kvd_registry_replay_spool(Daemon *d)
 	return applied;
 }
 
-void kvd_registry_event(Daemon *d, KvServerClient *client, const KvEvent *ev)
+void
+kvd_registry_event(Daemon *d, KvServerClient *client, const KvEvent *ev)
 {
 	gboolean changed = kv_registry_apply(d->reg, ev);
 	log_event(ev, changed ? "event" : "stale event");
@@ -180,7 +192,8 @@ void kvd_registry_event(Daemon *d, KvServerClient *client, const KvEvent *ev)
 }
 
 /* Forget guests gone long ago (kv_registry_expire()). */
-void kvd_registry_expire(Daemon *d)
+void
+kvd_registry_expire(Daemon *d)
 {
 	guint n = kv_registry_expire(d->reg, g_get_real_time());
 	if (n > 0) {
@@ -189,7 +202,8 @@ void kvd_registry_expire(Daemon *d)
 	}
 }
 
-void kvd_registry_open(Daemon *d, const KvCtx *ctx)
+void
+kvd_registry_open(Daemon *d, const KvCtx *ctx)
 {
 	g_autoptr(GError) err = NULL;
 	d->acks_waiting = g_ptr_array_new_with_free_func(ack_free);
@@ -198,7 +212,8 @@ void kvd_registry_open(Daemon *d, const KvCtx *ctx)
 	if (d->reg == NULL) {
 		g_autoptr(GError) re = NULL;
 		g_autofree gchar *bad = g_error_matches(err, KV_ERROR, KV_ERROR_PARSE)
-						? kv_file_set_aside(d->registry_path, &re) : NULL;
+						? kv_file_set_aside(d->registry_path, &re)
+						: NULL;
 		if (bad)
 			kvd_log(LOG_WARNING, "%s: set aside as %s, starting with an empty registry",
 				err->message, bad);
@@ -211,13 +226,13 @@ void kvd_registry_open(Daemon *d, const KvCtx *ctx)
 	/* Events of this boot come after those of any earlier one. */
 	g_autofree gchar *boot_id = kv_order_boot_id(ctx, &err);
 	if (boot_id == NULL)
-		kvd_log(LOG_WARNING, "%s: events of different boots are ordered by the wall clock",
-			err->message);
+		kvd_log(LOG_WARNING, "%s: events of different boots are ordered by the wall clock", err->message);
 	kv_registry_set_boot_id(d->reg, boot_id);
 	kv_registry_expire(d->reg, g_get_real_time());
 }
 
-void kvd_registry_close(Daemon *d)
+void
+kvd_registry_close(Daemon *d)
 {
 	wait_saves(d);
 	if (d->loop) {
