@@ -25,7 +25,7 @@ kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError **error)
 				     (i + 4 >= len || !g_ascii_isxdigit(buf[i + 1]) ||
 				      !g_ascii_isxdigit(buf[i + 2]) || !g_ascii_isxdigit(buf[i + 3]) ||
 				      !g_ascii_isxdigit(buf[i + 4]) ||
-				      (g_ascii_tolower(buf[i + 1]) == 'd' && strchr("89abAB", buf[i + 2]))))) {
+				      (g_ascii_tolower(buf[i + 1]) == 'd' && strchr("89abcdefABCDEF", buf[i + 2]))))) {
 					g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
 						    "JSON string with an invalid or surrogate escape (at byte %" G_GSIZE_FORMAT
 						    ")",

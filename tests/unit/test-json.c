@@ -254,6 +254,8 @@ test_escapes(void)
 		{ "[\"\\x41\"]", FALSE },
 		{ "[\"\\ud800\"]", FALSE },
 		{ "[\"\\uDC00\"]", FALSE },
+		{ "[\"be\\udddcarto\"]", FALSE },
+		{ "[\"\\uDFFF\"]", FALSE },
 		{ "[\"\\u12\"]", FALSE },
 		{ "[\"\\u12G4\"]", FALSE },
 		{ "[\"\\", FALSE },
