@@ -21,11 +21,11 @@ kv_json_check_depth(const char *buf, gsize len, guint max_depth, GError **error)
 				/* Only JSON's escapes: json-glib's scanner also takes
 				 * C's octal ones and makes bytes that are not UTF-8. */
 				if (!strchr("\"\\/bfnrtu", c) || c == '\0' ||
-				    (c == 'u' &&
-				     (i + 4 >= len || !g_ascii_isxdigit(buf[i + 1]) ||
-				      !g_ascii_isxdigit(buf[i + 2]) || !g_ascii_isxdigit(buf[i + 3]) ||
-				      !g_ascii_isxdigit(buf[i + 4]) ||
-				      (g_ascii_tolower(buf[i + 1]) == 'd' && strchr("89abcdefABCDEF", buf[i + 2]))))) {
+				    (c == 'u' && (i + 4 >= len || !g_ascii_isxdigit(buf[i + 1]) ||
+						  !g_ascii_isxdigit(buf[i + 2]) ||
+						  !g_ascii_isxdigit(buf[i + 3]) || !g_ascii_isxdigit(buf[i + 4]) ||
+						  (g_ascii_tolower(buf[i + 1]) == 'd' &&
+						   strchr("89abcdefABCDEF", buf[i + 2]))))) {
 					g_set_error(error, KV_ERROR, KV_ERROR_PARSE,
 						    "JSON string with an invalid or surrogate escape (at byte %" G_GSIZE_FORMAT
 						    ")",
