@@ -199,6 +199,9 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 			goto bad;
 		/* fall through */
 	case T_GLOBS:
+		/* g_pattern_match_simple() asserts on a pattern that is not UTF-8 */
+		if (!g_utf8_validate(v, -1, NULL))
+			goto bad;
 		g_free(*(char **)p);
 		*(char **)p = g_steal_pointer(&v);
 		return TRUE;
@@ -385,7 +388,12 @@ gboolean
 kv_config_guest_selected(const KvConfig *cfg, const char *name)
 {
 	g_auto(GStrv) globs = g_strsplit_set(cfg->guests ? cfg->guests : "", ";, \t", -1);
+	g_autofree char *valid = NULL;
 	gboolean any = FALSE;
+
+	/* g_pattern_match_simple() asserts on a string that is not UTF-8 */
+	if (name && !g_utf8_validate(name, -1, NULL))
+		name = valid = g_utf8_make_valid(name, -1);
 
 	for (guint i = 0; globs[i]; i++) {
 		if (!globs[i][0])

@@ -103,6 +103,29 @@ test_copy_clear(void)
 	g_assert_false(kv_config_guest_selected(&copy, "db"));
 }
 
+/* Guest patterns go to g_pattern_match_simple, which asserts (and so
+ * aborts ksmvirtd) on a pattern or a name that is not UTF-8 (found by
+ * fuzz/fuzz-config): such a pattern is refused when the file is read,
+ * and such a name is matched as its valid form, never aborting. */
+static void
+test_guests_not_utf8(void)
+{
+	static const char conf[] = "[daemon]\nguests = \x0c\xc0*\x08\xe6 \n";
+	g_auto(KvConfig) cfg = { 0 };
+	g_auto(KvConfig) tail = { 0 };
+	g_autoptr(GError) err = NULL;
+
+	g_assert_false(kv_config_parse(conf, sizeof(conf) - 1, &cfg, NULL, &err));
+	g_assert_nonnull(err);
+	g_clear_error(&err);
+	g_assert_true(kv_config_parse("[daemon]\nguests = *-1\n", strlen("[daemon]\nguests = *-1\n"), &tail,
+				      NULL, &err));
+	g_assert_no_error(err);
+	g_assert_true(kv_config_guest_selected(&tail, "web-1"));
+	g_assert_false(kv_config_guest_selected(&tail, "web\xff-2"));
+	g_assert_true(kv_config_guest_selected(&tail, "web\xff-1"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -110,5 +133,6 @@ main(int argc, char **argv)
 	g_test_add_func("/config/long-strings", test_long_strings);
 	g_test_add_func("/config/defaults", test_defaults);
 	g_test_add_func("/config/copy-clear", test_copy_clear);
+	g_test_add_func("/config/guests-not-utf8", test_guests_not_utf8);
 	return g_test_run();
 }
