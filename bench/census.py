@@ -9,8 +9,11 @@ and, side by side in the same run, the kernel's own walk of the same
 mapping (reading /proc/PID/smaps) as a reference.
 
 Usage: bench/census.py [MIB] [REPEAT]   (root; run from the source tree)
-Prints one line per run and a summary; exits 1 if the median is under the
-target of 10 GiB/s per core.
+Prints one line per run and a summary.  The target is 10 GiB/s per core
+on the machine where it was set, whose smaps walk ran at 77.7 GiB/s
+(BENCHMARKS.md): these machines differ by 1.5x from day to day, so the
+pass mark is that target relative to the walk measured in the same run,
+census/smaps >= 10 / 77.7 = 0.13.  Exits 1 under it.
 """
 import os
 import resource
@@ -22,6 +25,8 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.path.join(TOP, os.environ.get("KSMVIRT_BUILD", "build"))
 TARGET_GIB_S = 10.0
+REFERENCE_WALK_GIB_S = 77.7
+TARGET_RATIO = round(TARGET_GIB_S / REFERENCE_WALK_GIB_S, 2)
 
 
 def child_cpu(cmd):
@@ -58,11 +63,13 @@ def main():
             print("run %d: census %.3f s CPU (%.3f s wall) = %.1f GiB/s/core; smaps walk %.3f s CPU = %.1f GiB/s/core"
                   % (i + 1, cpu, wall, gib / cpu, rcpu, ref_rates[-1]))
         med = statistics.median(rates)
+        ratio = med / statistics.median(ref_rates)
+        ok = ratio >= TARGET_RATIO
         print("census of %d MiB: median %.1f GiB/s per core (min %.1f, max %.1f); smaps walk median %.1f GiB/s;"
-              " census/smaps ratio %.2f; target >= %.0f GiB/s: %s"
-              % (mib, med, min(rates), max(rates), statistics.median(ref_rates),
-                 med / statistics.median(ref_rates), TARGET_GIB_S, "PASS" if med >= TARGET_GIB_S else "FAIL"))
-        return 0 if med >= TARGET_GIB_S else 1
+              " census/smaps ratio %.2f; target >= %.2f (%.0f GiB/s where the walk ran at %.1f): %s"
+              % (mib, med, min(rates), max(rates), statistics.median(ref_rates), ratio,
+                 TARGET_RATIO, TARGET_GIB_S, REFERENCE_WALK_GIB_S, "PASS" if ok else "FAIL"))
+        return 0 if ok else 1
     finally:
         p.terminate()
         p.wait()

@@ -6,7 +6,14 @@ Builds a fixture root (pylib/ksmvirt_test/fakeroot.py's writers) with N QEMU
 processes whose command lines, smaps (~120 mappings each) and ksm_stat
 look like libvirt guests, then times `ksmvirt report` over it REPEAT times
 (default 20) in each output format and, side by side, `cat` of the same
-files (the I/O floor).  Target: median <= 50 ms for the table.
+files (the I/O floor).  Target: median <= 50 ms CPU for the table.
+
+These machines differ by 1.7x from day to day (the same binary took 32 ms
+and 55 ms), and the cat floor does not follow them in step, so the time is
+printed with its ratio to the floor but the pass mark is deterministic:
+the instructions one table report executes (valgrind's callgrind), at most
+160 M: 127 M when the 50 ms target was met at 32 ms (BENCHMARKS.md), plus
+a quarter.  Without valgrind the time target decides.
 
 Usage: bench/report-guests.py [N] [REPEAT]
 Exit status: 0 when the target is met, 1 otherwise.
@@ -26,6 +33,7 @@ from ksmvirt_test import fakeroot  # noqa: E402
 
 BUILD = os.path.join(TOP, os.environ.get("KSMVIRT_BUILD", "build"))
 TARGET_MS = 50.0
+TARGET_INSTRUCTIONS = 160e6
 
 
 def make_root(root, n):
@@ -54,6 +62,19 @@ def make_root(root, n):
         g.mapping(0x7e0000000000, 262144, rss_kib=900000, ksm_kib=800000,
                   flags="rd wr mr mw me ac sd mg dc dd")
         g.finish()
+
+
+def instructions(cmd):
+    """Instructions one run of cmd executes (callgrind), or None without valgrind."""
+    if not shutil.which("valgrind"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(tmp, "out")]
+                           + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    for line in r.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    raise RuntimeError("no instruction count from callgrind:\n" + r.stderr)
 
 
 def median_ms(cmd, repeat):
@@ -89,9 +110,18 @@ def main():
             print("  ksmvirt report %-15s %6.1f %6.1f %6.1f | %6.1f %6.1f %6.1f  (CPU %.1fx the cat floor)"
                   % (name, *results[name][0], *results[name][1], results[name][1][0] / max(floor[1][0], 0.1)))
         wall, cpu = results["table"][0][0], results["table"][1][0]
-        ok = cpu <= TARGET_MS
-        print("per-guest report of %d guests: median %.1f ms CPU, %.1f ms wall (load average %.1f);"
-              " target <= %.0f ms CPU: %s" % (n, cpu, wall, os.getloadavg()[0], TARGET_MS, "PASS" if ok else "FAIL"))
+        print("per-guest report of %d guests: median %.1f ms CPU, %.1f ms wall (load average %.1f),"
+              " %.1fx the cat floor; time target <= %.0f ms CPU: %s"
+              % (n, cpu, wall, os.getloadavg()[0], cpu / max(floor[1][0], 0.1), TARGET_MS,
+                 "met" if cpu <= TARGET_MS else "not met on this machine"))
+        count = instructions(base)
+        if count is None:
+            ok = cpu <= TARGET_MS
+            print("no valgrind: the time target decides: %s" % ("PASS" if ok else "FAIL"))
+        else:
+            ok = count <= TARGET_INSTRUCTIONS
+            print("one table report: %.1f M instructions; target <= %.0f M: %s"
+                  % (count / 1e6, TARGET_INSTRUCTIONS / 1e6, "PASS" if ok else "FAIL"))
         return 0 if ok else 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
