@@ -273,6 +273,8 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 	gboolean dry = force_dry_run || b->cfg.dry_run;
 
 	ensure_hv(b);
+	if (b->hv)
+		kv_hv_set_owner_rule(b->hv, b->cfg.owner_namespace, b->cfg.owner_path);
 	so.hv = b->hv;
 	snap = kv_sense(b->ctx, &so, &b->sense, error);
 	if (!snap)
