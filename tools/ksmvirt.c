@@ -22,6 +22,7 @@
 #include "kv-inspect-queue.h"
 #include "kv-advise.h"
 #include "kv-ident.h"
+#include "kv-policy-apply.h"
 
 #include <json-glib/json-glib.h>
 
@@ -970,6 +971,86 @@ cmd_balance(int argc, char **argv)
 	return balance_print(bal, json) ? rc : EXIT_FAIL;
 }
 
+/* ksmvirt policy: change a guest's KSM policy, live and persistent. */
+static int
+cmd_policy(int argc, char **argv)
+{
+	gboolean dry_run = FALSE;
+	g_autofree char *uri = NULL, *config = NULL;
+	g_auto(GStrv) rest = NULL;
+	g_autoptr(GOptionContext) oc =
+		g_option_context_new("GUEST [merge=on|off|default] [group=NAME|-] [cell=N:on|off|default]... "
+				     "- change a guest's KSM policy and apply it");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvCtx) ctx = kv_ctx_new(NULL);
+	g_autoptr(KvHv) hv = NULL;
+	g_autoptr(KvPolicyChange) c = NULL;
+	g_auto(KvConfig) cfg = { 0 };
+	g_autofree char *name = NULL, *group = NULL, *out = NULL;
+	GString *s;
+	GOptionEntry entries[] = {
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system)", "URI" },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+		  "ksmvirtd's configuration, for [isolation] and the unmerge reserve (default " KV_CONFIG_DEFAULT_PATH
+		  ")",
+		  "FILE" },
+		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Say what would change; change nothing", NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+
+	g_option_context_add_main_entries(oc, entries, NULL);
+	g_option_context_set_description(
+		oc,
+		"merge=off turns KSM merging off for the guest's RAM now (QEMU's memory backend property, set\n"
+		"through libvirt's monitor passthrough: libvirt marks the domain tainted, custom-monitor) and\n"
+		"keeps it off; it is refused, changing nothing, when its merged pages would not fit in\n"
+		"MemAvailable minus [ksm] unmerge-reserve-mib.  group= puts it in a merge-isolation group\n"
+		"(ksmvirtd.conf(5) [isolation]).  The policy is stored in the domain's metadata, live and\n"
+		"persistent.  See ksmvirt(1).");
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		g_printerr("ksmvirt policy: %s\n", err->message);
+		return EXIT_USAGE;
+	}
+	if (!rest || !rest[0]) {
+		g_printerr("ksmvirt policy: which guest?  (ksmvirt policy --help)\n");
+		return EXIT_USAGE;
+	}
+	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, NULL, &err)) {
+		g_printerr("ksmvirt policy: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	hv = kv_hv_libvirt_open_rw(ctx, uri ? uri : "qemu:///system", &err);
+	if (!hv) {
+		g_autofree char *why = kv_escape_term(err->message);
+
+		g_printerr("ksmvirt policy: libvirt: %s\n", why);
+		return EXIT_FAIL;
+	}
+	c = kv_policy_change(ctx, hv, &cfg, rest[0], (const char *const *)rest + 1, dry_run, &err);
+	if (!c) {
+		g_autofree char *why = kv_escape_term(err->message);
+
+		g_printerr("ksmvirt policy: %s\n", why);
+		return err->domain == G_OPTION_ERROR ? EXIT_USAGE : EXIT_FAIL;
+	}
+	name = kv_escape_term(c->guest);
+	group = kv_escape_term(c->group);
+	s = g_string_new(NULL);
+	g_string_append_printf(s, "%s: policy %s -> %s%s\n", name, c->before, c->after,
+			       dry_run ? " (dry run: not written)" : " (live and persistent)");
+	g_string_append_printf(s, "%s: group %s; isolation %s\n", name, group, c->isolation);
+	if (!c->active)
+		g_string_append_printf(s, "%s: not running: applies when it starts\n", name);
+	for (guint i = 0; i < c->applied->len; i++) {
+		g_autofree char *line = kv_escape_term(c->applied->pdata[i]);
+
+		g_string_append_printf(s, "%s: %s\n", name, line);
+	}
+	out = g_string_free(s, FALSE);
+	return print_out("policy", out) ? 0 : EXIT_FAIL;
+}
+
 static void
 usage(FILE *f)
 {
@@ -981,6 +1062,7 @@ usage(FILE *f)
 	      "  advise     NUMA placement that maximises KSM sharing (merge_across_nodes=0)\n"
 	      "  status     what ksmvirtd sees, its last decisions and why\n"
 	      "  balance    --oneshot [--dry-run]: one balancer tick in this process\n"
+	      "  policy     GUEST merge=on|off group=NAME: change a guest's KSM policy, live\n"
 	      "  help       this text; \"ksmvirt COMMAND --help\" for a command's options\n"
 	      "  version    print the version\n"
 	      "\n"
@@ -1016,6 +1098,8 @@ run_command(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(cmd, "balance"))
 		return cmd_balance(argc - 1, argv + 1);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
