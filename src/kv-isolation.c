@@ -278,7 +278,8 @@ kv_policy_isolation(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st,
 		n++;
 	}
 	iso = kv_isolation_decide(in, n, cfg);
-	step.room_kib = s->meminfo.mem_available_kib > reserve_kib ? s->meminfo.mem_available_kib - reserve_kib : 0;
+	step.room_kib = s->meminfo.mem_available_kib > reserve_kib ? s->meminfo.mem_available_kib - reserve_kib
+								   : 0;
 	for (guint i = 0, j = 0; i < s->guests->len; i++) {
 		const KvGuestSense *g = g_ptr_array_index(s->guests, i);
 		KvGuestPolicyState *gs;
