@@ -15,6 +15,9 @@ VmFlags of the guest RAM mappings in /proc/PID/smaps), not ksmvirt's:
   - `merge=on` gives "mg" back and A merges again;
   - `cell=1:off`: only one of the two RAM mappings loses "mg", and QEMU
     says that backend is cell 1's (ram-node1's merge property);
+  - the balancer (ksmvirt balance --oneshot, the daemon's tick): A in
+    group "small" (set with virsh metadata), B in "big", the merging group:
+    it turns A's merging off, says why, and leaves B's alone;
   - headroom: with [ksm] unmerge-reserve-mib set to leave 1 GiB of
     today's MemAvailable, merge=off fits; a real 2 GiB memory hog makes
     it not fit: ksmvirt refuses (exit 1, a message), changes nothing (the
@@ -106,10 +109,10 @@ def smaps(pid):
     return out
 
 
-def ram_starts(pid):
-    """Start addresses of A's two guest RAM mappings: the anonymous ones of
-    one cell's size."""
-    return [a for a, (size, path, _, _) in sorted(smaps(pid).items()) if size == CELL_MIB << 20 and not path]
+def ram_starts(pid, size_mib=CELL_MIB):
+    """Start addresses of a guest's RAM mappings: the anonymous ones of
+    SIZE_MIB (A's two cells by default)."""
+    return [a for a, (size, path, _, _) in sorted(smaps(pid).items()) if size == size_mib << 20 and not path]
 
 
 def mergeable(pid):
@@ -162,9 +165,12 @@ def live_xml(name, inactive=False):
     return run(*args).stdout
 
 
-def write_conf(reserve_mib):
+def write_conf(reserve_mib, merging_group=""):
+    """KSM, balloons and swap are left alone: only isolation acts."""
     with open(conf, "w") as f:
-        f.write("[ksm]\nunmerge-reserve-mib = %d\n[isolation]\nby = none\n" % reserve_mib)
+        f.write("[daemon]\nguests = %s-*\n[ksm]\nmanage = false\nunmerge-reserve-mib = %d\n"
+                "[balloon]\nmanage = false\n[swap]\nmanage = false\n"
+                "[isolation]\nby = none\nmerging-group = %s\n" % (PREFIX, reserve_mib, merging_group))
 
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -277,6 +283,28 @@ try:
              "the hog gone, merge=off goes through")
         r = policy(A, "merge=maybe")
         t.ok(r.returncode == 2, "a bad argument is a usage error")
+
+        # The balancer's strict fallback, one real tick: A and B in two
+        # groups of equal RAM; the configuration names the merging one.
+        write_conf(1024, "big")
+        r1, r2 = policy(A, "merge=default"), policy(B, "group=big")
+        t.ok(r1.returncode == 0 and r2.returncode == 0 and mergeable(pid_a) == ON,
+             "A back to the default policy: mergeable")
+        # Group "small" for A, written as an administrator would with virsh
+        # (so that only the balancer acts on it).
+        r = run("virsh", "-c", URI, "metadata", A, "--uri", "http://ksmvirt.org/xmlns/policy/1.0",
+                "--key", "ksmvirt", "--set", '<policy group="small"/>', "--live")
+        t.ok(r.returncode == 0 and mergeable(pid_a) == ON, "virsh metadata puts A in group small; nothing acts yet")
+        r = run(KSMVIRT, "balance", "--oneshot", "--config", conf, "--connect", URI, timeout=300)
+        log("balance --oneshot -> %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+        t.ok(r.returncode == 0 and "isolation" in r.stdout and "strict" in r.stdout,
+             "one balancer tick: isolation strict")
+        t.ok(re.search(r"guest %s RAM merge off \(isolation: group small is not the merging group big" % A,
+                       r.stdout) is not None, "it turns A's merging off and says why")
+        t.ok(mergeable(pid_a) == OFF, "A's RAM mappings lost mg")
+        t.ok(wait(lambda: ksm_in_ram_kib(pid_a) == 0, "A's RAM to unmerge", 60), "no merged page left in A's RAM")
+        maps_b, ram_b = smaps(qemu_pid(B)), ram_starts(qemu_pid(B), GUEST_MIB)
+        t.ok(len(ram_b) == 1 and "mg" in maps_b[ram_b[0]][2], "B's RAM (group big) stays mergeable")
 finally:
     cleanup()
 t.done()
