@@ -309,6 +309,27 @@ kv_policy_isolation(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st,
 	g_string_free(step.staged_names, TRUE);
 }
 
+char *
+kv_isolation_merge_state(const KvGuestSense *g, const KvPolicyState *st)
+{
+	const KvGuestPolicyState *gs = st ? g_hash_table_lookup(st->guests, g->name) : NULL;
+	GString *s;
+	g_autoptr(GList) keys = NULL;
+
+	if (!gs || gs->merge_pid != g->pid || !gs->merge_applied || !g_hash_table_size(gs->merge_applied))
+		return g_strdup(g->merge_policy.nosharepages ? "off (nosharepages)" : "on");
+	s = g_string_new(applied(gs, "") == KV_POLICY_MERGE_OFF ? "off"
+			 : g->merge_policy.nosharepages && applied(gs, "") != KV_POLICY_MERGE_ON
+				 ? "off (nosharepages)"
+				 : "on");
+	keys = g_list_sort(g_hash_table_get_keys(gs->merge_applied), (GCompareFunc)strcmp);
+	for (GList *l = keys; l; l = l->next)
+		if (((const char *)l->data)[0])
+			g_string_append_printf(s, ", %s %s", (const char *)l->data,
+					       applied(gs, l->data) == KV_POLICY_MERGE_OFF ? "off" : "on");
+	return g_string_free(s, FALSE);
+}
+
 void
 kv_policy_isolation_learn(const KvPlan *plan, KvPolicyState *st)
 {

@@ -79,6 +79,12 @@ char *kv_isolation_summary(const KvIsolation *iso);
  * backends ksmvirtd itself turned off, or where the policy says "on". */
 void kv_policy_isolation(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st, KvPlan *plan);
 
+/* kv_isolation_merge_state: what merging of guest G is, as far as
+ * ksmvirtd knows: "off" or "on" as it applied to G's QEMU (with the cells
+ * it set apart, "on, cell 1 off"), "off (nosharepages)" when QEMU started
+ * it so, else "on".  A new string. */
+char *kv_isolation_merge_state(const KvGuestSense *g, const KvPolicyState *st);
+
 /* kv_policy_isolation_learn: records in ST what a done action of PLAN
  * applied, and holds a guest back for a while after a failure. */
 void kv_policy_isolation_learn(const KvPlan *plan, KvPolicyState *st);

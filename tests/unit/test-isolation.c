@@ -267,7 +267,11 @@ test_step(void)
 	/* Tick 2: applied: nothing to do. */
 	{
 		g_autoptr(KvPlan) p = kv_plan_new();
+		g_autofree char *ms = kv_isolation_merge_state(w, st);
+		g_autofree char *ml = kv_isolation_merge_state(g_ptr_array_index(s->guests, 0), st);
 
+		g_assert_cmpstr(ms, ==, "off");
+		g_assert_cmpstr(ml, ==, "on");
 		st->tick++;
 		kv_policy_isolation(s, &cfg, st, p);
 		g_assert_cmpuint(merge_actions(p, acts), ==, 0);
@@ -412,6 +416,16 @@ test_step_cells(void)
 		g_assert_cmpstr(acts->str, ==, "a/ram-node1=off");
 		all_done(p);
 		kv_policy_isolation_learn(p, st);
+	}
+	{
+		g_autofree char *ms = kv_isolation_merge_state(a, st);
+
+		g_assert_cmpstr(ms, ==, "on, ram-node1 off");
+		a->merge_policy.nosharepages = TRUE;
+		g_free(ms);
+		ms = kv_isolation_merge_state(a, NULL);
+		g_assert_cmpstr(ms, ==, "off (nosharepages)");
+		a->merge_policy.nosharepages = FALSE;
 	}
 	g_array_set_size(a->merge_policy.cells, 0);
 	{
