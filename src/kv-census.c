@@ -33,6 +33,7 @@ struct KvCensusScanner {
 	guint64 *batch;   /* pagemap entries */
 	guint64 *kpf;     /* one kpageflags read */
 	guint64 *counts;  /* one kpagecount read */
+	GArray *ksm_sink; /* guint64: KSM frames met, or NULL */
 };
 
 static inline gboolean
@@ -144,6 +145,12 @@ gboolean
 kv_census_scanner_has_mapcounts(const KvCensusScanner *s)
 {
 	return s->kpagecount_fd >= 0;
+}
+
+void
+kv_census_scanner_set_ksm_sink(KvCensusScanner *s, GArray *sink)
+{
+	s->ksm_sink = sink;
 }
 
 /* Reads kpageflags for frames [FIRST, LAST] and records their flags. */
@@ -303,6 +310,8 @@ census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 			out->total.merged++;
 			if (k > 1)
 				out->merged_saved_pages += (double)(k - 1) / (double)k;
+			if (s->ksm_sink)
+				g_array_append_val(s->ksm_sink, pfn);
 		} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
 			slot->zero++;
 			out->total.zero++;

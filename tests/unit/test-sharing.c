@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests: who shares KSM frames with whom (the model), and the
+ * census handing its KSM frames over. */
+#include "kv-sharing.h"
+#include "kv-census.h"
+#include "kv-numa.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A case: per guest its group ("-": none) and the frames its RAM maps;
+ * the wanted nonzero pairs a<=b as "a,b=frames" (guests by index, groups
+ * by name, "-" for no group), the frames each guest (group) alone maps. */
+typedef struct {
+	const char *name;
+	guint n_guests;
+	const char *groups[4];
+	const char *frames[4];
+	const char *want_guests, *want_guest_alone;
+	const char *want_groups, *want_group_alone;
+	guint64 frames_total, cross, sets;
+} Case;
+
+static const Case cases[] = {
+	{ "no guests", 0, { NULL }, { NULL }, "", "", "", "", 0, 0, 0 },
+	{ "no frames", 2, { "-", "-" }, { "", "" }, "", "0 0", "", "0", 0, 0, 0 },
+	{ "a pair, repeats count once",
+	  2,
+	  { "-", "-" },
+	  { "3 1 2 4", "1 2 3 5 5 5" },
+	  "0,0=4 0,1=3 1,1=4",
+	  "1 1",
+	  "-,-=5",
+	  "5",
+	  5,
+	  0,
+	  3 },
+	/* One guest maps a frame many times (zero-filled pages merged into one
+	 * KSM frame): one frame on its diagonal, shared with nobody. */
+	{ "one frame many times", 2, { "-", "-" }, { "9 9 9 9 9 9", "" }, "0,0=1", "1 0", "-,-=1", "1", 1, 0, 1 },
+	{ "three guests, two groups",
+	  3,
+	  { "a", "b", "a" },
+	  { "10 11", "10", "11 10" },
+	  "0,0=2 0,1=1 0,2=2 1,1=1 1,2=1 2,2=2",
+	  "0 0 0",
+	  "a,a=2 a,b=1 b,b=1",
+	  "1 0",
+	  2,
+	  1,
+	  2 },
+	/* A frame mapped by guests of groups A and B counts once for (A, B),
+	 * however many guests of each map it. */
+	{ "once per group pair",
+	  4,
+	  { "a", "a", "b", "b" },
+	  { "1 2", "1 2", "1", "1 3" },
+	  "0,0=2 0,1=2 0,2=1 0,3=1 1,1=2 1,2=1 1,3=1 2,2=1 2,3=1 3,3=2",
+	  "0 0 0 1",
+	  "a,a=2 a,b=1 b,b=2",
+	  "1 1",
+	  3,
+	  1,
+	  3 },
+	/* No group is a group of its own: sharing with it crosses. */
+	{ "no group against a group",
+	  3,
+	  { "-", "x", "-" },
+	  { "1 2", "2", "1" },
+	  "0,0=2 0,1=1 0,2=1 1,1=1 2,2=1",
+	  "0 0 0",
+	  "-,-=2 -,x=1 x,x=1",
+	  "1 0",
+	  2,
+	  1,
+	  2 },
+	/* Frames far apart: every radix pass matters. */
+	{ "high frame numbers",
+	  2,
+	  { "g", "g" },
+	  { "0 72057594037927935 4294967296 255 256", "72057594037927935 256 65536 4294967296" },
+	  "0,0=5 0,1=3 1,1=4",
+	  "2 1",
+	  "g,g=6",
+	  "6",
+	  6,
+	  0,
+	  3 },
+};
+
+static GArray *
+parse_pfns(const char *s)
+{
+	g_auto(GStrv) words = g_strsplit(s ? s : "", " ", -1);
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(guint64));
+
+	for (guint i = 0; words[i]; i++) {
+		guint64 v;
+
+		if (!*words[i])
+			continue;
+		g_assert_true(g_ascii_string_to_unsigned(words[i], 10, 0, G_MAXUINT64, &v, NULL));
+		g_array_append_val(a, v);
+	}
+	return a;
+}
+
+static char *
+guest_pairs(const KvSharing *s)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint a = 0; a < s->n_guests; a++)
+		for (guint b = a; b < s->n_guests; b++)
+			if (kv_sharing_guest_frames(s, a, b))
+				g_string_append_printf(out, "%s%u,%u=%" G_GUINT64_FORMAT, out->len ? " " : "",
+						       a, b, kv_sharing_guest_frames(s, a, b));
+	return g_string_free(out, FALSE);
+}
+
+static const char *
+group_name(const KvSharing *s, guint i)
+{
+	return s->groups->pdata[i] ? s->groups->pdata[i] : "-";
+}
+
+static char *
+group_pairs(const KvSharing *s)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint a = 0; a < s->groups->len; a++)
+		for (guint b = a; b < s->groups->len; b++)
+			if (kv_sharing_group_frames(s, a, b))
+				g_string_append_printf(out, "%s%s,%s=%" G_GUINT64_FORMAT, out->len ? " " : "",
+						       group_name(s, a), group_name(s, b),
+						       kv_sharing_group_frames(s, a, b));
+	return g_string_free(out, FALSE);
+}
+
+static char *
+join_u64(const guint64 *v, guint n)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(out, "%s%" G_GUINT64_FORMAT, i ? " " : "", v[i]);
+	return g_string_free(out, FALSE);
+}
+
+static void
+test_table(void)
+{
+	for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+		const Case *k = &cases[c];
+		g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(k->n_guests);
+		g_autoptr(KvSharing) s = NULL;
+		const char *groups[4] = { NULL };
+		g_autofree char *gp = NULL, *ga = NULL, *grp = NULL, *gra = NULL;
+
+		g_test_message("case %u: %s", c, k->name);
+		for (guint i = 0; i < k->n_guests; i++) {
+			g_autoptr(GArray) pfns = parse_pfns(k->frames[i]);
+
+			kv_sharing_builder_add(b, i, (const guint64 *)(gpointer)pfns->data, pfns->len);
+			groups[i] = strcmp(k->groups[i], "-") ? k->groups[i] : NULL;
+		}
+		s = kv_sharing_builder_finish(b, groups);
+		gp = guest_pairs(s);
+		ga = join_u64(s->guest_alone_frames, s->n_guests);
+		grp = group_pairs(s);
+		gra = join_u64(s->group_alone_frames, s->groups->len);
+		g_assert_cmpstr(gp, ==, k->want_guests);
+		g_assert_cmpstr(ga, ==, k->want_guest_alone);
+		g_assert_cmpstr(grp, ==, k->want_groups);
+		g_assert_cmpstr(gra, ==, k->want_group_alone);
+		g_assert_cmpuint(s->frames, ==, k->frames_total);
+		g_assert_cmpuint(s->cross_group_frames, ==, k->cross);
+		g_assert_cmpuint(s->guest_sets, ==, k->sets);
+		/* Symmetric. */
+		for (guint a = 0; a < s->n_guests; a++)
+			for (guint b2 = 0; b2 < s->n_guests; b2++)
+				g_assert_cmpuint(kv_sharing_guest_frames(s, a, b2), ==,
+						 kv_sharing_guest_frames(s, b2, a));
+	}
+}
+
+static void
+test_groups_index(void)
+{
+	const char *groups[] = { "zeta", NULL, "alpha", "zeta", NULL };
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(5);
+	g_autoptr(KvSharing) s = kv_sharing_builder_finish(b, groups);
+
+	/* Sorted, no group first. */
+	g_assert_cmpuint(s->groups->len, ==, 3);
+	g_assert_null(s->groups->pdata[0]);
+	g_assert_cmpstr(s->groups->pdata[1], ==, "alpha");
+	g_assert_cmpstr(s->groups->pdata[2], ==, "zeta");
+	g_assert_cmpuint(s->guest_group[0], ==, 2);
+	g_assert_cmpuint(s->guest_group[1], ==, 0);
+	g_assert_cmpuint(s->guest_group[2], ==, 1);
+	g_assert_cmpuint(s->group_guests[0], ==, 2);
+	g_assert_cmpuint(s->group_guests[2], ==, 2);
+	g_assert_false(kv_sharing_cross_group(s, 0, 3));
+	g_assert_false(kv_sharing_cross_group(s, 1, 4));
+	g_assert_true(kv_sharing_cross_group(s, 0, 1));
+	g_assert_true(kv_sharing_cross_group(s, 1, 2));
+}
+
+/* More guests than a bitset word: 130 guests, frames by the guests of
+ * each side of the 64 and 128 word boundaries. */
+static void
+test_many_words(void)
+{
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(130);
+	g_autoptr(KvSharing) s = NULL;
+	guint64 f1 = 1, f2 = 2, f3 = 3;
+
+	kv_sharing_builder_add(b, 63, &f1, 1);
+	kv_sharing_builder_add(b, 64, &f1, 1);
+	kv_sharing_builder_add(b, 127, &f2, 1);
+	kv_sharing_builder_add(b, 128, &f2, 1);
+	kv_sharing_builder_add(b, 129, &f2, 1);
+	kv_sharing_builder_add(b, 0, &f3, 1);
+	kv_sharing_builder_add(b, 129, &f3, 1);
+	s = kv_sharing_builder_finish(b, NULL);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 63, 64), ==, 1);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 127, 129), ==, 1);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 128, 129), ==, 1);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 0, 129), ==, 1);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 129, 129), ==, 2);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 63, 127), ==, 0);
+	g_assert_cmpuint(s->frames, ==, 3);
+	g_assert_cmpuint(s->guest_sets, ==, 3);
+	g_assert_cmpuint(s->groups->len, ==, 1);
+	g_assert_cmpuint(kv_sharing_group_frames(s, 0, 0), ==, 3);
+}
+
+static guint64
+next_rand(guint64 *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* 100 guests in 7 groups (one of them "no group"), random frames with
+ * repeats, a block of frames all of them map: the model against counting
+ * every frame's pairs one by one. */
+static void
+test_against_brute_force(void)
+{
+	const guint n = 100, n_frames = 3000;
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(n);
+	g_autoptr(KvSharing) s = NULL;
+	g_autofree gboolean *maps = g_new0(gboolean, (gsize)n_frames * n);
+	g_autofree guint64 *want = g_new0(guint64, (gsize)n * n);
+	g_autofree char **group_names = g_new0(char *, n);
+	guint64 state = 0x9e3779b97f4a7c15ULL, frames = 0, cross = 0;
+	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	for (guint g = 0; g < n; g++) {
+		g_autoptr(GArray) pfns = g_array_new(FALSE, FALSE, sizeof(guint64));
+		guint count = 50 + (guint)(next_rand(&state) % 400);
+
+		if (g % 7) {
+			g_autofree char *name = g_strdup_printf("group-%u", g % 7);
+
+			if (!g_hash_table_lookup(names, name)) {
+				char *dup = g_strdup(name);
+
+				g_hash_table_insert(names, dup, dup);
+			}
+			group_names[g] = g_hash_table_lookup(names, name);
+		}
+		for (guint i = 0; i < count; i++) {
+			guint64 f = next_rand(&state) % n_frames;
+
+			g_array_append_val(pfns, f);
+			if (i % 5 == 0) /* a repeat */
+				g_array_append_val(pfns, f);
+		}
+		for (guint64 f = 0; f < 20; f++) /* frames every guest maps */
+			g_array_append_val(pfns, f);
+		for (guint i = 0; i < pfns->len; i++)
+			maps[g_array_index(pfns, guint64, i) * n + g] = TRUE;
+		kv_sharing_builder_add(b, g, (const guint64 *)(gpointer)pfns->data, pfns->len);
+	}
+	s = kv_sharing_builder_finish(b, (const char *const *)group_names);
+	for (guint f = 0; f < n_frames; f++) {
+		gboolean any = FALSE, crosses = FALSE;
+		int first_group = -1;
+
+		for (guint a = 0; a < n; a++) {
+			if (!maps[(gsize)f * n + a])
+				continue;
+			any = TRUE;
+			if (first_group < 0)
+				first_group = (int)(a % 7);
+			else if ((guint)first_group != a % 7)
+				crosses = TRUE;
+			for (guint c = 0; c < n; c++)
+				if (maps[(gsize)f * n + c])
+					want[(gsize)a * n + c]++;
+		}
+		frames += any;
+		cross += crosses;
+	}
+	for (guint a = 0; a < n; a++)
+		for (guint c = 0; c < n; c++)
+			g_assert_cmpuint(kv_sharing_guest_frames(s, a, c), ==, want[(gsize)a * n + c]);
+	g_assert_cmpuint(s->frames, ==, frames);
+	g_assert_cmpuint(s->cross_group_frames, ==, cross);
+	g_assert_cmpuint(s->groups->len, ==, 7);
+	/* Group (A, B): frames some guest of A and some guest of B map. */
+	for (guint ga = 0; ga < 7; ga++) {
+		for (guint gb = 0; gb < 7; gb++) {
+			guint64 w = 0;
+
+			for (guint f = 0; f < n_frames; f++) {
+				gboolean in_a = FALSE, in_b = FALSE;
+
+				for (guint a = 0; a < n; a++) {
+					if (!maps[(gsize)f * n + a])
+						continue;
+					in_a |= s->guest_group[a] == ga;
+					in_b |= s->guest_group[a] == gb;
+				}
+				w += in_a && in_b;
+			}
+			g_assert_cmpuint(kv_sharing_group_frames(s, ga, gb), ==, w);
+		}
+	}
+	g_hash_table_unref(names);
+}
+
+static KvCtx *
+root_ctx(const char *name)
+{
+	g_autofree char *root = g_build_filename(TEST_DATA_DIR, "roots", name, NULL);
+	KvCtx *ctx = kv_ctx_new(root);
+
+	ctx->page_size = 4096;
+	return ctx;
+}
+
+/* The census hands over the KSM frames it meets, and only those. */
+static void
+test_census_sink(void)
+{
+	g_autoptr(KvCtx) ctx = root_ctx("host-full");
+	g_autoptr(KvNumaTopo) t = kv_numa_read(ctx, NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvCensusScanner) sc = kv_census_scanner_new(ctx, t, &err);
+	g_autoptr(KvCensus) c = kv_census_new(t);
+	g_autoptr(GArray) web = g_array_new(FALSE, FALSE, sizeof(guint64));
+	g_autoptr(GArray) db = g_array_new(FALSE, FALSE, sizeof(guint64));
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(2);
+	g_autoptr(KvSharing) s = NULL;
+
+	g_assert_no_error(err);
+	/* Without a sink nothing is collected. */
+	g_assert_true(kv_census_scan(sc, 1201, 0x1000000, 0x1040000, c, &err));
+	kv_census_scanner_set_ksm_sink(sc, web);
+	/* web-1: 60 KSM frames 1000-1059 (2 zero-page, 1 private, 1 swapped
+	 * entries are not handed over). */
+	g_assert_true(kv_census_scan(sc, 1201, 0x1000000, 0x1040000, c, &err));
+	g_assert_no_error(err);
+	g_assert_cmpuint(web->len, ==, 60);
+	for (guint i = 0; i < web->len; i++)
+		g_assert_cmpuint(g_array_index(web, guint64, i), ==, 1000 + i);
+	/* db-primary: 40 KSM frames 1040-1079 in m0, 20 (70000-70019) in m1. */
+	kv_census_scanner_set_ksm_sink(sc, db);
+	g_assert_true(kv_census_scan(sc, 1302, 0x2000000, 0x2080000, c, &err));
+	g_assert_true(kv_census_scan(sc, 1302, 0x2100000, 0x2180000, c, &err));
+	kv_census_scanner_set_ksm_sink(sc, NULL);
+	g_assert_true(kv_census_scan(sc, 1302, 0x2100000, 0x2180000, c, &err));
+	g_assert_cmpuint(db->len, ==, 60);
+	kv_sharing_builder_add(b, 0, (const guint64 *)(gpointer)web->data, web->len);
+	kv_sharing_builder_add(b, 1, (const guint64 *)(gpointer)db->data, db->len);
+	s = kv_sharing_builder_finish(b, (const char *const[]){ "red", "blue" });
+	/* Frames 1040-1059 are in both. */
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 0, 1), ==, 20);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 0, 0), ==, 60);
+	g_assert_cmpuint(kv_sharing_guest_frames(s, 1, 1), ==, 60);
+	g_assert_cmpuint(s->guest_alone_frames[0], ==, 40);
+	g_assert_cmpuint(s->guest_alone_frames[1], ==, 40);
+	g_assert_cmpuint(s->cross_group_frames, ==, 20);
+	g_assert_cmpuint(s->frames, ==, 100);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sharing/table", test_table);
+	g_test_add_func("/sharing/groups-index", test_groups_index);
+	g_test_add_func("/sharing/many-words", test_many_words);
+	g_test_add_func("/sharing/brute-force", test_against_brute_force);
+	g_test_add_func("/sharing/census-sink", test_census_sink);
+	return g_test_run();
+}
