@@ -4,6 +4,7 @@
 #include "kv-sharing.h"
 #include "kv-census.h"
 #include "kv-numa.h"
+#include "kv-report.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +392,105 @@ test_census_sink(void)
 	g_assert_cmpuint(s->frames, ==, 100);
 }
 
+/* group_of as the policy would answer it: by UUID, and counting calls. */
+static char *
+group_by_uuid(const char *uuid, const char *name, gpointer data)
+{
+	guint *calls = data;
+
+	(*calls)++;
+	g_assert_nonnull(name);
+	if (!g_strcmp0(uuid, "0a1b2c3d-0000-4000-8000-000000000001"))
+		return g_strdup("web");
+	if (!g_strcmp0(uuid, "0a1b2c3d-0000-4000-8000-000000000002"))
+		return g_strdup("db");
+	return NULL;
+}
+
+static guint
+count_cross_warnings(const KvGuest *g, const char *needle)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < g->warnings->len; i++)
+		if (g_str_has_prefix(g->warnings->pdata[i], "sharing across groups: ") &&
+		    strstr(g->warnings->pdata[i], needle))
+			n++;
+	return n;
+}
+
+static const KvGuest *
+guest_by_pid(const KvReport *r, int pid, guint *index)
+{
+	for (guint i = 0; i < r->guests->len; i++) {
+		if (((KvGuest *)r->guests->pdata[i])->pid == pid) {
+			*index = i;
+			return r->guests->pdata[i];
+		}
+	}
+	g_assert_not_reached();
+}
+
+/* The report: each guest's group from the callback, --group's by pid
+ * first; the model indexed like r->guests; a warning on each side of a
+ * pair that shares across groups, none within one. */
+static void
+test_report_groups(void)
+{
+	g_autoptr(KvCtx) ctx = root_ctx("host-full");
+	g_autoptr(GHashTable) pid_groups = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	guint calls = 0, iw, id, iwin;
+	KvReportOptions opts = { .sharing = TRUE, .group_of = group_by_uuid, .group_data = &calls };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvReport) r = kv_report_collect(ctx, &opts, &err);
+	const KvGuest *web, *db, *win;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(r->sharing);
+	g_assert_nonnull(r->topo); /* --sharing implies the census */
+	g_assert_cmpuint(calls, ==, r->guests->len);
+	web = guest_by_pid(r, 1201, &iw);
+	db = guest_by_pid(r, 1302, &id);
+	win = guest_by_pid(r, 1403, &iwin);
+	g_assert_cmpstr(web->group, ==, "web");
+	g_assert_cmpstr(db->group, ==, "db");
+	g_assert_null(win->group);
+	g_assert_cmpuint(r->sharing->n_guests, ==, r->guests->len);
+	g_assert_cmpuint(kv_sharing_guest_frames(r->sharing, iw, id), ==, 20);
+	g_assert_cmpuint(kv_sharing_guest_frames(r->sharing, id, id), ==, 60);
+	g_assert_cmpuint(kv_sharing_guest_frames(r->sharing, iwin, iwin), ==, 0);
+	g_assert_cmpuint(count_cross_warnings(web, "20 KSM frames (80 KiB) shared with db"), ==, 1);
+	g_assert_cmpuint(count_cross_warnings(db, "shared with web-1 (pid 1201, group \"web\"); this guest is in "
+						  "group \"db\""),
+			 ==, 1);
+	g_assert_cmpuint(count_cross_warnings(win, ""), ==, 0);
+	g_clear_pointer(&r, kv_report_free);
+
+	/* --group wins over the callback: both in one group, no warning. */
+	g_hash_table_insert(pid_groups, GINT_TO_POINTER(1302), g_strdup("web"));
+	opts.pid_groups = pid_groups;
+	calls = 0;
+	r = kv_report_collect(ctx, &opts, &err);
+	g_assert_no_error(err);
+	db = guest_by_pid(r, 1302, &id);
+	web = guest_by_pid(r, 1201, &iw);
+	g_assert_cmpstr(db->group, ==, "web");
+	g_assert_cmpuint(calls, ==, r->guests->len - 1);
+	g_assert_false(kv_sharing_cross_group(r->sharing, iw, id));
+	g_assert_cmpuint(count_cross_warnings(web, ""), ==, 0);
+	g_assert_cmpuint(count_cross_warnings(db, ""), ==, 0);
+	g_assert_cmpuint(r->sharing->cross_group_frames, ==, 0);
+	g_clear_pointer(&r, kv_report_free);
+
+	/* Without --sharing: groups, but no model and no census. */
+	opts.sharing = FALSE;
+	r = kv_report_collect(ctx, &opts, &err);
+	g_assert_no_error(err);
+	g_assert_null(r->sharing);
+	g_assert_null(r->topo);
+	g_assert_cmpstr(guest_by_pid(r, 1201, &iw)->group, ==, "web");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -400,5 +500,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sharing/many-words", test_many_words);
 	g_test_add_func("/sharing/brute-force", test_against_brute_force);
 	g_test_add_func("/sharing/census-sink", test_census_sink);
+	g_test_add_func("/sharing/report-groups", test_report_groups);
 	return g_test_run();
 }
