@@ -284,10 +284,18 @@ census_lookup_batch(KvCensusScanner *s, guint64 got, const char *path, GError **
 	return lo > hi || lookup_wanted(s, lo, hi, error);
 }
 
-/* Pass 2: counts GOT pagemap entries into OUT. */
+/* Pass 2: counts GOT pagemap entries into OUT; the KSM frames met go to
+ * the sink, when there is one (room made once a batch). */
 static void
 census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 {
+	guint sink_len = s->ksm_sink ? s->ksm_sink->len : 0;
+	guint64 *sink = NULL;
+
+	if (s->ksm_sink) {
+		g_array_set_size(s->ksm_sink, sink_len + (guint)got);
+		sink = &g_array_index(s->ksm_sink, guint64, 0);
+	}
 	for (guint64 i = 0; i < got; i++) {
 		guint64 e = s->batch[i], pfn;
 		KvCensusCount *slot;
@@ -310,8 +318,8 @@ census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 			out->total.merged++;
 			if (k > 1)
 				out->merged_saved_pages += (double)(k - 1) / (double)k;
-			if (s->ksm_sink)
-				g_array_append_val(s->ksm_sink, pfn);
+			if (sink)
+				sink[sink_len++] = pfn;
 		} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
 			slot->zero++;
 			out->total.zero++;
@@ -320,6 +328,8 @@ census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 			out->total.private_++;
 		}
 	}
+	if (s->ksm_sink)
+		g_array_set_size(s->ksm_sink, sink_len);
 }
 
 gboolean

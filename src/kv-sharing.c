@@ -79,37 +79,51 @@ kv_sharing_builder_free(KvSharingBuilder *b)
 void
 kv_sharing_builder_add(KvSharingBuilder *b, guint guest, const guint64 *pfns, gsize n_pfns)
 {
-	g_return_if_fail(guest < b->n_guests);
-	for (gsize i = 0; i < n_pfns; i++) {
-		Entry e = { .pfn = pfns[i], .guest = guest };
+	guint len;
+	Entry *e;
 
+	g_return_if_fail(guest < b->n_guests);
+	len = b->entries->len;
+	g_array_set_size(b->entries, len + (guint)n_pfns);
+	e = &g_array_index(b->entries, Entry, 0);
+	for (gsize i = 0; i < n_pfns; i++) {
 		/* Runs of one frame (a guest's zero-filled pages merged
 		 * into one KSM frame) cost one entry. */
 		if (i > 0 && pfns[i] == pfns[i - 1])
 			continue;
-		g_array_append_val(b->entries, e);
-		b->max_pfn = MAX(b->max_pfn, e.pfn);
+		e[len].pfn = pfns[i];
+		e[len].guest = guest;
+		len++;
+		b->max_pfn = MAX(b->max_pfn, pfns[i]);
 	}
+	g_array_set_size(b->entries, len);
 }
 
-/* LSD radix sort of E[0 .. N) by pfn, a byte a pass, only as many passes
- * as MAX_PFN has bytes. */
+#define RADIX_BITS_MAX 12 /* 4096 buckets a pass */
+
+/* LSD radix sort of E[0 .. N) by pfn, in as few passes of at most
+ * RADIX_BITS_MAX bits as MAX_PFN needs (two for 64 GiB of 4 KiB pages). */
 static void
 sort_by_pfn(Entry *e, gsize n, guint64 max_pfn)
 {
+	guint bits = max_pfn ? 64 - (guint)__builtin_clzll(max_pfn) : 0;
+	guint passes = (bits + RADIX_BITS_MAX - 1) / RADIX_BITS_MAX;
+	guint digit = passes ? (bits + passes - 1) / passes : 0;
+	guint64 mask = (G_GUINT64_CONSTANT(1) << digit) - 1;
 	g_autofree Entry *tmp = g_new(Entry, MAX(n, 1));
-	Entry *src = e, *dst = tmp;
+	g_autofree gsize *count = g_new(gsize, mask + 2);
+	Entry *src = e, *dst = tmp, *t;
 
-	for (guint shift = 0; shift < 64 && (max_pfn >> shift) != 0; shift += 8) {
-		gsize count[257] = { 0 };
-		Entry *t;
+	for (guint p = 0; p < passes; p++) {
+		guint shift = p * digit;
 
+		memset(count, 0, (mask + 2) * sizeof(gsize));
 		for (gsize i = 0; i < n; i++)
-			count[((src[i].pfn >> shift) & 0xff) + 1]++;
-		for (guint d = 0; d < 256; d++)
+			count[((src[i].pfn >> shift) & mask) + 1]++;
+		for (guint64 d = 0; d <= mask; d++)
 			count[d + 1] += count[d];
 		for (gsize i = 0; i < n; i++)
-			dst[count[(src[i].pfn >> shift) & 0xff]++] = src[i];
+			dst[count[(src[i].pfn >> shift) & mask]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
