@@ -5,6 +5,7 @@
 #include "kv-census.h"
 #include "kv-numa.h"
 #include "kv-report.h"
+#include "kv-render-sharing.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -491,6 +492,79 @@ test_report_groups(void)
 	g_assert_cmpstr(guest_by_pid(r, 1201, &iw)->group, ==, "web");
 }
 
+static void
+fake_guest_free(KvGuest *g)
+{
+	g_free(g->name);
+	g_free(g->group);
+	g_free(g);
+}
+
+/* The renderers above KV_SHARING_MATRIX_MAX guests: 60 guests in 3 groups
+ * (a, b, none by i % 3); guest i maps frames i and i + 1 (neighbours, of
+ * different groups, share one) and 6 frames of its group's (the 20 of a
+ * group share 6).  The text lists pairs, across groups first even when
+ * smaller, at most 40 rows and a line counting the rest; HTML lists them
+ * all; Prometheus has one series per group pair, never per guest. */
+static void
+test_render_many(void)
+{
+	const guint n = 60;
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(n);
+	g_autofree const char **groups = g_new0(const char *, n);
+	g_autoptr(GString) text = g_string_new(NULL), html = g_string_new(NULL), prom = g_string_new(NULL);
+	g_auto(GStrv) lines = NULL;
+	KvReport r = { .page_size = 4096 };
+	guint rows = 0, first_same = 0, last_cross = 0, series = 0;
+
+	r.guests = g_ptr_array_new_with_free_func((GDestroyNotify)fake_guest_free);
+	for (guint i = 0; i < n; i++) {
+		KvGuest *g = g_new0(KvGuest, 1);
+		guint64 pfns[8] = { i, i + 1 };
+
+		for (guint k = 0; k < 6; k++)
+			pfns[2 + k] = 1000 + (i % 3) * 10 + k;
+
+		g->pid = 1000 + (int)i;
+		g->name = g_strdup_printf("guest-%02u", i);
+		g->group = i % 3 == 2 ? NULL : g_strdup(i % 3 ? "b" : "a");
+		groups[i] = g->group;
+		g_ptr_array_add(r.guests, g);
+		kv_sharing_builder_add(b, i, pfns, 8);
+	}
+	r.sharing = kv_sharing_builder_finish(b, groups);
+	kv_render_sharing_text(&r, text);
+	lines = g_strsplit(text->str, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		if (!strstr(lines[i], "(pid "))
+			continue;
+		rows++;
+		if (g_str_has_suffix(lines[i], "yes"))
+			last_cross = rows;
+		else if (!first_same)
+			first_same = rows;
+	}
+	/* 59 neighbour pairs across groups share 1 frame, 3 x 190 pairs within
+	 * a group 6: the 40 rows shown are all across. */
+	g_assert_cmpuint(rows, ==, 40);
+	g_assert_cmpuint(first_same, ==, 0);
+	g_assert_cmpuint(last_cross, ==, 40);
+	g_assert_nonnull(strstr(text->str, "... and 589 more pairs (--json lists them all)"));
+	g_assert_nonnull(strstr(text->str, "guest-00 (pid 1000)  a       guest-01 (pid 1001)  b"));
+	/* Groups: a matrix. */
+	g_assert_nonnull(strstr(text->str, "GROUP   GUESTS"));
+	kv_render_sharing_html(&r, html);
+	g_assert_nonnull(strstr(html->str, "<td>guest-58 (pid 1058)</td><td>b</td><td>guest-59 (pid 1059)</td>"));
+	kv_render_sharing_prometheus(&r, prom);
+	for (const char *p = prom->str; (p = strstr(p, "\nksmvirt_group_shared_bytes{")); p++)
+		series++;
+	g_assert_cmpuint(series, ==, 6); /* 3 groups: 3 x 4 / 2 */
+	g_assert_null(strstr(prom->str, "pid="));
+	g_assert_nonnull(strstr(prom->str, "ksmvirt_group_shared_bytes{group_a=\"\",group_b=\"a\"} "));
+	kv_sharing_free(r.sharing);
+	g_ptr_array_unref(r.guests);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -501,5 +575,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sharing/brute-force", test_against_brute_force);
 	g_test_add_func("/sharing/census-sink", test_census_sink);
 	g_test_add_func("/sharing/report-groups", test_report_groups);
+	g_test_add_func("/sharing/render-many", test_render_many);
 	return g_test_run();
 }
