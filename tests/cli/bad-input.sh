@@ -87,6 +87,8 @@ fi
 # The census needs CAP_SYS_ADMIN: exit 4 with the reason.
 expect "census unprivileged" 4 "(kpageflags|CAP_SYS_ADMIN|Permission denied)" \
 	"${as_nobody[@]}" "$bin" report --census --interval 0 --no-libvirt
+expect "sharing unprivileged" 4 "(kpageflags|CAP_SYS_ADMIN|Permission denied)" \
+	"${as_nobody[@]}" "$bin" report --sharing --interval 0 --no-libvirt
 
 # Processes that exit mid-scan (real /proc): keep short-lived mergeable
 # processes coming and going while reporting on them with the census.
