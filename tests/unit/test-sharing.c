@@ -565,6 +565,45 @@ test_render_many(void)
 	g_ptr_array_unref(r.guests);
 }
 
+/* 14 guests, each in a group of its own, all mapping one frame: the
+ * groups too are listed by pair (91 of them), capped. */
+static void
+test_render_many_groups(void)
+{
+	const guint n = 14;
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(n);
+	g_autofree const char **groups = g_new0(const char *, n);
+	g_autoptr(GString) text = g_string_new(NULL), html = g_string_new(NULL);
+	KvReport r = { .page_size = 4096 };
+	guint64 frame = 77;
+
+	r.guests = g_ptr_array_new_with_free_func((GDestroyNotify)fake_guest_free);
+	for (guint i = 0; i < n; i++) {
+		KvGuest *g = g_new0(KvGuest, 1);
+
+		g->pid = 2000 + (int)i;
+		g->name = g_strdup_printf("vm%02u", i);
+		g->group = g_strdup_printf("tenant-%02u", i);
+		groups[i] = g->group;
+		g_ptr_array_add(r.guests, g);
+		kv_sharing_builder_add(b, i, &frame, 1);
+	}
+	r.sharing = kv_sharing_builder_finish(b, groups);
+	g_assert_cmpuint(r.sharing->groups->len, ==, n);
+	kv_render_sharing_text(&r, text);
+	g_assert_nonnull(strstr(text->str, "GROUP      GROUP      SHARED  FRAMES  ACROSS GROUPS"));
+	g_assert_nonnull(strstr(text->str, "tenant-00  tenant-01   4 KiB       1  yes"));
+	/* 91 pairs of guests and 91 of groups, 40 rows of each shown. */
+	g_assert_nonnull(strstr(text->str, "... and 51 more pairs"));
+	g_assert_nonnull(strstr(strstr(text->str, "... and 51 more pairs") + 1, "... and 51 more pairs"));
+	g_assert_nonnull(strstr(text->str, "1 distinct KSM frames (4 KiB) in guest RAM, 1 (4 KiB) mapped by guests of "
+					   "different groups; 1 distinct sets of guests"));
+	kv_render_sharing_html(&r, html);
+	g_assert_nonnull(strstr(html->str, "<tr><td>tenant-12</td><td>tenant-13</td>"));
+	kv_sharing_free(r.sharing);
+	g_ptr_array_unref(r.guests);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -576,5 +615,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sharing/census-sink", test_census_sink);
 	g_test_add_func("/sharing/report-groups", test_report_groups);
 	g_test_add_func("/sharing/render-many", test_render_many);
+	g_test_add_func("/sharing/render-many-groups", test_render_many_groups);
 	return g_test_run();
 }
