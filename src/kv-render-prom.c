@@ -2,6 +2,7 @@
 /* kv-render-prom.c: Prometheus text exposition format (version 0.0.4). */
 #include "kv-report.h"
 #include "kv-escape.h"
+#include "kv-render-sharing.h"
 
 #include <string.h>
 
@@ -263,5 +264,7 @@ kv_render_prometheus(const KvReport *r)
 			       r->other.merging_pages);
 	header(out, "ksmvirt_other_saved_bytes", "gauge", "Non-QEMU processes' share of the savings.");
 	g_string_append_printf(out, "ksmvirt_other_saved_bytes %" G_GUINT64_FORMAT "\n", r->other.saved_bytes);
+	if (r->sharing)
+		kv_render_sharing_prometheus(r, out);
 	return g_string_free(out, FALSE);
 }

@@ -3,6 +3,7 @@
 #include "kv-report.h"
 #include "kv-table.h"
 #include "kv-escape.h"
+#include "kv-render-sharing.h"
 
 #include <string.h>
 
@@ -248,6 +249,8 @@ kv_render_text(const KvReport *r)
 	render_guest_nodes(r, out);
 	if (r->topo)
 		render_census(r, out);
+	if (r->sharing)
+		kv_render_sharing_text(r, out);
 	for (guint i = 0; i < r->guests->len; i++)
 		guest_saved += ((KvGuest *)r->guests->pdata[i])->saved_bytes;
 	if (r->families && r->families->len && r->guests->len) {

@@ -370,6 +370,29 @@ report_once(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o)
 	return 0;
 }
 
+/* report_groups: --group PID=NAME arguments into GROUPS (pid -> name).
+ * Returns 0, or EXIT_USAGE after a message. */
+static int
+report_groups(char **args, GHashTable *groups)
+{
+	for (guint i = 0; args && args[i]; i++) {
+		const char *eq = strchr(args[i], '=');
+		g_autofree char *pid_s = eq ? g_strndup(args[i], (gsize)(eq - args[i])) : NULL;
+		guint64 pid;
+
+		if (!eq || !g_ascii_string_to_unsigned(pid_s, 10, 1, G_MAXINT, &pid, NULL) || !eq[1] ||
+		    !g_utf8_validate(eq + 1, -1, NULL)) {
+			g_autofree char *arg = kv_escape_term(args[i]);
+
+			g_printerr("ksmvirt report: --group %s: want PID=NAME (a process id, a UTF-8 name)\n",
+				   arg);
+			return EXIT_USAGE;
+		}
+		g_hash_table_replace(groups, GINT_TO_POINTER((int)pid), g_strdup(eq + 1));
+	}
+	return 0;
+}
+
 /* report_watch: report once, or every WATCH_S seconds (> 0) until
  * interrupted.  Returns the exit status. */
 static int
@@ -389,14 +412,15 @@ report_watch(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o, 
 static int
 cmd_report(int argc, char **argv)
 {
-	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
+	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE, sharing = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL, *bad = NULL;
 	g_autofree char *os_map_arg = NULL, *history_arg = NULL, *qemu_user = NULL;
 	g_auto(ReportSources) src = { 0 };
 	gint watch_s = 0, interval_ms = 1000;
 	int rc;
-	g_auto(GStrv) pid_args = NULL;
+	g_auto(GStrv) pid_args = NULL, group_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GHashTable) pid_groups = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	g_autoptr(GOptionContext) oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
@@ -407,6 +431,10 @@ cmd_report(int argc, char **argv)
 		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write a self-contained HTML page to FILE", "FILE" },
 		{ "census", 'c', 0, G_OPTION_ARG_NONE, &census,
 		  "Walk pagemap and kpageflags: guest pages per host NUMA node (root)", NULL },
+		{ "sharing", 0, 0, G_OPTION_ARG_NONE, &sharing,
+		  "KSM frames each pair of guests and of groups both map; implies --census (root)", NULL },
+		{ "group", 0, 0, G_OPTION_ARG_STRING_ARRAY, &group_args,
+		  "Put the guest or process PID in merge-isolation group NAME; repeatable", "PID=NAME" },
 		{ "qmp", 0, 0, G_OPTION_ARG_NONE, &qmp,
 		  "Ask QEMUs started with -qmp unix:PATH for per-backend KSM figures (query-memdev)", NULL },
 		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted",
@@ -439,7 +467,7 @@ cmd_report(int argc, char **argv)
 
 	g_option_context_set_summary(oc, "Reports what kernel samepage merging saves on this host.");
 	g_option_context_set_description(oc, "Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
-					     "3 the kernel has no KSM, 4 not privileged enough for --census.\n"
+					     "3 the kernel has no KSM, 4 not privileged enough for --census or --sharing.\n"
 					     "See ksmvirt(1).");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err))
@@ -454,7 +482,9 @@ cmd_report(int argc, char **argv)
 		g_printerr("ksmvirt report: %s\n", bad);
 		return EXIT_USAGE;
 	}
-	rc = cli_prologue("report", &root, pid_args, pids, &ctx);
+	rc = report_groups(group_args, pid_groups);
+	if (!rc)
+		rc = cli_prologue("report", &root, pid_args, pids, &ctx);
 	if (rc)
 		return rc;
 	report_load_sources(ctx, registry, history_arg, html != NULL, os_map_arg, &src);
@@ -471,7 +501,9 @@ cmd_report(int argc, char **argv)
 				 .lookup_data = src.reg,
 				 .os_map = src.os_map,
 				 .qemu_user = qemu_user,
-				 .note_impostors = TRUE };
+				 .note_impostors = TRUE,
+				 .sharing = sharing,
+				 .pid_groups = pid_groups };
 	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
 
 	return report_watch(ctx, &opts, &out, watch_s);
