@@ -212,3 +212,24 @@ kv_policy_change(const KvCtx *ctx, KvHv *hv, const KvConfig *cfg, const char *gu
 	kv_merge_policy_clear(&mp);
 	return g_steal_pointer(&c);
 }
+
+GHashTable *
+kv_policy_groups(KvHv *hv, const KvConfig *cfg, GError **error)
+{
+	g_autoptr(GPtrArray) stats = NULL;
+	GHashTable *out;
+
+	kv_hv_set_owner_rule(hv, cfg->owner_namespace, cfg->owner_path);
+	stats = kv_hv_balloon_stats(hv, error);
+	if (!stats)
+		return NULL;
+	out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (guint i = 0; i < stats->len; i++) {
+		const KvBalloonStats *b = g_ptr_array_index(stats, i);
+
+		if (b->name)
+			g_hash_table_replace(out, g_strdup(b->name),
+					     kv_isolation_group(cfg, &b->merge_policy, b->name));
+	}
+	return out;
+}

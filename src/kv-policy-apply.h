@@ -36,4 +36,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvPolicyChange, kv_policy_change_free)
 KvPolicyChange *kv_policy_change(const KvCtx *ctx, KvHv *hv, const KvConfig *cfg, const char *guest,
 				 const char *const *args, gboolean dry_run, GError **error);
 
+/* kv_policy_groups: domain name -> merge-isolation group of every running
+ * domain HV knows (its policy, else CFG's [isolation] by).  Returns NULL
+ * with ERROR when HV cannot list them. */
+GHashTable *kv_policy_groups(KvHv *hv, const KvConfig *cfg, GError **error);
+
 G_END_DECLS

@@ -168,6 +168,8 @@ kv_render_json(const KvReport *r)
 		json_builder_add_double_value(b, g->saved_percent);
 		json_builder_set_member_name(b, "merging_disabled");
 		json_builder_add_boolean_value(b, g->merging_disabled);
+		if (g->group)
+			kv_json_str(b, "group", g->group);
 		json_builder_set_member_name(b, "nodes");
 		json_builder_begin_array(b);
 		for (guint j = 0; j < g->nodes->len; j++) {

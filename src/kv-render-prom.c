@@ -173,6 +173,29 @@ kv_render_prometheus(const KvReport *r)
 
 			value(out, "ksmvirt_guest_os_info", l, 1);
 		}
+		if (r->groups && r->groups->len) {
+			header(out, "ksmvirt_guest_group_info", "gauge",
+			       "The guest's merge-isolation group (ksmvirtd.conf [isolation]); 1.");
+			for (guint i = 0; i < r->guests->len; i++) {
+				const KvGuest *g = r->guests->pdata[i];
+				g_autofree char *grp = g->group ? kv_escape_prom_label(g->group) : NULL;
+				g_autofree char *l =
+					grp ? g_strdup_printf("%s,group=\"%s\"", (char *)labels->pdata[i], grp)
+					    : NULL;
+
+				if (l)
+					value(out, "ksmvirt_guest_group_info", l, 1);
+			}
+			header(out, "ksmvirt_group_saved_bytes", "gauge",
+			       "Savings of the guests of one merge-isolation group.");
+			for (guint i = 0; i < r->groups->len; i++) {
+				const KvGroupSaving *gs = r->groups->pdata[i];
+				g_autofree char *grp = kv_escape_prom_label(gs->group);
+				g_autofree char *l = g_strdup_printf("group=\"%s\"", grp);
+
+				value(out, "ksmvirt_group_saved_bytes", l, (double)gs->saved_bytes);
+			}
+		}
 		header(out, "ksmvirt_os_family_saved_bytes", "gauge",
 		       "Savings of the guests of one OS family; kind=zero_page is the part merged into the zero page.");
 		for (guint i = 0; r->families && i < r->families->len; i++) {

@@ -54,6 +54,46 @@ cmp_family_saved(gconstpointer a, gconstpointer b)
 	return g_strcmp0(x->family, y->family);
 }
 
+static void
+group_saving_free(KvGroupSaving *g)
+{
+	g_free(g->group);
+	g_free(g);
+}
+
+static gint
+cmp_group_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp((*(KvGroupSaving *const *)a)->group, (*(KvGroupSaving *const *)b)->group);
+}
+
+/* Savings per merge-isolation group, of the guests that have one. */
+static GPtrArray *
+group_savings(const KvReport *r)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)group_saving_free);
+
+	for (guint i = 0; i < r->guests->len; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+		KvGroupSaving *gs = NULL;
+
+		if (!g->group)
+			continue;
+		for (guint k = 0; k < out->len && !gs; k++)
+			if (!strcmp(((KvGroupSaving *)out->pdata[k])->group, g->group))
+				gs = out->pdata[k];
+		if (!gs) {
+			gs = g_new0(KvGroupSaving, 1);
+			gs->group = g_strdup(g->group);
+			g_ptr_array_add(out, gs);
+		}
+		gs->guests++;
+		gs->saved_bytes += g->saved_bytes;
+	}
+	g_ptr_array_sort(out, cmp_group_name);
+	return out;
+}
+
 /* Savings grouped by OS family, zero-page merges apart. */
 static GPtrArray *
 group_families(const KvReport *r)
@@ -95,6 +135,8 @@ kv_report_free(KvReport *r)
 		g_ptr_array_unref(r->notes);
 	if (r->families)
 		g_ptr_array_unref(r->families);
+	if (r->groups)
+		g_ptr_array_unref(r->groups);
 	if (r->history)
 		g_array_unref(r->history);
 	kv_sharing_free(r->sharing);
@@ -553,6 +595,7 @@ sum_up(const KvCtx *ctx, KvReport *r, gboolean exact)
 	}
 	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
 	r->families = group_families(r);
+	r->groups = group_savings(r);
 }
 
 KvReport *

@@ -71,6 +71,13 @@ typedef struct {
 	guint64 zero_page_bytes; /* of which merged into the zero page */
 } KvOsFamily;
 
+/* Savings of the guests of one merge-isolation group. */
+typedef struct {
+	char *group;
+	guint guests;
+	guint64 saved_bytes;
+} KvGroupSaving;
+
 typedef struct {
 	gsize page_size;
 	guint64 interval_ms;
@@ -87,6 +94,8 @@ typedef struct {
 	KvCensus *census_total; /* with --census: all guests */
 	GPtrArray *notes;       /* char*: e.g. "libvirt unreachable: ..." */
 	GPtrArray *families;    /* KvOsFamily, by saved bytes, largest first */
+	GPtrArray *groups;      /* KvGroupSaving, by name; empty when no guest
+	                                 has a group */
 	GArray *history;        /* KvHistoryPoint of ksmvirtd, for --html;
 	                                 NULL when not loaded (owned) */
 	KvSharing *sharing;     /* with --sharing: guest i of the model is

@@ -214,6 +214,27 @@ finish_stdout(int rc)
 #define DEFAULT_REGISTRY KV_PATH_REGISTRY
 #define DEFAULT_OS_MAP KV_PATH_OS_MAP
 
+/* The merge group of a libvirt guest, from kv_policy_groups(). */
+static char *
+libvirt_group(const char *uuid, const char *name, gpointer data)
+{
+	return name ? g_strdup(g_hash_table_lookup(data, name)) : NULL;
+}
+
+/* The merge groups of the running libvirt guests by ksmvirtd's [isolation]
+ * (its configuration file, or the defaults); NULL without libvirt. */
+static GHashTable *
+report_group_map(KvHv *hv)
+{
+	g_auto(KvConfig) cfg = { 0 };
+
+	if (!hv)
+		return NULL;
+	if (!kv_config_load(KV_CONFIG_DEFAULT_PATH, &cfg, NULL, NULL))
+		kv_config_defaults(&cfg);
+	return kv_policy_groups(hv, &cfg, NULL);
+}
+
 static char *
 registry_name(const char *uuid, gpointer data)
 {
@@ -421,6 +442,7 @@ cmd_report(int argc, char **argv)
 	g_auto(GStrv) pid_args = NULL, group_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
 	g_autoptr(GHashTable) pid_groups = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	g_autoptr(GHashTable) group_map = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
@@ -491,6 +513,7 @@ cmd_report(int argc, char **argv)
 	rc = cli_libvirt("report", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
 	if (rc)
 		return rc;
+	group_map = report_group_map(hv);
 
 	KvReportOptions opts = { .interval_ms = (guint64)interval_ms,
 				 .census = census,
@@ -503,7 +526,9 @@ cmd_report(int argc, char **argv)
 				 .qemu_user = qemu_user,
 				 .note_impostors = TRUE,
 				 .sharing = sharing,
-				 .pid_groups = pid_groups };
+				 .pid_groups = pid_groups,
+				 .group_of = group_map ? libvirt_group : NULL,
+				 .group_data = group_map };
 	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
 
 	return report_watch(ctx, &opts, &out, watch_s);
