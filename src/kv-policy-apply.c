@@ -214,9 +214,10 @@ kv_policy_change(const KvCtx *ctx, KvHv *hv, const KvConfig *cfg, const char *gu
 }
 
 GHashTable *
-kv_policy_groups(KvHv *hv, const KvConfig *cfg, GError **error)
+kv_policy_groups(KvHv *hv, const KvConfig *cfg, char **summary, GError **error)
 {
 	g_autoptr(GPtrArray) stats = NULL;
+	g_autofree KvIsolationInput *in = NULL;
 	GHashTable *out;
 
 	kv_hv_set_owner_rule(hv, cfg->owner_namespace, cfg->owner_path);
@@ -224,12 +225,22 @@ kv_policy_groups(KvHv *hv, const KvConfig *cfg, GError **error)
 	if (!stats)
 		return NULL;
 	out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	in = g_new0(KvIsolationInput, stats->len + 1);
 	for (guint i = 0; i < stats->len; i++) {
 		const KvBalloonStats *b = g_ptr_array_index(stats, i);
 
+		in[i].name = b->name ? b->name : "?";
+		in[i].ram_kib = b->maximum_kib;
+		in[i].policy = &b->merge_policy;
 		if (b->name)
 			g_hash_table_replace(out, g_strdup(b->name),
 					     kv_isolation_group(cfg, &b->merge_policy, b->name));
+	}
+	if (summary) {
+		g_autoptr(KvIsolation) iso = kv_isolation_decide(in, stats->len, cfg);
+		g_autofree char *line = kv_isolation_summary(iso);
+
+		*summary = g_strdup_printf("merge isolation: %s", line);
 	}
 	return out;
 }

@@ -37,8 +37,10 @@ KvPolicyChange *kv_policy_change(const KvCtx *ctx, KvHv *hv, const KvConfig *cfg
 				 const char *const *args, gboolean dry_run, GError **error);
 
 /* kv_policy_groups: domain name -> merge-isolation group of every running
- * domain HV knows (its policy, else CFG's [isolation] by).  Returns NULL
- * with ERROR when HV cannot list them. */
-GHashTable *kv_policy_groups(KvHv *hv, const KvConfig *cfg, GError **error);
+ * domain HV knows (its policy, else CFG's [isolation] by), and in
+ * *SUMMARY (optional) the isolation decision over them,
+ * kv_isolation_summary().  Returns NULL with ERROR when HV cannot list
+ * them. */
+GHashTable *kv_policy_groups(KvHv *hv, const KvConfig *cfg, char **summary, GError **error);
 
 G_END_DECLS

@@ -636,6 +636,8 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 	r->other = inv->other;
 	for (guint i = 0; i < inv->notes->len; i++)
 		g_ptr_array_add(r->notes, g_strdup(inv->notes->pdata[i]));
+	if (opts->note)
+		g_ptr_array_add(r->notes, g_strdup(opts->note));
 	if (opts->census || opts->sharing) {
 		r->topo = kv_numa_read(ctx, error);
 		if (!r->topo)

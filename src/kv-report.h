@@ -121,6 +121,9 @@ typedef struct {
 	 * look like QEMU but are not libvirt guests. */
 	const char *qemu_user;
 	gboolean note_impostors;
+	/* A note the caller adds to the report's notes (e.g. the merge
+	 * isolation decision); may be NULL. */
+	const char *note;
 	/* KSM frames per pair of guests and of groups (kv-sharing.h); implies
 	 * the census.  Guests of different groups that share a frame get a
 	 * warning. */

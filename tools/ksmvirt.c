@@ -224,7 +224,7 @@ libvirt_group(const char *uuid, const char *name, gpointer data)
 /* The merge groups of the running libvirt guests by ksmvirtd's [isolation]
  * (its configuration file, or the defaults); NULL without libvirt. */
 static GHashTable *
-report_group_map(KvHv *hv)
+report_group_map(KvHv *hv, char **summary)
 {
 	g_auto(KvConfig) cfg = { 0 };
 
@@ -232,7 +232,7 @@ report_group_map(KvHv *hv)
 		return NULL;
 	if (!kv_config_load(KV_CONFIG_DEFAULT_PATH, &cfg, NULL, NULL))
 		kv_config_defaults(&cfg);
-	return kv_policy_groups(hv, &cfg, NULL);
+	return kv_policy_groups(hv, &cfg, summary, NULL);
 }
 
 static char *
@@ -443,6 +443,7 @@ cmd_report(int argc, char **argv)
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
 	g_autoptr(GHashTable) pid_groups = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	g_autoptr(GHashTable) group_map = NULL;
+	g_autofree char *isolation = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
@@ -513,7 +514,7 @@ cmd_report(int argc, char **argv)
 	rc = cli_libvirt("report", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
 	if (rc)
 		return rc;
-	group_map = report_group_map(hv);
+	group_map = report_group_map(hv, &isolation);
 
 	KvReportOptions opts = { .interval_ms = (guint64)interval_ms,
 				 .census = census,
@@ -528,7 +529,8 @@ cmd_report(int argc, char **argv)
 				 .sharing = sharing,
 				 .pid_groups = pid_groups,
 				 .group_of = group_map ? libvirt_group : NULL,
-				 .group_data = group_map };
+				 .group_data = group_map,
+				 .note = isolation };
 	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
 
 	return report_watch(ctx, &opts, &out, watch_s);
