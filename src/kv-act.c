@@ -122,6 +122,34 @@ act_balloon(KvHv *hv, KvAction *a, gboolean dry_run)
 	a->error = g_strdup(err->message);
 }
 
+static void
+act_merge(KvHv *hv, KvAction *a, gboolean dry_run)
+{
+	g_autoptr(GError) err = NULL;
+	const char *backend = a->value_str && a->value_str[0] ? a->value_str : NULL;
+	int n;
+
+	if (dry_run) {
+		a->result = KV_RESULT_DRY_RUN;
+		return;
+	}
+	if (!hv) {
+		a->result = KV_RESULT_PERMANENT;
+		a->errnum = ENOTCONN;
+		a->error = g_strdup("no hypervisor connection");
+		return;
+	}
+	n = kv_hv_set_merge(hv, a->guest, backend, a->value != 0, &err);
+	if (n > 0) {
+		a->result = KV_RESULT_DONE;
+		return;
+	}
+	a->result = KV_RESULT_PERMANENT;
+	a->errnum = n == 0 ? ENOENT : EIO;
+	a->error = n == 0 ? g_strdup_printf("no QEMU memory backend %s", backend ? backend : "at all")
+			  : g_strdup(err->message);
+}
+
 guint
 kv_act(const KvCtx *ctx, KvHv *hv, KvPlan *plan, gboolean dry_run)
 {
@@ -145,6 +173,9 @@ kv_act(const KvCtx *ctx, KvHv *hv, KvPlan *plan, gboolean dry_run)
 			break;
 		case KV_ACTION_BALLOON:
 			act_balloon(hv, a, dry_run);
+			break;
+		case KV_ACTION_GUEST_MERGE:
+			act_merge(hv, a, dry_run);
 			break;
 		}
 		if (a->result == KV_RESULT_TRANSIENT || a->result == KV_RESULT_PERMANENT)

@@ -2,6 +2,7 @@
 /* kv-balancer.c: the tick: sense -> decide -> act -> learn -> record (see
  * kv-balancer.h). */
 #include "kv-balancer.h"
+#include "kv-isolation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -273,6 +274,8 @@ kv_balancer_tick(KvBalancer *b, gboolean force_dry_run, GError **error)
 	gboolean dry = force_dry_run || b->cfg.dry_run;
 
 	ensure_hv(b);
+	if (b->hv)
+		kv_hv_set_owner_rule(b->hv, b->cfg.owner_namespace, b->cfg.owner_path);
 	so.hv = b->hv;
 	snap = kv_sense(b->ctx, &so, &b->sense, error);
 	if (!snap)
@@ -376,10 +379,12 @@ status_host(KvStatus *st, const KvBalancer *b)
 }
 
 static KvStatusGuest *
-status_guest(const KvGuestSense *g)
+status_guest(const KvBalancer *b, const KvGuestSense *g)
 {
 	KvStatusGuest *sg = g_new0(KvStatusGuest, 1);
 
+	sg->group = kv_isolation_group(&b->cfg, &g->merge_policy, g->name);
+	sg->merge = kv_isolation_merge_state(g, b->pst);
 	sg->name = g_strdup(g->name);
 	sg->uuid = g_strdup(g->uuid);
 	sg->pid = g->pid;
@@ -426,7 +431,7 @@ kv_balancer_status(const KvBalancer *b)
 	st->libvirt_reconnects = b->hv_reconnects;
 	status_host(st, b);
 	for (guint i = 0; s && i < s->guests->len; i++)
-		g_ptr_array_add(st->guests, status_guest(g_ptr_array_index(s->guests, i)));
+		g_ptr_array_add(st->guests, status_guest(b, g_ptr_array_index(s->guests, i)));
 	kv_status_set_plan(st, b->plan);
 	for (GList *l = b->recent.head; l; l = l->next)
 		g_ptr_array_add(st->recent_actions, g_strdup(l->data));

@@ -33,6 +33,7 @@ struct KvCensusScanner {
 	guint64 *batch;   /* pagemap entries */
 	guint64 *kpf;     /* one kpageflags read */
 	guint64 *counts;  /* one kpagecount read */
+	GArray *ksm_sink; /* guint64: KSM frames met, or NULL */
 };
 
 static inline gboolean
@@ -144,6 +145,12 @@ gboolean
 kv_census_scanner_has_mapcounts(const KvCensusScanner *s)
 {
 	return s->kpagecount_fd >= 0;
+}
+
+void
+kv_census_scanner_set_ksm_sink(KvCensusScanner *s, GArray *sink)
+{
+	s->ksm_sink = sink;
 }
 
 /* Reads kpageflags for frames [FIRST, LAST] and records their flags. */
@@ -277,10 +284,18 @@ census_lookup_batch(KvCensusScanner *s, guint64 got, const char *path, GError **
 	return lo > hi || lookup_wanted(s, lo, hi, error);
 }
 
-/* Pass 2: counts GOT pagemap entries into OUT. */
+/* Pass 2: counts GOT pagemap entries into OUT; the KSM frames met go to
+ * the sink, when there is one (room made once a batch). */
 static void
 census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 {
+	guint sink_len = s->ksm_sink ? s->ksm_sink->len : 0;
+	guint64 *sink = NULL;
+
+	if (s->ksm_sink) {
+		g_array_set_size(s->ksm_sink, sink_len + (guint)got);
+		sink = &g_array_index(s->ksm_sink, guint64, 0);
+	}
 	for (guint64 i = 0; i < got; i++) {
 		guint64 e = s->batch[i], pfn;
 		KvCensusCount *slot;
@@ -303,6 +318,8 @@ census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 			out->total.merged++;
 			if (k > 1)
 				out->merged_saved_pages += (double)(k - 1) / (double)k;
+			if (sink)
+				sink[sink_len++] = pfn;
 		} else if (pfn < s->max_pfn && bit_get(s->zero, pfn)) {
 			slot->zero++;
 			out->total.zero++;
@@ -311,6 +328,8 @@ census_count_batch(KvCensusScanner *s, guint64 got, KvCensus *out)
 			out->total.private_++;
 		}
 	}
+	if (s->ksm_sink)
+		g_array_set_size(s->ksm_sink, sink_len);
 }
 
 gboolean

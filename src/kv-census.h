@@ -47,6 +47,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvCensusScanner, kv_census_scanner_free)
  * opened, so merged_saved_pages is exact. */
 gboolean kv_census_scanner_has_mapcounts(const KvCensusScanner *s);
 
+/* kv_census_scanner_set_ksm_sink: from now on, kv_census_scan appends
+ * the frame of every present KSM page it meets to SINK (guint64 PFNs, in
+ * walk order, one per page: a frame several pages map repeats); NULL
+ * stops it.  SINK is borrowed and must outlive its use. */
+void kv_census_scanner_set_ksm_sink(KvCensusScanner *s, GArray *sink);
+
 /* kv_census_scan: adds the pages of [START, END) of process PID to OUT.
  * Returns FALSE with ERROR (KV_ERROR_NOT_FOUND when the process exited,
  * KV_ERROR_ACCESS when PFNs are hidden). */

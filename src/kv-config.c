@@ -20,7 +20,10 @@ typedef enum {
 	T_NUMA,
 	T_TICK,
 	T_PATH,
-	T_GLOBS
+	T_GLOBS,
+	T_STR,
+	T_ISOBY,
+	T_FALLBACK
 } KeyType;
 
 /* One key: where it goes in KvConfig, its default (DEF, or DEF_STR for
@@ -89,7 +92,36 @@ static const KeyDef keys[] = {
 	K("inspect", "timeout-seconds", T_UINT, inspect_timeout_s, 600, 5, 86400),
 	K("inspect", "interval-seconds", T_UINT, inspect_interval_s, 30, 1, 86400),
 	S("inspect", "cache", T_PATH, inspect_cache_file, ""),
+	K("isolation", "by", T_ISOBY, isolation_by, KV_ISOLATION_BY_OWNER, 0, 0),
+	K("isolation", "fallback", T_FALLBACK, isolation_fallback, KV_ISOLATION_STRICT, 0, 0),
+	S("isolation", "merging-group", T_STR, merging_group, ""),
+	S("isolation", "owner-namespace", T_STR, owner_namespace, KV_OWNER_NAMESPACE_NOVA),
+	S("isolation", "owner-path", T_STR, owner_path, KV_OWNER_PATH_NOVA),
 };
+
+static const char *const isolation_by_names[] = { "none", "guest", "owner" };
+static const char *const fallback_names[] = { "strict", "warn" };
+
+const char *
+kv_isolation_by_to_string(KvIsolationBy by)
+{
+	return (guint)by < G_N_ELEMENTS(isolation_by_names) ? isolation_by_names[by] : "?";
+}
+
+const char *
+kv_isolation_fallback_to_string(KvIsolationFallback f)
+{
+	return (guint)f < G_N_ELEMENTS(fallback_names) ? fallback_names[f] : "?";
+}
+
+static int
+name_index(const char *const *names, guint n, const char *v)
+{
+	for (guint i = 0; i < n; i++)
+		if (!strcmp(names[i], v))
+			return (int)i;
+	return -1;
+}
 
 void
 kv_config_defaults(KvConfig *cfg)
@@ -105,6 +137,12 @@ kv_config_defaults(KvConfig *cfg)
 			break;
 		case T_ADVISOR:
 			*(KvAdvisorUse *)p = (KvAdvisorUse)d->def;
+			break;
+		case T_ISOBY:
+			*(KvIsolationBy *)p = (KvIsolationBy)d->def;
+			break;
+		case T_FALLBACK:
+			*(KvIsolationFallback *)p = (KvIsolationFallback)d->def;
 			break;
 		case T_NUMA:
 			*(int *)p = (int)d->def;
@@ -123,6 +161,7 @@ kv_config_defaults(KvConfig *cfg)
 			break;
 		case T_PATH:
 		case T_GLOBS:
+		case T_STR:
 			*(char **)p = g_strdup(d->def_str);
 			break;
 		}
@@ -135,6 +174,9 @@ kv_config_clear(KvConfig *cfg)
 	g_free(cfg->guests);
 	g_free(cfg->ksm_lock_file);
 	g_free(cfg->inspect_cache_file);
+	g_free(cfg->merging_group);
+	g_free(cfg->owner_namespace);
+	g_free(cfg->owner_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -148,6 +190,9 @@ kv_config_copy(KvConfig *dst, const KvConfig *src)
 	dst->guests = g_strdup(src->guests);
 	dst->ksm_lock_file = g_strdup(src->ksm_lock_file);
 	dst->inspect_cache_file = g_strdup(src->inspect_cache_file);
+	dst->merging_group = g_strdup(src->merging_group);
+	dst->owner_namespace = g_strdup(src->owner_namespace);
+	dst->owner_path = g_strdup(src->owner_path);
 }
 
 static const KeyDef *
@@ -194,8 +239,25 @@ set_key(KvConfig *cfg, const KeyDef *d, const char *raw, GError **error)
 		else
 			goto bad;
 		return TRUE;
+	case T_ISOBY:
+	case T_FALLBACK: {
+		int i = d->type == T_ISOBY ? name_index(isolation_by_names, G_N_ELEMENTS(isolation_by_names), v)
+					   : name_index(fallback_names, G_N_ELEMENTS(fallback_names), v);
+
+		if (i < 0)
+			goto bad;
+		if (d->type == T_ISOBY)
+			*(KvIsolationBy *)p = (KvIsolationBy)i;
+		else
+			*(KvIsolationFallback *)p = (KvIsolationFallback)i;
+		return TRUE;
+	}
+	case T_STR:
+		if (strlen(v) > KV_CONFIG_MAX_STRING)
+			goto bad;
+		/* fall through */
 	case T_PATH:
-		if ((v[0] != '\0' && v[0] != '/') || strlen(v) >= PATH_MAX)
+		if (d->type == T_PATH && ((v[0] != '\0' && v[0] != '/') || strlen(v) >= PATH_MAX))
 			goto bad;
 		/* fall through */
 	case T_GLOBS:
@@ -353,8 +415,15 @@ kv_config_to_string(const KvConfig *cfg)
 								       : "auto");
 			break;
 		}
+		case T_ISOBY:
+			g_string_append(s, kv_isolation_by_to_string(*(const KvIsolationBy *)p));
+			break;
+		case T_FALLBACK:
+			g_string_append(s, kv_isolation_fallback_to_string(*(const KvIsolationFallback *)p));
+			break;
 		case T_PATH:
 		case T_GLOBS:
+		case T_STR:
 			g_string_append(s, *(char *const *)p ? *(char *const *)p : "");
 			break;
 		case T_NUMA:

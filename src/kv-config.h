@@ -20,6 +20,21 @@ typedef enum {
 	KV_ADVISOR_AUTO,      /* the advisor when ksmd CPU cannot be measured */
 } KvAdvisorUse;
 
+/* Where a guest's merge-isolation group comes from when its policy names
+ * none ([isolation] by). */
+typedef enum {
+	KV_ISOLATION_BY_NONE,  /* every such guest in one group */
+	KV_ISOLATION_BY_GUEST, /* each guest its own group */
+	KV_ISOLATION_BY_OWNER, /* its owner from the domain metadata */
+} KvIsolationBy;
+
+/* What a kernel without merge-isolation groups does with several groups
+ * ([isolation] fallback). */
+typedef enum {
+	KV_ISOLATION_STRICT, /* one group merges, the others' merging is off */
+	KV_ISOLATION_WARN,   /* everything merges; a warning says so */
+} KvIsolationFallback;
+
 /* Every key of ksmvirtd.conf(5); kv_config_defaults() sets the defaults.
  * The strings are owned (never NULL once initialised): kv_config_clear()
  * frees them, kv_config_copy() copies a configuration. */
@@ -83,7 +98,23 @@ typedef struct {
 	guint inspect_timeout_s;  /* an appliance is killed after this */
 	guint inspect_interval_s; /* running guests' disks looked at again */
 	char *inspect_cache_file; /* "": STATE_DIR/inspect-cache.json */
+	/* Merge isolation (kv-isolation.h). */
+	KvIsolationBy isolation_by;
+	KvIsolationFallback isolation_fallback;
+	char *merging_group;   /* strict: "" for the group with the most RAM */
+	char *owner_namespace; /* owner metadata: namespace URI prefix */
+	char *owner_path;      /* and element path below it, "@attr" last */
 } KvConfig;
+
+/* OpenStack Nova's metadata: <nova:instance xmlns:nova=".../nova/1.1">
+ * <nova:owner><nova:project uuid="..."> (any version of the namespace). */
+#define KV_OWNER_NAMESPACE_NOVA "http://openstack.org/xmlns/libvirt/nova/"
+#define KV_OWNER_PATH_NOVA "instance/owner/project@uuid"
+/* A string value ([isolation] merging-group, owner-*) is at most this long. */
+#define KV_CONFIG_MAX_STRING 256
+
+const char *kv_isolation_by_to_string(KvIsolationBy by);
+const char *kv_isolation_fallback_to_string(KvIsolationFallback f);
 
 /* kv_config_defaults: initialises CFG whole to the defaults; what it held
  * before is not freed (pass a new struct or one kv_config_clear() released),

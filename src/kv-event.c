@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KV_POLICY_NS "http://ksmvirt.org/xmlns/policy/1.0"
+#define KV_POLICY_NS KV_POLICY_NAMESPACE
 
 G_DEFINE_QUARK(kv - event - error - quark, kv_event_error)
 
@@ -87,6 +87,7 @@ kv_event_new(KvEventOp op, const char *subop, const char *extra)
 	ev->time_us = g_get_real_time();
 	ev->id = new_event_id();
 	ev->cells = g_ptr_array_new_with_free_func(cell_free);
+	ev->cell_merge = g_array_new(FALSE, FALSE, sizeof(KvCellMerge));
 	return ev;
 }
 
@@ -103,7 +104,9 @@ kv_event_free(KvEvent *ev)
 	g_free(ev->uuid);
 	g_ptr_array_unref(ev->cells);
 	g_free(ev->group);
+	g_array_unref(ev->cell_merge);
 	g_free(ev->policy_error);
+	g_free(ev->owner);
 	g_free(ev);
 }
 
@@ -119,7 +122,9 @@ kv_event_copy(const KvEvent *ev)
 	c->name = g_strdup(ev->name);
 	c->uuid = g_strdup(ev->uuid);
 	c->group = g_strdup(ev->group);
+	c->cell_merge = g_array_copy(ev->cell_merge);
 	c->policy_error = g_strdup(ev->policy_error);
+	c->owner = g_strdup(ev->owner);
 	c->cells = g_ptr_array_new_with_free_func(cell_free);
 	for (guint i = 0; i < ev->cells->len; i++) {
 		const KvEventCell *cell = g_ptr_array_index(ev->cells, i);
@@ -319,6 +324,48 @@ set_policy_error(KvEvent *ev, const char *key, const char *value, const char *wa
 		ev->policy_error = g_strdup_printf("policy %s='%s' is not %s: ignored", key, value, want);
 }
 
+static gboolean
+parse_merge(KvEvent *ev, const char *merge, KvPolicyMerge *out)
+{
+	if (strcmp(merge, "on") == 0)
+		*out = KV_POLICY_MERGE_ON;
+	else if (strcmp(merge, "off") == 0)
+		*out = KV_POLICY_MERGE_OFF;
+	else {
+		set_policy_error(ev, "merge", merge, "on or off");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* <ksmvirt:node cell="N" merge="on|off"/> children of the policy. */
+static void
+parse_policy_cells(KvEvent *ev, const xmlNode *p)
+{
+	for (const xmlNode *n = p->children; n != NULL; n = n->next) {
+		g_autofree gchar *cell = NULL, *merge = NULL;
+		KvCellMerge cm = { 0 };
+		guint64 v;
+
+		if (!is_elem(n, "node"))
+			continue;
+		if (ev->cell_merge->len >= KV_POLICY_MAX_CELLS) {
+			set_policy_error(ev, "node", "...", "one of at most 64 cells");
+			return;
+		}
+		cell = attr(n, "cell");
+		merge = attr(n, "merge");
+		if (cell == NULL || !g_ascii_string_to_unsigned(cell, 10, 0, 4095, &v, NULL)) {
+			set_policy_error(ev, "node cell", cell ? cell : "", "a cell number");
+			continue;
+		}
+		cm.cell = (guint)v;
+		if (merge != NULL && !parse_merge(ev, merge, &cm.merge))
+			continue;
+		g_array_append_val(ev->cell_merge, cm);
+	}
+}
+
 static void
 parse_policy(KvEvent *ev, const xmlNode *p)
 {
@@ -328,14 +375,8 @@ parse_policy(KvEvent *ev, const xmlNode *p)
 	g_autofree gchar *minb = attr(p, "min-balloon-mib");
 	g_autofree gchar *group = attr(p, "group");
 
-	if (merge != NULL) {
-		if (strcmp(merge, "on") == 0)
-			ev->merge = KV_POLICY_MERGE_ON;
-		else if (strcmp(merge, "off") == 0)
-			ev->merge = KV_POLICY_MERGE_OFF;
-		else
-			set_policy_error(ev, "merge", merge, "on or off");
-	}
+	if (merge != NULL)
+		parse_merge(ev, merge, &ev->merge);
 	if (prio != NULL) {
 		gint64 v;
 		if (g_ascii_string_to_signed(prio, 10, -1000000, 1000000, &v, NULL)) {
@@ -354,8 +395,39 @@ parse_policy(KvEvent *ev, const xmlNode *p)
 			set_policy_error(ev, "min-balloon-mib", minb, "a number of MiB");
 		}
 	}
-	if (group != NULL)
-		ev->group = g_steal_pointer(&group);
+	if (group != NULL) {
+		if (group[0] == '\0' || strlen(group) > KV_POLICY_MAX_NAME || !g_utf8_validate(group, -1, NULL))
+			set_policy_error(ev, "group", "...", "a name of 1 to 256 characters");
+		else
+			ev->group = g_steal_pointer(&group);
+	}
+	parse_policy_cells(ev, p);
+}
+
+/* The owner of the domain by RULE (see KvOwnerRule), or NULL. */
+static gchar *
+find_owner(const xmlNode *metadata, const KvOwnerRule *rule)
+{
+	const char *at = strrchr(rule->path, '@');
+	g_autofree gchar *elems = at ? g_strndup(rule->path, (gsize)(at - rule->path)) : g_strdup(rule->path);
+	g_auto(GStrv) parts = g_strsplit(elems, "/", 16);
+	const xmlNode *n = NULL;
+	g_autofree gchar *v = NULL;
+
+	if (parts[0] == NULL || parts[0][0] == '\0')
+		return NULL;
+	for (const xmlNode *c = metadata->children; c != NULL && n == NULL; c = c->next)
+		if (is_elem(c, parts[0]) && c->ns != NULL && c->ns->href != NULL &&
+		    g_str_has_prefix((const char *)c->ns->href, rule->ns_prefix))
+			n = c;
+	for (guint i = 1; n != NULL && parts[i] != NULL; i++)
+		n = parts[i][0] ? child(n, parts[i]) : NULL;
+	if (n == NULL)
+		return NULL;
+	v = at ? attr(n, at + 1) : text_of(n);
+	if (v == NULL || v[0] == '\0' || strlen(v) > KV_POLICY_MAX_NAME || !g_utf8_validate(v, -1, NULL))
+		return NULL;
+	return g_steal_pointer(&v);
 }
 
 static const xmlNode *
@@ -380,6 +452,14 @@ find_domain(const xmlNode *root)
 gboolean
 kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len, GError **error)
 {
+	return kv_event_parse_domain_xml_owner(ev, buf, len, NULL, error);
+}
+
+gboolean
+kv_event_parse_domain_xml_owner(KvEvent *ev, const char *buf, gsize len, const KvOwnerRule *rule, GError **error)
+{
+	static const KvOwnerRule nova = { "http://openstack.org/xmlns/libvirt/nova/",
+					  "instance/owner/project@uuid" };
 	g_autoptr(GError) local = NULL;
 	g_autoptr(xmlDoc) doc = kv_xml_parse(buf, len, &local);
 	if (doc == NULL) {
@@ -421,8 +501,13 @@ kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len, GError **erro
 		parse_memory_backing(f, n);
 	if ((n = child(dom, "cpu")) != NULL && (n = child(n, "numa")) != NULL)
 		parse_numa(f, n, f->cells);
-	if ((n = child(dom, "metadata")) != NULL && (n = find_policy(n)) != NULL)
-		parse_policy(f, n);
+	if ((n = child(dom, "metadata")) != NULL) {
+		const xmlNode *p = find_policy(n);
+
+		if (p != NULL)
+			parse_policy(f, p);
+		f->owner = find_owner(n, rule ? rule : &nova);
+	}
 
 	ev->has_xml = TRUE;
 	g_free(ev->name);
@@ -447,8 +532,12 @@ kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len, GError **erro
 	ev->min_balloon_mib = f->min_balloon_mib;
 	g_free(ev->group);
 	ev->group = g_steal_pointer(&f->group);
+	g_array_unref(ev->cell_merge);
+	ev->cell_merge = g_array_ref(f->cell_merge);
 	g_free(ev->policy_error);
 	ev->policy_error = g_steal_pointer(&f->policy_error);
+	g_free(ev->owner);
+	ev->owner = g_steal_pointer(&f->owner);
 	return TRUE;
 }
 

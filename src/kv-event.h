@@ -13,6 +13,7 @@
 #pragma once
 
 #include <glib.h>
+#include "kv-guest-policy.h"
 
 G_BEGIN_DECLS
 
@@ -49,17 +50,20 @@ const char *kv_event_op_to_string(KvEventOp op);
  * prints nothing. */
 gboolean kv_event_op_passes_xml(KvEventOp op);
 
-typedef enum {
-	KV_POLICY_MERGE_DEFAULT = 0, /* no policy, or no merge attribute */
-	KV_POLICY_MERGE_ON,
-	KV_POLICY_MERGE_OFF,
-} KvPolicyMerge;
-
 typedef struct {
 	guint id;
 	guint64 memory_kib;
 	gchar *cpus; /* libvirt cpuset string, e.g. "0-1,4"; may be NULL */
 } KvEventCell;
+
+/* Where the owner of a domain is in its <metadata>: the first element
+ * whose namespace URI starts with NS_PREFIX and whose name is the first
+ * part of PATH ("instance/owner/project@uuid"), then each next part a
+ * child element; "@attr" last reads an attribute, else the text. */
+typedef struct {
+	const char *ns_prefix;
+	const char *path;
+} KvOwnerRule;
 
 #define KV_EVENT_SCHEMA "ksmvirt-event/1"
 
@@ -100,7 +104,11 @@ typedef struct {
 	gboolean has_min_balloon;
 	guint64 min_balloon_mib;
 	gchar *group;
+	GArray *cell_merge;  /* KvCellMerge, in document order; never NULL */
 	gchar *policy_error; /* a bad attribute value, ignored; or NULL */
+	/* The owner by the rule given to kv_event_parse_domain_xml_owner()
+	 * (OpenStack Nova's project by default), or NULL. */
+	gchar *owner;
 } KvEvent;
 
 KvEvent *kv_event_new(KvEventOp op, const char *subop, const char *extra);
@@ -116,6 +124,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KvEvent, kv_event_free)
  * KV_XML_MAX_BYTES, no network, and a DOCTYPE declaring entities is
  * refused. */
 gboolean kv_event_parse_domain_xml(KvEvent *ev, const char *buf, gsize len, GError **error);
+/* The same, reading the owner by RULE (NULL: OpenStack Nova's project). */
+gboolean kv_event_parse_domain_xml_owner(KvEvent *ev, const char *buf, gsize len, const KvOwnerRule *rule,
+					 GError **error);
 
 /* Why KSM cannot merge this guest's RAM at all, one phrase per reason, or
  * an empty vector.  nosharepages and merge="off" are not listed here: they

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include "kv-ctx.h"
+#include "kv-guest-policy.h"
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,7 @@ typedef struct {
 	gboolean has_policy;
 	int priority;            /* 0 when the policy has none */
 	guint64 min_balloon_mib; /* 0 when the policy has none */
+	KvMergePolicy merge_policy;
 } KvBalloonStats;
 
 void kv_balloon_stats_free(KvBalloonStats *b);
@@ -58,12 +60,25 @@ typedef struct {
 	 * strict, live and in its persistent config; returns the nodeset
 	 * the hypervisor reports back.  May be NULL: unsupported. */
 	char *(*set_nodeset)(KvHv *hv, const char *name, const char *nodeset, GError **error);
+	/* Makes the RAM of domain NAME mergeable by KSM or not (madvise),
+	 * live: its memory backend BACKEND, or every memory backend when
+	 * BACKEND is NULL.  Returns how many backends it set (0: none found),
+	 * or -1 with ERROR.  May be NULL: unsupported. */
+	int (*set_merge)(KvHv *hv, const char *name, const char *backend, gboolean on, GError **error);
+	/* Writes domain NAME's <ksmvirt:policy> metadata (XML, or NULL to
+	 * remove it), live and in its persistent config.  May be NULL. */
+	gboolean (*set_policy_xml)(KvHv *hv, const char *name, const char *xml, GError **error);
+	/* Domain NAME's live XML (a new string), or NULL with ERROR.  May be NULL. */
+	char *(*domain_xml)(KvHv *hv, const char *name, GError **error);
 } KvHvOps;
 
 struct KvHv {
 	const KvHvOps *ops;
 	const KvCtx *ctx;
 	void *priv;
+	/* Where balloon_stats reads a domain's owner; NULL: the default
+	 * (OpenStack Nova's project).  Owned. */
+	char *owner_ns, *owner_path;
 };
 
 GPtrArray *kv_hv_list_domains(KvHv *hv, GError **error);
@@ -78,6 +93,14 @@ char **kv_hv_domain_disks(KvHv *hv, const char *uuid, GError **error);
  * above).  Returns the nodeset now in force, or NULL with ERROR
  * (KV_ERROR_UNSUPPORTED when the backend cannot). */
 char *kv_hv_set_nodeset(KvHv *hv, const char *name, const char *nodeset, GError **error);
+/* kv_hv_set_merge, kv_hv_set_policy_xml, kv_hv_domain_xml: the ops above;
+ * KV_ERROR_UNSUPPORTED when the backend lacks them. */
+int kv_hv_set_merge(KvHv *hv, const char *name, const char *backend, gboolean on, GError **error);
+gboolean kv_hv_set_policy_xml(KvHv *hv, const char *name, const char *xml, GError **error);
+char *kv_hv_domain_xml(KvHv *hv, const char *name, GError **error);
+/* kv_hv_set_owner_rule: where the domains' owner is read from (see
+ * KvOwnerRule in kv-event.h); NULLs for the default. */
+void kv_hv_set_owner_rule(KvHv *hv, const char *ns_prefix, const char *path);
 /* kv_domain_disks_from_xml: the same from domain XML (no I/O). */
 char **kv_domain_disks_from_xml(const char *xml, gsize len, GError **error);
 void kv_hv_close(KvHv *hv);

@@ -2,10 +2,12 @@
 /* kv-libvirt.c: KvHv implemented with libvirt's C API. */
 #include "kv-hv.h"
 #include "kv-event.h"
+#include "kv-json.h"
 #include "kv-parse.h"
 #include "kv-xml.h"
 
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 #include <libxml/tree.h>
 #include <string.h>
@@ -37,6 +39,7 @@ kv_balloon_stats_free(KvBalloonStats *b)
 		return;
 	g_free(b->name);
 	g_free(b->uuid);
+	kv_merge_policy_clear(&b->merge_policy);
 	g_free(b);
 }
 
@@ -77,6 +80,42 @@ kv_hv_set_nodeset(KvHv *hv, const char *name, const char *nodeset, GError **erro
 		return hv->ops->set_nodeset(hv, name, nodeset, error);
 	g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot pin memory to nodes", hv->ops->name);
 	return NULL;
+}
+
+int
+kv_hv_set_merge(KvHv *hv, const char *name, const char *backend, gboolean on, GError **error)
+{
+	if (hv->ops->set_merge)
+		return hv->ops->set_merge(hv, name, backend, on, error);
+	g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot change a guest's merging", hv->ops->name);
+	return -1;
+}
+
+gboolean
+kv_hv_set_policy_xml(KvHv *hv, const char *name, const char *xml, GError **error)
+{
+	if (hv->ops->set_policy_xml)
+		return hv->ops->set_policy_xml(hv, name, xml, error);
+	g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot write domain metadata", hv->ops->name);
+	return FALSE;
+}
+
+char *
+kv_hv_domain_xml(KvHv *hv, const char *name, GError **error)
+{
+	if (hv->ops->domain_xml)
+		return hv->ops->domain_xml(hv, name, error);
+	g_set_error(error, KV_ERROR, KV_ERROR_UNSUPPORTED, "%s: cannot read domain XML", hv->ops->name);
+	return NULL;
+}
+
+void
+kv_hv_set_owner_rule(KvHv *hv, const char *ns_prefix, const char *path)
+{
+	g_free(hv->owner_ns);
+	g_free(hv->owner_path);
+	hv->owner_ns = g_strdup(ns_prefix);
+	hv->owner_path = g_strdup(path);
 }
 
 static xmlNode *
@@ -134,6 +173,8 @@ kv_hv_close(KvHv *hv)
 	if (!hv)
 		return;
 	hv->ops->close(hv);
+	g_free(hv->owner_ns);
+	g_free(hv->owner_path);
 	g_free(hv);
 }
 
@@ -224,7 +265,7 @@ libvirt_list(KvHv *hv, GError **error)
 }
 
 static KvBalloonStats *
-balloon_from_domain(virDomainPtr dom, virTypedParameterPtr params, int nparams)
+balloon_from_domain(KvHv *hv, virDomainPtr dom, virTypedParameterPtr params, int nparams)
 {
 	KvBalloonStats *b = g_new0(KvBalloonStats, 1);
 	char uuid[VIR_UUID_STRING_BUFLEN];
@@ -290,13 +331,25 @@ balloon_from_domain(virDomainPtr dom, virTypedParameterPtr params, int nparams)
 	if (xml) {
 		g_autoptr(KvEvent) ev = kv_event_new(KV_EVENT_OP_UNKNOWN, "-", "-");
 
-		if (kv_event_parse_domain_xml(ev, xml, strlen(xml), NULL)) {
+		KvOwnerRule rule = { hv->owner_ns, hv->owner_path };
+
+		if (kv_event_parse_domain_xml_owner(ev, xml, strlen(xml),
+						    hv->owner_ns && hv->owner_path ? &rule : NULL, NULL)) {
+			KvMergePolicy *mp = &b->merge_policy;
+
 			b->min_guarantee_kib = ev->min_guarantee_kib;
 			if (ev->has_policy) {
 				b->has_policy = TRUE;
 				b->priority = ev->has_priority ? ev->priority : 0;
 				b->min_balloon_mib = ev->has_min_balloon ? ev->min_balloon_mib : 0;
 			}
+			mp->merge = ev->merge;
+			mp->group = g_strdup(ev->group);
+			mp->owner = g_strdup(ev->owner);
+			mp->cells = ev->cell_merge->len ? g_array_copy(ev->cell_merge) : NULL;
+			mp->n_cells = ev->cells->len;
+			mp->nosharepages = ev->nosharepages;
+			mp->error = g_strdup(ev->policy_error);
 		}
 	}
 	return b;
@@ -314,8 +367,8 @@ libvirt_balloon_stats(KvHv *hv, GError **error)
 					VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
 	if (n >= 0) {
 		for (int i = 0; i < n; i++)
-			g_ptr_array_add(out,
-					balloon_from_domain(recs[i]->dom, recs[i]->params, recs[i]->nparams));
+			g_ptr_array_add(out, balloon_from_domain(hv, recs[i]->dom, recs[i]->params,
+								 recs[i]->nparams));
 		virDomainStatsRecordListFree(recs);
 		return out;
 	}
@@ -332,7 +385,7 @@ libvirt_balloon_stats(KvHv *hv, GError **error)
 		for (int i = 0; i < n; i++) {
 			g_autoptr(virDomain) dom = doms[i];
 
-			g_ptr_array_add(out, balloon_from_domain(dom, NULL, 0));
+			g_ptr_array_add(out, balloon_from_domain(hv, dom, NULL, 0));
 		}
 		free(doms);
 	}
@@ -446,6 +499,133 @@ libvirt_set_nodeset(KvHv *hv, const char *name, const char *nodeset, GError **er
 	return result ? result : g_strdup(nodeset);
 }
 
+/* One QMP command through libvirt's monitor passthrough; its "return"
+ * member as a parsed node in *OUT (may be NULL).  libvirt marks the domain
+ * tainted ("custom-monitor") the first time. */
+static gboolean
+qmp_command(virDomainPtr dom, const char *cmd, JsonNode **out, GError **error)
+{
+	char *reply = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *o;
+
+	if (virDomainQemuMonitorCommand(dom, cmd, &reply, 0) < 0) {
+		set_virt_error(error, "QEMU monitor");
+		return FALSE;
+	}
+	root = kv_json_parse(reply, -1, 4 << 20, 16, error);
+	free(reply);
+	if (!root)
+		return FALSE;
+	o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+	if (!o || !json_object_has_member(o, "return")) {
+		JsonObject *e = o ? kv_json_get_object(o, "error") : NULL;
+
+		g_set_error(error, KV_ERROR, KV_ERROR_FAILED, "QEMU monitor: %s",
+			    e ? kv_json_get_str(e, "desc", "error") : "no return value");
+		return FALSE;
+	}
+	if (out)
+		*out = json_node_copy(json_object_get_member(o, "return"));
+	return TRUE;
+}
+
+static gboolean
+qom_set_merge(virDomainPtr dom, const char *backend, gboolean on, GError **error)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autofree char *cmd = NULL;
+	g_autofree char *path = g_strdup_printf("/objects/%s", backend);
+
+	json_builder_begin_object(b);
+	kv_json_str(b, "execute", "qom-set");
+	json_builder_set_member_name(b, "arguments");
+	json_builder_begin_object(b);
+	kv_json_str(b, "path", path);
+	kv_json_str(b, "property", "merge");
+	kv_json_bool(b, "value", on);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	cmd = kv_json_to_string(b, FALSE);
+	return qmp_command(dom, cmd, NULL, error);
+}
+
+static int
+libvirt_set_merge(KvHv *hv, const char *name, const char *backend, gboolean on, GError **error)
+{
+	g_autoptr(virDomain) dom = virDomainLookupByName(hv->priv, name);
+	g_autoptr(JsonNode) list = NULL;
+	JsonArray *a;
+	int n = 0;
+
+	if (!dom) {
+		set_virt_error(error, name);
+		return -1;
+	}
+	if (!qmp_command(dom, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}", &list, error))
+		return -1;
+	a = JSON_NODE_HOLDS_ARRAY(list) ? json_node_get_array(list) : NULL;
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		JsonObject *o = kv_json_array_object(a, i);
+		const char *id = o ? kv_json_get_str(o, "name", NULL) : NULL;
+		const char *type = o ? kv_json_get_str(o, "type", "") : "";
+
+		if (!id || !g_str_has_prefix(type, "child<memory-backend-") || strchr(id, '/') ||
+		    (backend && strcmp(backend, id)))
+			continue;
+		/* QEMU madvises only when the property changes, and a stock
+		 * QEMU may have made a backend mergeable (machine mem-merge)
+		 * while its property says otherwise: to turn merging off, set
+		 * it on first so that "off" is a change that reaches madvise. */
+		if (!on && !qom_set_merge(dom, id, TRUE, error))
+			return -1;
+		if (!qom_set_merge(dom, id, on, error)) {
+			g_prefix_error(error, "%s: ", id);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static gboolean
+libvirt_set_policy_xml(KvHv *hv, const char *name, const char *xml, GError **error)
+{
+	g_autoptr(virDomain) dom = virDomainLookupByName(hv->priv, name);
+	unsigned int flags = VIR_DOMAIN_AFFECT_CONFIG;
+
+	if (!dom) {
+		set_virt_error(error, name);
+		return FALSE;
+	}
+	if (virDomainIsActive(dom) == 1)
+		flags |= VIR_DOMAIN_AFFECT_LIVE;
+	if (virDomainIsPersistent(dom) != 1)
+		flags &= ~(unsigned int)VIR_DOMAIN_AFFECT_CONFIG;
+	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, xml ? "ksmvirt" : NULL,
+				 KV_POLICY_NAMESPACE, flags) < 0) {
+		set_virt_error(error, "domain metadata");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static char *
+libvirt_domain_xml(KvHv *hv, const char *name, GError **error)
+{
+	g_autoptr(virDomain) dom = virDomainLookupByName(hv->priv, name);
+	char *xml;
+
+	if (!dom) {
+		set_virt_error(error, name);
+		return NULL;
+	}
+	xml = virDomainGetXMLDesc(dom, 0);
+	if (!xml)
+		set_virt_error(error, "domain XML");
+	return xml;
+}
+
 static const KvHvOps libvirt_ops = {
 	.name = "libvirt",
 	.list_domains = libvirt_list,
@@ -454,6 +634,9 @@ static const KvHvOps libvirt_ops = {
 	.close = libvirt_close,
 	.domain_disks = libvirt_domain_disks,
 	.set_nodeset = libvirt_set_nodeset,
+	.set_merge = libvirt_set_merge,
+	.set_policy_xml = libvirt_set_policy_xml,
+	.domain_xml = libvirt_domain_xml,
 };
 
 static KvHv *

@@ -70,6 +70,10 @@ kv_action_describe(const KvAction *a)
 				       a->cg_version == KV_CGROUP_V2 ? "memory.high" : "memory.limit_in_bytes",
 				       from, to, a->reason);
 	}
+	case KV_ACTION_GUEST_MERGE:
+		return g_strdup_printf("%s: guest %s %s merge %s (%s)", a->policy, a->guest,
+				       a->value_str && a->value_str[0] ? a->value_str : "RAM",
+				       a->value ? "on" : "off", a->reason);
 	}
 	return g_strdup("?");
 }

@@ -15,6 +15,8 @@ typedef enum {
 	KV_ACTION_KSM_KNOB,     /* write knob = value (or value_str) */
 	KV_ACTION_BALLOON,      /* set guest balloon to target_kib */
 	KV_ACTION_CGROUP_LIMIT, /* write cg_file = target bytes */
+	KV_ACTION_GUEST_MERGE,  /* guest RAM mergeable (value 1) or not (0):
+	                           backend value_str, "" for all */
 } KvActionKind;
 
 typedef enum {

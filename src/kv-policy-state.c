@@ -6,6 +6,8 @@
 static void
 guest_state_free(KvGuestPolicyState *g)
 {
+	if (g->merge_applied)
+		g_hash_table_unref(g->merge_applied);
 	g_free(g);
 }
 

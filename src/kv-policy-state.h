@@ -28,6 +28,11 @@ typedef struct {
 	guint64 balloon_changed_tick; /* 0: never */
 	guint64 cg_busy_until_tick;
 	guint64 cg_original_limit_bytes; /* before we lowered it; 0: untouched */
+	/* Merge isolation (kv-isolation.h): what ksmvirtd set on the QEMU
+	 * process MERGE_PID, backend id ("" for all) -> KvPolicyMerge. */
+	int merge_pid;
+	GHashTable *merge_applied;
+	guint64 merge_blocked_until_tick; /* a change failed: wait */
 } KvGuestPolicyState;
 
 KvPolicyState *kv_policy_state_new(void);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kv-policy.c: the balancer's pure decide functions (see kv-policy.h). */
 #include "kv-policy.h"
+#include "kv-isolation.h"
 
 #include <errno.h>
 #include <string.h>
@@ -1056,6 +1057,7 @@ kv_policy_decide(const KvSnapshot *s, const KvConfig *cfg, KvPolicyState *st)
 	kv_policy_balloon(s, cfg, st, plan);
 	kv_policy_swap(s, cfg, st, plan);
 	kv_policy_zero_pages(s, cfg, st, plan);
+	kv_policy_isolation(s, cfg, st, plan);
 	return plan;
 }
 
@@ -1092,7 +1094,9 @@ kv_policy_learn(const KvPlan *plan, const KvConfig *cfg, KvPolicyState *st)
 			}
 			break;
 		case KV_ACTION_BALLOON:
+		case KV_ACTION_GUEST_MERGE: /* kv_policy_isolation_learn */
 			break;
 		}
 	}
+	kv_policy_isolation_learn(plan, st);
 }

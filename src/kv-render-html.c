@@ -2,6 +2,7 @@
 /* kv-render-html.c: one self-contained HTML page with SVG bar charts. */
 #include "kv-report.h"
 #include "kv-escape.h"
+#include "kv-render-sharing.h"
 
 #include <string.h>
 
@@ -231,6 +232,8 @@ kv_render_html(const KvReport *r)
 			svg_bars(out, nb, total, parts, 3);
 		}
 	}
+	if (r->sharing)
+		kv_render_sharing_html(r, out);
 	if (r->history && r->history->len >= 2) {
 		const KvHistoryPoint *pts = (const KvHistoryPoint *)(gpointer)r->history->data;
 

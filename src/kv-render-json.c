@@ -4,6 +4,7 @@
 #include "kv-report.h"
 #include "kv-escape.h"
 #include "kv-json.h"
+#include "kv-render-sharing.h"
 
 static void
 census_counts(JsonBuilder *b, const KvReport *r, const KvCensus *c)
@@ -167,6 +168,8 @@ kv_render_json(const KvReport *r)
 		json_builder_add_double_value(b, g->saved_percent);
 		json_builder_set_member_name(b, "merging_disabled");
 		json_builder_add_boolean_value(b, g->merging_disabled);
+		if (g->group)
+			kv_json_str(b, "group", g->group);
 		json_builder_set_member_name(b, "nodes");
 		json_builder_begin_array(b);
 		for (guint j = 0; j < g->nodes->len; j++) {
@@ -281,6 +284,8 @@ kv_render_json(const KvReport *r)
 		json_builder_set_member_name(b, "census_ranges_source");
 		json_builder_add_string_value(b, r->topo->source);
 	}
+	if (r->sharing)
+		kv_render_sharing_json(r, b);
 	json_builder_set_member_name(b, "notes");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < r->notes->len; i++)

@@ -2,6 +2,7 @@
 /* kv-render-prom.c: Prometheus text exposition format (version 0.0.4). */
 #include "kv-report.h"
 #include "kv-escape.h"
+#include "kv-render-sharing.h"
 
 #include <string.h>
 
@@ -172,6 +173,29 @@ kv_render_prometheus(const KvReport *r)
 
 			value(out, "ksmvirt_guest_os_info", l, 1);
 		}
+		if (r->groups && r->groups->len) {
+			header(out, "ksmvirt_guest_group_info", "gauge",
+			       "The guest's merge-isolation group (ksmvirtd.conf [isolation]); 1.");
+			for (guint i = 0; i < r->guests->len; i++) {
+				const KvGuest *g = r->guests->pdata[i];
+				g_autofree char *grp = g->group ? kv_escape_prom_label(g->group) : NULL;
+				g_autofree char *l =
+					grp ? g_strdup_printf("%s,group=\"%s\"", (char *)labels->pdata[i], grp)
+					    : NULL;
+
+				if (l)
+					value(out, "ksmvirt_guest_group_info", l, 1);
+			}
+			header(out, "ksmvirt_group_saved_bytes", "gauge",
+			       "Savings of the guests of one merge-isolation group.");
+			for (guint i = 0; i < r->groups->len; i++) {
+				const KvGroupSaving *gs = r->groups->pdata[i];
+				g_autofree char *grp = kv_escape_prom_label(gs->group);
+				g_autofree char *l = g_strdup_printf("group=\"%s\"", grp);
+
+				value(out, "ksmvirt_group_saved_bytes", l, (double)gs->saved_bytes);
+			}
+		}
 		header(out, "ksmvirt_os_family_saved_bytes", "gauge",
 		       "Savings of the guests of one OS family; kind=zero_page is the part merged into the zero page.");
 		for (guint i = 0; r->families && i < r->families->len; i++) {
@@ -263,5 +287,7 @@ kv_render_prometheus(const KvReport *r)
 			       r->other.merging_pages);
 	header(out, "ksmvirt_other_saved_bytes", "gauge", "Non-QEMU processes' share of the savings.");
 	g_string_append_printf(out, "ksmvirt_other_saved_bytes %" G_GUINT64_FORMAT "\n", r->other.saved_bytes);
+	if (r->sharing)
+		kv_render_sharing_prometheus(r, out);
 	return g_string_free(out, FALSE);
 }

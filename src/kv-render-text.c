@@ -3,6 +3,7 @@
 #include "kv-report.h"
 #include "kv-table.h"
 #include "kv-escape.h"
+#include "kv-render-sharing.h"
 
 #include <string.h>
 
@@ -248,6 +249,8 @@ kv_render_text(const KvReport *r)
 	render_guest_nodes(r, out);
 	if (r->topo)
 		render_census(r, out);
+	if (r->sharing)
+		kv_render_sharing_text(r, out);
 	for (guint i = 0; i < r->guests->len; i++)
 		guest_saved += ((KvGuest *)r->guests->pdata[i])->saved_bytes;
 	if (r->families && r->families->len && r->guests->len) {
@@ -263,6 +266,21 @@ kv_render_text(const KvReport *r)
 		}
 		g_string_append(out, "\nSavings by guest OS family (zero-page merges apart)\n");
 		kv_table_render(ft, 2, out);
+	}
+	if (r->groups && r->groups->len) {
+		g_autoptr(KvTable) gt = kv_table_new(3, "lrr");
+
+		kv_table_add_rowv(gt, "GROUP", "GUESTS", "SAVED");
+		for (guint i = 0; i < r->groups->len; i++) {
+			const KvGroupSaving *g = r->groups->pdata[i];
+			g_autofree char *n = g_strdup_printf("%u", g->guests);
+			g_autofree char *sv = bytes(g->saved_bytes);
+			g_autofree char *name = kv_escape_term(g->group);
+
+			kv_table_add_rowv(gt, name, n, sv);
+		}
+		g_string_append(out, "\nSavings by merge-isolation group\n");
+		kv_table_render(gt, 2, out);
 	}
 	gs = bytes(guest_saved);
 	os = bytes(r->other.saved_bytes);

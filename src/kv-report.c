@@ -31,6 +31,7 @@ guest_free(KvGuest *g)
 	g_ptr_array_unref(g->warnings);
 	kv_census_free(g->census);
 	kv_os_info_free(g->os);
+	g_free(g->group);
 	g_free(g);
 }
 
@@ -51,6 +52,46 @@ cmp_family_saved(gconstpointer a, gconstpointer b)
 	if (x->saved_bytes != y->saved_bytes)
 		return x->saved_bytes < y->saved_bytes ? 1 : -1;
 	return g_strcmp0(x->family, y->family);
+}
+
+static void
+group_saving_free(KvGroupSaving *g)
+{
+	g_free(g->group);
+	g_free(g);
+}
+
+static gint
+cmp_group_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp((*(KvGroupSaving *const *)a)->group, (*(KvGroupSaving *const *)b)->group);
+}
+
+/* Savings per merge-isolation group, of the guests that have one. */
+static GPtrArray *
+group_savings(const KvReport *r)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)group_saving_free);
+
+	for (guint i = 0; i < r->guests->len; i++) {
+		const KvGuest *g = r->guests->pdata[i];
+		KvGroupSaving *gs = NULL;
+
+		if (!g->group)
+			continue;
+		for (guint k = 0; k < out->len && !gs; k++)
+			if (!strcmp(((KvGroupSaving *)out->pdata[k])->group, g->group))
+				gs = out->pdata[k];
+		if (!gs) {
+			gs = g_new0(KvGroupSaving, 1);
+			gs->group = g_strdup(g->group);
+			g_ptr_array_add(out, gs);
+		}
+		gs->guests++;
+		gs->saved_bytes += g->saved_bytes;
+	}
+	g_ptr_array_sort(out, cmp_group_name);
+	return out;
 }
 
 /* Savings grouped by OS family, zero-page merges apart. */
@@ -94,8 +135,11 @@ kv_report_free(KvReport *r)
 		g_ptr_array_unref(r->notes);
 	if (r->families)
 		g_ptr_array_unref(r->families);
+	if (r->groups)
+		g_ptr_array_unref(r->groups);
 	if (r->history)
 		g_array_unref(r->history);
+	kv_sharing_free(r->sharing);
 	g_free(r);
 }
 
@@ -341,14 +385,17 @@ census_failed(const KvGuest *g)
 }
 
 /* Fills in the census of G (process PID), and its savings from it when
- * the map counts are known.  Returns FALSE with ERROR only when PFNs are
- * hidden (the whole report fails then). */
+ * the map counts are known; the KSM frames its RAM maps go to KSM_PFNS
+ * when not NULL.  Returns FALSE with ERROR only when PFNs are hidden (the
+ * whole report fails then). */
 static gboolean
-census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g, const KvProc *p, GError **error)
+census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g, const KvProc *p,
+	     GArray *ksm_pfns, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 
 	g->census = kv_census_new(r->topo);
+	kv_census_scanner_set_ksm_sink(scanner, ksm_pfns);
 	for (guint j = 0; j < g->nodes->len; j++) {
 		KvGuestNode *n = g->nodes->pdata[j];
 
@@ -357,6 +404,7 @@ census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g
 		n->census = kv_census_new(r->topo);
 		if (!kv_census_scan(scanner, p->pid, n->start, n->end, n->census, &local)) {
 			if (g_error_matches(local, KV_ERROR, KV_ERROR_ACCESS)) {
+				kv_census_scanner_set_ksm_sink(scanner, NULL);
 				g_propagate_error(error, g_steal_pointer(&local));
 				return FALSE;
 			}
@@ -365,6 +413,7 @@ census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g
 		}
 		kv_census_add(g->census, n->census);
 	}
+	kv_census_scanner_set_ksm_sink(scanner, NULL);
 	kv_census_add(r->census_total, g->census);
 	if (scanner_has_counts(scanner) && !census_failed(g)) {
 		g->saved_bytes = (guint64)(g->census->merged_saved_pages * (double)ctx->page_size + 0.5) +
@@ -373,6 +422,19 @@ census_guest(const KvCtx *ctx, KvReport *r, KvCensusScanner *scanner, KvGuest *g
 		g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
 	}
 	return TRUE;
+}
+
+/* G's merge-isolation group: --group's by pid first, then the caller's
+ * rule.  Returns a new string or NULL. */
+static char *
+guest_group(const KvReportOptions *opts, const KvGuest *g)
+{
+	const char *given = opts->pid_groups ? g_hash_table_lookup(opts->pid_groups, GINT_TO_POINTER(g->pid))
+					     : NULL;
+
+	if (given)
+		return g_strdup(given);
+	return opts->group_of ? opts->group_of(g->uuid, g->name, opts->group_data) : NULL;
 }
 
 /* The report's view of inventory guest IG: its RAM mappings from smaps.
@@ -410,12 +472,83 @@ collect_guest(const KvCtx *ctx, KvReport *r, const KvReportOptions *opts, KvInve
 	}
 	if (opts->os_map && g->uuid && g_hash_table_lookup(opts->os_map, g->uuid))
 		g->os = kv_os_info_copy(g_hash_table_lookup(opts->os_map, g->uuid));
+	g->group = guest_group(opts, g);
 	g->saved_bytes = kv_guest_saved_bytes(p->ksm.merging_pages, p->ksm.zero_pages,
 					      r->ksm->value[KV_KSM_PAGES_SHARED],
 					      r->ksm->value[KV_KSM_PAGES_SHARING], ctx->page_size);
 	g->saved_method = "estimate";
 	g->saved_percent = g->ram_bytes ? 100.0 * (double)g->saved_bytes / (double)g->ram_bytes : 0;
 	return g;
+}
+
+#define CROSS_WARNINGS_MAX 8 /* per guest; the rest in one line */
+
+static char *
+group_phrase(const char *group)
+{
+	return group ? g_strdup_printf("group \"%s\"", group) : g_strdup("no group");
+}
+
+/* One warning per guest of another group that G (index A) shares frames
+ * with, the largest first, at most CROSS_WARNINGS_MAX. */
+static void
+warn_cross_group(KvReport *r, guint a)
+{
+	const KvSharing *s = r->sharing;
+	KvGuest *g = r->guests->pdata[a];
+	g_autoptr(GArray) partners = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autofree char *mine = group_phrase(g->group);
+
+	for (guint b = 0; b < s->n_guests; b++)
+		if (b != a && kv_sharing_cross_group(s, a, b) && kv_sharing_guest_frames(s, a, b))
+			g_array_append_val(partners, b);
+	for (guint i = 1; i < partners->len; i++) {
+		/* Insertion sort, largest sharing first, then guest order. */
+		guint b = g_array_index(partners, guint, i), j = i;
+		guint64 f = kv_sharing_guest_frames(s, a, b);
+
+		for (; j > 0 && kv_sharing_guest_frames(s, a, g_array_index(partners, guint, j - 1)) < f; j--)
+			g_array_index(partners, guint, j) = g_array_index(partners, guint, j - 1);
+		g_array_index(partners, guint, j) = b;
+	}
+	for (guint i = 0; i < partners->len && i < CROSS_WARNINGS_MAX; i++) {
+		guint b = g_array_index(partners, guint, i);
+		const KvGuest *o = r->guests->pdata[b];
+		guint64 frames = kv_sharing_guest_frames(s, a, b);
+		g_autofree char *size = kv_format_bytes(frames * r->page_size);
+		g_autofree char *theirs = group_phrase(o->group);
+
+		g_ptr_array_add(g->warnings,
+				g_strdup_printf("sharing across groups: %" G_GUINT64_FORMAT
+						" KSM frames (%s) shared with %s (pid %d, %s); this guest is in %s",
+						frames, size, o->name, o->pid, theirs, mine));
+	}
+	if (partners->len > CROSS_WARNINGS_MAX)
+		g_ptr_array_add(g->warnings,
+				g_strdup_printf("sharing across groups: with %u more guests of other groups "
+						"(see the sharing matrix)",
+						partners->len - CROSS_WARNINGS_MAX));
+}
+
+/* The sharing model over the guests in their final order, from the KSM
+ * frames each one's census met (PFNS_OF: KvGuest -> GArray). */
+static void
+collect_sharing(KvReport *r, GHashTable *pfns_of)
+{
+	g_autoptr(KvSharingBuilder) b = kv_sharing_builder_new(r->guests->len);
+	g_autofree const char **groups = g_new0(const char *, r->guests->len + 1);
+
+	for (guint i = 0; i < r->guests->len; i++) {
+		KvGuest *g = r->guests->pdata[i];
+		GArray *pfns = g_hash_table_lookup(pfns_of, g);
+
+		groups[i] = g->group;
+		if (pfns)
+			kv_sharing_builder_add(b, i, (const guint64 *)(gpointer)pfns->data, pfns->len);
+	}
+	r->sharing = kv_sharing_builder_finish(b, groups);
+	for (guint i = 0; i < r->guests->len; i++)
+		warn_cross_group(r, i);
 }
 
 static void
@@ -462,6 +595,7 @@ sum_up(const KvCtx *ctx, KvReport *r, gboolean exact)
 	}
 	r->sharing_ratio = kv_ksm_sharing_ratio(r->ksm);
 	r->families = group_families(r);
+	r->groups = group_savings(r);
 }
 
 KvReport *
@@ -470,6 +604,7 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 	g_autoptr(KvReport) r = g_new0(KvReport, 1);
 	g_autoptr(KvInventory) inv = NULL;
 	g_autoptr(KvCensusScanner) scanner = NULL;
+	g_autoptr(GHashTable) pfns_of = NULL;
 	g_autoptr(GError) local = NULL;
 	KvInventoryOptions io = { .hv = opts->hv,
 				  .pids = opts->pids,
@@ -501,7 +636,9 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 	r->other = inv->other;
 	for (guint i = 0; i < inv->notes->len; i++)
 		g_ptr_array_add(r->notes, g_strdup(inv->notes->pdata[i]));
-	if (opts->census) {
+	if (opts->note)
+		g_ptr_array_add(r->notes, g_strdup(opts->note));
+	if (opts->census || opts->sharing) {
 		r->topo = kv_numa_read(ctx, error);
 		if (!r->topo)
 			return NULL;
@@ -512,19 +649,28 @@ kv_report_collect(const KvCtx *ctx, const KvReportOptions *opts, GError **error)
 		}
 		r->census_total = kv_census_new(r->topo);
 	}
+	if (opts->sharing)
+		pfns_of = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_array_unref);
 	for (guint i = 0; i < inv->guests->len; i++) {
 		KvInventoryGuest *ig = inv->guests->pdata[i];
 		KvGuest *g = collect_guest(ctx, r, opts, ig);
+		GArray *pfns = NULL;
 
 		if (!g)
 			continue;
 		g_ptr_array_add(r->guests, g);
-		if (scanner && !census_guest(ctx, r, scanner, g, ig->proc, error))
+		if (pfns_of) {
+			pfns = g_array_new(FALSE, FALSE, sizeof(guint64));
+			g_hash_table_insert(pfns_of, g, pfns);
+		}
+		if (scanner && !census_guest(ctx, r, scanner, g, ig->proc, pfns, error))
 			return NULL;
 	}
 	if (opts->note_impostors && r->other.impostors)
 		note_impostors(r, inv);
 	g_ptr_array_sort(r->guests, cmp_guest);
+	if (pfns_of)
+		collect_sharing(r, pfns_of);
 	sum_up(ctx, r, scanner && scanner_has_counts(scanner));
 	return g_steal_pointer(&r);
 }

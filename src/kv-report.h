@@ -17,6 +17,7 @@
 #include "kv-inspect.h"
 #include "kv-history.h"
 #include "kv-inventory.h"
+#include "kv-sharing.h"
 
 G_BEGIN_DECLS
 
@@ -60,6 +61,7 @@ typedef struct {
 	GPtrArray *warnings;       /* char* */
 	KvCensus *census;          /* sum over nodes, --census */
 	KvOsInfo *os;              /* from the OS map, NULL when not inspected */
+	char *group;               /* merge-isolation group, NULL: none */
 } KvGuest;
 
 typedef struct {
@@ -68,6 +70,13 @@ typedef struct {
 	guint64 saved_bytes;     /* all savings of its guests */
 	guint64 zero_page_bytes; /* of which merged into the zero page */
 } KvOsFamily;
+
+/* Savings of the guests of one merge-isolation group. */
+typedef struct {
+	char *group;
+	guint guests;
+	guint64 saved_bytes;
+} KvGroupSaving;
 
 typedef struct {
 	gsize page_size;
@@ -85,8 +94,12 @@ typedef struct {
 	KvCensus *census_total; /* with --census: all guests */
 	GPtrArray *notes;       /* char*: e.g. "libvirt unreachable: ..." */
 	GPtrArray *families;    /* KvOsFamily, by saved bytes, largest first */
+	GPtrArray *groups;      /* KvGroupSaving, by name; empty when no guest
+	                                 has a group */
 	GArray *history;        /* KvHistoryPoint of ksmvirtd, for --html;
 	                                 NULL when not loaded (owned) */
+	KvSharing *sharing;     /* with --sharing: guest i of the model is
+	                           guests->pdata[i] */
 } KvReport;
 
 typedef struct {
@@ -108,6 +121,19 @@ typedef struct {
 	 * look like QEMU but are not libvirt guests. */
 	const char *qemu_user;
 	gboolean note_impostors;
+	/* A note the caller adds to the report's notes (e.g. the merge
+	 * isolation decision); may be NULL. */
+	const char *note;
+	/* KSM frames per pair of guests and of groups (kv-sharing.h); implies
+	 * the census.  Guests of different groups that share a frame get a
+	 * warning. */
+	gboolean sharing;
+	/* A guest's merge-isolation group: PID_GROUPS (pid -> name, given
+	 * with --group) first, then group_of (a new string, or NULL for none).
+	 * Either may be NULL. */
+	GHashTable *pid_groups;
+	char *(*group_of)(const char *uuid, const char *name, gpointer data);
+	gpointer group_data;
 } KvReportOptions;
 
 /* kv_report_collect: builds a report.  Processes that exit while being

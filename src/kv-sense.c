@@ -301,6 +301,8 @@ sense_balloons(KvHv *hv, KvSnapshot *s)
 		}
 		if (!g->ram_kib)
 			g->ram_kib = b->maximum_kib;
+		kv_merge_policy_clear(&g->merge_policy);
+		kv_merge_policy_copy(&g->merge_policy, &b->merge_policy);
 		if (b->has_policy) {
 			g->has_policy = TRUE;
 			g->priority = b->priority;

@@ -10,6 +10,7 @@ kv_guest_sense_free(KvGuestSense *g)
 	g_free(g->name);
 	g_free(g->uuid);
 	g_free(g->cg_dir);
+	kv_merge_policy_clear(&g->merge_policy);
 	if (g->node_kib)
 		g_array_unref(g->node_kib);
 	g_free(g);

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "kv-guest-policy.h"
 #include "kv-host.h"
 
 G_BEGIN_DECLS
@@ -55,7 +56,8 @@ typedef struct {
 	guint64 cg_limit_bytes; /* KV_UNLIMITED when none */
 	guint64 cg_usage_bytes;
 
-	GArray *node_kib; /* KvGuestNodeKib from numa_maps, with 2+ host
+	KvMergePolicy merge_policy; /* from the live domain XML */
+	GArray *node_kib;           /* KvGuestNodeKib from numa_maps, with 2+ host
 	                                 nodes; NULL when unknown */
 } KvGuestSense;
 

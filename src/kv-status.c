@@ -29,6 +29,8 @@ guest_free(KvStatusGuest *g)
 		return;
 	g_free(g->name);
 	g_free(g->uuid);
+	g_free(g->group);
+	g_free(g->merge);
 	if (g->node_kib)
 		g_array_unref(g->node_kib);
 	g_free(g->floor_source);
@@ -244,6 +246,10 @@ add_guest(JsonBuilder *jb, const KvStatusGuest *g)
 	kv_json_u64(jb, "swap_kib", g->swap_kib);
 	kv_json_u64(jb, "merging_pages", g->merging_pages);
 	kv_json_i64(jb, "priority", g->priority);
+	if (g->group)
+		kv_json_str(jb, "group", g->group);
+	if (g->merge)
+		kv_json_str(jb, "merge", g->merge);
 	if (g->node_kib) {
 		json_builder_set_member_name(jb, "node_kib");
 		json_builder_begin_object(jb);
@@ -408,6 +414,8 @@ read_guest(JsonObject *o)
 	g->swap_kib = get_u64(o, "swap_kib");
 	g->merging_pages = get_u64(o, "merging_pages");
 	g->priority = kv_json_get_int(o, "priority", 0);
+	g->group = g_strdup(kv_json_get_str(o, "group", NULL));
+	g->merge = g_strdup(kv_json_get_str(o, "merge", NULL));
 	if (nk) {
 		g_autoptr(GList) ids = json_object_get_members(nk);
 
@@ -570,12 +578,12 @@ render_head(GString *t, const KvStatus *st)
 static void
 render_guests(GString *t, const KvStatus *st)
 {
-	static const guint min_widths[] = { 24, 7, 9, 9, 9, 5, 11, 11 };
-	g_autoptr(KvTable) tab = kv_table_new(8, "lrrrrrrr");
+	static const guint min_widths[] = { 24, 7, 9, 9, 9, 5, 11, 11, 1, 1 };
+	g_autoptr(KvTable) tab = kv_table_new(10, "lrrrrrrrll");
 
 	kv_table_set_layout(tab, 1, min_widths);
 	kv_table_add_rowv(tab, "GUEST", "PID", "RAM MiB", "RSS MiB", "MERGED", "PRIO", "BALLOON MiB",
-			  "LIMIT MiB");
+			  "LIMIT MiB", "GROUP", "MERGE");
 	for (guint i = 0; i < st->guests->len; i++) {
 		const KvStatusGuest *g = g_ptr_array_index(st->guests, i);
 		g_autofree char *pid = g_strdup_printf("%" G_GINT64_FORMAT, g->pid);
@@ -592,7 +600,8 @@ render_guests(GString *t, const KvStatus *st)
 						 ? g_strdup("max")
 						 : g_strdup_printf("%" G_GINT64_FORMAT, g->cg_limit_bytes >> 20);
 
-		kv_table_add_rowv(tab, g->name ? g->name : "?", pid, ram, rss, merged, prio, bal, limit);
+		kv_table_add_rowv(tab, g->name ? g->name : "?", pid, ram, rss, merged, prio, bal, limit,
+				  g->group ? g->group : "-", g->merge ? g->merge : "-");
 	}
 	g_string_append_c(t, '\n');
 	kv_table_render(tab, 0, t);

@@ -26,6 +26,8 @@ typedef struct {
 	gint64 pid;
 	guint64 ram_kib, rss_kib, swap_kib, merging_pages;
 	gint64 priority;
+	char *group;             /* merge-isolation group (kv-isolation.h); may be NULL */
+	char *merge;             /* kv_isolation_merge_state(); may be NULL */
 	GArray *node_kib;        /* KvGuestNodeKib; NULL: not measured */
 	gboolean has_balloon;    /* the balloon_* below are known */
 	gboolean balloon_driver; /* and unused/available with it */

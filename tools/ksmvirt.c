@@ -22,6 +22,7 @@
 #include "kv-inspect-queue.h"
 #include "kv-advise.h"
 #include "kv-ident.h"
+#include "kv-policy-apply.h"
 
 #include <json-glib/json-glib.h>
 
@@ -213,6 +214,27 @@ finish_stdout(int rc)
 #define DEFAULT_REGISTRY KV_PATH_REGISTRY
 #define DEFAULT_OS_MAP KV_PATH_OS_MAP
 
+/* The merge group of a libvirt guest, from kv_policy_groups(). */
+static char *
+libvirt_group(const char *uuid, const char *name, gpointer data)
+{
+	return name ? g_strdup(g_hash_table_lookup(data, name)) : NULL;
+}
+
+/* The merge groups of the running libvirt guests by ksmvirtd's [isolation]
+ * (its configuration file, or the defaults); NULL without libvirt. */
+static GHashTable *
+report_group_map(KvHv *hv, char **summary)
+{
+	g_auto(KvConfig) cfg = { 0 };
+
+	if (!hv)
+		return NULL;
+	if (!kv_config_load(KV_CONFIG_DEFAULT_PATH, &cfg, NULL, NULL))
+		kv_config_defaults(&cfg);
+	return kv_policy_groups(hv, &cfg, summary, NULL);
+}
+
 static char *
 registry_name(const char *uuid, gpointer data)
 {
@@ -369,6 +391,29 @@ report_once(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o)
 	return 0;
 }
 
+/* report_groups: --group PID=NAME arguments into GROUPS (pid -> name).
+ * Returns 0, or EXIT_USAGE after a message. */
+static int
+report_groups(char **args, GHashTable *groups)
+{
+	for (guint i = 0; args && args[i]; i++) {
+		const char *eq = strchr(args[i], '=');
+		g_autofree char *pid_s = eq ? g_strndup(args[i], (gsize)(eq - args[i])) : NULL;
+		guint64 pid;
+
+		if (!eq || !g_ascii_string_to_unsigned(pid_s, 10, 1, G_MAXINT, &pid, NULL) || !eq[1] ||
+		    !g_utf8_validate(eq + 1, -1, NULL)) {
+			g_autofree char *arg = kv_escape_term(args[i]);
+
+			g_printerr("ksmvirt report: --group %s: want PID=NAME (a process id, a UTF-8 name)\n",
+				   arg);
+			return EXIT_USAGE;
+		}
+		g_hash_table_replace(groups, GINT_TO_POINTER((int)pid), g_strdup(eq + 1));
+	}
+	return 0;
+}
+
 /* report_watch: report once, or every WATCH_S seconds (> 0) until
  * interrupted.  Returns the exit status. */
 static int
@@ -388,14 +433,17 @@ report_watch(const KvCtx *ctx, const KvReportOptions *opts, const ReportOut *o, 
 static int
 cmd_report(int argc, char **argv)
 {
-	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE;
+	gboolean json = FALSE, prom = FALSE, census = FALSE, no_libvirt = FALSE, qmp = FALSE, sharing = FALSE;
 	g_autofree char *html = NULL, *root = NULL, *uri = NULL, *registry = NULL, *bad = NULL;
 	g_autofree char *os_map_arg = NULL, *history_arg = NULL, *qemu_user = NULL;
 	g_auto(ReportSources) src = { 0 };
 	gint watch_s = 0, interval_ms = 1000;
 	int rc;
-	g_auto(GStrv) pid_args = NULL;
+	g_auto(GStrv) pid_args = NULL, group_args = NULL;
 	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GHashTable) pid_groups = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	g_autoptr(GHashTable) group_map = NULL;
+	g_autofree char *isolation = NULL;
 	g_autoptr(GOptionContext) oc = g_option_context_new("- KSM sharing per guest, guest node and host node");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(KvCtx) ctx = NULL;
@@ -406,6 +454,10 @@ cmd_report(int argc, char **argv)
 		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write a self-contained HTML page to FILE", "FILE" },
 		{ "census", 'c', 0, G_OPTION_ARG_NONE, &census,
 		  "Walk pagemap and kpageflags: guest pages per host NUMA node (root)", NULL },
+		{ "sharing", 0, 0, G_OPTION_ARG_NONE, &sharing,
+		  "KSM frames each pair of guests and of groups both map; implies --census (root)", NULL },
+		{ "group", 0, 0, G_OPTION_ARG_STRING_ARRAY, &group_args,
+		  "Put the guest or process PID in merge-isolation group NAME; repeatable", "PID=NAME" },
 		{ "qmp", 0, 0, G_OPTION_ARG_NONE, &qmp,
 		  "Ask QEMUs started with -qmp unix:PATH for per-backend KSM figures (query-memdev)", NULL },
 		{ "watch", 'w', 0, G_OPTION_ARG_INT, &watch_s, "Repeat every SECONDS until interrupted",
@@ -438,7 +490,7 @@ cmd_report(int argc, char **argv)
 
 	g_option_context_set_summary(oc, "Reports what kernel samepage merging saves on this host.");
 	g_option_context_set_description(oc, "Exit status: 0 success, 1 failure reading the system, 2 usage error,\n"
-					     "3 the kernel has no KSM, 4 not privileged enough for --census.\n"
+					     "3 the kernel has no KSM, 4 not privileged enough for --census or --sharing.\n"
 					     "See ksmvirt(1).");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err))
@@ -453,13 +505,16 @@ cmd_report(int argc, char **argv)
 		g_printerr("ksmvirt report: %s\n", bad);
 		return EXIT_USAGE;
 	}
-	rc = cli_prologue("report", &root, pid_args, pids, &ctx);
+	rc = report_groups(group_args, pid_groups);
+	if (!rc)
+		rc = cli_prologue("report", &root, pid_args, pids, &ctx);
 	if (rc)
 		return rc;
 	report_load_sources(ctx, registry, history_arg, html != NULL, os_map_arg, &src);
 	rc = cli_libvirt("report", ctx, cli_wants_libvirt(no_libvirt, uri, root), uri, &hv);
 	if (rc)
 		return rc;
+	group_map = report_group_map(hv, &isolation);
 
 	KvReportOptions opts = { .interval_ms = (guint64)interval_ms,
 				 .census = census,
@@ -470,7 +525,12 @@ cmd_report(int argc, char **argv)
 				 .lookup_data = src.reg,
 				 .os_map = src.os_map,
 				 .qemu_user = qemu_user,
-				 .note_impostors = TRUE };
+				 .note_impostors = TRUE,
+				 .sharing = sharing,
+				 .pid_groups = pid_groups,
+				 .group_of = group_map ? libvirt_group : NULL,
+				 .group_data = group_map,
+				 .note = isolation };
 	ReportOut out = { .json = json, .prom = prom, .html = html, .history = src.history, .watch = watch_s > 0 };
 
 	return report_watch(ctx, &opts, &out, watch_s);
@@ -970,6 +1030,86 @@ cmd_balance(int argc, char **argv)
 	return balance_print(bal, json) ? rc : EXIT_FAIL;
 }
 
+/* ksmvirt policy: change a guest's KSM policy, live and persistent. */
+static int
+cmd_policy(int argc, char **argv)
+{
+	gboolean dry_run = FALSE;
+	g_autofree char *uri = NULL, *config = NULL;
+	g_auto(GStrv) rest = NULL;
+	g_autoptr(GOptionContext) oc =
+		g_option_context_new("GUEST [merge=on|off|default] [group=NAME|-] [cell=N:on|off|default]... "
+				     "- change a guest's KSM policy and apply it");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvCtx) ctx = kv_ctx_new(NULL);
+	g_autoptr(KvHv) hv = NULL;
+	g_autoptr(KvPolicyChange) c = NULL;
+	g_auto(KvConfig) cfg = { 0 };
+	g_autofree char *name = NULL, *group = NULL, *out = NULL;
+	GString *s;
+	GOptionEntry entries[] = {
+		{ "connect", 0, 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default qemu:///system)", "URI" },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+		  "ksmvirtd's configuration, for [isolation] and the unmerge reserve (default " KV_CONFIG_DEFAULT_PATH
+		  ")",
+		  "FILE" },
+		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Say what would change; change nothing", NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+
+	g_option_context_add_main_entries(oc, entries, NULL);
+	g_option_context_set_description(
+		oc,
+		"merge=off turns KSM merging off for the guest's RAM now (QEMU's memory backend property, set\n"
+		"through libvirt's monitor passthrough: libvirt marks the domain tainted, custom-monitor) and\n"
+		"keeps it off; it is refused, changing nothing, when its merged pages would not fit in\n"
+		"MemAvailable minus [ksm] unmerge-reserve-mib.  group= puts it in a merge-isolation group\n"
+		"(ksmvirtd.conf(5) [isolation]).  The policy is stored in the domain's metadata, live and\n"
+		"persistent.  See ksmvirt(1).");
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		g_printerr("ksmvirt policy: %s\n", err->message);
+		return EXIT_USAGE;
+	}
+	if (!rest || !rest[0]) {
+		g_printerr("ksmvirt policy: which guest?  (ksmvirt policy --help)\n");
+		return EXIT_USAGE;
+	}
+	if (!kv_config_load(config ? config : KV_CONFIG_DEFAULT_PATH, &cfg, NULL, &err)) {
+		g_printerr("ksmvirt policy: %s\n", err->message);
+		return EXIT_FAIL;
+	}
+	hv = kv_hv_libvirt_open_rw(ctx, uri ? uri : "qemu:///system", &err);
+	if (!hv) {
+		g_autofree char *why = kv_escape_term(err->message);
+
+		g_printerr("ksmvirt policy: libvirt: %s\n", why);
+		return EXIT_FAIL;
+	}
+	c = kv_policy_change(ctx, hv, &cfg, rest[0], (const char *const *)rest + 1, dry_run, &err);
+	if (!c) {
+		g_autofree char *why = kv_escape_term(err->message);
+
+		g_printerr("ksmvirt policy: %s\n", why);
+		return err->domain == G_OPTION_ERROR ? EXIT_USAGE : EXIT_FAIL;
+	}
+	name = kv_escape_term(c->guest);
+	group = kv_escape_term(c->group);
+	s = g_string_new(NULL);
+	g_string_append_printf(s, "%s: policy %s -> %s%s\n", name, c->before, c->after,
+			       dry_run ? " (dry run: not written)" : " (live and persistent)");
+	g_string_append_printf(s, "%s: group %s; isolation %s\n", name, group, c->isolation);
+	if (!c->active)
+		g_string_append_printf(s, "%s: not running: applies when it starts\n", name);
+	for (guint i = 0; i < c->applied->len; i++) {
+		g_autofree char *line = kv_escape_term(c->applied->pdata[i]);
+
+		g_string_append_printf(s, "%s: %s\n", name, line);
+	}
+	out = g_string_free(s, FALSE);
+	return print_out("policy", out) ? 0 : EXIT_FAIL;
+}
+
 static void
 usage(FILE *f)
 {
@@ -981,6 +1121,7 @@ usage(FILE *f)
 	      "  advise     NUMA placement that maximises KSM sharing (merge_across_nodes=0)\n"
 	      "  status     what ksmvirtd sees, its last decisions and why\n"
 	      "  balance    --oneshot [--dry-run]: one balancer tick in this process\n"
+	      "  policy     GUEST merge=on|off group=NAME: change a guest's KSM policy, live\n"
 	      "  help       this text; \"ksmvirt COMMAND --help\" for a command's options\n"
 	      "  version    print the version\n"
 	      "\n"
@@ -1016,6 +1157,8 @@ run_command(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(cmd, "balance"))
 		return cmd_balance(argc - 1, argv + 1);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -48,6 +48,10 @@ expect "unknown option" 2 "Unknown option" "$bin" report --frobnicate
 expect "unknown command" 2 "unknown command" "$bin" frobnicate
 expect "two formats" 2 "exclude each other" "$bin" report --json --prometheus --root $R/host-full
 expect "bad --pid" 2 "not a process id" "$bin" report --pid abc --root $R/host-full
+expect "--group without =" 2 "want PID=NAME" "$bin" report --group 1201 --root $R/host-full
+expect "--group without a name" 2 "want PID=NAME" "$bin" report --group 1201= --root $R/host-full
+expect "--group, not a pid" 2 "want PID=NAME" "$bin" report --group web=red --root $R/host-full
+expect "--group, not UTF-8" 2 "want PID=NAME|Invalid byte sequence" "$bin" report --group "1201=$(printf '\xff')" --root $R/host-full
 expect "negative --watch" 2 ">= 0" "$bin" report --watch -1 --root $R/host-full
 expect "kernel without KSM" 3 "has no KSM" "$bin" report --root $R/no-ksm --interval 0
 expect "KSMVIRT_ROOT without KSM" 3 "has no KSM" env KSMVIRT_ROOT=$R/no-ksm "$bin" report --interval 0
@@ -83,6 +87,8 @@ fi
 # The census needs CAP_SYS_ADMIN: exit 4 with the reason.
 expect "census unprivileged" 4 "(kpageflags|CAP_SYS_ADMIN|Permission denied)" \
 	"${as_nobody[@]}" "$bin" report --census --interval 0 --no-libvirt
+expect "sharing unprivileged" 4 "(kpageflags|CAP_SYS_ADMIN|Permission denied)" \
+	"${as_nobody[@]}" "$bin" report --sharing --interval 0 --no-libvirt
 
 # Processes that exit mid-scan (real /proc): keep short-lived mergeable
 # processes coming and going while reporting on them with the census.

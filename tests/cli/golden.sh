@@ -53,6 +53,12 @@ case_ no-ksm 3 report --root $R/no-ksm "${common[@]}"
 case_ advise-numa-spread.text 0 advise --root $R/numa-spread --no-libvirt
 case_ advise-numa-spread.json 0 advise --root $R/numa-spread --no-libvirt --json
 case_ advise-apply-test-driver 0 advise --root $R/host-full --connect test:///default --apply
+# Who shares KSM frames with whom: web-1 and db "primary" map 20 frames
+# both, put in different groups (a warning each), win10 in one of them.
+sharing=(--sharing --group "1201=red" --group "1302=blue" --group "1403=blue")
+case_ host-full.sharing.text 0 report --root $R/host-full "${sharing[@]}" "${common[@]}"
+case_ host-full.sharing.json 0 report --root $R/host-full "${sharing[@]}" --json "${common[@]}"
+case_ host-full.sharing.prom 0 report --root $R/host-full "${sharing[@]}" --prometheus "${common[@]}"
 case_ numa-spread.json 0 report --root $R/numa-spread --json --census "${common[@]}"
 case_ libvirt-test-driver.json 0 report --root $R/host-full --json --interval 0 --connect test:///default
 # Processes that only call themselves QEMU (-m 1T, -qmp, a 100000-deep JSON

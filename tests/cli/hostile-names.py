@@ -32,6 +32,9 @@ CMDLINE_NAME = b'evil\x1b[31m"q"\\<script>alert(1)</script>\nline2\xff'
 REG_NAME = 'reg\x1b]0;pwned\x07 <img src=x onerror=alert(1)> "dq" \\bs\u202e'
 OS_DISTRO = 'deb"ian\\\x1b[2J<b>'
 OS_PRODUCT = '12.7\u009b31m'
+# A merge-isolation group named on the command line (GLib takes only UTF-8).
+GROUP_NAME = '<b>grp</b>"q"\\\x1b[31m\nnl\u202e'
+GROUP_TERM = '<b>grp</b>"q"\\\\\\x1b[31m\\nnl\\u202e'
 
 # In JSON: the string itself, only the invalid byte as the text \xff.
 CMDLINE_JSON = CMDLINE_NAME.decode("utf-8", "replace").replace("\ufffd", "\\xff")
@@ -140,7 +143,7 @@ def check_json(what, out, names):
 
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "b", "pre",
-                "svg", "rect", "text", "line", "path"}
+                "svg", "rect", "text", "line", "path", "table", "tr", "th", "td"}
 
 
 class Tags(html.parser.HTMLParser):
@@ -259,6 +262,26 @@ def main():
             run("report", "--html", page, *census, *common)
             with open(page, "rb") as f:
                 check_html("report --html" + (" --census" if census else ""), f.read())
+
+        # --sharing: the group name in the tables and the cross-group
+        # warning (web-1 and db share frames), in every format.
+        sharing = ["--sharing", "--group", "1201=" + GROUP_NAME, "--group", "1302=plain"]
+        out = run("report", *sharing, *common)
+        check_terminal("report --sharing (text)", out, [CMDLINE_TERM, GROUP_TERM, 'in group "%s"' % GROUP_TERM])
+        out = run("report", "--json", *sharing, *common)
+        check_json("report --sharing --json", out, [GROUP_NAME, 'group "%s"' % GROUP_NAME])
+        out = run("report", "--prometheus", *sharing, *common)
+        check_prometheus("report --sharing --prometheus", out)
+        labels = set(unescape_label(m.group(1))
+                     for m in re.finditer(r'group_a="((?:[^"\\]|\\.)*)"', out.decode("utf-8", "replace")))
+        check("report --sharing --prometheus: group label", GROUP_NAME in labels, sorted(labels))
+        page = os.path.join(tmp, "r.html")
+        run("report", "--html", page, *sharing, *common)
+        with open(page, "rb") as f:
+            page = f.read()
+        check_html("report --html --sharing", page)
+        check("report --html --sharing: the group in a table, escaped",
+              html.escape(GROUP_TERM, quote=True).replace("&#x27;", "&#39;") in page.decode("utf-8"))
 
         out = run("advise", "--root", root, "--no-libvirt")
         check_terminal("advise (text)", out, [CMDLINE_TERM, 'linux/deb"ian\\\\\\x1b[2J<b>/12'])

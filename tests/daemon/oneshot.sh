@@ -46,7 +46,7 @@ done
 check "host-full: would turn KSM off, keeping merged pages" \
 	has "$work/host-full.out" "[dry-run] ksm: run 1 -> 0 (comfortable"
 check "host-full: reason given" has "$work/host-full.out" "the 120 merged pages stay merged"
-check "no-ksm: KSM unsupported, no KSM action" has "$work/no-ksm.out" "ksm      unsupported  this kernel has no KSM"
+check "no-ksm: KSM unsupported, no KSM action" has "$work/no-ksm.out" "ksm       unsupported  this kernel has no KSM"
 check "no-ksm: no KSM action" bash -c "! grep -q '\] ksm:' '$work/no-ksm.out'"
 
 # 2. JSON output.
@@ -56,7 +56,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["schema"] == "ksmvirt-status/1", d["schema"]
 assert d["dry_run"] is True
-assert {x["policy"] for x in d["decisions"]} == {"numa", "ksm", "balloon", "swap", "zero"}
+assert {x["policy"] for x in d["decisions"]} == {"numa", "ksm", "balloon", "swap", "zero", "isolation"}
 assert all(x["reason"] for x in d["decisions"])
 assert any(a["knob"] == "run" and a["value"] == 0 and a["result"] == "dry-run" for a in d["actions"] if "knob" in a)
 assert any(g["name"] == "test" and g["balloon"]["actual_kib"] == 2097152 for g in d["guests"])
@@ -163,7 +163,7 @@ printf 'Node 3 MemTotal:       131072 kB\nNode 3 MemFree:          3932 kB\n' \
 	>"$work/ns/sys/devices/system/node/node3/meminfo"
 "$ksmvirt" balance --oneshot --dry-run --root "$work/ns" --no-libvirt >"$work/ns.out"
 check "node 3 under pressure, with the guests whose RAM is there" has "$work/ns.out" \
-	"numa     node pressure merge-across-nodes is not set: left as the kernel has it (2 host nodes; node 3 under pressure: 3% free (< 5%), guests there: deb-b 256 KiB, win-b 256 KiB)"
+	"numa      node pressure merge-across-nodes is not set: left as the kernel has it (2 host nodes; node 3 under pressure: 3% free (< 5%), guests there: deb-b 256 KiB, win-b 256 KiB)"
 check "status shows each node" has "$work/ns.out" "nodes: node 0 50% free, node 3 3% free (under pressure)"
 check "KSM stays on for the node, merges staying within it" has "$work/ns.out" \
 	"node 3 under pressure (merges stay within a node)"

@@ -126,12 +126,48 @@ test_guests_not_utf8(void)
 	g_assert_true(kv_config_guest_selected(&tail, "web\xff-1"));
 }
 
+/* [isolation]: the keys, their defaults, and bad values refused. */
+static void
+test_isolation(void)
+{
+	static const char good[] = "[isolation]\nby = guest\nfallback = warn\nmerging-group = gold\n"
+				   "owner-namespace = http://acme.example/\nowner-path = tenant/id\n";
+	static const char *const bad[] = { "[isolation]\nby = tenant\n", "[isolation]\nfallback = loose\n" };
+	g_auto(KvConfig) cfg = { 0 };
+	g_auto(KvConfig) copy = { 0 };
+	g_autofree char *text = NULL;
+
+	kv_config_defaults(&cfg);
+	g_assert_cmpint(cfg.isolation_by, ==, KV_ISOLATION_BY_OWNER);
+	g_assert_cmpint(cfg.isolation_fallback, ==, KV_ISOLATION_STRICT);
+	g_assert_cmpstr(cfg.merging_group, ==, "");
+	g_assert_cmpstr(cfg.owner_namespace, ==, KV_OWNER_NAMESPACE_NOVA);
+	g_assert_cmpstr(cfg.owner_path, ==, KV_OWNER_PATH_NOVA);
+	kv_config_clear(&cfg);
+	g_assert_true(kv_config_parse(good, strlen(good), &cfg, NULL, NULL));
+	g_assert_cmpint(cfg.isolation_by, ==, KV_ISOLATION_BY_GUEST);
+	g_assert_cmpint(cfg.isolation_fallback, ==, KV_ISOLATION_WARN);
+	g_assert_cmpstr(cfg.merging_group, ==, "gold");
+	kv_config_copy(&copy, &cfg);
+	g_assert_cmpstr(copy.owner_path, ==, "tenant/id");
+	text = kv_config_to_string(&cfg);
+	g_assert_nonnull(strstr(text, "[isolation]\nby = guest\nfallback = warn\nmerging-group = gold\n"));
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) err = NULL;
+		g_auto(KvConfig) c = { 0 };
+
+		g_assert_false(kv_config_parse(bad[i], strlen(bad[i]), &c, NULL, &err));
+		g_assert_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/long-strings", test_long_strings);
 	g_test_add_func("/config/defaults", test_defaults);
+	g_test_add_func("/config/isolation", test_isolation);
 	g_test_add_func("/config/copy-clear", test_copy_clear);
 	g_test_add_func("/config/guests-not-utf8", test_guests_not_utf8);
 	return g_test_run();

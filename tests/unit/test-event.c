@@ -165,6 +165,61 @@ test_parse_bad_policy(void)
 	g_assert_nonnull(strstr(ev->policy_error, "merge='maybe'"));
 }
 
+/* The owner (OpenStack Nova's project by default, any rule given) and
+ * per-cell merge settings. */
+static void
+test_parse_owner_cells(void)
+{
+	static const char nova[] =
+		"<domain xmlns:k='http://ksmvirt.org/xmlns/policy/1.0'><name>g</name><metadata>"
+		"<nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'><nova:owner>"
+		"<nova:user uuid='u-1'>admin</nova:user><nova:project uuid='p-42'>demo</nova:project>"
+		"</nova:owner></nova:instance>"
+		"<acme:tenant xmlns:acme='http://acme.example/vm'><acme:id>blue</acme:id></acme:tenant>"
+		"<k:policy><k:node cell='1' merge='off'/><k:node cell='0' merge='on'/><k:node cell='x'/>"
+		"</k:policy></metadata></domain>";
+	const KvOwnerRule acme = { "http://acme.example/", "tenant/id" };
+	const KvOwnerRule project_name = { "http://openstack.org/xmlns/libvirt/nova/", "instance/owner/project" };
+	const KvOwnerRule missing = { "http://acme.example/", "tenant/none@x" };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(KvEvent) ev = parse(nova, &err);
+	g_autoptr(KvEvent) ev2 = kv_event_new(KV_EVENT_OP_START, "begin", "-");
+	g_autoptr(KvEvent) ev3 = kv_event_new(KV_EVENT_OP_START, "begin", "-");
+	g_autoptr(KvEvent) ev4 = kv_event_new(KV_EVENT_OP_START, "begin", "-");
+	g_autoptr(KvEvent) copy = NULL;
+
+	g_assert_no_error(err);
+	g_assert_cmpstr(ev->owner, ==, "p-42");
+	g_assert_cmpuint(ev->cell_merge->len, ==, 2);
+	g_assert_cmpuint(g_array_index(ev->cell_merge, KvCellMerge, 0).cell, ==, 1);
+	g_assert_cmpint(g_array_index(ev->cell_merge, KvCellMerge, 0).merge, ==, KV_POLICY_MERGE_OFF);
+	g_assert_cmpint(g_array_index(ev->cell_merge, KvCellMerge, 1).merge, ==, KV_POLICY_MERGE_ON);
+	g_assert_nonnull(ev->policy_error); /* cell='x' */
+	copy = kv_event_copy(ev);
+	g_assert_cmpstr(copy->owner, ==, "p-42");
+	g_assert_cmpuint(copy->cell_merge->len, ==, 2);
+
+	g_assert_true(kv_event_parse_domain_xml_owner(ev2, nova, strlen(nova), &acme, NULL));
+	g_assert_cmpstr(ev2->owner, ==, "blue");
+	g_assert_true(kv_event_parse_domain_xml_owner(ev3, nova, strlen(nova), &project_name, NULL));
+	g_assert_cmpstr(ev3->owner, ==, "demo");
+	g_assert_true(kv_event_parse_domain_xml_owner(ev4, nova, strlen(nova), &missing, NULL));
+	g_assert_null(ev4->owner);
+}
+
+/* A group that is empty or not UTF-8 is refused, not used. */
+static void
+test_parse_bad_group(void)
+{
+	g_autoptr(KvEvent) ev = parse("<domain xmlns:k='http://ksmvirt.org/xmlns/policy/1.0'><name>g</name>"
+				      "<metadata><k:policy group=''/></metadata></domain>",
+				      NULL);
+
+	g_assert_nonnull(ev);
+	g_assert_null(ev->group);
+	g_assert_nonnull(ev->policy_error);
+}
+
 static void
 test_parse_domstatus(void)
 {
@@ -403,6 +458,8 @@ main(int argc, char **argv)
 	g_test_add_func("/event/parse/full", test_parse_full);
 	g_test_add_func("/event/parse/backing", test_parse_backing);
 	g_test_add_func("/event/parse/bad-policy", test_parse_bad_policy);
+	g_test_add_func("/event/parse/owner-cells", test_parse_owner_cells);
+	g_test_add_func("/event/parse/bad-group", test_parse_bad_group);
 	g_test_add_func("/event/parse/domstatus", test_parse_domstatus);
 	g_test_add_func("/event/parse/errors", test_parse_errors);
 	g_test_add_func("/event/parse/big", test_big_xml);

@@ -1441,7 +1441,9 @@ test_describe(void)
 
 		g_assert_true(g_str_has_prefix(d, "ksm: run 0 -> 1 (MemAvailable low"));
 	}
-	g_assert_cmpuint(p->summaries->len, ==, 5);
+	/* numa, ksm, balloon, swap, zero-pages, isolation */
+	g_assert_cmpuint(p->summaries->len, ==, 6);
+	g_assert_nonnull(kv_plan_summary(p, "isolation"));
 }
 
 /* Windows guests (inspection) turn use_zero_pages on; the summary says
