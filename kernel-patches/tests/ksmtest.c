@@ -3,7 +3,7 @@
  * ksmtest: tests of KSM pages across swap-out, swap-in and migration, run
  * as root inside a throwaway VM (see kernel-patches/run-vm).  Prints TAP.
  *
- * Usage: ksmtest [--bench] [--stress-seconds N] [TEST...]
+ * Usage: ksmtest [--bench] [--stress-seconds N] [--timeout-scale N] [TEST...]
  *
  * Every test forks "sharers": processes that map the same content in a
  * private anonymous area marked MADV_MERGEABLE.  The test process drives
@@ -58,6 +58,20 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Every timeout of the tests (the per-test alarm and each wait for ksmd,
+ * reclaim or sharing) is multiplied by this (--timeout-scale): a kernel
+ * built with KASAN and lockdep runs the same work many times slower.
+ */
+static unsigned int timeout_scale = 1;
+
+/* CLOCK_MONOTONIC time timeout_s (scaled) from now, in ns */
+static uint64_t deadline_ns(int timeout_s)
+{
+	return now_ns() +
+	       (uint64_t)timeout_s * timeout_scale * 1000000000ULL;
 }
 
 static void sleep_ms(unsigned int ms)
@@ -531,7 +545,7 @@ static void ksm_fast(void)
 /* Wait until pages_sharing grows by want; returns 0 or -ETIMEDOUT. */
 static int wait_sharing(long long want, int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 
 	while (now_ns() < end) {
 		if (ksm_get("pages_sharing") >= want)
@@ -550,7 +564,7 @@ static int wait_sharing(long long want, int timeout_s)
  */
 static int swap_out(struct sharer *s, size_t n, int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 	size_t sw = 0;
 
 	while (now_ns() < end) {
@@ -574,7 +588,7 @@ static int cg_setup(void)
 /* Wait for ksmd to forget every merged page: no sharers are left. */
 static int wait_ksm_idle(int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 
 	ksm_fast();
 	while (now_ns() < end) {
@@ -1013,7 +1027,7 @@ out:
 /* Wait for ksmd to complete n more full scans; 0 or -ETIMEDOUT. */
 static int wait_full_scans(int n, int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 	long long want = ksm_get("full_scans") + n;
 
 	ksm_fast();
@@ -1431,7 +1445,7 @@ static void test_drop(struct result *r)
  */
 static void test_leak(struct result *r)
 {
-	uint64_t end = now_ns() + 60ULL * 1000000000ULL;
+	uint64_t end = deadline_ns(60);
 
 	ksm_fast();
 	while (now_ns() < end && (ksm_get("pages_shared") ||
@@ -2223,7 +2237,7 @@ static int run_one(const struct test *t, int num)
 		struct result r = { 0 };
 
 		setpgid(0, 0);
-		alarm((unsigned int)t->timeout_s);
+		alarm((unsigned int)t->timeout_s * timeout_scale);
 		t->fn(&r);
 		fflush(stdout);
 		_exit(r.fails ? 1 : 0);
@@ -2252,6 +2266,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--stress-seconds") && i + 1 < argc)
 			stress_seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout-scale") && i + 1 < argc)
+			timeout_scale = (unsigned int)atoi(argv[++i]) ?: 1;
 		else if (!strcmp(argv[i], "--bench"))
 			bench_mode = 1;
 		else if (!strcmp(argv[i], "--pages") && i + 1 < argc)
