@@ -781,7 +781,7 @@ static long move_all(struct sharer *s, size_t n, int node, int want_node)
 {
 	void **pages = calloc(n, sizeof(void *));
 	int *nodes = calloc(n, sizeof(int)), *status = calloc(n, sizeof(int));
-	long on = -1, ret;
+	long on = -1, ret = 0;
 
 	if (!pages || !nodes || !status)
 		goto out;
@@ -792,9 +792,10 @@ static long move_all(struct sharer *s, size_t n, int node, int want_node)
 	/*
 	 * A page can fail to migrate for a moment (a transient reference, say
 	 * ksmd's); then move_pages() returns how many failed and leaves status
-	 * unset.  Try again: pages already there stay put.
+	 * unset.  Try again: pages already there stay put.  A slower kernel
+	 * (--timeout-scale) gets as many more tries.
 	 */
-	for (int tries = 0; tries < 10; tries++) {
+	for (int tries = 0; tries < 10 * (int)timeout_scale; tries++) {
 		ret = sys_move_pages(s->pid, n, pages,
 				     node < 0 ? NULL : nodes, status,
 				     node < 0 ? 0 : MPOL_MF_MOVE_ALL_FLAG);
