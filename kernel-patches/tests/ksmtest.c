@@ -3,7 +3,7 @@
  * ksmtest: tests of KSM pages across swap-out, swap-in and migration, run
  * as root inside a throwaway VM (see kernel-patches/run-vm).  Prints TAP.
  *
- * Usage: ksmtest [--bench] [--stress-seconds N] [TEST...]
+ * Usage: ksmtest [--bench] [--stress-seconds N] [--timeout-scale N] [TEST...]
  *
  * Every test forks "sharers": processes that map the same content in a
  * private anonymous area marked MADV_MERGEABLE.  The test process drives
@@ -58,6 +58,20 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Every timeout of the tests (the per-test alarm and each wait for ksmd,
+ * reclaim or sharing) is multiplied by this (--timeout-scale): a kernel
+ * built with KASAN and lockdep runs the same work many times slower.
+ */
+static unsigned int timeout_scale = 1;
+
+/* CLOCK_MONOTONIC time timeout_s (scaled) from now, in ns */
+static uint64_t deadline_ns(int timeout_s)
+{
+	return now_ns() +
+	       (uint64_t)timeout_s * timeout_scale * 1000000000ULL;
 }
 
 static void sleep_ms(unsigned int ms)
@@ -531,7 +545,7 @@ static void ksm_fast(void)
 /* Wait until pages_sharing grows by want; returns 0 or -ETIMEDOUT. */
 static int wait_sharing(long long want, int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 
 	while (now_ns() < end) {
 		if (ksm_get("pages_sharing") >= want)
@@ -550,7 +564,7 @@ static int wait_sharing(long long want, int timeout_s)
  */
 static int swap_out(struct sharer *s, size_t n, int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 	size_t sw = 0;
 
 	while (now_ns() < end) {
@@ -574,7 +588,7 @@ static int cg_setup(void)
 /* Wait for ksmd to forget every merged page: no sharers are left. */
 static int wait_ksm_idle(int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 
 	ksm_fast();
 	while (now_ns() < end) {
@@ -767,7 +781,7 @@ static long move_all(struct sharer *s, size_t n, int node, int want_node)
 {
 	void **pages = calloc(n, sizeof(void *));
 	int *nodes = calloc(n, sizeof(int)), *status = calloc(n, sizeof(int));
-	long on = -1, ret;
+	long on = -1, ret = 0;
 
 	if (!pages || !nodes || !status)
 		goto out;
@@ -778,9 +792,10 @@ static long move_all(struct sharer *s, size_t n, int node, int want_node)
 	/*
 	 * A page can fail to migrate for a moment (a transient reference, say
 	 * ksmd's); then move_pages() returns how many failed and leaves status
-	 * unset.  Try again: pages already there stay put.
+	 * unset.  Try again: pages already there stay put.  A slower kernel
+	 * (--timeout-scale) gets as many more tries.
 	 */
-	for (int tries = 0; tries < 10; tries++) {
+	for (int tries = 0; tries < 10 * (int)timeout_scale; tries++) {
 		ret = sys_move_pages(s->pid, n, pages,
 				     node < 0 ? NULL : nodes, status,
 				     node < 0 ? 0 : MPOL_MF_MOVE_ALL_FLAG);
@@ -1013,7 +1028,7 @@ out:
 /* Wait for ksmd to complete n more full scans; 0 or -ETIMEDOUT. */
 static int wait_full_scans(int n, int timeout_s)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	uint64_t end = deadline_ns(timeout_s);
 	long long want = ksm_get("full_scans") + n;
 
 	ksm_fast();
@@ -1431,7 +1446,7 @@ static void test_drop(struct result *r)
  */
 static void test_leak(struct result *r)
 {
-	uint64_t end = now_ns() + 60ULL * 1000000000ULL;
+	uint64_t end = deadline_ns(60);
 
 	ksm_fast();
 	while (now_ns() < end && (ksm_get("pages_shared") ||
@@ -2053,6 +2068,126 @@ next:
 	}
 }
 
+/*
+ * limit: max_swapped_pages bounds the state kept for swapped-out KSM pages.
+ * With a limit of 512 and 2048 pages shared by three sharers, all swapped
+ * out: at most 512 pages are kept (swapped_pages_shared, stable node and
+ * rmap_item objects), the others are counted in swapped_pages_not_kept;
+ * the kept state is charged to the sharers' memory cgroup (memory.stat
+ * slab); at swap-in the kept pages come back shared and the others as
+ * mainline copies (ksm_swpin_copy), content right in every sharer; once
+ * the sharers are gone, counters and slab objects are back where they
+ * were.  A kernel without the knob (stock) keeps nothing: the same checks
+ * hold with a limit of 0.
+ */
+static void test_limit(struct result *r)
+{
+	const size_t pages = 2048;
+	const int nproc = 3;
+	const long long limit = 512, slack = 64;
+	struct sharer s[3] = { 0 };
+	long long old_limit = ksm_get("max_swapped_pages");
+	long long kept_max = old_limit >= 0 ? limit : 0;
+	long long item_b = slab_objsize("ksm_rmap_item");
+	long long node_b = slab_objsize("ksm_stable_node");
+	long long items0, nodes0, items, nodes, not_kept0, not_kept = 0;
+	long long sw_shared, sw_sharing, copy0, copies, slab0, slab, want_b;
+	size_t shared;
+
+	if (wait_ksm_idle(60)) {
+		expect(r, 0, "KSM not idle before the test");
+		return;
+	}
+	ksm_drop_stale();
+	items0 = slab_active("ksm_rmap_item");
+	nodes0 = slab_active("ksm_stable_node");
+	if (old_limit >= 0)
+		expect(r, ksm_set("max_swapped_pages", limit) == 0,
+		       "cannot set max_swapped_pages");
+	not_kept0 = ksm_get("swapped_pages_not_kept");
+	if (start_group(s, nproc, pages, 61, 0, r))
+		goto out;
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 1000);
+	slab0 = read_keyed(CG_DIR "/memory.stat", "slab");
+	if (swap_out(&s[0], pages, 120)) {
+		expect(r, 0, "could not swap out");
+		goto out;
+	}
+	expect(r, wait_full_scans(2, 120) == 0, "ksmd stalled");
+	/* sleep over memcg's periodic stat flush (2 s) */
+	sleep_ms(2500);
+	slab = read_keyed(CG_DIR "/memory.stat", "slab");
+	sw_shared = ksm_get("swapped_pages_shared");
+	sw_sharing = ksm_get("swapped_pages_sharing");
+	if (not_kept0 >= 0)
+		not_kept = ksm_get("swapped_pages_not_kept") - not_kept0;
+	items = slab_active("ksm_rmap_item") - items0;
+	nodes = slab_active("ksm_stable_node") - nodes0;
+	diag("limit: max_swapped_pages %lld, %zu pages x %d sharers swapped out: swapped_pages_shared %lld swapped_pages_sharing %lld swapped_pages_not_kept +%lld; kept %+lld ksm_rmap_item %+lld ksm_stable_node objects; memcg slab %+lld B",
+	     kept_max, pages, nproc, sw_shared, sw_sharing, not_kept, items,
+	     nodes, slab - slab0);
+	expect(r, sw_shared <= kept_max && sw_sharing <= kept_max * (nproc - 1),
+	       "limit: swapped_pages_shared %lld swapped_pages_sharing %lld over the limit %lld",
+	       sw_shared, sw_sharing, kept_max);
+	expect(r, nodes <= kept_max + slack &&
+	       items <= (kept_max + slack) * nproc,
+	       "limit: %lld stable nodes and %lld rmap_items kept with a limit of %lld pages",
+	       nodes, items, kept_max);
+	if (old_limit >= 0) {
+		/* the limit is used, not just never reached */
+		expect(r, sw_shared * 100 >= kept_max * 95,
+		       "limit: only %lld of %lld pages kept", sw_shared,
+		       kept_max);
+		expect(r, not_kept * 100 >= ((long long)pages - kept_max) * 95,
+		       "limit: swapped_pages_not_kept +%lld for %lld pages over the limit",
+		       not_kept, (long long)pages - kept_max);
+		/* charged to the sharers' memory cgroup, stats not exact */
+		want_b = sw_shared * node_b + (sw_shared + sw_sharing) * item_b;
+		expect(r, slab - slab0 >= want_b / 2,
+		       "limit: the memory cgroup was charged %lld B of slab for %lld B kept",
+		       slab - slab0, want_b);
+	}
+	/* ksmd slow, so that copies are not merged while they are counted */
+	ksm_set("pages_to_scan", 1);
+	ksm_set("sleep_millisecs", 10000);
+	copy0 = vmstat("ksm_swpin_copy");
+	expect(r, sharers_all(s, nproc, 'R', NULL) == 0,
+	       "limit: content after swap-in");
+	copies = vmstat("ksm_swpin_copy") - copy0;
+	shared = count_shared(s, nproc, pages);
+	diag("limit: swap-in: ksm_swpin_copy +%lld, %zu of %zu pages shared by all %d",
+	     copies, shared, pages, nproc);
+	/* pages over the limit: a copy for every sharer but the first */
+	expect(r, copies * 100 >= ((long long)pages - kept_max) * (nproc - 1) * 95,
+	       "limit: ksm_swpin_copy +%lld, not the mainline copies of the %lld pages not kept",
+	       copies, (long long)pages - kept_max);
+	expect(r, (long long)shared * 100 >= sw_shared * 95,
+	       "limit: only %zu pages shared after swap-in, %lld were kept",
+	       shared, sw_shared);
+	expect(r, sharers_all(s, nproc, 'W', NULL) == 0,
+	       "limit: content after COW");
+out:
+	stop_group(s, nproc);
+	if (wait_ksm_idle(60))
+		expect(r, 0, "limit: KSM not idle after the sharers exited");
+	ksm_drop_stale();
+	items = slab_active("ksm_rmap_item") - items0;
+	nodes = slab_active("ksm_stable_node") - nodes0;
+	sw_shared = ksm_get("swapped_pages_shared");
+	sw_sharing = ksm_get("swapped_pages_sharing");
+	diag("limit: sharers gone: %+lld ksm_rmap_item %+lld ksm_stable_node objects, swapped_pages_shared %lld swapped_pages_sharing %lld",
+	     items, nodes, sw_shared, sw_sharing);
+	expect(r, items <= 0 && nodes <= 0,
+	       "limit: %+lld rmap_items %+lld stable nodes left after the sharers exited",
+	       items, nodes);
+	expect(r, sw_shared <= 0 && sw_sharing <= 0,
+	       "limit: swapped_pages_shared %lld swapped_pages_sharing %lld after the sharers exited",
+	       sw_shared, sw_sharing);
+	if (old_limit >= 0)
+		ksm_set("max_swapped_pages", old_limit);
+}
+
 /* ------------------------------------------------------------------- main */
 
 struct test {
@@ -2087,6 +2222,7 @@ static const struct test tests[] = {
 	{ "zswap", test_zswap, 600 },
 	{ "mthp", test_mthp, 600 },
 	{ "metadata", test_metadata, 900 },
+	{ "limit", test_limit, 600 },
 	{ "stress", test_stress, 900 },
 	{ "leak", test_leak, 120 },
 };
@@ -2102,7 +2238,7 @@ static int run_one(const struct test *t, int num)
 		struct result r = { 0 };
 
 		setpgid(0, 0);
-		alarm((unsigned int)t->timeout_s);
+		alarm((unsigned int)t->timeout_s * timeout_scale);
 		t->fn(&r);
 		fflush(stdout);
 		_exit(r.fails ? 1 : 0);
@@ -2131,6 +2267,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--stress-seconds") && i + 1 < argc)
 			stress_seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout-scale") && i + 1 < argc)
+			timeout_scale = (unsigned int)atoi(argv[++i]) ?: 1;
 		else if (!strcmp(argv[i], "--bench"))
 			bench_mode = 1;
 		else if (!strcmp(argv[i], "--pages") && i + 1 < argc)
