@@ -25,19 +25,22 @@ def guestfs_env():
 
 
 class Helpers:
-    """Starts tests/helpers/mergeable processes; kills them on exit."""
+    """Starts tests/helpers/mergeable processes; kills them on exit.
+    mapping[pid] is the (address, bytes) of the memory each one printed
+    ("ready PID ADDRESS BYTES")."""
 
     def __init__(self):
-        self.procs = []
+        self.procs, self.mapping = [], {}
 
     def start(self, mib, fill, seed=1, preexec_fn=None):
         p = subprocess.Popen([os.path.join(BUILD, "tests/helpers/mergeable"), "--mib", str(mib),
                               "--fill", fill, "--seed", str(seed)], stdout=subprocess.PIPE, text=True,
                              preexec_fn=preexec_fn)
-        line = p.stdout.readline().split()
-        if not line or line[0] != "ready":
-            fail("mergeable helper did not start")
         self.procs.append(p)
+        line = p.stdout.readline().split()
+        if len(line) != 4 or line[0] != "ready":
+            fail("mergeable helper did not start")
+        self.mapping[p.pid] = (int(line[2], 16), int(line[3]))
         return p.pid
 
     def __enter__(self):

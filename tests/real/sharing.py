@@ -26,14 +26,12 @@ contain only them.
 import os
 import re
 import struct
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pylib"))
-from ksmvirt_test import BUILD  # noqa: E402
 from ksmvirt_test.ksm import KsmSettings, ksm_stat, ksm_write, require_root_ksm  # noqa: E402
-from ksmvirt_test.run import ksmvirt, report_json, wait_for  # noqa: E402
+from ksmvirt_test.run import Helpers, ksmvirt, report_json, wait_for  # noqa: E402
 from ksmvirt_test.tap import Tap, fail, skip  # noqa: E402
 
 MIB = 16
@@ -42,37 +40,6 @@ PAGES = MIB * 2**20 // PAGE
 PFN_MASK = (1 << 55) - 1
 PRESENT = 1 << 63
 KPF_KSM = 21
-
-
-class Procs:
-    """tests/helpers/mergeable processes, with the mapping each one printed
-    ("ready PID ADDRESS BYTES"); killed on exit."""
-
-    def __init__(self):
-        self.procs, self.mapping = [], {}
-
-    def start(self, fill, seed=1):
-        p = subprocess.Popen([os.path.join(BUILD, "tests/helpers/mergeable"), "--mib", str(MIB), "--fill", fill,
-                              "--seed", str(seed)], stdout=subprocess.PIPE, text=True)
-        self.procs.append(p)
-        line = p.stdout.readline().split()
-        if len(line) != 4 or line[0] != "ready":
-            fail("mergeable helper did not start")
-        self.mapping[p.pid] = (int(line[2], 16), int(line[3]))
-        return p.pid
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        return False
 
 
 def ksm_frames(pid, start, length, kpageflags):
@@ -160,13 +127,13 @@ def main():
     except OSError as e:
         skip("/proc/kpageflags: %s" % e)
     t = Tap()
-    with KsmSettings(), Procs() as h, open("/proc/kpageflags", "rb") as kpf:
+    with KsmSettings(), Helpers() as h, open("/proc/kpageflags", "rb") as kpf:
         ksm_write("use_zero_pages", 0)
         ksm_write("pages_to_scan", 20000)
         ksm_write("sleep_millisecs", 0)
-        a1, a2, a3 = h.start("same", 101), h.start("same", 101), h.start("same", 101)
-        b1, b2 = h.start("same", 202), h.start("same", 202)
-        unique, zero = h.start("unique"), h.start("zero")
+        a1, a2, a3 = h.start(MIB, "same", 101), h.start(MIB, "same", 101), h.start(MIB, "same", 101)
+        b1, b2 = h.start(MIB, "same", 202), h.start(MIB, "same", 202)
+        unique, zero = h.start(MIB, "unique"), h.start(MIB, "zero")
         pids = [a1, a2, a3, b1, b2, unique, zero]
         ksm_write("run", 1)
 
