@@ -30,6 +30,7 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "pylib"))
 from ksmvirt_test import fakeroot  # noqa: E402
+from ksmvirt_test.run import instructions  # noqa: E402
 
 BUILD = os.path.join(TOP, os.environ.get("KSMVIRT_BUILD", "build"))
 TARGET_MS = 50.0
@@ -62,19 +63,6 @@ def make_root(root, n):
         g.mapping(0x7e0000000000, 262144, rss_kib=900000, ksm_kib=800000,
                   flags="rd wr mr mw me ac sd mg dc dd")
         g.finish()
-
-
-def instructions(cmd):
-    """Instructions one run of cmd executes (callgrind), or None without valgrind."""
-    if not shutil.which("valgrind"):
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(tmp, "out")]
-                           + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
-    for line in r.stderr.splitlines():
-        if "Collected :" in line:
-            return int(line.split(":")[-1])
-    raise RuntimeError("no instruction count from callgrind:\n" + r.stderr)
 
 
 def median_ms(cmd, repeat):

@@ -30,17 +30,16 @@ pairs it writes (json-glib builds a node tree of 5050 objects).
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "pylib"))
 from ksmvirt_test import BUILD  # noqa: E402
 from ksmvirt_test.ksm import KsmSettings, ksm_read, ksm_stat, ksm_write, require_root_ksm  # noqa: E402
+from ksmvirt_test.run import instructions  # noqa: E402
 
 TARGET_RATIO = 1.4
 GROUPS = 10
@@ -53,19 +52,6 @@ def child_cpu(cmd):
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall, out
-
-
-def instructions(cmd):
-    """Instructions one run of CMD executes (callgrind), or None without valgrind."""
-    if not shutil.which("valgrind"):
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(tmp, "out")]
-                           + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
-    for line in r.stderr.splitlines():
-        if "Collected :" in line:
-            return int(line.split(":")[-1])
-    raise RuntimeError("no instruction count from callgrind:\n" + r.stderr)
 
 
 def main():

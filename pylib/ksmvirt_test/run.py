@@ -3,7 +3,9 @@
 environment libguestfs needs here."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 from . import BUILD, TOP
@@ -75,3 +77,17 @@ def ksmvirt(*args, check=True):
 
 def report_json(*args):
     return json.loads(ksmvirt("report", "--json", *args).stdout)
+
+
+def instructions(cmd):
+    """Instructions one run of CMD executes (valgrind's callgrind), or None
+    without valgrind: a cost measure that does not move with the machine."""
+    if not shutil.which("valgrind"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(tmp, "out")]
+                           + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    for line in r.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    raise RuntimeError("no instruction count from callgrind:\n" + r.stderr)
